@@ -1,0 +1,117 @@
+"""Dispatch on the path: which reader or writer handles a file or folder."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+
+import numpy as np
+
+from medscale.errors import InputError
+from medscale.image import Image, Mask
+
+log = logging.getLogger(__name__)
+
+ITK_SUFFIXES = (".nii", ".nii.gz", ".nrrd", ".nhdr", ".mha", ".mhd")
+WRITE_SUFFIXES = (".nii", ".nii.gz", ".nrrd", ".mha")
+
+
+def _suffix(path: Path) -> str:
+    name = path.name.lower()
+    return ".nii.gz" if name.endswith(".nii.gz") else path.suffix.lower()
+
+
+def read_image(path: str | Path) -> Image:
+    """Read an image from NIfTI, NRRD, MetaImage, PNG/JPEG or DICOM (file or series folder).
+
+    Raises
+    ------
+    InputError
+        The path does not exist, or its format is not one medscale reads.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: no such file or folder")
+    suffix = _suffix(path)
+    if path.is_dir() or suffix in (".dcm", ".dicom", "") or _is_dicom(path):
+        from medscale.io import dicom
+
+        return dicom.read_dicom(path)
+    if suffix in ITK_SUFFIXES:
+        return _read_itk(path)
+    if suffix in (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp"):
+        from medscale.io import png
+
+        return png.read_picture(path)
+    raise InputError(f"{path}: unknown image format {suffix!r}; medscale reads NIfTI, NRRD, "
+                     "MetaImage, PNG/JPEG and DICOM")
+
+
+def read_mask(path: str | Path, *, label: int | None = None, roi: str | None = None,
+              reference: Image | None = None) -> Mask:
+    """Read a mask: a label image (voxels == `label`, or non-zero), or an RTSTRUCT ROI.
+
+    An RTSTRUCT needs the `reference` image grid it is rasterised on, and `roi` picks the
+    structure by name (the first one when there is only one).
+    """
+    path = Path(path)
+    if path.is_file() and _is_dicom(path):
+        from medscale.io import rtstruct
+
+        if rtstruct.is_rtstruct(path):
+            if reference is None:
+                raise InputError(f"{path}: an RTSTRUCT mask needs the reference image grid")
+            return rtstruct.read_rtstruct_mask(path, reference, roi=roi)
+    labels = read_image(path)
+    values = labels.array
+    if not (np.issubdtype(values.dtype, np.number) or values.dtype == bool):
+        raise InputError(f"{path}: a mask must be numeric, got dtype {values.dtype}")
+    selected = values == label if label is not None else values != 0
+    mask = Mask(selected, labels.spacing, labels.origin, labels.direction,
+                {"source": str(path)})
+    if label is not None and mask.is_empty:
+        present = np.unique(values)[:10].tolist()
+        raise InputError(f"{path}: label {label} does not occur (labels present: {present})")
+    return mask
+
+
+def write_image(image: Image, path: str | Path) -> Path:
+    """Write `image` as NIfTI (.nii, .nii.gz), NRRD or MetaImage, geometry kept."""
+    import SimpleITK as sitk
+
+    from medscale.io.sitk_bridge import to_sitk
+
+    path = Path(path)
+    if _suffix(path) not in WRITE_SUFFIXES:
+        raise InputError(f"{path}: medscale writes {', '.join(WRITE_SUFFIXES)}; "
+                         f"got {_suffix(path)!r}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sitk.WriteImage(to_sitk(image), str(path), useCompression=_suffix(path) != ".nii")
+    return path
+
+
+def _read_itk(path: Path) -> Image:
+    import SimpleITK as sitk
+
+    from medscale.io.sitk_bridge import from_sitk
+
+    try:
+        sitk_image = sitk.ReadImage(str(path))
+    except RuntimeError as err:
+        raise InputError(f"{path}: cannot read ({str(err).strip().splitlines()[-1]})") from err
+    return from_sitk(sitk_image, meta={"source": str(path)})
+
+
+def _is_dicom(path: Path) -> bool:
+    """True when `path` is a file with the DICM preamble marker."""
+    if not path.is_file():
+        return False
+    try:
+        with path.open("rb") as handle:
+            handle.seek(128)
+            return handle.read(4) == b"DICM"
+    except OSError:
+        return False
+
+

@@ -1,0 +1,53 @@
+import numpy as np
+import pytest
+
+from medscale import Image, InputError
+from medscale.io import read_image, read_mask, write_image
+
+
+def _oblique_image() -> Image:
+    angle = np.deg2rad(20)
+    # columns: world direction of array axes z, y, x
+    x_axis = [np.cos(angle), np.sin(angle), 0]
+    y_axis = [-np.sin(angle), np.cos(angle), 0]
+    z_axis = [0, 0, 1]
+    direction = np.array([z_axis, y_axis, x_axis]).T
+    rng = np.random.default_rng(1)
+    return Image(rng.integers(-1000, 2000, (5, 6, 7)).astype(np.int16),
+                 spacing=(2.5, 0.7, 0.6), origin=(-100.5, 20.25, 7.0), direction=direction)
+
+
+@pytest.mark.parametrize("suffix", [".nii.gz", ".nii", ".nrrd", ".mha"])
+def test_write_read_round_trip_keeps_voxels_and_geometry(tmp_path, suffix):
+    image = _oblique_image()
+    path = write_image(image, tmp_path / f"image{suffix}")
+    back = read_image(path)
+    np.testing.assert_array_equal(back.array, image.array)
+    assert back.geometry_equal(image, tol_mm=1e-4)
+
+
+def test_read_missing_and_unknown_format(tmp_path):
+    with pytest.raises(InputError, match="no such file"):
+        read_image(tmp_path / "nope.nii.gz")
+    (tmp_path / "table.xyz").write_text("x")
+    with pytest.raises(InputError, match="unknown image format"):
+        read_image(tmp_path / "table.xyz")
+
+
+def test_read_mask_by_label(tmp_path):
+    labels = np.zeros((3, 4, 5), np.uint8)
+    labels[1, 1:3, 1:4] = 2
+    path = write_image(Image(labels, spacing=(2, 1, 1)), tmp_path / "labels.nrrd")
+    mask = read_mask(path, label=2)
+    assert mask.voxel_count == 6
+    with pytest.raises(InputError, match="label 5"):
+        read_mask(path, label=5)
+
+
+def test_ibsi_ct_phantom_nifti_geometry(shared_data):
+    image = read_image(shared_data / "ibsi1/ct_phantom/nifti/phantom.nii.gz")
+    mask = read_mask(shared_data / "ibsi1/ct_phantom/nifti/mask.nii.gz")
+    assert image.shape == (60, 201, 204)
+    np.testing.assert_allclose(image.spacing, (3.0, 0.977, 0.977), atol=1e-3)
+    assert mask.voxel_count == 125256
+    image.require_same_grid(mask)
