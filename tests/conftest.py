@@ -27,7 +27,7 @@ def shared_data() -> Path:
     """The public reference data folder; skips the test, saying why, when it is absent."""
     found = shared_data_dir()
     if found is None:
-        pytest.skip("public reference data not found: set MEDSCALE_DATA or put it in ../shared/data")
+        pytest.skip("public reference data not found: set MEDSCALE_DATA or use ../shared/data")
     return found
 
 

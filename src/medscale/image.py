@@ -277,5 +277,7 @@ def label_mask(labels: Image, label: int = 1) -> Mask:
     mask = Mask.like(labels, labels.array == label)
     if mask.is_empty:
         present = np.unique(labels.array)[:10].tolist()
-        raise MaskError(f"label {label} does not occur in the label map (labels present: {present})")
+        raise MaskError(
+            f"label {label} does not occur in the label map (labels present: {present})"
+        )
     return mask

@@ -24,7 +24,7 @@ from medscale import __version__
 # name -> (module under medscale.cli, one-line help shown by `medscale --help`)
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("demo", "Run the whole pipeline on a built-in synthetic cohort; write report.html."),
-    "convert": ("convert", "Convert any readable image (DICOM series, NIfTI, NRRD, PNG) to NIfTI/NRRD."),
+    "convert": ("convert", "Convert any readable image (DICOM, NIfTI, NRRD, PNG) to NIfTI/NRRD."),
     "scan": ("scan", "Index a folder of DICOM files into a Parquet catalog (header-only)."),
     "catalog": ("catalog", "Query a catalog with SQL (DuckDB) and summarise it."),
     "extract": ("extract", "Extract IBSI radiomics features for one case or a manifest."),
@@ -78,7 +78,9 @@ def cli(ctx: click.Context, debug: bool, verbose: bool) -> None:
     ctx.ensure_object(dict)
     ctx.obj["debug"] = debug
     level = logging.DEBUG if debug else logging.INFO if verbose else logging.WARNING
-    logging.basicConfig(level=level, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=level, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s"
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
