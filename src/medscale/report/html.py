@@ -92,7 +92,7 @@ class HtmlReport:
         stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
         body = "\n".join(self.parts)
         return (
-            "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+            '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
             f"<title>{html.escape(self.title)}</title><style>{_STYLE}</style></head><body>"
             f"<h1>{html.escape(self.title)}</h1>"
             f'<p class="meta">medscale {__version__} · generated {stamp}</p>\n{body}\n'

@@ -41,7 +41,8 @@ def overlay_thumbnail(
     figure, axes = plt.subplots(figsize=(size_inches, size_inches))
     axes.imshow(pixels, cmap="gray", vmin=low, vmax=high, aspect=aspect, interpolation="nearest")
     if mask is not None and mask.array[slice_index].any():
-        axes.contour(mask.array[slice_index].astype(float), levels=[0.5], colors="red",
-                     linewidths=1.0)
+        axes.contour(
+            mask.array[slice_index].astype(float), levels=[0.5], colors="red", linewidths=1.0
+        )
     axes.set_axis_off()
     return figure_to_png_base64(figure)

@@ -1,0 +1,330 @@
+"""The driver: one run = a manifest × a chain of stages × settings, written to a run folder.
+
+Layout of RUN_DIR::
+
+    features.parquet/part-000001.parquet ...   one part per flush; a case is in exactly one part
+    failures.parquet                           case_id, stage, error_type, message, traceback_digest
+    settings.yaml                              the resolved settings and the medscale version
+    summary.json                               counts, wall time, cases per second
+    run.log                                    the run's log
+
+Results are flushed as cases finish (every `flush_every` cases or `flush_seconds`), each part
+written to a temporary name and renamed into place, so a killed driver leaves only whole parts;
+`resume=True` skips the cases found in them and never writes a case twice.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import yaml
+
+from medscale.engine.manifest import missing_paths, read_manifest
+from medscale.engine.stages import CaseResult, StageSettings, process_case
+from medscale.errors import ConfigError, InputError
+
+log = logging.getLogger(__name__)
+
+FEATURES = "features.parquet"
+FAILURES = "failures.parquet"
+SETTINGS = "settings.yaml"
+SUMMARY = "summary.json"
+RUN_LOG = "run.log"
+FAILURE_COLUMNS = ("case_id", "stage", "error_type", "message", "traceback_digest")
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """Everything that defines a run.
+
+    Attributes
+    ----------
+    manifest : path
+        CSV or Parquet with ``case_id``, ``image`` and (for extract without segment) ``mask``.
+    out_dir : path
+        The run folder RUN_DIR.
+    stage_settings : StageSettings
+        The stages and their settings; these, not the executor, define the results.
+    workers, scheduler, dask_local, in_process
+        Which executor runs the cases (local processes by default).
+    resume : bool
+        Skip cases already in RUN_DIR (settings must match).
+    force : bool
+        Start over in a RUN_DIR that holds results of other settings (they are deleted).
+    flush_every, flush_seconds
+        How often finished rows are written.
+    """
+
+    manifest: str
+    out_dir: str
+    stage_settings: StageSettings = field(default_factory=StageSettings)
+    workers: int | None = None
+    scheduler: str | None = None
+    dask_local: int | None = None
+    in_process: bool = False
+    resume: bool = False
+    force: bool = False
+    flush_every: int = 32
+    flush_seconds: float = 10.0
+
+
+@dataclass
+class RunSummary:
+    """What a run did (also written to summary.json)."""
+
+    cases_total: int
+    cases_done: int
+    cases_failed: int
+    cases_skipped: int
+    wall_seconds: float
+    cases_per_second: float
+    executor: str
+    workers: int
+    interrupted: bool = False
+    medscale_version: str = ""
+
+
+def resolved_settings(spec: RunSpec) -> dict[str, Any]:
+    """The settings that define a run's results (not how it is executed)."""
+    stage = spec.stage_settings
+    return {
+        "stages": list(stage.stages),
+        "features": stage.features,
+        "preprocess_steps": list(stage.preprocess_steps),
+        "segment_method": stage.segment_method,
+        "segment_params": stage.segment_params,
+        "mask_label": stage.mask_label,
+        "manifest": str(Path(spec.manifest).resolve()),
+    }
+
+
+def run(spec: RunSpec, *, progress: Callable[[int, int], None] | None = None) -> RunSummary:
+    """Run `spec`; return its summary. Ctrl-C stops cleanly, keeping every finished case."""
+    from medscale import __version__
+    from medscale.engine.executors import make_executor
+
+    start = time.perf_counter()
+    out_dir = Path(spec.out_dir)
+    cases = read_manifest(spec.manifest)
+    if "extract" in spec.stage_settings.stages and "segment" not in spec.stage_settings.stages:
+        if "mask" not in cases.columns:
+            raise InputError(f"{spec.manifest}: the extract stage needs a 'mask' column")
+    settings = resolved_settings(spec)
+    _prepare_run_dir(out_dir, settings, resume=spec.resume, force=spec.force)
+    stage_settings = _with_output_dir(spec.stage_settings, out_dir)
+    handler = _attach_run_log(out_dir / RUN_LOG)
+    writer = _ResultWriter(out_dir, carried=_carried_columns(cases))
+    finished = writer.finished_case_ids() if spec.resume else set()
+    todo = cases[~cases["case_id"].isin(finished)]
+    log.info(
+        "run %s: %d cases, %d already done, %d to do", out_dir, len(cases), len(finished), len(todo)
+    )
+    records = {row["case_id"]: row for row in todo.to_dict("records")}
+    for case_id, case in list(records.items()):
+        problems = missing_paths(case)
+        if problems:
+            writer.add(CaseResult(case_id, None, _missing_failure(case_id, problems), 0.0))
+            del records[case_id]
+    executor = make_executor(
+        workers=spec.workers,
+        scheduler=spec.scheduler,
+        dask_local=spec.dask_local,
+        in_process=spec.in_process,
+    )
+    interrupted = False
+    done = failed = 0
+    try:
+        last_flush = time.monotonic()
+        for result in executor.map_unordered(process_case, records.values(), stage_settings):
+            writer.add(result)
+            done += result.row is not None
+            failed += result.failure is not None
+            if result.failure is not None:
+                log.warning("%s", result.failure["message"])
+            if progress is not None:
+                progress(done + failed, len(todo))
+            if (
+                writer.pending >= spec.flush_every
+                or time.monotonic() - last_flush > spec.flush_seconds
+            ):
+                writer.flush()
+                last_flush = time.monotonic()
+    except KeyboardInterrupt:
+        interrupted = True
+        log.warning("interrupted: keeping the %d cases finished so far", done + failed)
+    finally:
+        writer.flush()
+        executor.close()
+    wall = time.perf_counter() - start
+    summary = RunSummary(
+        cases_total=len(cases),
+        cases_done=len(writer.finished_case_ids()),
+        cases_failed=writer.failed_count,
+        cases_skipped=len(finished),
+        wall_seconds=round(wall, 3),
+        cases_per_second=round((done + failed) / wall, 4) if wall > 0 else 0.0,
+        executor=executor.name,
+        workers=executor.workers,
+        interrupted=interrupted,
+        medscale_version=__version__,
+    )
+    (out_dir / SUMMARY).write_text(json.dumps(asdict(summary), indent=2) + "\n")
+    logging.getLogger("medscale").removeHandler(handler)
+    handler.close()
+    if interrupted:
+        raise KeyboardInterrupt
+    return summary
+
+
+def read_features(run_dir: str | Path) -> pd.DataFrame:
+    """The features table of a run, one row per case, sorted by case_id."""
+    path = Path(run_dir) / FEATURES
+    parts = sorted(path.glob("part-*.parquet")) if path.is_dir() else []
+    if not parts:
+        return pd.DataFrame(columns=["case_id"])
+    table = pd.concat([pd.read_parquet(part) for part in parts], ignore_index=True)
+    return table.sort_values("case_id", kind="stable").reset_index(drop=True)
+
+
+def read_failures(run_dir: str | Path) -> pd.DataFrame:
+    path = Path(run_dir) / FAILURES
+    if not path.is_file():
+        return pd.DataFrame(columns=list(FAILURE_COLUMNS))
+    return pd.read_parquet(path)
+
+
+def _missing_failure(case_id: str, problems: list[str]) -> dict[str, Any]:
+    return {
+        "case_id": case_id,
+        "stage": "read",
+        "error_type": "InputError",
+        "message": f"case {case_id}: missing {'; '.join(problems)}",
+        "traceback_digest": "",
+        "traceback": "",
+    }
+
+
+def _with_output_dir(settings: StageSettings, out_dir: Path) -> StageSettings:
+    values = {**settings.__dict__, "output_dir": str(out_dir.resolve())}
+    return StageSettings(**values)
+
+
+def _carried_columns(cases: pd.DataFrame) -> pd.DataFrame:
+    return cases.set_index("case_id", drop=False)
+
+
+def _prepare_run_dir(out_dir: Path, settings: dict[str, Any], *, resume: bool, force: bool) -> None:
+    """Create RUN_DIR, or check that the one there belongs to the same settings."""
+    from medscale import __version__
+
+    settings_path = out_dir / SETTINGS
+    has_results = (out_dir / FEATURES).exists() or (out_dir / FAILURES).exists()
+    if settings_path.is_file():
+        previous = yaml.safe_load(settings_path.read_text()) or {}
+        same = previous.get("settings") == json.loads(json.dumps(settings))
+        if not same and not force:
+            raise ConfigError(
+                f"{out_dir} holds a run with other settings; use another --out folder, "
+                "or --force to delete its results and start over"
+            )
+        if same and has_results and not (resume or force):
+            raise ConfigError(
+                f"{out_dir} already holds results of this run; use --resume to finish it, "
+                "or --force to start over"
+            )
+        if force and not (same and resume):
+            for name in (FEATURES, FAILURES, SUMMARY):
+                target = out_dir / name
+                if target.is_dir():
+                    shutil.rmtree(target)
+                elif target.exists():
+                    target.unlink()
+    elif has_results and not force:
+        raise ConfigError(f"{out_dir} holds results without settings.yaml; use --force")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    document = {"medscale_version": __version__, "settings": json.loads(json.dumps(settings))}
+    settings_path.write_text(yaml.safe_dump(document, sort_keys=False))
+
+
+def _attach_run_log(path: Path) -> logging.Handler:
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setLevel(logging.INFO)
+    logger = logging.getLogger("medscale")
+    logger.addHandler(handler)
+    if logger.getEffectiveLevel() > logging.INFO:
+        logger.setLevel(logging.INFO)
+    return handler
+
+
+class _ResultWriter:
+    """Buffers finished cases and writes them as whole Parquet parts (atomic rename)."""
+
+    def __init__(self, out_dir: Path, *, carried: pd.DataFrame) -> None:
+        self.features_dir = out_dir / FEATURES
+        self.failures_path = out_dir / FAILURES
+        self.features_dir.mkdir(parents=True, exist_ok=True)
+        self._carried = carried
+        self._rows: list[dict[str, Any]] = []
+        self._failures = read_failures(out_dir).to_dict("records")
+        self._failures_changed = False
+        existing = sorted(self.features_dir.glob("part-*.parquet"))
+        self._next_part = 1 + max((int(p.stem.split("-")[1]) for p in existing), default=0)
+        for stale in self.features_dir.glob(".part-*.tmp"):
+            stale.unlink()
+
+    @property
+    def pending(self) -> int:
+        return len(self._rows)
+
+    @property
+    def failed_count(self) -> int:
+        return len(self._failures)
+
+    def finished_case_ids(self) -> set[str]:
+        ids: set[str] = set()
+        for part in self.features_dir.glob("part-*.parquet"):
+            ids.update(pq.read_table(part, columns=["case_id"]).column(0).to_pylist())
+        return ids
+
+    def add(self, result: CaseResult) -> None:
+        if result.row is not None:
+            carried = self._carried.loc[result.case_id].to_dict()
+            self._rows.append({**carried, **result.row, "case_id": result.case_id})
+            # a case that failed before and now succeeded is no longer a failure
+            if any(f["case_id"] == result.case_id for f in self._failures):
+                self._failures = [f for f in self._failures if f["case_id"] != result.case_id]
+                self._failures_changed = True
+        elif result.failure is not None:
+            self._failures = [f for f in self._failures if f["case_id"] != result.case_id]
+            self._failures.append(result.failure)
+            self._failures_changed = True
+
+    def flush(self) -> None:
+        if self._rows:
+            frame = pd.DataFrame(self._rows)
+            columns = ["case_id"] + [c for c in frame.columns if c != "case_id"]
+            table = pa.Table.from_pandas(frame[columns], preserve_index=False)
+            final = self.features_dir / f"part-{self._next_part:06d}.parquet"
+            temporary = self.features_dir / f".part-{self._next_part:06d}.tmp"
+            pq.write_table(table, temporary)
+            os.replace(temporary, final)
+            self._next_part += 1
+            self._rows = []
+        if self._failures_changed:
+            frame = pd.DataFrame(self._failures, columns=[*FAILURE_COLUMNS, "traceback"])
+            temporary = self.failures_path.with_suffix(".tmp")
+            frame.to_parquet(temporary, index=False)
+            os.replace(temporary, self.failures_path)
+            self._failures_changed = False

@@ -1,0 +1,177 @@
+"""One case through the chain of stages: read → preprocess → segment → extract.
+
+`process_case` runs in a worker (a process, a Dask worker, or the driver itself). It never
+raises for a bad case: it returns a `CaseResult` holding either the output row or the failure
+(stage, error type, message, traceback digest), so one bad case cannot stop a batch.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+import traceback
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from medscale.errors import ConfigError, InputError
+
+log = logging.getLogger(__name__)
+
+STAGES = ("read", "preprocess", "segment", "extract")
+
+
+@dataclass(frozen=True)
+class StageSettings:
+    """What each stage does; part of a run's settings (pickled to the workers).
+
+    Attributes
+    ----------
+    stages : tuple of str
+        A subset of ``read, preprocess, segment, extract``, in that order; ``read`` is implied.
+    features : str or dict
+        Feature settings: a preset name or a settings dict (see `medscale.features`).
+    preprocess_steps : tuple of str
+        Step specs such as ``"gaussian:sigma_mm=1"``, used by ``preprocess``.
+    segment_method : str or None
+        Segmentation method name, used by ``segment`` (the mask column is then optional).
+    segment_params : dict
+        Parameters of the segmentation method.
+    mask_label : int or None
+        Label value picked from label-map masks; None means every non-zero voxel.
+    output_dir : str
+        Folder of the run; images or masks made by the last stage are written under it.
+    """
+
+    stages: tuple[str, ...] = ("read", "extract")
+    features: str | dict[str, Any] = "default"
+    preprocess_steps: tuple[str, ...] = ()
+    segment_method: str | None = None
+    segment_params: dict[str, Any] = field(default_factory=dict)
+    mask_label: int | None = None
+    output_dir: str = "."
+
+    def __post_init__(self) -> None:
+        unknown = [stage for stage in self.stages if stage not in STAGES]
+        if unknown:
+            raise ConfigError(f"unknown stage(s) {unknown}; stages are {list(STAGES)}")
+        ordered = tuple(stage for stage in STAGES if stage in self.stages or stage == "read")
+        object.__setattr__(self, "stages", ordered)
+        if "segment" in ordered and not self.segment_method:
+            raise ConfigError("the segment stage needs a method (e.g. segment_method: otsu)")
+        if "preprocess" in ordered and not self.preprocess_steps:
+            raise ConfigError("the preprocess stage needs at least one step")
+
+
+@dataclass(frozen=True)
+class CaseResult:
+    """What a worker sends back for one case: a row, or a failure, never both."""
+
+    case_id: str
+    row: dict[str, Any] | None
+    failure: dict[str, Any] | None
+    seconds: float
+
+
+def process_case(case: dict[str, Any], settings: StageSettings) -> CaseResult:
+    """Run the stages on one manifest row; never raises for a bad case."""
+    case_id = str(case["case_id"])
+    start = time.perf_counter()
+    stage = "read"
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # undefined features are NaN; counted, not printed
+            image, mask = _read(case, settings.mask_label)
+            row: dict[str, Any] = {}
+            if "preprocess" in settings.stages:
+                stage = "preprocess"
+                image = _preprocess(image, settings.preprocess_steps)
+            if "segment" in settings.stages:
+                stage = "segment"
+                mask = _segment(image, settings)
+            last = settings.stages[-1]
+            if last == "extract":
+                stage = "extract"
+                if mask is None:
+                    raise InputError("no mask: give a mask column or a segment stage")
+                row.update(_extract(image, mask, settings.features))
+            else:
+                row.update(_write_outputs(case_id, image, mask, last, settings.output_dir))
+    except Exception as err:  # noqa: BLE001 - every failure of a case is recorded, not raised
+        return CaseResult(case_id, None, _failure(case_id, stage, err), time.perf_counter() - start)
+    return CaseResult(case_id, row, None, time.perf_counter() - start)
+
+
+def _failure(case_id: str, stage: str, err: BaseException) -> dict[str, Any]:
+    trace = "".join(traceback.format_exception(type(err), err, err.__traceback__))
+    message = str(err).strip() or type(err).__name__
+    return {
+        "case_id": case_id,
+        "stage": stage,
+        "error_type": type(err).__name__,
+        "message": f"case {case_id}: {message}",
+        "traceback_digest": hashlib.sha1(trace.encode()).hexdigest()[:12],
+        "traceback": trace[-4000:],
+    }
+
+
+def _read(case: dict[str, Any], default_label: int | None) -> tuple[Any, Any]:
+    from medscale.io import read_image, read_mask
+
+    image_path = case.get("image")
+    if not isinstance(image_path, str) or not image_path:
+        raise InputError("the image path is empty")
+    if not Path(image_path).exists():
+        raise InputError(f"{image_path}: no such file or folder")
+    image = read_image(image_path)
+    mask_path = case.get("mask")
+    if not isinstance(mask_path, str) or not mask_path:
+        return image, None
+    if not Path(mask_path).exists():
+        raise InputError(f"{mask_path}: no such file or folder")
+    label = case.get("mask_label", default_label)
+    roi = case.get("roi")
+    mask = read_mask(
+        mask_path,
+        label=int(label) if label is not None and label == label else None,
+        roi=str(roi) if isinstance(roi, str) else None,
+        reference=image,
+    )
+    return image, mask
+
+
+def _preprocess(image: Any, steps: tuple[str, ...]) -> Any:
+    from medscale.preprocess import Chain
+
+    return Chain.from_specs(list(steps)).apply(image)
+
+
+def _segment(image: Any, settings: StageSettings) -> Any:
+    from medscale.segment import segment
+
+    return segment(image, settings.segment_method, **settings.segment_params)
+
+
+def _extract(image: Any, mask: Any, features: str | dict[str, Any]) -> dict[str, float]:
+    from medscale.features import extract
+
+    return extract(image, mask, features or "default")
+
+
+def _write_outputs(
+    case_id: str, image: Any, mask: Any, last: str, output_dir: str
+) -> dict[str, Any]:
+    """Without an extract stage the run's product is an image or a mask file per case."""
+    from medscale.io import write_image
+
+    safe_id = "".join(c if c.isalnum() or c in "-_." else "_" for c in case_id)
+    if last == "segment":
+        path = write_image(mask.astype("uint8"), Path(output_dir, "masks", f"{safe_id}.nii.gz"))
+        return {
+            "mask_out": str(path),
+            "mask_volume_ml": mask.voxel_count * mask.voxel_volume_mm3 / 1000,
+        }
+    path = write_image(image, Path(output_dir, "images", f"{safe_id}.nii.gz"))
+    return {"image_out": str(path)}

@@ -1,0 +1,86 @@
+"""Run-folder mechanics that hold for any stage chain: outputs, failures, resume, refusals."""
+
+import json
+
+import pandas as pd
+import pytest
+
+from medscale import ConfigError
+from medscale.engine import RunSpec, read_failures, read_features, run
+from medscale.engine.stages import StageSettings
+
+READ_ONLY = StageSettings(stages=("read",))
+
+
+def _spec(manifest, out, **kwargs):
+    return RunSpec(str(manifest), str(out), stage_settings=READ_ONLY, in_process=True, **kwargs)
+
+
+def test_run_writes_every_output(small_cohort, tmp_path):
+    out = tmp_path / "run"
+    summary = run(_spec(small_cohort, out, flush_every=2))
+    assert summary.cases_done == 6 and summary.cases_failed == 0
+    for name in ("features.parquet", "settings.yaml", "summary.json", "run.log"):
+        assert (out / name).exists(), name
+    assert len(list((out / "features.parquet").glob("part-*.parquet"))) == 3
+    table = read_features(out)
+    assert table["case_id"].tolist() == [f"case{i:03d}" for i in range(6)]
+    assert {"label", "patient_id", "site", "image_out"} <= set(table.columns)  # carried through
+    saved = json.loads((out / "summary.json").read_text())
+    assert saved["cases_done"] == 6 and saved["cases_per_second"] > 0
+
+
+def test_bad_cases_are_recorded_and_the_run_goes_on(small_cohort, tmp_path):
+    (small_cohort.parent / "case002_image.nii.gz").write_bytes(b"not an image at all")
+    manifest = pd.read_csv(small_cohort)
+    manifest.loc[4, "image"] = "does_not_exist.nii.gz"
+    manifest.to_csv(small_cohort, index=False)
+    out = tmp_path / "run"
+    summary = run(_spec(small_cohort, out))
+    assert summary.cases_done == 4 and summary.cases_failed == 2
+    failures = read_failures(out).sort_values("case_id")
+    assert failures["case_id"].tolist() == ["case002", "case004"]
+    assert set(failures["stage"]) == {"read"}
+    assert "does_not_exist" in failures["message"].iloc[1]
+    assert failures["message"].str.startswith("case ").all()
+
+
+def test_resume_skips_finished_cases_and_never_duplicates(small_cohort, tmp_path):
+    out = tmp_path / "run"
+    run(_spec(small_cohort, out, flush_every=1))
+    parts = sorted((out / "features.parquet").glob("part-*.parquet"))
+    parts[-1].unlink()  # as if the driver had died before its last flush
+    parts[-2].unlink()
+    summary = run(_spec(small_cohort, out, resume=True))
+    assert summary.cases_skipped == 4 and summary.cases_done == 6
+    table = read_features(out)
+    assert table["case_id"].is_unique and len(table) == 6
+
+
+def test_same_folder_without_resume_or_force_is_refused(small_cohort, tmp_path):
+    out = tmp_path / "run"
+    run(_spec(small_cohort, out))
+    with pytest.raises(ConfigError, match="--resume"):
+        run(_spec(small_cohort, out))
+
+
+def test_other_settings_are_refused_unless_forced(small_cohort, tmp_path):
+    out = tmp_path / "run"
+    run(_spec(small_cohort, out))
+    other = RunSpec(
+        str(small_cohort),
+        str(out),
+        in_process=True,
+        stage_settings=StageSettings(stages=("read",), mask_label=1),
+    )
+    with pytest.raises(ConfigError, match="other settings"):
+        run(other)
+    with pytest.raises(ConfigError, match="other settings"):
+        run(RunSpec(**{**other.__dict__, "resume": True}))
+    summary = run(RunSpec(**{**other.__dict__, "force": True}))
+    assert summary.cases_done == 6 and len(read_features(out)) == 6
+
+
+def test_unknown_stage_is_a_config_error():
+    with pytest.raises(ConfigError, match="unknown stage"):
+        StageSettings(stages=("read", "paint"))
