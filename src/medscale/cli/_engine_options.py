@@ -1,0 +1,91 @@
+"""Options shared by the commands that run the batch engine (`run`, `extract --manifest`)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+EXECUTOR_OPTIONS = (
+    click.option(
+        "--workers",
+        type=click.IntRange(min=1),
+        default=None,
+        help="Local worker processes (default: the number of cores).",
+    ),
+    click.option(
+        "--scheduler",
+        default=None,
+        metavar="ADDR",
+        help="Dask scheduler address, e.g. tcp://host:8786.",
+    ),
+    click.option(
+        "--dask-local",
+        type=click.IntRange(min=1),
+        default=None,
+        metavar="N",
+        help="Start a local Dask cluster of N workers.",
+    ),
+    click.option("--in-process", is_flag=True, help="Run every case in this process (debugging)."),
+    click.option("--resume", is_flag=True, help="Skip the cases already done in the run folder."),
+    click.option(
+        "--force",
+        is_flag=True,
+        help="Start over in a run folder that holds results of other settings.",
+    ),
+    click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object."),
+)
+
+
+def executor_options(function: Callable[..., Any]) -> Callable[..., Any]:
+    for option in reversed(EXECUTOR_OPTIONS):
+        function = option(function)
+    return function
+
+
+def run_with_progress(spec: Any, *, as_json: bool) -> int:
+    """Run the engine with a rich progress bar on stderr; print the summary; exit code."""
+    from dataclasses import asdict
+
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    from medscale.engine import run
+
+    console = Console(stderr=True)
+    columns = (
+        TextColumn("[bold]cases"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]:.2f}/s"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=console, transient=True) as bar:
+        task = bar.add_task("cases", total=None, rate=0.0)
+
+        def progress(done: int, total: int) -> None:
+            elapsed = bar.tasks[0].elapsed or 0.0
+            bar.update(task, completed=done, total=total, rate=done / elapsed if elapsed else 0.0)
+
+        summary = run(spec, progress=progress)
+    if as_json:
+        click.echo(json.dumps(asdict(summary)))
+    else:
+        click.echo(
+            f"{summary.cases_done} done, {summary.cases_failed} failed, "
+            f"{summary.cases_skipped} skipped in {summary.wall_seconds:.1f} s "
+            f"({summary.cases_per_second:.2f} cases/s, {summary.executor} x{summary.workers}) "
+            f"-> {spec.out_dir}",
+            err=True,
+        )
+    return 1 if summary.cases_failed and not summary.cases_done else 0

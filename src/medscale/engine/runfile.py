@@ -1,0 +1,91 @@
+"""A run described in YAML (`medscale run RUN.yaml`).
+
+Example::
+
+    manifest: cases.csv            # relative to this file
+    out: runs/first                # RUN_DIR, relative to this file
+    stages: [read, extract]        # any of read, preprocess, segment, extract
+    features: ibsi1-c              # a preset name or a mapping of feature settings
+    preprocess: ["gaussian:sigma_mm=1"]
+    segment: {method: otsu, params: {}}
+    mask_label: 1
+    workers: 2                     # or scheduler: tcp://host:8786, or dask_local: 4
+"""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from medscale.engine.run import RunSpec
+from medscale.engine.stages import StageSettings
+from medscale.errors import ConfigError
+
+KEYS = (
+    "manifest",
+    "out",
+    "stages",
+    "features",
+    "preprocess",
+    "segment",
+    "mask_label",
+    "workers",
+    "scheduler",
+    "dask_local",
+    "in_process",
+    "flush_every",
+)
+
+
+def load_run_file(path: str | Path, **overrides: Any) -> RunSpec:
+    """Read a run file into a `RunSpec`; options given in `overrides` win over the file.
+
+    Raises
+    ------
+    ConfigError
+        Unreadable YAML, an unknown key (the closest valid key is suggested), a missing
+        ``manifest`` or ``out``.
+    """
+    path = Path(path)
+    try:
+        document = yaml.safe_load(path.read_text()) or {}
+    except (OSError, yaml.YAMLError) as err:
+        raise ConfigError(f"{path}: cannot read the run file ({err})") from err
+    if not isinstance(document, dict):
+        raise ConfigError(f"{path}: a run file is a mapping of keys, got {type(document).__name__}")
+    for key in document:
+        if key not in KEYS:
+            close = difflib.get_close_matches(str(key), KEYS, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else f"; valid keys: {', '.join(KEYS)}"
+            raise ConfigError(f"{path}: unknown key {key!r}{hint}")
+    for key in ("manifest", "out"):
+        if key not in document:
+            raise ConfigError(f"{path}: the run file needs {key!r}")
+    base = path.resolve().parent
+    segment = document.get("segment") or {}
+    if not isinstance(segment, dict):
+        raise ConfigError(f"{path}: 'segment' is a mapping with 'method' and 'params'")
+    stages = tuple(document.get("stages") or ("read", "extract"))
+    stage_settings = StageSettings(
+        stages=stages,
+        features=document.get("features", "default"),
+        preprocess_steps=tuple(document.get("preprocess") or ()),
+        segment_method=segment.get("method"),
+        segment_params=dict(segment.get("params") or {}),
+        mask_label=document.get("mask_label"),
+    )
+    values: dict[str, Any] = {
+        "manifest": str(base / document["manifest"]),
+        "out_dir": str(base / document["out"]),
+        "stage_settings": stage_settings,
+        "workers": document.get("workers"),
+        "scheduler": document.get("scheduler"),
+        "dask_local": document.get("dask_local"),
+        "in_process": bool(document.get("in_process", False)),
+        "flush_every": int(document.get("flush_every", 32)),
+    }
+    values.update({key: value for key, value in overrides.items() if value is not None})
+    return RunSpec(**values)
