@@ -1,0 +1,167 @@
+"""Intensity-based statistical features (IBSI-1 section 3.3, family ``stat``).
+
+The features describe the distribution of the intensities :math:`X_{gl}` of the voxels in the
+ROI intensity mask, without discretisation. `distribution_features` is shared with the
+intensity histogram family (`medscale.features.intensity_histogram`), which applies the same
+definitions to discretised grey levels.
+
+References
+----------
+Zwanenburg A, et al. The Image Biomarker Standardization Initiative. IBSI reference manual,
+arXiv:1612.07003, section "Intensity-based statistical features".
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+
+import numpy as np
+
+from medscale.errors import InputError, MedscaleWarning
+from medscale.features.registry import FeatureInfo
+
+log = logging.getLogger(__name__)
+
+_FAMILY = "statistics"
+
+FEATURES: tuple[FeatureInfo, ...] = (
+    FeatureInfo("stat_mean", _FAMILY, "Q4LE", "Mean intensity in the ROI."),
+    FeatureInfo("stat_var", _FAMILY, "ECT3", "Intensity variance (no bias correction)."),
+    FeatureInfo("stat_skew", _FAMILY, "KE2A", "Intensity skewness (0 when the variance is 0)."),
+    FeatureInfo("stat_kurt", _FAMILY, "IPH6", "Excess intensity kurtosis (0 when variance is 0)."),
+    FeatureInfo("stat_median", _FAMILY, "Y12H", "Median intensity."),
+    FeatureInfo("stat_min", _FAMILY, "1GSF", "Minimum intensity."),
+    FeatureInfo("stat_p10", _FAMILY, "QG58", "10th intensity percentile (linear interpolation)."),
+    FeatureInfo("stat_p90", _FAMILY, "8DWT", "90th intensity percentile (linear interpolation)."),
+    FeatureInfo("stat_max", _FAMILY, "84IY", "Maximum intensity."),
+    FeatureInfo("stat_iqr", _FAMILY, "SALO", "Interquartile range P75 - P25."),
+    FeatureInfo("stat_range", _FAMILY, "2OJQ", "Intensity range max - min."),
+    FeatureInfo("stat_mad", _FAMILY, "4FUA", "Mean absolute deviation from the mean."),
+    FeatureInfo("stat_rmad", _FAMILY, "1128",
+                "Mean absolute deviation of the intensities between P10 and P90 from their mean."),
+    FeatureInfo("stat_medad", _FAMILY, "N72L", "Mean absolute deviation from the median."),
+    FeatureInfo("stat_cov", _FAMILY, "7TET", "Coefficient of variation: std / mean."),
+    FeatureInfo("stat_qcod", _FAMILY, "9S40",
+                "Quartile coefficient of dispersion (P75 - P25) / (P75 + P25)."),
+    FeatureInfo("stat_energy", _FAMILY, "N8CA", "Energy: sum of squared intensities."),
+    FeatureInfo("stat_rms", _FAMILY, "5ZWQ", "Root mean square intensity."),
+)
+
+#: Short names shared by ``stat_`` and ``ih_`` (the distribution features).
+SHARED_NAMES: tuple[str, ...] = (
+    "mean", "var", "skew", "kurt", "median", "min", "p10", "p90", "max", "iqr", "range",
+    "mad", "rmad", "medad", "cov", "qcod",
+)
+
+
+def as_values(values: np.ndarray, *, what: str) -> np.ndarray:
+    """`values` as a 1-D float64 array; raises `InputError` for non-finite entries."""
+    array = np.asarray(values, dtype=np.float64).ravel()
+    if array.size and not np.all(np.isfinite(array)):
+        raise InputError(f"{what}: {int(np.sum(~np.isfinite(array)))} of {array.size} "
+                         "intensities are NaN or infinite; mask them out first")
+    return array
+
+
+def undefined(names: list[str] | tuple[str, ...], reason: str) -> dict[str, float]:
+    """NaN for every feature in `names`, with one `MedscaleWarning` saying why."""
+    warnings.warn(f"{', '.join(names)} undefined: {reason}; set to NaN", MedscaleWarning,
+                  stacklevel=3)
+    return dict.fromkeys(names, float("nan"))
+
+
+def _ratio(numerator: float, denominator: float, name: str, reason: str) -> float:
+    if denominator == 0.0:
+        warnings.warn(f"{name} undefined: {reason}; set to NaN", MedscaleWarning, stacklevel=4)
+        return float("nan")
+    return float(numerator / denominator)
+
+
+def distribution_features(values: np.ndarray, prefix: str) -> dict[str, float]:
+    """The distribution features common to ``stat_`` and ``ih_``, keyed ``<prefix>_<name>``.
+
+    Parameters
+    ----------
+    values : numpy.ndarray, shape (n,), float64
+        Intensities (or grey levels) of the ROI voxels, n >= 1, all finite.
+    prefix : str
+        ``"stat"`` or ``"ih"``.
+
+    Returns
+    -------
+    dict[str, float]
+        One value per name of `SHARED_NAMES`.
+
+    Notes
+    -----
+    Moments are population moments (no bias correction). Percentiles interpolate linearly
+    between order statistics (``numpy.percentile`` default), which reproduces the IBSI
+    reference values of the digital phantom (P90 = 4, not 4.2).
+    """
+    n = values.size
+    mean = float(values.mean())
+    centred = values - mean
+    var = float(np.mean(centred**2))
+    if var > 0.0:
+        skew = float(np.mean(centred**3) / var**1.5)
+        kurt = float(np.mean(centred**4) / var**2 - 3.0)
+    else:  # IBSI: skewness and kurtosis are 0 for a constant ROI
+        skew = kurt = 0.0
+    p10, p25, median, p75, p90 = np.percentile(values, [10, 25, 50, 75, 90])
+    robust = values[(values >= p10) & (values <= p90)]
+    key = f"{prefix}_"
+    return {
+        key + "mean": mean,
+        key + "var": var,
+        key + "skew": skew,
+        key + "kurt": kurt,
+        key + "median": float(median),
+        key + "min": float(values.min()),
+        key + "p10": float(p10),
+        key + "p90": float(p90),
+        key + "max": float(values.max()),
+        key + "iqr": float(p75 - p25),
+        key + "range": float(values.max() - values.min()),
+        key + "mad": float(np.mean(np.abs(centred))),
+        key + "rmad": float(np.mean(np.abs(robust - robust.mean()))),
+        key + "medad": float(np.mean(np.abs(values - median))),
+        key + "cov": _ratio(np.sqrt(var), mean, key + "cov", f"mean of the {n} values is 0"),
+        key + "qcod": _ratio(p75 - p25, p75 + p25, key + "qcod", "P75 + P25 is 0"),
+    }
+
+
+def compute(values: np.ndarray) -> dict[str, float]:
+    """Intensity-based statistical features of the ROI intensities.
+
+    Parameters
+    ----------
+    values : numpy.ndarray, shape (n,), float
+        Intensities of the voxels in the ROI intensity mask (e.g. HU), not discretised.
+
+    Returns
+    -------
+    dict[str, float]
+        The 18 ``stat_*`` features (units: intensity, intensity squared for ``stat_var``,
+        dimensionless for ratios). An empty ROI gives NaN for all, with a `MedscaleWarning`.
+
+    Raises
+    ------
+    InputError
+        Some intensities are NaN or infinite.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> round(compute(np.array([1.0, 2.0, 3.0, 4.0]))["stat_var"], 4)
+    1.25
+    """
+    array = as_values(values, what="statistics.compute")
+    names = [info.name for info in FEATURES]
+    if array.size == 0:
+        return undefined(names, "the ROI intensity mask is empty")
+    features = distribution_features(array, "stat")
+    energy = float(np.sum(array**2))
+    features["stat_energy"] = energy
+    features["stat_rms"] = float(np.sqrt(energy / array.size))
+    return {name: features[name] for name in names}
