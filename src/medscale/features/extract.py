@@ -1,0 +1,329 @@
+"""`extract`: the IBSI image-processing chain, then every feature family, for one ROI.
+
+The chain (IBSI-1 chapter 2, arXiv:1612.07003): check the inputs; crop to the ROI with a
+margin; optionally round the loaded intensities; interpolate image and mask to the new grid
+(mask: partial-volume threshold; image: optional rounding); the interpolated mask is the
+*morphological* mask; range / outlier re-segmentation of it gives the *intensity* mask;
+discretise the intensities inside the intensity mask. Each family then receives exactly the
+inputs of the features contract (see the family modules). A family whose module is not
+installed is skipped (logged once).
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import math
+import time
+from dataclasses import dataclass, field, replace
+from functools import cache
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+
+from medscale.errors import InputError, MaskError
+from medscale.features import diagnostics as diag
+from medscale.features.discretisation import discretise
+from medscale.features.interpolation import (
+    aligned_grid,
+    region_around,
+    resample_image,
+    resample_mask,
+)
+from medscale.features.registry import FAMILY_MODULES
+from medscale.features.resegmentation import resegment
+from medscale.features.settings import Settings, load_settings
+from medscale.image import Image, Mask
+
+log = logging.getLogger(__name__)
+
+LOCAL_MARGIN_MM = 6.3  # > radius of the 1 cm^3 sphere of the local intensity features, 6.204 mm
+TEXTURE_FAMILIES = ("glcm", "glrlm", "glszm", "gldzm", "ngtdm", "ngldm")
+
+
+@dataclass(frozen=True)
+class PreparedRoi:
+    """The ROI after the chain, on the working grid (a box around the ROI, or the whole grid).
+
+    Attributes
+    ----------
+    intensity : numpy.ndarray, float64, (z, y, x)
+        Intensities after interpolation and rounding (not discretised).
+    morph_mask, intensity_mask : numpy.ndarray, bool, same shape
+        The morphological mask (interpolated) and the intensity mask (re-segmented).
+    levels : numpy.ndarray, int64, same shape
+        Grey levels 1..n_levels inside the intensity mask, 0 elsewhere.
+    n_levels : int
+        Number of grey levels Ng.
+    spacing_mm : (z, y, x) mm
+    diagnostics : dict
+        IBSI diagnostic values, when the settings ask for them.
+    """
+
+    intensity: np.ndarray
+    morph_mask: np.ndarray
+    intensity_mask: np.ndarray
+    levels: np.ndarray
+    n_levels: int
+    spacing_mm: tuple[float, float, float]
+    diagnostics: dict[str, float] = field(default_factory=dict)
+
+
+def _where(image: Image) -> str:
+    source = image.meta.get("source") if image.meta else None
+    return f"{source}: " if source else ""
+
+
+def check_inputs(image: Image, mask: Image) -> Mask:
+    """Raise a clear error for an unusable image / mask pair; return the mask as `Mask`."""
+    where = _where(image)
+    if not isinstance(image, Image):
+        raise InputError(f"extract needs a medscale Image, got {type(image).__name__}")
+    if not isinstance(mask, Image):
+        raise MaskError(f"{where}extract needs a medscale Mask, got {type(mask).__name__}")
+    if not np.issubdtype(image.dtype, np.number) or np.issubdtype(image.dtype, np.complexfloating):
+        raise InputError(f"{where}image voxels must be real numbers, got dtype {image.dtype}")
+    if not isinstance(mask, Mask):
+        mask = Mask(mask.array, mask.spacing, mask.origin, mask.direction, mask.meta)
+    if not image.geometry_equal(mask):
+        corners = np.array(np.meshgrid(*[[0, n - 1] for n in mask.shape], indexing="ij"))
+        world = mask.index_to_world(corners.reshape(3, -1).T)
+        index = image.world_to_index(world)
+        low, high = index.min(axis=0), index.max(axis=0)
+        if np.any(high < -0.5) or np.any(low > np.array(image.shape) - 0.5):
+            raise MaskError(f"{where}the mask lies outside the image: its grid covers image "
+                            f"indices {low.round(1).tolist()} to {high.round(1).tolist()} "
+                            f"(z, y, x) of an image of shape {image.shape}")
+        image.require_same_grid(mask, what="mask")
+    if mask.is_empty:
+        raise MaskError(f"{where}the mask is empty: no voxel is set; check the label value")
+    return mask
+
+
+def _box(lower: np.ndarray, upper: np.ndarray, shape: tuple[int, ...], pad: Any) -> tuple:
+    lower = np.maximum(lower - pad, 0)
+    upper = np.minimum(upper + pad, shape)
+    return tuple(slice(int(lo), int(hi)) for lo, hi in zip(lower, upper, strict=True))
+
+
+def _bbox(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    present = [np.flatnonzero(mask.any(axis=axes)) for axes in ((1, 2), (0, 2), (0, 1))]
+    return (np.array([p[0] for p in present]), np.array([p[-1] + 1 for p in present]))
+
+
+def _margin_voxels(spacing_mm: tuple[float, ...]) -> np.ndarray:
+    return np.array([math.ceil(LOCAL_MARGIN_MM / s) + 1 for s in spacing_mm])
+
+
+def _check_finite(intensity: np.ndarray, where: str) -> None:
+    bad = ~np.isfinite(intensity)
+    if bad.any():
+        raise InputError(f"{where}the image has {int(bad.sum())} NaN or infinite voxels in the "
+                         "region of the ROI; fill or mask them before extracting features")
+
+
+def prepare(image: Image, mask: Image, settings: Settings) -> PreparedRoi:
+    """Run the IBSI chain: crop, interpolate, re-segment, discretise (see module docstring)."""
+    mask = check_inputs(image, mask)
+    where = _where(image)
+    keep_all = settings.diagnostics
+    lower, upper = mask.bounding_box()
+    found: dict[str, float] = {}
+    if keep_all:
+        initial = np.asarray(image.array, dtype=np.float64)
+        _check_finite(initial, where)
+        if settings.round_input:
+            initial = np.round(initial)
+        found.update(diag.image_diagnostics(initial, image.spacing, stage="init"))
+        found.update(diag.roi_diagnostics(initial, mask.array, mask.array, stage="init"))
+        image = image.with_array(initial)
+    interp = settings.interpolation
+    if interp.spacing_mm is None:
+        region = (tuple(slice(0, n) for n in image.shape) if keep_all
+                  else _box(lower, upper, image.shape, _margin_voxels(image.spacing)))
+        intensity = np.asarray(image.array[region], dtype=np.float64)
+        if not keep_all:
+            _check_finite(intensity, where)
+            if settings.round_input:
+                intensity = np.round(intensity)
+        morph = np.array(mask.array[region])
+        spacing = image.spacing
+    else:
+        grid = aligned_grid(image.shape, image.spacing, interp.spacing_mm)
+        if keep_all:
+            box_low, box_high = np.zeros(3, int), np.array(grid.shape)
+        else:  # work on the input around the ROI only, with the grid re-based on that crop
+            box_low, box_high = region_around(
+                grid, lower, upper, margin_mm=LOCAL_MARGIN_MM + 2 * max(grid.spacing_mm))
+            source_low, source_high = _support_box(grid, box_low, box_high, image.shape)
+            image, mask = image.crop(source_low, source_high), mask.crop(source_low, source_high)
+            raw = np.asarray(image.array, dtype=np.float64)
+            _check_finite(raw, where)
+            image = image.with_array(np.round(raw) if settings.round_input else raw)
+            grid = replace(grid, start_index=tuple(
+                float(s) for s in np.array(grid.start_index) - source_low))
+        resampled = resample_image(image, grid, order=interp.image_interpolator.order,
+                                   lower=box_low, upper=box_high,
+                                   round_intensities=interp.round_intensities)
+        intensity = np.asarray(resampled.array)
+        morph = np.asarray(resample_mask(mask, grid, order=interp.mask_interpolator.order,
+                                         threshold=interp.mask_threshold, lower=box_low,
+                                         upper=box_high).array)
+        spacing = grid.spacing_mm
+        if not morph.any():
+            raise MaskError(f"{where}the ROI ({mask.voxel_count} voxels) vanishes when "
+                            f"resampled to {grid.spacing_mm} mm; use a finer spacing")
+    if keep_all:
+        found.update(diag.image_diagnostics(intensity, spacing, stage="interp"))
+        found.update(diag.roi_diagnostics(intensity, morph, morph, stage="interp"))
+    reseg = settings.resegmentation
+    intensity_mask = resegment(intensity, morph, value_range=reseg.range,
+                               outlier_sigma=reseg.outlier_sigma)
+    if keep_all:
+        found.update(diag.roi_diagnostics(intensity, morph, intensity_mask, stage="reseg"))
+    if not intensity_mask.any():
+        raise MaskError(f"{where}no ROI voxel is left after re-segmentation "
+                        f"(range {reseg.range}, outlier sigma {reseg.outlier_sigma})")
+    if keep_all:  # crop the whole grid to the ROI and its margin now that diagnostics are done
+        region = _box(*_bbox(morph), morph.shape, _margin_voxels(spacing))
+        intensity, morph, intensity_mask = intensity[region], morph[region], intensity_mask[region]
+    disc = settings.discretisation
+    lower_bound = reseg.range[0] if reseg.range is not None else None
+    levels, n_levels = discretise(intensity, intensity_mask, method=disc.method.value,
+                                  bin_width=disc.bin_width, n_bins=disc.n_bins,
+                                  lower_bound=lower_bound)
+    return PreparedRoi(intensity, morph, intensity_mask, levels, n_levels, spacing, found)
+
+
+def _support_box(grid: Any, low: np.ndarray, high: np.ndarray,
+                 shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+    positions = grid.input_positions(low, high)
+    first = np.array([math.floor(p.min()) - 13 if p.size else 0 for p in positions])
+    last = np.array([math.ceil(p.max()) + 14 if p.size else 0 for p in positions])
+    return np.clip(first, 0, shape), np.clip(last, 0, shape)
+
+
+@cache
+def family_module(family: str) -> ModuleType | None:
+    """The module of a feature family, or None (logged once) when it is not installed."""
+    name = FAMILY_MODULES[family]
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as err:
+        if err.name != name:
+            raise
+        log.warning("feature family %s is not available (%s missing); skipped", family, name)
+        return None
+
+
+def _padded(array: np.ndarray, region: tuple, pad: int) -> np.ndarray:
+    """`array[region]` widened by `pad` voxels on every side, zero / False beyond the grid."""
+    lower = [s.start - pad for s in region]
+    upper = [s.stop + pad for s in region]
+    inner = tuple(slice(max(lo, 0), min(hi, n))
+                  for lo, hi, n in zip(lower, upper, array.shape, strict=True))
+    widths = [(max(-lo, 0), max(hi - n, 0))
+              for lo, hi, n in zip(lower, upper, array.shape, strict=True)]
+    return np.pad(array[inner], widths)
+
+
+def compute_families(prepared: PreparedRoi, settings: Settings,
+                     timings: dict[str, float] | None = None) -> dict[str, float]:
+    """Every family of `settings.families` on a prepared ROI (missing modules skipped)."""
+    morph_box = tuple(slice(int(lo), int(hi)) for lo, hi in zip(*_bbox(prepared.morph_mask),
+                                                                 strict=True))
+    tight = {name: _padded(getattr(prepared, name), morph_box, 1)
+             for name in ("intensity", "morph_mask", "intensity_mask", "levels")}
+    values = prepared.intensity[prepared.intensity_mask]
+    reseg_range = settings.resegmentation.range
+    ivh_range = None
+    if reseg_range is not None and settings.ivh.use_resegmentation_range:
+        ivh_range = (-np.inf if reseg_range[0] is None else reseg_range[0],
+                     np.inf if reseg_range[1] is None else reseg_range[1])
+    ivh = settings.ivh
+    calls: dict[str, Any] = {
+        "morphology": lambda m: m.compute(tight["morph_mask"], prepared.spacing_mm,
+                                          intensity=tight["intensity"],
+                                          intensity_mask=tight["intensity_mask"]),
+        "local_intensity": lambda m: m.compute(prepared.intensity, prepared.intensity_mask,
+                                               prepared.spacing_mm),
+        "statistics": lambda m: m.compute(values),
+        "intensity_histogram": lambda m: m.compute(prepared.levels[prepared.intensity_mask],
+                                                   prepared.n_levels),
+        "intensity_volume_histogram": lambda m: m.compute(
+            values, discretisation=ivh.discretisation.value, bin_width=ivh.bin_width,
+            n_bins=ivh.n_bins, value_range=ivh_range),
+    }
+    found: dict[str, float] = {}
+    for family in settings.families:
+        module = family_module(family)
+        if module is None:
+            continue
+        start = time.perf_counter()
+        if family in TEXTURE_FAMILIES:
+            extra = {"morph_roi": tight["morph_mask"]} if family == "gldzm" else {}
+            for dimension in settings.texture.dimensions:
+                found.update(module.compute(tight["levels"], tight["intensity_mask"],
+                                            prepared.n_levels, dimension=dimension, **extra))
+        else:
+            found.update(calls[family](module))
+        if timings is not None:
+            timings[family] = timings.get(family, 0.0) + time.perf_counter() - start
+    return found
+
+
+def extract(image: Image, mask: Image, settings: Settings | str | dict = "default",
+            *, timings: dict[str, float] | None = None) -> dict[str, float]:
+    """IBSI radiomics features of one ROI: the processing chain, then every feature family.
+
+    Parameters
+    ----------
+    image : Image
+        Intensities (e.g. HU), any real dtype; axes (z, y, x).
+    mask : Mask
+        The ROI on the image's grid.
+    settings : Settings, preset name, YAML path or dict
+        See `medscale.features.settings`; presets ``default``, ``ibsi1-dig``, ``ibsi1-a`` ...
+    timings : dict, optional
+        If given, filled with seconds spent per stage (``chain``) and per family.
+
+    Returns
+    -------
+    dict of str to float
+        Feature id -> value; IBSI diagnostic values first when the settings ask for them.
+        Features IBSI leaves undefined for this input are NaN (with a `MedscaleWarning`).
+
+    Raises
+    ------
+    MaskError
+        Empty mask, mask outside the image, ROI lost in resampling or re-segmentation.
+    GeometryError
+        Mask not on the image grid.
+    InputError
+        NaN / infinite voxels around the ROI, non-numeric image.
+    ConfigError
+        Invalid settings or unknown preset.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from medscale import Image, Mask
+    >>> image = Image(np.arange(64.0).reshape(4, 4, 4), spacing=(2.0, 2.0, 2.0))
+    >>> mask = Mask.like(image, image.array > 20)
+    >>> features = extract(image, mask, {"families": []})
+    >>> features
+    {}
+    """
+    settings = load_settings(settings)
+    start = time.perf_counter()
+    prepared = prepare(image, mask, settings)
+    if timings is not None:
+        timings["chain"] = time.perf_counter() - start
+    found = dict(prepared.diagnostics)
+    found.update(compute_families(prepared, settings, timings))
+    return found
+
+
+__all__ = ["PreparedRoi", "check_inputs", "compute_families", "extract",
+           "family_module", "prepare"]
