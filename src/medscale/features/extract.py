@@ -239,8 +239,7 @@ def compute_families(prepared: PreparedRoi, settings: Settings,
     reseg_range = settings.resegmentation.range
     ivh_range = None
     if reseg_range is not None and settings.ivh.use_resegmentation_range:
-        ivh_range = (-np.inf if reseg_range[0] is None else reseg_range[0],
-                     np.inf if reseg_range[1] is None else reseg_range[1])
+        ivh_range = reseg_range
     ivh = settings.ivh
     calls: dict[str, Any] = {
         "morphology": lambda m: m.compute(tight["morph_mask"], prepared.spacing_mm,

@@ -1,0 +1,29 @@
+"""Features tests: the IBSI conformance score table, shown in the terminal summary."""
+
+from __future__ import annotations
+
+import pytest
+
+SCORES_KEY = pytest.StashKey[dict]()
+
+
+@pytest.fixture(scope="session")
+def ibsi_score_table(request: pytest.FixtureRequest) -> dict:
+    """A dict config -> score row, filled by the conformance tests, printed at the end."""
+    return request.config.stash.setdefault(SCORES_KEY, {})
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:  # noqa: ARG001
+    scores = config.stash.get(SCORES_KEY, {})
+    if not scores:
+        return
+    terminalreporter.section("IBSI-1 conformance per configuration")
+    header = (f"{'config':<7}{'features passed':>17}{'total':>7}{'%':>8}"
+              f"{'diagnostics passed':>20}{'total':>7}   not implemented / exceptions")
+    terminalreporter.write_line(header)
+    for config_name, row in scores.items():
+        terminalreporter.write_line(
+            f"{config_name:<7}{row['passed']:>17}{row['total']:>7}{row['percent']:>8.1f}"
+            f"{row['diag_passed']:>20}{row['diag_total']:>7}   "
+            f"{row['skipped']} rows skipped, {row['excepted']} excepted"
+        )
