@@ -1,0 +1,357 @@
+"""Scan a folder of DICOM files into a Parquet catalog, in parallel and streaming.
+
+Layout on disk, for a catalog ``OUT.parquet``:
+
+- ``OUT.parquet``: the ``instances`` table, one row per DICOM file
+  (:data:`~medscale.catalog.schema.INSTANCE_SCHEMA`);
+- ``OUT_errors.parquet``: the ``errors`` table, one row per file that could not be read
+  (:data:`~medscale.catalog.schema.ERROR_SCHEMA`). Every file under the root is in exactly one
+  of the two.
+
+Both are written to hidden temporary files beside them and moved into place with
+:func:`os.replace` when the scan ends (errors first, then instances), so a reader never sees a
+half-written catalog and an interrupted scan leaves the previous one intact.
+
+Memory stays flat in the number of files: workers return one chunk of rows at a time, the
+parent writes them as Parquet row groups of ``row_group_size`` rows, and never holds more than
+a few chunks plus one row group. What does grow with the archive is the list of file paths
+(about 200 bytes per file) and, for ``update=True``, the (path, size, mtime) index of the
+previous catalog.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import multiprocessing
+import os
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from medscale.catalog.header import UnreadableFileError, read_row
+from medscale.catalog.schema import ERROR_SCHEMA, INSTANCE_SCHEMA
+from medscale.errors import InputError, MedscaleError
+
+logger = logging.getLogger(__name__)
+
+Entry = tuple[str, int, int]  # path, size in bytes, mtime in ns
+ProgressCallback = Callable[[int, int], None]
+
+DEFAULT_ROW_GROUP_SIZE = 8192
+DEFAULT_CHUNK_SIZE = 64
+
+
+@dataclass(frozen=True)
+class ScanResult:
+    """What a scan did.
+
+    Attributes
+    ----------
+    catalog_path, errors_path : Path
+        The instances and errors Parquet files written.
+    n_files : int
+        Files found under the root (the catalog's own files excluded).
+    n_instances, n_errors : int
+        Rows written to the instances and errors tables.
+    read_count : int
+        Files opened and parsed by this scan (all files, or with ``update=True`` only the new
+        and changed ones).
+    reused_count : int
+        Rows (instances or errors) carried over unchanged from the previous catalog.
+    removed_count : int
+        Rows of the previous catalog dropped because their file was deleted or changed.
+    seconds : float
+        Wall time of the scan, s.
+    """
+
+    catalog_path: Path
+    errors_path: Path
+    n_files: int
+    n_instances: int
+    n_errors: int
+    read_count: int
+    reused_count: int
+    removed_count: int
+    seconds: float
+
+    @property
+    def files_per_second(self) -> float:
+        """Files read per second of wall time (0 when nothing was read)."""
+        return self.read_count / self.seconds if self.seconds > 0 else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (paths as strings, plus ``files_per_second``)."""
+        out = asdict(self)
+        out.update(catalog_path=str(self.catalog_path), errors_path=str(self.errors_path),
+                   files_per_second=self.files_per_second)
+        return out
+
+
+def errors_path_for(catalog_path: str | os.PathLike[str]) -> Path:
+    """Where the errors table of a catalog lives: ``<stem>_errors.parquet`` beside it."""
+    catalog = Path(catalog_path)
+    return catalog.with_name(f"{catalog.stem}_errors.parquet")
+
+
+def read_chunk(entries: list[Entry]) -> tuple[pa.RecordBatch, pa.RecordBatch]:
+    """Read the headers of a chunk of files (runs in a worker process).
+
+    Returns
+    -------
+    (instances, errors) : pyarrow.RecordBatch
+        One row per readable file, one row per unreadable file; never raises for one file.
+    """
+    rows: list[dict[str, Any]] = []
+    errors: list[dict[str, Any]] = []
+    for path, size, mtime_ns in entries:
+        try:
+            rows.append(read_row(path, size, mtime_ns))
+        except UnreadableFileError as err:
+            errors.append(_error_row(path, size, mtime_ns, err.error_type, err.reason))
+        except Exception as err:  # noqa: BLE001 - a scan never aborts on one bad file
+            logger.debug("%s: unexpected reader failure", path, exc_info=True)
+            errors.append(_error_row(path, size, mtime_ns, "unreadable",
+                                     f"{type(err).__name__}: {err}"))
+    return (pa.RecordBatch.from_pylist(rows, schema=INSTANCE_SCHEMA),
+            pa.RecordBatch.from_pylist(errors, schema=ERROR_SCHEMA))
+
+
+def _error_row(path: str, size: int, mtime_ns: int, error_type: str, reason: str) -> dict:
+    reason = " ".join(str(reason).split()) or error_type
+    return {"path": path, "size_bytes": size, "mtime_ns": mtime_ns, "error_type": error_type,
+            "reason": reason}
+
+
+def list_files(root: Path, *, exclude: Callable[[str], bool]) -> list[Entry]:
+    """Every regular file under ``root`` (recursively, links to files followed), sorted by path."""
+    entries: list[Entry] = []
+    stack = [str(root)]
+    while stack:
+        folder = stack.pop()
+        try:
+            with os.scandir(folder) as listing:
+                for item in listing:
+                    if item.is_dir(follow_symlinks=False):
+                        stack.append(item.path)
+                    elif item.is_file() and not exclude(item.path):
+                        stat = item.stat()
+                        entries.append((item.path, stat.st_size, stat.st_mtime_ns))
+        except OSError as err:
+            logger.warning("cannot list %s: %s", folder, err)
+    entries.sort()
+    return entries
+
+
+class _RowGroupWriter:
+    """A ParquetWriter that gathers batches into row groups of a fixed number of rows."""
+
+    def __init__(self, path: Path, schema: pa.Schema, row_group_size: int) -> None:
+        self.writer = pq.ParquetWriter(path, schema, compression="zstd")
+        self.schema, self.row_group_size = schema, row_group_size
+        self.pending: list[pa.RecordBatch] = []
+        self.pending_rows = self.n_rows = 0
+
+    def write(self, batch: pa.RecordBatch | pa.Table) -> None:
+        batches = batch.to_batches() if isinstance(batch, pa.Table) else [batch]
+        for part in batches:
+            if part.num_rows:
+                self.pending.append(part)
+                self.pending_rows += part.num_rows
+        while self.pending_rows >= self.row_group_size:
+            self._flush(self.row_group_size)
+
+    def _flush(self, n_rows: int) -> None:
+        table = pa.Table.from_batches(self.pending, schema=self.schema)
+        self.writer.write_table(table.slice(0, n_rows), row_group_size=n_rows)
+        rest = table.slice(n_rows)
+        self.pending, self.pending_rows = rest.to_batches(), rest.num_rows
+        self.n_rows += n_rows
+
+    def close(self) -> None:
+        if self.pending_rows:
+            self._flush(self.pending_rows)
+        self.writer.close()
+
+
+def scan(root: str | os.PathLike[str], catalog_path: str | os.PathLike[str], *,
+         update: bool = False, workers: int | None = None,
+         row_group_size: int = DEFAULT_ROW_GROUP_SIZE, chunk_size: int = DEFAULT_CHUNK_SIZE,
+         progress: ProgressCallback | None = None) -> ScanResult:
+    """Index every file under ``root`` into a Parquet catalog, reading headers only.
+
+    Parameters
+    ----------
+    root : path
+        The folder to scan, recursively.
+    catalog_path : path
+        The instances Parquet file to write; errors go to :func:`errors_path_for` of it.
+    update : bool
+        Re-use the existing catalog: read only files that are new or whose size or mtime
+        changed, drop rows of deleted files. Without an existing catalog, a full scan.
+    workers : int, optional
+        Worker processes (default: the number of CPU cores); 1 reads in this process.
+    row_group_size : int
+        Rows per Parquet row group (memory bound of the writer).
+    chunk_size : int
+        Files per task sent to a worker.
+    progress : callable, optional
+        Called as ``progress(done, total)`` with the number of files read so far and to read.
+
+    Returns
+    -------
+    ScanResult
+
+    Raises
+    ------
+    InputError
+        ``root`` is not a folder, or a size parameter is not positive.
+    MedscaleError
+        A worker process died (for example killed for memory).
+
+    Notes
+    -----
+    Unreadable files (not DICOM, truncated) are rows of the errors table with the reason;
+    a scan never stops on one file. Instance rows are in path order, except after
+    ``update=True``: rows carried over come first (in their previous order), then the rows
+    of the files read.
+    """
+    start = time.perf_counter()
+    root_path, catalog = Path(root), Path(catalog_path).absolute()
+    if not root_path.is_dir():
+        raise InputError(f"scan root {str(root)!r} is not a folder")
+    for name, value in (("row_group_size", row_group_size), ("chunk_size", chunk_size),
+                        ("workers", workers if workers is not None else 1)):
+        if value < 1:
+            raise InputError(f"scan: {name} must be >= 1, got {value}")
+    errors_file = errors_path_for(catalog)
+    catalog.parent.mkdir(parents=True, exist_ok=True)
+    own = {str(catalog), str(errors_file)}
+    hidden = (f".{catalog.name}.tmp", f".{errors_file.name}.tmp")
+
+    def exclude(path: str) -> bool:
+        return path in own or os.path.basename(path).startswith(hidden)
+
+    entries = list_files(root_path.absolute(), exclude=exclude)
+    previous = _previous_index(catalog, errors_file) if update else {}
+    unchanged = {path for path, size, mtime in entries if previous.get(path) == (size, mtime)}
+    to_read = [entry for entry in entries if entry[0] not in unchanged]
+    logger.info("scan %s: %d files, %d to read, %d unchanged", root, len(entries), len(to_read),
+                len(unchanged))
+
+    temporary = (catalog.with_name(f"{hidden[0]}-{os.getpid()}"),
+                 errors_file.with_name(f"{hidden[1]}-{os.getpid()}"))
+    instances = _RowGroupWriter(temporary[0], INSTANCE_SCHEMA, row_group_size)
+    failures = _RowGroupWriter(temporary[1], ERROR_SCHEMA, row_group_size)
+    try:
+        reused = _carry_over(catalog, errors_file, unchanged, instances, failures) if unchanged \
+            else 0
+        if progress is not None:
+            progress(0, len(to_read))
+        done = 0
+        for rows, errors, n_files in _read_all(to_read, workers=workers, chunk_size=chunk_size):
+            instances.write(rows)
+            failures.write(errors)
+            done += n_files
+            if progress is not None:
+                progress(done, len(to_read))
+        instances.close()
+        failures.close()
+        os.replace(temporary[1], errors_file)
+        os.replace(temporary[0], catalog)
+    except BaseException:
+        for writer in (instances, failures):
+            writer.writer.close()
+        for path in temporary:
+            Path(path).unlink(missing_ok=True)
+        raise
+    result = ScanResult(catalog_path=catalog, errors_path=errors_file, n_files=len(entries),
+                        n_instances=instances.n_rows, n_errors=failures.n_rows,
+                        read_count=len(to_read), reused_count=reused,
+                        removed_count=len(previous) - reused,
+                        seconds=time.perf_counter() - start)
+    logger.info("scan %s: %d instances, %d errors, %d read in %.2f s", root, result.n_instances,
+                result.n_errors, result.read_count, result.seconds)
+    return result
+
+
+def _read_all(entries: list[Entry], *, workers: int | None, chunk_size: int,
+              ) -> Iterator[tuple[pa.RecordBatch, pa.RecordBatch, int]]:
+    """Yield (instances, errors, n_files) per chunk, in path order; at most 2 chunks per worker
+    in flight."""
+    chunks = [entries[i:i + chunk_size] for i in range(0, len(entries), chunk_size)]
+    n_workers = min(workers or os.cpu_count() or 1, max(len(chunks), 1))
+    if n_workers <= 1:
+        for chunk in chunks:
+            yield (*read_chunk(chunk), len(chunk))
+        return
+    context = multiprocessing.get_context("fork" if os.name == "posix" else None)
+    pending: collections.deque[tuple[Future, int]] = collections.deque()
+    queue = iter(chunks)
+    try:
+        with ProcessPoolExecutor(max_workers=n_workers, mp_context=context) as pool:
+            for chunk in queue:
+                pending.append((pool.submit(read_chunk, chunk), len(chunk)))
+                if len(pending) >= 2 * n_workers:
+                    future, count = pending.popleft()
+                    yield (*future.result(), count)
+            while pending:
+                future, count = pending.popleft()
+                yield (*future.result(), count)
+    except Exception as err:
+        from concurrent.futures.process import BrokenProcessPool
+
+        if isinstance(err, BrokenProcessPool):
+            raise MedscaleError(f"scan failed: a worker process died ({err}); try fewer "
+                                f"workers") from err
+        raise
+
+
+def _previous_index(catalog: Path, errors_file: Path) -> dict[str, tuple[int, int]]:
+    """(size, mtime_ns) by path of every file in an existing catalog and its errors table."""
+    index: dict[str, tuple[int, int]] = {}
+    if not catalog.is_file():
+        logger.info("no catalog at %s yet: a full scan", catalog)
+        return index
+    for path in (catalog, errors_file):
+        if not path.is_file():
+            continue
+        table = _read_columns(path, ["path", "size_bytes", "mtime_ns"])
+        index.update(zip(table["path"].to_pylist(),
+                         zip(table["size_bytes"].to_pylist(), table["mtime_ns"].to_pylist(),
+                             strict=True), strict=True))
+    return index
+
+
+def _read_columns(path: Path, columns: list[str]) -> pa.Table:
+    try:
+        return pq.read_table(path, columns=columns)
+    except (OSError, pa.ArrowException) as err:
+        raise InputError(f"cannot read the existing catalog {path}: {err}; delete it or scan "
+                         f"without --update") from err
+
+
+def _carry_over(catalog: Path, errors_file: Path, unchanged: set[str],
+                instances: _RowGroupWriter, failures: _RowGroupWriter) -> int:
+    """Stream the previous rows of unchanged files into the new writers; return their count."""
+    keep = pa.array(sorted(unchanged), type=pa.string())
+    count = 0
+    for path, writer in ((catalog, instances), (errors_file, failures)):
+        if not path.is_file():
+            continue
+        source = pq.ParquetFile(path)
+        if not source.schema_arrow.remove_metadata().equals(writer.schema.remove_metadata()):
+            raise InputError(f"the existing catalog {path} has another layout; scan without "
+                             f"--update to rebuild it")
+        for batch in source.iter_batches(batch_size=writer.row_group_size):
+            kept = batch.filter(pc.is_in(batch.column("path"), value_set=keep))
+            count += kept.num_rows
+            writer.write(kept.cast(writer.schema) if kept.schema != writer.schema else kept)
+    return count
