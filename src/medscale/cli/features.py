@@ -1,0 +1,36 @@
+"""`medscale features --list [--json]`: the feature table with IBSI codes."""
+
+from __future__ import annotations
+
+import click
+
+
+@click.command(epilog="Example: medscale features --list --json")
+@click.option("--list", "list_features", is_flag=True,
+              help="List every feature: name, family, IBSI code, definition.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object on stdout.")
+@click.option("--family", default=None, help="Only this family (e.g. glcm).")
+def command(list_features: bool, as_json: bool, family: str | None) -> None:
+    """List the radiomics features medscale computes, with their IBSI codes."""
+    import json
+
+    from medscale.errors import ConfigError
+    from medscale.features.registry import FAMILY_MODULES, all_features
+
+    if family is not None and family not in FAMILY_MODULES:
+        raise ConfigError(f"unknown family {family!r}; families: {', '.join(FAMILY_MODULES)}")
+    if not list_features:
+        raise click.UsageError("nothing to do: use --list (and --json)")
+    rows = [info for info in all_features() if family is None or info.family == family]
+    if as_json:
+        click.echo(json.dumps({"features": [
+            {"name": i.name, "family": i.family, "ibsi_code": i.ibsi_code,
+             "definition": i.definition} for i in rows]}))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table("name", "family", "IBSI", "definition", title=f"{len(rows)} features")
+    for info in rows:
+        table.add_row(info.name, info.family, info.ibsi_code, info.definition)
+    Console(width=160).print(table)

@@ -1,0 +1,156 @@
+"""`RadiomicsTransformer`: IBSI features of every case of a manifest, as scikit-learn expects.
+
+A manifest is a table with one case per row and the columns ``image`` and ``mask`` (paths; see
+DESIGN.md). ``transform`` returns one row of features per case, with the feature ids of
+`feature_names` as columns, so that the transformer fits in a `sklearn.pipeline.Pipeline`.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, TransformerMixin
+
+from medscale.errors import InputError, MedscaleError, MedscaleWarning
+from medscale.features.extract import TEXTURE_FAMILIES, extract, family_module
+from medscale.features.settings import Settings, load_settings
+
+log = logging.getLogger(__name__)
+
+_SUFFIXES = {"2D": "2D", "2.5D": "2_5D", "3D": "3D"}
+_AVERAGED = ("glcm", "glrlm")  # families with _avg and _comb variants
+_DIAGNOSTIC_STAGES = (("init", "img"), ("interp", "img"), ("init", "roi"), ("interp", "roi"),
+                      ("reseg", "roi"))
+
+
+def _diagnostic_names() -> list[str]:
+    names = []
+    for stage, kind in _DIAGNOSTIC_STAGES:
+        if kind == "img":
+            names += [f"img_dim_{a}_{stage}_img" for a in "xyz"]
+            names += [f"vox_dim_{a}_{stage}_img" for a in "xyz"]
+            names += [f"{m}_int_{stage}_img" for m in ("mean", "min", "max")]
+        else:
+            names += [f"int_mask_dim_{a}_{stage}_roi" for a in "xyz"]
+            names += [f"int_mask_bb_dim_{a}_{stage}_roi" for a in "xyz"]
+            names += [f"morph_mask_bb_dim_{a}_{stage}_roi" for a in "xyz"]
+            names += [f"int_mask_vox_count_{stage}_roi", f"morph_mask_vox_count_{stage}_roi"]
+            names += [f"int_mask_{m}_int_{stage}_roi" for m in ("mean", "min", "max")]
+    return names
+
+
+def feature_names(settings: Settings | str | dict = "default") -> list[str]:
+    """The feature ids `extract` returns under `settings` (installed families only)."""
+    settings = load_settings(settings)
+    names = _diagnostic_names() if settings.diagnostics else []
+    for family in settings.families:
+        module = family_module(family)
+        if module is None:
+            continue
+        for info in module.FEATURES:
+            if family not in TEXTURE_FAMILIES:
+                names.append(info.name)
+                continue
+            for dimension in settings.texture.dimensions:
+                suffix = _SUFFIXES[dimension]
+                if family in _AVERAGED:
+                    names += [f"{info.name}_{suffix}_avg", f"{info.name}_{suffix}_comb"]
+                else:
+                    names.append(f"{info.name}_{suffix}")
+    return names
+
+
+def extract_case(image_path: str, mask_path: str, settings: Settings, *,
+                 mask_label: int | None = None, roi: str | None = None) -> dict[str, float]:
+    """Read one case from files and extract its features (errors name the files)."""
+    from medscale.io import read_image, read_mask
+
+    image = read_image(image_path)
+    mask = read_mask(mask_path, label=mask_label, roi=roi, reference=image)
+    try:
+        return extract(image, mask, settings)
+    except MedscaleError as err:
+        raise type(err)(f"{image_path} / {mask_path}: {err}") from err
+
+
+class RadiomicsTransformer(TransformerMixin, BaseEstimator):
+    """IBSI radiomics features of the cases of a manifest (scikit-learn transformer).
+
+    Parameters
+    ----------
+    settings : str, dict or Settings
+        A preset name (``default``, ``ibsi1-dig``, ``ibsi1-a`` ... ``ibsi1-e``), a YAML path, a
+        dict, or `Settings`.
+    mask_label : int, optional
+        Label value of the ROI in the mask files (default: every non-zero voxel).
+    image_column, mask_column : str
+        Manifest columns holding the image and mask paths.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> cases = pd.DataFrame({"image": ["a_image.nrrd"], "mask": ["a_label.nrrd"]})
+    >>> features = RadiomicsTransformer(settings="default").fit_transform(cases)  # doctest: +SKIP
+    """
+
+    def __init__(self, settings: Any = "default", *, mask_label: int | None = None,
+                 image_column: str = "image", mask_column: str = "mask") -> None:
+        self.settings = settings
+        self.mask_label = mask_label
+        self.image_column = image_column
+        self.mask_column = mask_column
+
+    def fit(self, X: Any, y: Any = None) -> RadiomicsTransformer:  # noqa: N803 - sklearn API
+        """Validate the settings and learn the output feature names; returns self."""
+        self.settings_ = load_settings(self.settings)
+        self.feature_names_out_ = np.array(feature_names(self.settings_), dtype=object)
+        self.n_features_out_ = len(self.feature_names_out_)
+        return self
+
+    def _check_manifest(self, X: Any) -> pd.DataFrame:  # noqa: N803
+        if not isinstance(X, pd.DataFrame):
+            raise InputError(f"X must be a pandas DataFrame with columns {self.image_column!r} "
+                             f"and {self.mask_column!r}, got {type(X).__name__}")
+        missing = [c for c in (self.image_column, self.mask_column) if c not in X.columns]
+        if missing:
+            raise InputError(f"the manifest lacks column(s) {missing}; it has {list(X.columns)}")
+        return X
+
+    def transform(self, X: Any, *, progress: Callable[[int, int], None] | None = None,
+                  ) -> pd.DataFrame:  # noqa: N803
+        """One row of features per manifest row (same index), columns `feature_names_out_`."""
+        if not hasattr(self, "feature_names_out_"):
+            from sklearn.exceptions import NotFittedError
+
+            raise NotFittedError("RadiomicsTransformer is not fitted yet; call fit first")
+        cases = self._check_manifest(X)
+        rows = []
+        for number, (index, case) in enumerate(cases.iterrows()):
+            case_id = case.get("case_id", index)
+            try:
+                found = extract_case(str(case[self.image_column]), str(case[self.mask_column]),
+                                     self.settings_, mask_label=self.mask_label)
+            except MedscaleError as err:
+                raise type(err)(f"case {case_id}: {err}") from err
+            extra = set(found) - set(self.feature_names_out_)
+            if extra:
+                warnings.warn(f"case {case_id}: features outside feature_names_out_ dropped: "
+                              f"{sorted(extra)[:5]}", MedscaleWarning, stacklevel=2)
+            rows.append([found.get(name, np.nan) for name in self.feature_names_out_])
+            if progress is not None:
+                progress(number + 1, len(cases))
+        return pd.DataFrame(rows, index=cases.index, columns=list(self.feature_names_out_),
+                            dtype=float)
+
+    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
+        """The feature ids, in column order (numpy array of str)."""
+        if not hasattr(self, "feature_names_out_"):
+            from sklearn.exceptions import NotFittedError
+
+            raise NotFittedError("RadiomicsTransformer is not fitted yet; call fit first")
+        return self.feature_names_out_.copy()
