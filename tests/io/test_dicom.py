@@ -272,3 +272,23 @@ def test_oblique_series_geometry(phantom_dir, tmp_path):
     np.testing.assert_allclose(image.origin, origin, atol=1e-4)
     np.testing.assert_allclose(image.index_to_world((2, 1, 0)),
                                origin + 5 * normal + 0.977 * column, atol=1e-3)
+
+
+def test_non_image_instances_are_ignored_quietly(phantom_dir, tmp_path):
+    _copy_slices(phantom_dir, tmp_path, count=3)
+    for name in ("test-SR.dcm", "rtplan.dcm", "liver_1frame.dcm"):  # SR, RT plan, SEG
+        shutil.copy(_testdata(name), tmp_path / name)
+    shutil.copy(TEST_FILES / "dicomdirtests" / "DICOMDIR", tmp_path / "DICOMDIR")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        image = read_dicom(tmp_path)
+    assert image.shape == (3, 201, 204)
+
+
+def test_series_without_positions_is_an_error(phantom_dir, tmp_path):
+    files = _copy_slices(phantom_dir, tmp_path, count=3)
+    dataset = pydicom.dcmread(files[0])
+    del dataset.ImagePositionPatient
+    dataset.save_as(files[0])
+    with pytest.raises(DicomError, match="1 of 3 files have no ImagePositionPatient"):
+        read_dicom(tmp_path)

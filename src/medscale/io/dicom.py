@@ -116,8 +116,11 @@ def _scan(path: Path) -> dict[str, list[Any]]:
             log.debug("%s: %s instance, not part of the image", file, modality)
             continue
         if "Rows" not in header:
-            _skip(file, "no Rows / Columns: truncated, or not an image instance",
-                  strict=path.is_file())
+            if _is_non_image_class(header):
+                log.debug("%s: %s, not an image", file, _sop_class(header).name)
+            else:
+                _skip(file, "no Rows / Columns: truncated, or not an image instance",
+                      strict=path.is_file())
             continue
         series[str(header.get("SeriesInstanceUID", "unknown"))].append(header)
     if not series:
@@ -137,6 +140,18 @@ def _read_header(file: Path, *, strict: bool) -> Any | None:
         return None
     header.filename = str(file)
     return header
+
+
+def _sop_class(header: Any) -> Any:
+    file_meta = getattr(header, "file_meta", {})
+    return header.get("SOPClassUID") or file_meta.get("MediaStorageSOPClassUID")
+
+
+def _is_non_image_class(header: Any) -> bool:
+    """True for a known SOP class that holds no image (DICOMDIR, reports, plans, ...)."""
+    sop_class = _sop_class(header)
+    name = str(getattr(sop_class, "name", ""))
+    return bool(sop_class) and name != str(sop_class) and "Image" not in name
 
 
 def _skip(file: Path, reason: str, *, strict: bool, cause: Exception | None = None) -> None:
@@ -172,6 +187,12 @@ def _read_series(path: Path, headers: list[Any], *, allow_uneven: bool) -> Image
         planes.extend(planes_of(dataset, n_frames=len(pixels)))
     if first_dataset is None:
         raise DicomError(f"{path}: no DICOM image with readable pixel data")
+    unplaced = [h.filename for h in headers if "ImagePositionPatient" not in h
+                and "PerFrameFunctionalGroupsSequence" not in h]
+    if len(planes) > 1 and unplaced:
+        raise DicomError(f"{path}: {len(unplaced)} of {len(headers)} files have no "
+                         f"ImagePositionPatient (e.g. {unplaced[0]}); the slices cannot be "
+                         "placed in space")
     order, spacing, origin, direction = stack_geometry(planes, allow_uneven=allow_uneven,
                                                        label=str(path))
     ordered = [planes[i] for i in order]
