@@ -1,0 +1,196 @@
+"""DICOM Segmentation (SEG, PS3.3 A.51 / C.8.20) segments as masks on a reference grid.
+
+A SEG is an enhanced multi-frame object: each frame is one plane of one segment (BINARY or
+FRACTIONAL; LABELMAP frames hold segment numbers), placed by the Plane Position / Plane
+Orientation / Pixel Measures functional groups and tied to its segment by the per-frame
+SegmentIdentificationSequence. Frames are placed on the reference grid by their positions, so
+frames omitted because they are empty (as highdicom and dcmqi write them) need no special
+handling.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from medscale.errors import DicomError, MaskError, MedscaleWarning
+from medscale.image import Image, Mask
+from medscale.io.dicom_planes import Plane, planes_of
+
+log = logging.getLogger(__name__)
+log.addHandler(logging.NullHandler())
+
+SEG_SOP_CLASSES = frozenset({"1.2.840.10008.5.1.4.1.1.66.4", "1.2.840.10008.5.1.4.1.1.66.7"})
+#: Largest distance, in voxels, between a frame's first pixel and a voxel centre of the grid.
+POSITION_TOLERANCE_VOXELS = 0.1
+
+
+def is_seg(path: str | Path) -> bool:
+    """True when `path` is a readable DICOM Segmentation file."""
+    import pydicom
+
+    path = Path(path)
+    if not path.is_file():
+        return False
+    try:
+        header = pydicom.dcmread(path, stop_before_pixels=True,
+                                 specific_tags=["SOPClassUID", "Modality"])
+    except Exception:  # noqa: BLE001 - anything unreadable is simply not a SEG
+        return False
+    return (str(header.get("SOPClassUID", "")) in SEG_SOP_CLASSES
+            or str(header.get("Modality", "")) == "SEG")
+
+
+def list_segments(path: str | Path) -> dict[int, str]:
+    """SegmentNumber -> SegmentLabel of a SEG file."""
+    return _segments(_read(Path(path), pixels=False))
+
+
+def read_seg_mask(path: str | Path, reference: Image, segment: int | str | None = None, *,
+                  threshold: float = 0.5) -> Mask:
+    """One segment of a DICOM SEG as a mask on the grid of `reference`.
+
+    Parameters
+    ----------
+    path : str or Path
+        The SEG file.
+    reference : Image
+        The image segmented (typically read with `medscale.io.dicom.read_dicom`).
+    segment : int or str, optional
+        SegmentNumber or SegmentLabel (case-insensitive); may be omitted for a single segment.
+    threshold : float, default 0.5
+        For FRACTIONAL segmentations: a voxel is set when ``value / MaximumFractionalValue``
+        is at least this.
+
+    Returns
+    -------
+    Mask
+        On the grid of `reference`; ``meta`` holds ``segment`` (label), ``segment_number``
+        and ``source``.
+
+    Raises
+    ------
+    MaskError
+        Unknown segment (the message lists them), frames on another orientation or pixel
+        spacing than the reference, frames between slices or off the grid, or an empty mask.
+    DicomError
+        The file is not a readable SEG.
+    """
+    path = Path(path)
+    dataset = _read(path, pixels=True)
+    segments = _segments(dataset)
+    number = _choose(segments, segment, path)
+    _check_frame_of_reference(dataset, reference, path)
+    n_frames = int(dataset.get("NumberOfFrames", 1) or 1)
+    frames = dataset.pixel_array.reshape(n_frames, int(dataset.Rows), int(dataset.Columns))
+    selected = _frames_of_segment(dataset, frames, number, threshold)
+    planes = planes_of(dataset, n_frames=n_frames)
+    array = np.zeros(reference.shape, dtype=bool)
+    for index in np.flatnonzero([frame.any() for frame in selected]):
+        _paste(array, selected[index], planes[index], reference, path)
+    mask = Mask(array, reference.spacing, reference.origin, reference.direction,
+                {"segment": segments[number], "segment_number": number, "source": str(path)})
+    if mask.is_empty:
+        raise MaskError(f"{path}: segment {number} ({segments[number]!r}) covers no voxel of "
+                        f"the reference grid {reference!r}")
+    return mask
+
+
+def _read(path: Path, *, pixels: bool) -> Any:
+    import pydicom
+
+    try:
+        dataset = pydicom.dcmread(path, stop_before_pixels=not pixels)
+    except Exception as err:  # noqa: BLE001 - reworded with the file name
+        raise DicomError(f"{path}: not a readable DICOM file ({err})") from err
+    if "SegmentSequence" not in dataset:
+        raise DicomError(f"{path}: not a DICOM SEG (no SegmentSequence), modality "
+                         f"{dataset.get('Modality', 'unknown')}")
+    return dataset
+
+
+def _segments(dataset: Any) -> dict[int, str]:
+    return {int(item.SegmentNumber): str(item.get("SegmentLabel", ""))
+            for item in dataset.SegmentSequence}
+
+
+def _choose(segments: dict[int, str], segment: int | str | None, path: Path) -> int:
+    listing = ", ".join(f"{number}: {label!r}" for number, label in segments.items())
+    if segment is None:
+        if len(segments) != 1:
+            raise MaskError(f"{path}: {len(segments)} segments, pick one: {listing}")
+        return next(iter(segments))
+    if isinstance(segment, int) and segment in segments:
+        return segment
+    matches = [n for n, label in segments.items() if label.casefold() == str(segment).casefold()]
+    if matches:
+        return matches[0]
+    raise MaskError(f"{path}: no segment {segment!r}; the segments are {listing}")
+
+
+def _frames_of_segment(dataset: Any, frames: np.ndarray, number: int,
+                       threshold: float) -> np.ndarray:
+    """Boolean frames (n, rows, columns) of segment `number`; frames of others are all False."""
+    kind = str(dataset.get("SegmentationType", "BINARY"))
+    if kind == "LABELMAP":
+        return frames == number
+    numbers = np.array([_frame_segment(dataset, k) for k in range(len(frames))])
+    if kind == "FRACTIONAL":
+        maximum = float(dataset.get("MaximumFractionalValue", 255))
+        values = frames >= threshold * maximum
+    else:
+        values = frames.astype(bool)
+    return values & (numbers == number)[:, None, None]
+
+
+def _frame_segment(dataset: Any, frame: int) -> int:
+    for name in ("PerFrameFunctionalGroupsSequence", "SharedFunctionalGroupsSequence"):
+        groups = dataset.get(name)
+        if not groups:
+            continue
+        group = groups[frame] if name.startswith("PerFrame") else groups[0]
+        if "SegmentIdentificationSequence" in group:
+            return int(group.SegmentIdentificationSequence[0].ReferencedSegmentNumber)
+    raise DicomError(f"frame {frame + 1} has no SegmentIdentificationSequence")
+
+
+def _paste(array: np.ndarray, frame: np.ndarray, plane: Plane, reference: Image,
+           path: Path) -> None:
+    """OR one frame into the reference-grid `array` at the plane's position."""
+    direction = reference.direction_matrix
+    if not (np.allclose(plane.row_cosine, direction[:, 2], atol=1e-4)
+            and np.allclose(plane.column_cosine, direction[:, 1], atol=1e-4)
+            and np.allclose(plane.pixel_spacing, reference.spacing[1:], atol=1e-3)):
+        raise MaskError(f"{path}: {plane.label} has orientation "
+                        f"{np.r_[plane.row_cosine, plane.column_cosine].round(4).tolist()} and "
+                        f"pixel spacing {plane.pixel_spacing}, unlike the reference grid "
+                        f"{reference!r}; resample the segmentation or the image first")
+    start = reference.world_to_index(plane.position)
+    corner = np.rint(start).astype(int)
+    if np.abs(start - corner).max() > POSITION_TOLERANCE_VOXELS:
+        raise MaskError(f"{path}: {plane.label} starts at voxel {start.round(3).tolist()}, "
+                        "between the voxels of the reference grid")
+    k, j, i = corner
+    rows, columns = frame.shape
+    lo_j, lo_i = max(j, 0), max(i, 0)
+    hi_j, hi_i = min(j + rows, reference.shape[1]), min(i + columns, reference.shape[2])
+    inside = 0 <= k < reference.shape[0] and lo_j < hi_j and lo_i < hi_i
+    kept = frame[lo_j - j:hi_j - j, lo_i - i:hi_i - i] if inside else frame[:0, :0]
+    if kept.sum() < frame.sum():
+        warnings.warn(f"{path}: {plane.label} has {int(frame.sum() - kept.sum())} set pixels "
+                      "outside the reference grid; dropped", MedscaleWarning, stacklevel=4)
+    if inside:
+        array[k, lo_j:hi_j, lo_i:hi_i] |= kept
+
+
+def _check_frame_of_reference(dataset: Any, reference: Image, path: Path) -> None:
+    theirs = str(dataset.get("FrameOfReferenceUID", ""))
+    mine = str(reference.meta.get("frame_of_reference_uid", ""))
+    if mine and theirs and mine != theirs:
+        warnings.warn(f"{path}: the segmentation is on frame of reference {theirs}, the "
+                      f"reference image on {mine}; the masks may not line up",
+                      MedscaleWarning, stacklevel=3)
