@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-
 import numpy as np
 
 from medscale.errors import InputError
@@ -50,19 +49,24 @@ def read_image(path: str | Path) -> Image:
 
 def read_mask(path: str | Path, *, label: int | None = None, roi: str | None = None,
               reference: Image | None = None) -> Mask:
-    """Read a mask: a label image (voxels == `label`, or non-zero), or an RTSTRUCT ROI.
+    """Read a mask: a label image (voxels == `label`, or non-zero), an RTSTRUCT ROI or a SEG.
 
-    An RTSTRUCT needs the `reference` image grid it is rasterised on, and `roi` picks the
-    structure by name (the first one when there is only one).
+    An RTSTRUCT or DICOM SEG needs the `reference` image grid it is rasterised on; `roi` picks
+    the structure (or SEG segment label; `label` a SEG segment number) by name, and may be
+    omitted when there is only one.
     """
     path = Path(path)
     if path.is_file() and _is_dicom(path):
-        from medscale.io import rtstruct
+        from medscale.io import rtstruct, seg
 
         if rtstruct.is_rtstruct(path):
             if reference is None:
                 raise InputError(f"{path}: an RTSTRUCT mask needs the reference image grid")
             return rtstruct.read_rtstruct_mask(path, reference, roi=roi)
+        if seg.is_seg(path):
+            if reference is None:
+                raise InputError(f"{path}: a DICOM SEG mask needs the reference image grid")
+            return seg.read_seg_mask(path, reference, segment=roi if roi is not None else label)
     labels = read_image(path)
     values = labels.array
     if not (np.issubdtype(values.dtype, np.number) or values.dtype == bool):
