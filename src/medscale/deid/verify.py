@@ -1,0 +1,190 @@
+"""Scan a de-identified folder for residual identifiers.
+
+Two independent checks, so that a fault in one is caught by the other:
+
+1. **Known values** (``--phi-list``): every file's raw bytes (DICOM or not: the audit table
+   too) are searched, case-insensitively, for each listed original value (names, IDs, dates,
+   UIDs ...). This does not rely on parsing, so values hidden in private or unknown elements,
+   padding or odd encodings are found as well.
+2. **Profile conformance** of each DICOM file, with the options it declares in its
+   De-identification Method Code Sequence: attributes that Table E.1-1 removes or empties
+   still holding a value, person names, dates and UIDs that are not replaced, private
+   attributes, overlays and curves, and a missing Patient Identity Removed = YES.
+
+Findings name the file, the tag and the kind of problem, never the value found.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydicom.dataset import Dataset
+from pydicom.uid import UID_dictionary
+
+from medscale.deid.profile import BASIC_PROFILE_CODE, Option, resolve_action
+from medscale.deid.profile_table import RULES, is_curve_group, is_overlay_group
+from medscale.deid.reading import NotDicomError, TruncatedDicomError, read_dicom_bytes
+
+#: Values shorter than this are not searched in raw bytes (they match by chance).
+MIN_SEARCH_LENGTH = 4
+_PSEUDONYM = re.compile(r"^(MS[0-9A-Z]{20}|ANON\^[0-9A-Z]{12}|ANONYMOUS|ANONYMIZED)$")
+_DUMMY_DATES = {"19000101", "19000101000000", "000000"}
+_CODE_TO_KEY = {option.code: option.key for option in Option}
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One residual identifier.
+
+    Attributes
+    ----------
+    file : str
+        Path relative to the scanned folder.
+    tag : str
+        ``(GGGG,EEEE)``, or empty for raw-byte findings.
+    kind : str
+        ``known_value``, ``not_marked``, ``should_be_removed``, ``should_be_empty``,
+        ``person_name``, ``date``, ``uid_not_replaced``, ``private``, ``overlay_curve``,
+        ``unreadable``.
+    detail : str
+        Which phi-list line matched, or the attribute name; never the value.
+    """
+
+    file: str
+    tag: str
+    kind: str
+    detail: str
+
+
+def read_phi_list(path: str | Path) -> list[str]:
+    """Known original values, one per line (blank lines and ``#`` comments ignored)."""
+    lines = Path(path).read_text(encoding="utf-8").splitlines()
+    return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+
+
+def verify_tree(folder: str | Path, *, phi_values: Iterable[str] = ()) -> list[Finding]:
+    """Every residual identifier in the files under `folder` (empty list: nothing found).
+
+    Parameters
+    ----------
+    folder : str or Path
+        A de-identified folder (e.g. the output of `medscale.deid.deidentify_tree`).
+    phi_values : iterable of str
+        Known original values to search for in the raw bytes of every file.
+
+    Returns
+    -------
+    list of Finding
+    """
+    folder = Path(folder)
+    values = sorted({value for value in phi_values if len(value) >= MIN_SEARCH_LENGTH})
+    pattern = _byte_pattern(values)
+    findings: list[Finding] = []
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        relative = path.relative_to(folder).as_posix()
+        data = path.read_bytes()
+        if pattern is not None:
+            matched = {match.group(0) for match in pattern.finditer(data.lower())}
+            for number, value in enumerate(values, 1):
+                if value.lower().encode("utf-8") in matched:
+                    findings.append(Finding(relative, "", "known_value",
+                                            f"phi-list value #{number}"))
+        try:
+            dataset = read_dicom_bytes(data, name=relative)
+        except NotDicomError:
+            continue
+        except TruncatedDicomError:
+            findings.append(Finding(relative, "", "unreadable", "truncated DICOM file"))
+            continue
+        findings.extend(check_dataset(dataset, file=relative))
+    return findings
+
+
+def _byte_pattern(values: list[str]) -> re.Pattern[bytes] | None:
+    if not values:
+        return None
+    encoded = sorted({value.lower().encode("utf-8") for value in values}, key=len, reverse=True)
+    return re.compile(b"|".join(re.escape(value) for value in encoded))
+
+
+def check_dataset(dataset: Dataset, *, file: str) -> list[Finding]:
+    """Profile-conformance findings for one data set (see the module docstring)."""
+    findings: list[Finding] = []
+    if str(dataset.get("PatientIdentityRemoved", "")).upper() != "YES":
+        findings.append(Finding(file, "(0012,0062)", "not_marked",
+                                "Patient Identity Removed is not YES"))
+    codes = {str(item.get("CodeValue", ""))
+             for item in dataset.get("DeidentificationMethodCodeSequence", [])}
+    keys = frozenset(_CODE_TO_KEY[code] for code in codes if code in _CODE_TO_KEY)
+    if BASIC_PROFILE_CODE[0] not in codes:
+        findings.append(Finding(file, "(0012,0064)", "not_marked",
+                                "no Basic Profile code in De-identification Method Codes"))
+    _check_items(dataset, keys, file, findings, top_level=True)
+    return findings
+
+
+def _check_items(dataset: Dataset, keys: frozenset[str], file: str, findings: list[Finding],
+                 *, top_level: bool) -> None:
+    for element in dataset:
+        tag = int(element.tag)
+        where = f"({tag >> 16:04X},{tag & 0xFFFF:04X})"
+        group = tag >> 16
+        if group % 2 == 1:
+            if "S" not in keys:
+                findings.append(Finding(file, where, "private", "private attribute"))
+            continue
+        if is_curve_group(group) or is_overlay_group(group):
+            findings.append(Finding(file, where, "overlay_curve", "overlay or curve"))
+            continue
+        if element.VR == "SQ":
+            _check_sequence(element, tag, keys, file, findings, where)
+            continue
+        if element.value in (None, "", b"") or tag == 0x7FE00010:
+            continue
+        kind = _residual_kind(element, tag, keys, top_level=top_level)
+        if kind:
+            findings.append(Finding(file, where, kind, element.name))
+
+
+def _check_sequence(element: object, tag: int, keys: frozenset[str], file: str,
+                    findings: list[Finding], where: str) -> None:
+    rule = RULES.get(tag)
+    action = resolve_action(rule, keys, is_sequence=True) if rule else "K"
+    items = element.value  # type: ignore[attr-defined]
+    if action in {"X", "Z"} and len(items):
+        kind = "should_be_removed" if action == "X" else "should_be_empty"
+        findings.append(Finding(file, where, kind, element.name))  # type: ignore[attr-defined]
+        return
+    for item in items:
+        _check_items(item, keys, file, findings, top_level=False)
+
+
+def _residual_kind(element: object, tag: int, keys: frozenset[str], *, top_level: bool
+                   ) -> str:
+    vr = element.VR  # type: ignore[attr-defined]
+    value = element.value  # type: ignore[attr-defined]
+    texts = [str(v) for v in value] if element.VM > 1 else [str(value)]  # type: ignore[attr-defined]
+    rule = RULES.get(tag)
+    if top_level and tag in (0x00100010, 0x00100020):
+        return "" if all(_PSEUDONYM.match(text) for text in texts) else "should_be_empty"
+    if rule is not None:
+        action = resolve_action(rule, keys, is_sequence=False)
+        if action == "X":
+            return "should_be_removed"
+        if action == "Z":
+            return "should_be_empty"
+        if action == "U" and not all(text.startswith("2.25.") for text in texts):
+            return "uid_not_replaced"
+        if action in {"K", "C"}:
+            return ""
+    if vr == "PN" and not all(_PSEUDONYM.match(text) for text in texts):
+        return "person_name"
+    if vr in {"DA", "DT"} and not keys & {"F", "M"}:
+        return "" if all(text in _DUMMY_DATES for text in texts) else "date"
+    if vr == "UI" and "U" not in keys:
+        foreign = [t for t in texts if t not in UID_dictionary and not t.startswith("2.25.")]
+        return "uid_not_replaced" if foreign else ""
+    return ""
