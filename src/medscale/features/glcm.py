@@ -1,0 +1,296 @@
+"""Grey level co-occurrence matrix (GLCM) features, IBSI-1 section 3.6.
+
+The GLCM of a direction counts the pairs of ROI voxels (one step of Chebyshev distance
+`distance` apart along that direction) by their grey levels (i, j); the symmetric GLCM adds its
+transpose. Matrices are built with one `numpy.bincount` per direction over the ROI voxels of the
+ROI's bounding box; features are computed for a whole stack of matrices at once.
+
+Aggregation (IBSI-1 3.6.1): ``2D_avg`` features per slice and direction, averaged;
+``2D_comb`` directions merged per slice, averaged over slices; ``2_5D_avg`` slices merged per
+direction, averaged over directions; ``2_5D_comb`` everything merged; ``3D_avg`` per 3-D
+direction, averaged over the 13 directions; ``3D_comb`` the 13 merged.
+
+References
+----------
+Haralick R.M. et al. (1973), Textural features for image classification.
+Zwanenburg A. et al., IBSI reference manual, arXiv:1612.07003, section 3.6.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import numpy.typing as npt
+
+from medscale.features import texture_common as tc
+from medscale.features.registry import FeatureInfo
+
+_FAMILY = "glcm"
+_DEFS = (
+    ("cm_joint_max", "GYBY", "Joint maximum: largest joint probability max p_ij"),
+    ("cm_joint_avg", "60VM", "Joint average: sum of i p_ij"),
+    ("cm_joint_var", "UR99", "Joint variance: sum of (i - mu)^2 p_ij"),
+    ("cm_joint_entr", "TU9B", "Joint entropy: -sum of p_ij log2 p_ij"),
+    ("cm_diff_avg", "TF7R", "Difference average: mean of |i - j| under p_x-y"),
+    ("cm_diff_var", "D3YU", "Difference variance: variance of |i - j| under p_x-y"),
+    ("cm_diff_entr", "NTRS", "Difference entropy: entropy of p_x-y"),
+    ("cm_sum_avg", "ZGXS", "Sum average: mean of i + j under p_x+y"),
+    ("cm_sum_var", "OEEB", "Sum variance: variance of i + j under p_x+y"),
+    ("cm_sum_entr", "P6QZ", "Sum entropy: entropy of p_x+y"),
+    ("cm_energy", "8ZQL", "Angular second moment: sum of p_ij^2"),
+    ("cm_contrast", "ACUI", "Contrast: sum of (i - j)^2 p_ij"),
+    ("cm_dissimilarity", "8S9J", "Dissimilarity: sum of |i - j| p_ij"),
+    ("cm_inv_diff", "IB1Z", "Inverse difference: sum of p_ij / (1 + |i - j|)"),
+    ("cm_inv_diff_norm", "NDRX", "Normalised inverse difference: sum p_ij / (1 + |i-j| / Ng)"),
+    ("cm_inv_diff_mom", "WF0Z", "Inverse difference moment: sum of p_ij / (1 + (i - j)^2)"),
+    ("cm_inv_diff_mom_norm", "1QCO",
+     "Normalised inverse difference moment: sum of p_ij / (1 + (i - j)^2 / Ng^2)"),
+    ("cm_inv_var", "E8JP", "Inverse variance: sum over i != j of p_ij / (i - j)^2"),
+    ("cm_corr", "NI2N", "Correlation: covariance of i and j over sigma_i sigma_j"),
+    ("cm_auto_corr", "QWB0", "Autocorrelation: sum of i j p_ij"),
+    ("cm_clust_tend", "DG8W", "Cluster tendency: sum of (i + j - mu_i - mu_j)^2 p_ij"),
+    ("cm_clust_shade", "7NFM", "Cluster shade: sum of (i + j - mu_i - mu_j)^3 p_ij"),
+    ("cm_clust_prom", "AE86", "Cluster prominence: sum of (i + j - mu_i - mu_j)^4 p_ij"),
+    ("cm_info_corr1", "R8DG", "Information correlation 1: (HXY - HXY1) / HX"),
+    ("cm_info_corr2", "JN9H", "Information correlation 2: sqrt(1 - exp(-2 (HXY2 - HXY)))"),
+)
+FEATURES: tuple[FeatureInfo, ...] = tuple(FeatureInfo(n, _FAMILY, c, d) for n, c, d in _DEFS)
+_NAMES = tuple(name for name, _, _ in _DEFS)
+_SUFFIXES = {"2D": ("2D_avg", "2D_comb"), "2.5D": ("2_5D_avg", "2_5D_comb"),
+             "3D": ("3D_avg", "3D_comb")}
+
+
+def compute(
+    levels: npt.ArrayLike,
+    roi: npt.ArrayLike,
+    n_levels: int,
+    *,
+    dimension: str | Sequence[str],
+    distance: int = 1,
+    symmetric: bool = True,
+) -> dict[str, float]:
+    """GLCM features of the discretised ROI.
+
+    Parameters
+    ----------
+    levels : array_like of int, shape (z, y, x)
+        Discretised grey levels 1..`n_levels` inside `roi`.
+    roi : array_like of bool, shape (z, y, x)
+        Intensity mask (after re-segmentation).
+    n_levels : int
+        Number of grey levels Ng (used by the normalised inverse difference features).
+    dimension : {"2D", "2.5D", "3D"} or a sequence of them
+        Which aggregation variants to return; a sequence shares the per-slice matrices.
+    distance : int, keyword-only
+        Chebyshev distance between paired voxels (voxels), default 1.
+    symmetric : bool, keyword-only
+        Add the transposed matrix (IBSI default), default True.
+
+    Returns
+    -------
+    dict of str to float
+        ``cm_<name>_2D_avg`` and ``_2D_comb`` for "2D", ``_2_5D_avg`` / ``_2_5D_comb`` for
+        "2.5D", ``_3D_avg`` / ``_3D_comb`` for "3D". Undefined values (no voxel pair, zero
+        variance) are NaN with a `medscale.errors.MedscaleWarning`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> levels = np.array([[[1, 2], [2, 1]]])
+    >>> out = compute(levels, levels > 0, 2, dimension="3D")
+    >>> round(out["cm_joint_avg_3D_comb"], 3)
+    1.5
+    """
+    dims = tc.parse_dimensions(dimension)
+    distance = int(distance)
+    padded = tc.prepare(levels, roi, n_levels, margin=max(distance, 1), family=_FAMILY)
+    suffixes = [s for d in dims for s in _SUFFIXES[d]]
+    if padded is None:
+        return tc.nan_features(_NAMES, suffixes)
+    out: dict[str, float] = {}
+    if "2D" in dims or "2.5D" in dims:
+        per_slice = _matrices(padded, tc.DIRECTIONS_2D, distance, symmetric, per_slice=True)
+        if "2D" in dims:
+            n_z, n_dir = per_slice.shape[:2]
+            stacked = per_slice.reshape(n_z * n_dir, *per_slice.shape[2:])
+            out.update(_aggregate(stacked, n_levels, "2D_avg"))
+            out.update(_aggregate(per_slice.sum(axis=1), n_levels, "2D_comb"))
+        if "2.5D" in dims:
+            merged = per_slice.sum(axis=0)
+            out.update(_aggregate(merged, n_levels, "2_5D_avg"))
+            out.update(_aggregate(merged.sum(axis=0, keepdims=True), n_levels, "2_5D_comb"))
+    if "3D" in dims:
+        per_dir = _matrices(padded, tc.DIRECTIONS_3D, distance, symmetric, per_slice=False)[0]
+        out.update(_aggregate(per_dir, n_levels, "3D_avg"))
+        out.update(_aggregate(per_dir.sum(axis=0, keepdims=True), n_levels, "3D_comb"))
+    return out
+
+
+def glcm_matrices(
+    padded: np.ndarray,
+    directions: Sequence[tuple[int, int, int]],
+    *,
+    distance: int = 1,
+    symmetric: bool = True,
+    per_slice: bool = False,
+) -> np.ndarray:
+    """Co-occurrence counts per (slice,) direction.
+
+    Parameters
+    ----------
+    padded : numpy.ndarray of int, shape (z, y, x)
+        Levels with 0 outside the ROI and at least `distance` outside voxels on every side.
+    directions : sequence of (dz, dy, dx)
+        Unit direction vectors.
+
+    Returns
+    -------
+    numpy.ndarray of int64, shape (Z, D, Nm, Nm)
+        Z = number of z planes of `padded` when `per_slice` (else 1), D directions, Nm the
+        largest level present; entry [..., i-1, j-1] counts pairs (i, j).
+    """
+    return _matrices(padded, directions, distance, symmetric, per_slice=per_slice)
+
+
+def _matrices(
+    padded: np.ndarray,
+    directions: Sequence[tuple[int, int, int]],
+    distance: int,
+    symmetric: bool,
+    *,
+    per_slice: bool,
+) -> np.ndarray:
+    flat = padded.ravel()
+    centre = np.flatnonzero(flat)
+    centre_level = flat[centre] - 1
+    n_m = int(centre_level.max()) + 1
+    plane = padded.shape[1] * padded.shape[2]
+    n_z = padded.shape[0] if per_slice else 1
+    n_dir = len(directions)
+    cells = n_m * n_m
+    chunks = []
+    for k, direction in enumerate(directions):
+        offset = tc.flat_offset(direction, padded.shape, distance)
+        neighbour = flat[centre + offset]
+        valid = neighbour > 0
+        index = centre_level[valid] * n_m + (neighbour[valid] - 1)
+        group = k if not per_slice else (centre[valid] // plane) * n_dir + k
+        chunks.append(group * cells + index)
+    counts = np.bincount(np.concatenate(chunks), minlength=n_z * n_dir * cells)
+    counts = counts.reshape(n_z, n_dir, n_m, n_m)
+    if symmetric:
+        counts = counts + counts.transpose(0, 1, 3, 2)
+    return counts
+
+
+def _aggregate(matrices: np.ndarray, n_levels: int, suffix: str) -> dict[str, float]:
+    """Features of each non-empty matrix of the stack, averaged; NaN + warning if undefined."""
+    stack = matrices.reshape(-1, *matrices.shape[-2:])
+    stack = stack[stack.sum(axis=(1, 2)) > 0]
+    if stack.shape[0] == 0:
+        tc.warn_undefined(f"glcm ({suffix}): no pair of neighbouring ROI voxels; GLCM undefined")
+        return tc.nan_features(_NAMES, [suffix])
+    values = glcm_features(stack, n_levels)
+    out = {}
+    for name in _NAMES:
+        column = values[name]
+        finite = np.isfinite(column)
+        if not finite.any():
+            tc.warn_undefined(f"glcm ({suffix}): {name} is undefined for this ROI")
+            out[f"{name}_{suffix}"] = float("nan")
+        else:
+            out[f"{name}_{suffix}"] = float(column[finite].mean())
+    return out
+
+
+def _marginal(p: np.ndarray, key: np.ndarray, n_keys: int) -> np.ndarray:
+    """Sum the (K, N, N) probabilities over the cells sharing a key (|i-j| or i+j)."""
+    order = np.argsort(key.ravel(), kind="stable")
+    sorted_key = key.ravel()[order]
+    starts = np.searchsorted(sorted_key, np.arange(n_keys))
+    flat = p.reshape(p.shape[0], -1)[:, order]
+    out = np.zeros((p.shape[0], n_keys))
+    present = np.unique(sorted_key)
+    out[:, present] = np.add.reduceat(flat, starts[present], axis=1)
+    return out
+
+
+def glcm_features(counts: np.ndarray, n_levels: int) -> dict[str, np.ndarray]:
+    """The 25 IBSI GLCM features of each matrix in a stack.
+
+    Parameters
+    ----------
+    counts : numpy.ndarray, shape (K, N, N)
+        Non-empty co-occurrence matrices; row/column k is grey level k + 1.
+    n_levels : int
+        Ng for the normalised inverse differences.
+
+    Returns
+    -------
+    dict of str to numpy.ndarray of shape (K,)
+        Keyed by feature id without suffix; NaN where a feature is undefined.
+    """
+    k_mats, n_m, _ = counts.shape
+    p = counts / counts.sum(axis=(1, 2), keepdims=True, dtype=np.float64)
+    lv = np.arange(1, n_m + 1, dtype=np.float64)
+    i_grid, j_grid = lv[:, None], lv[None, :]
+    diff_key = np.abs(np.arange(n_m)[:, None] - np.arange(n_m)[None, :])
+    sum_key = np.arange(n_m)[:, None] + np.arange(n_m)[None, :]
+    p_diff = _marginal(p, diff_key, n_m)  # k = 0 .. N-1
+    p_sum = _marginal(p, sum_key, 2 * n_m - 1)  # k = 2 .. 2N
+    k_diff = np.arange(n_m, dtype=np.float64)
+    k_sum = np.arange(2, 2 * n_m + 1, dtype=np.float64)
+    p_i = p.sum(axis=2)
+    p_j = p.sum(axis=1)
+    mu_i = p_i @ lv
+    mu_j = p_j @ lv
+    var_i = p_i @ lv**2 - mu_i**2
+    var_j = p_j @ lv**2 - mu_j**2
+    joint_avg = np.einsum("kij,i->k", p, lv)
+    diff_avg = p_diff @ k_diff
+    sum_avg = p_sum @ k_sum
+    auto_corr = np.einsum("kij,i,j->k", p, lv, lv)
+    h_xy = -tc.xlog2x(p).sum(axis=(1, 2))
+    h_x = -tc.xlog2x(p_i).sum(axis=1)
+    outer = p_i[:, :, None] * p_j[:, None, :]
+    log_outer = np.zeros_like(outer)
+    np.log2(outer, out=log_outer, where=outer > 0)
+    h_xy1 = -(p * log_outer).sum(axis=(1, 2))
+    h_xy2 = -(outer * log_outer).sum(axis=(1, 2))
+    centred = (i_grid + j_grid)[None] - (mu_i + mu_j)[:, None, None]
+    ng = float(n_levels)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        corr = (auto_corr - mu_i * mu_j) / np.sqrt(var_i * var_j)
+        info1 = (h_xy - h_xy1) / h_x
+    corr[var_i * var_j <= 1e-14] = np.nan
+    info1[h_x <= 0] = np.nan
+    inv_var_w = np.zeros(n_m)
+    inv_var_w[1:] = 1.0 / k_diff[1:] ** 2
+    return {
+        "cm_joint_max": p.reshape(k_mats, -1).max(axis=1),
+        "cm_joint_avg": joint_avg,
+        "cm_joint_var": np.einsum("kij,ki->k", p, (lv[None, :] - joint_avg[:, None]) ** 2),
+        "cm_joint_entr": h_xy,
+        "cm_diff_avg": diff_avg,
+        "cm_diff_var": ((k_diff[None, :] - diff_avg[:, None]) ** 2 * p_diff).sum(axis=1),
+        "cm_diff_entr": -tc.xlog2x(p_diff).sum(axis=1),
+        "cm_sum_avg": sum_avg,
+        "cm_sum_var": ((k_sum[None, :] - sum_avg[:, None]) ** 2 * p_sum).sum(axis=1),
+        "cm_sum_entr": -tc.xlog2x(p_sum).sum(axis=1),
+        "cm_energy": (p**2).sum(axis=(1, 2)),
+        "cm_contrast": p_diff @ k_diff**2,
+        "cm_dissimilarity": diff_avg,
+        "cm_inv_diff": p_diff @ (1.0 / (1.0 + k_diff)),
+        "cm_inv_diff_norm": p_diff @ (1.0 / (1.0 + k_diff / ng)),
+        "cm_inv_diff_mom": p_diff @ (1.0 / (1.0 + k_diff**2)),
+        "cm_inv_diff_mom_norm": p_diff @ (1.0 / (1.0 + k_diff**2 / ng**2)),
+        "cm_inv_var": p_diff @ inv_var_w,
+        "cm_corr": corr,
+        "cm_auto_corr": auto_corr,
+        "cm_clust_tend": (centred**2 * p).sum(axis=(1, 2)),
+        "cm_clust_shade": (centred**3 * p).sum(axis=(1, 2)),
+        "cm_clust_prom": (centred**4 * p).sum(axis=(1, 2)),
+        "cm_info_corr1": info1,
+        "cm_info_corr2": np.sqrt(np.clip(1.0 - np.exp(-2.0 * (h_xy2 - h_xy)), 0.0, None)),
+    }

@@ -1,0 +1,187 @@
+"""Grey level distance zone matrix (GLDZM) features, IBSI-1 section 3.9.
+
+Zones are those of the GLSZM (linked voxels of one grey level in the intensity mask). The
+distance of a zone is the smallest distance of its voxels to the edge of the *morphological*
+mask, counted in Manhattan steps (6-connected in 3-D, 4-connected in-plane for 2-D) so that
+voxels on the edge have distance 1. The distance map is `scipy.ndimage.distance_transform_cdt`
+(taxicab) of the morphological mask padded with background, which equals the IBSI
+erosion-counting definition; the zone minimum is one `numpy.minimum.at`.
+
+Aggregation: ``_2D`` per slice, averaged; ``_2_5D`` slices merged; ``_3D`` volumetric.
+
+References
+----------
+Thibault G. et al. (2014), Advanced statistical matrices for texture characterization.
+Zwanenburg A. et al., IBSI reference manual, arXiv:1612.07003, section 3.9.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import numpy.typing as npt
+from scipy import ndimage
+
+from medscale.errors import GeometryError, MaskError
+from medscale.features import texture_common as tc
+from medscale.features.glszm import zone_features
+from medscale.features.registry import FeatureInfo
+
+_FAMILY = "gldzm"
+_DEFS = (
+    ("dzm_sde", "0GBI", "Small distance emphasis: sum of d_.j / j^2 over N_s"),
+    ("dzm_lde", "MB4I", "Large distance emphasis: sum of j^2 d_.j over N_s"),
+    ("dzm_lgze", "S1RA", "Low grey level zone emphasis: sum of d_i. / i^2 over N_s"),
+    ("dzm_hgze", "K26C", "High grey level zone emphasis: sum of i^2 d_i. over N_s"),
+    ("dzm_sdlge", "RUVG", "Small distance low grey level emphasis: sum d_ij / (i^2 j^2) / N_s"),
+    ("dzm_sdhge", "DKNJ", "Small distance high grey level emphasis: sum i^2 d_ij / j^2 / N_s"),
+    ("dzm_ldlge", "A7WM", "Large distance low grey level emphasis: sum j^2 d_ij / i^2 / N_s"),
+    ("dzm_ldhge", "KLTH", "Large distance high grey level emphasis: sum i^2 j^2 d_ij / N_s"),
+    ("dzm_glnu", "VFT7", "Grey level non-uniformity: sum of d_i.^2 over N_s"),
+    ("dzm_glnu_norm", "7HP3", "Normalised grey level non-uniformity: sum of d_i.^2 / N_s^2"),
+    ("dzm_zdnu", "V294", "Zone distance non-uniformity: sum of d_.j^2 over N_s"),
+    ("dzm_zdnu_norm", "IATH", "Normalised zone distance non-uniformity: sum of d_.j^2 / N_s^2"),
+    ("dzm_z_perc", "VIWW", "Zone percentage: N_s / N_v"),
+    ("dzm_gl_var", "QK93", "Grey level variance: sum of (i - mu)^2 p_ij"),
+    ("dzm_zd_var", "7WT1", "Zone distance variance: sum of (j - mu)^2 p_ij"),
+    ("dzm_zd_entr", "GBDU", "Zone distance entropy: -sum of p_ij log2 p_ij"),
+)
+FEATURES: tuple[FeatureInfo, ...] = tuple(FeatureInfo(n, _FAMILY, c, d) for n, c, d in _DEFS)
+_NAMES = tuple(name for name, _, _ in _DEFS)
+_GENERIC = dict(zip(tc.MATRIX_FEATURES, _NAMES, strict=True))
+
+
+def compute(
+    levels: npt.ArrayLike,
+    roi: npt.ArrayLike,
+    n_levels: int,
+    *,
+    dimension: str | Sequence[str],
+    morph_roi: npt.ArrayLike | None = None,
+) -> dict[str, float]:
+    """GLDZM features of the discretised ROI.
+
+    Parameters
+    ----------
+    levels : array_like of int, shape (z, y, x)
+        Discretised grey levels 1..`n_levels` inside `roi`.
+    roi : array_like of bool, shape (z, y, x)
+        Intensity mask (after re-segmentation): defines the zones.
+    n_levels : int
+        Number of grey levels Ng.
+    dimension : {"2D", "2.5D", "3D"} or a sequence of them
+        Which variants to return (``dzm_<name>_2D``, ``_2_5D``, ``_3D``).
+    morph_roi : array_like of bool, shape (z, y, x), optional
+        Morphological mask: defines the distance to the ROI edge (IBSI-1 3.9). Default `roi`.
+
+    Returns
+    -------
+    dict of str to float
+        NaN with a `medscale.errors.MedscaleWarning` for an empty ROI.
+
+    Raises
+    ------
+    MaskError
+        When an intensity-mask voxel lies outside the morphological mask.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> levels = np.ones((3, 3, 3), dtype=int)
+    >>> compute(levels, levels > 0, 1, dimension="3D")["dzm_sde_3D"]  # one zone, on the edge
+    1.0
+    """
+    dims = tc.parse_dimensions(dimension)
+    roi = np.asarray(roi)
+    padded = tc.prepare(levels, roi, n_levels, margin=1, family=_FAMILY)
+    if padded is None:
+        return tc.nan_features(_NAMES, [tc.SUFFIX[d] for d in dims])
+    morph = roi if morph_roi is None else np.asarray(morph_roi)
+    if morph.shape != roi.shape:
+        raise GeometryError(
+            f"gldzm: morph_roi shape {morph.shape} differs from roi shape {roi.shape}"
+        )
+    if morph.dtype != bool:
+        raise MaskError(f"gldzm: morph_roi must be a boolean mask; got dtype {morph.dtype}")
+    if np.any(roi & ~morph):
+        raise MaskError("gldzm: the intensity mask has voxels outside the morphological mask")
+    out: dict[str, float] = {}
+    if "2D" in dims or "2.5D" in dims:
+        distance = _distance_on_crop(morph, roi, in_plane=True)
+        per_slice, n_voxels = distance_zone_matrices(padded, distance, n_levels, dimension="2D")
+        if "2D" in dims:
+            out.update(zone_features(per_slice, n_voxels, _GENERIC, "2D"))
+        if "2.5D" in dims:
+            out.update(zone_features(per_slice.sum(axis=0, keepdims=True),
+                                     n_voxels.sum(keepdims=True), _GENERIC, "2_5D"))
+    if "3D" in dims:
+        distance = _distance_on_crop(morph, roi, in_plane=False)
+        volume, n_voxels = distance_zone_matrices(padded, distance, n_levels, dimension="3D")
+        out.update(zone_features(volume, n_voxels, _GENERIC, "3D"))
+    return out
+
+
+def edge_distance(mask: np.ndarray, *, in_plane: bool) -> np.ndarray:
+    """Manhattan distance of each mask voxel to the mask edge (1 on the edge, 0 outside).
+
+    Parameters
+    ----------
+    mask : numpy.ndarray of bool, shape (z, y, x)
+    in_plane : bool
+        Count steps within each axial slice only (4-connected) instead of 6-connected.
+
+    Returns
+    -------
+    numpy.ndarray of int32, same shape
+        Voxels beyond the array border count as outside the mask.
+    """
+    structure = ndimage.generate_binary_structure(3, 1)
+    if in_plane:
+        structure[0] = structure[2] = False
+    padded = np.pad(mask, 1, mode="constant", constant_values=False)
+    distance = ndimage.distance_transform_cdt(padded, metric=structure)
+    return distance[1:-1, 1:-1, 1:-1].astype(np.int32)
+
+
+def _distance_on_crop(morph: np.ndarray, roi: np.ndarray, *, in_plane: bool) -> np.ndarray:
+    """Edge distance of the morphological mask on the padded crop of `roi` (see `prepare`)."""
+    morph_box = tc.bbox(morph)
+    distance_box = edge_distance(morph[morph_box], in_plane=in_plane)
+    full = np.zeros(roi.shape, dtype=np.int32)
+    full[morph_box] = distance_box
+    return np.pad(full[tc.bbox(roi)], 1, mode="constant", constant_values=0)
+
+
+def distance_zone_matrices(
+    padded: np.ndarray, distance: np.ndarray, n_levels: int, *, dimension: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """Zone counts by (grey level, zone distance), per z plane ("2D") or for the volume.
+
+    Parameters
+    ----------
+    padded : numpy.ndarray of int, shape (z, y, x)
+        Levels with 0 outside the intensity mask and one outside voxel on every side.
+    distance : numpy.ndarray of int, same shape
+        Edge distance of each voxel (>= 1 inside the intensity mask).
+    n_levels : int
+        Ng.
+    dimension : {"2D", "3D"}
+
+    Returns
+    -------
+    matrices : numpy.ndarray of int64, shape (Z, Ng, Nd)
+    n_voxels : numpy.ndarray of int64, shape (Z,)
+    """
+    labels, n_zones = tc.label_zones(padded, dimension=dimension)
+    level, _, slice_index, flat = tc.zone_table(padded, labels, n_zones)
+    zone_distance = np.full(n_zones, np.iinfo(np.int32).max, dtype=np.int64)
+    np.minimum.at(zone_distance, labels.ravel()[flat] - 1, distance.ravel()[flat])
+    if dimension == "3D":
+        group = np.zeros_like(level)
+        n_voxels = np.array([np.count_nonzero(padded)])
+    else:
+        group = slice_index
+        n_voxels = np.count_nonzero(padded, axis=(1, 2))
+    matrices = tc.zone_matrices(level, zone_distance, group, len(n_voxels), n_levels)
+    return matrices, n_voxels

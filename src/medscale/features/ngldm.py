@@ -1,0 +1,163 @@
+"""Neighbouring grey level dependence matrix (NGLDM) features, IBSI-1 section 3.11.
+
+The dependence j_k of ROI voxel k is 1 plus the number of ROI neighbours (Chebyshev distance
+`distance`, in-plane for 2-D) whose grey level differs from k's by at most `alpha`. Counts come
+from one vectorised comparison per half-neighbourhood offset (each equal pair is added to both
+voxels); the matrix counts voxels by (grey level, dependence) with `numpy.bincount`.
+
+Aggregation: ``_2D`` per slice, averaged; ``_2_5D`` slices merged; ``_3D`` volumetric.
+
+References
+----------
+Sun C., Wee W.G. (1983), Neighboring gray level dependence matrix for texture classification.
+Zwanenburg A. et al., IBSI reference manual, arXiv:1612.07003, section 3.11.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import numpy.typing as npt
+
+from medscale.errors import ConfigError
+from medscale.features import texture_common as tc
+from medscale.features.registry import FeatureInfo
+
+_FAMILY = "ngldm"
+_DEFS = (
+    ("ngl_lde", "SODN", "Low dependence emphasis: sum of s_.j / j^2 over N_s"),
+    ("ngl_hde", "IMOQ", "High dependence emphasis: sum of j^2 s_.j over N_s"),
+    ("ngl_lgce", "TL9H", "Low grey level count emphasis: sum of s_i. / i^2 over N_s"),
+    ("ngl_hgce", "OAE7", "High grey level count emphasis: sum of i^2 s_i. over N_s"),
+    ("ngl_ldlge", "EQ3F", "Low dependence low grey level emphasis: sum s_ij / (i^2 j^2) / N_s"),
+    ("ngl_ldhge", "JA6D", "Low dependence high grey level emphasis: sum i^2 s_ij / j^2 / N_s"),
+    ("ngl_hdlge", "NBZI", "High dependence low grey level emphasis: sum j^2 s_ij / i^2 / N_s"),
+    ("ngl_hdhge", "9QMG", "High dependence high grey level emphasis: sum i^2 j^2 s_ij / N_s"),
+    ("ngl_glnu", "FP8K", "Grey level non-uniformity: sum of s_i.^2 over N_s"),
+    ("ngl_glnu_norm", "5SPA", "Normalised grey level non-uniformity: sum of s_i.^2 / N_s^2"),
+    ("ngl_dcnu", "Z87G", "Dependence count non-uniformity: sum of s_.j^2 over N_s"),
+    ("ngl_dcnu_norm", "OKJI",
+     "Normalised dependence count non-uniformity: sum of s_.j^2 / N_s^2"),
+    ("ngl_dc_perc", "6XV8", "Dependence count percentage: N_s / N_v"),
+    ("ngl_gl_var", "1PFV", "Grey level variance: sum of (i - mu)^2 p_ij"),
+    ("ngl_dc_var", "DNX2", "Dependence count variance: sum of (j - mu)^2 p_ij"),
+    ("ngl_dc_entr", "FCBV", "Dependence count entropy: -sum of p_ij log2 p_ij"),
+    ("ngl_dc_energy", "CAS9", "Dependence count energy: sum of p_ij^2"),
+)
+FEATURES: tuple[FeatureInfo, ...] = tuple(FeatureInfo(n, _FAMILY, c, d) for n, c, d in _DEFS)
+_NAMES = tuple(name for name, _, _ in _DEFS)
+_GENERIC = dict(zip(tc.MATRIX_FEATURES, _NAMES[:-1], strict=True))
+
+
+def compute(
+    levels: npt.ArrayLike,
+    roi: npt.ArrayLike,
+    n_levels: int,
+    *,
+    dimension: str | Sequence[str],
+    distance: int = 1,
+    alpha: int = 0,
+) -> dict[str, float]:
+    """NGLDM features of the discretised ROI.
+
+    Parameters
+    ----------
+    levels : array_like of int, shape (z, y, x)
+        Discretised grey levels 1..`n_levels` inside `roi`.
+    roi : array_like of bool, shape (z, y, x)
+        Intensity mask (after re-segmentation).
+    n_levels : int
+        Number of grey levels Ng.
+    dimension : {"2D", "2.5D", "3D"} or a sequence of them
+        Which variants to return (``ngl_<name>_2D``, ``_2_5D``, ``_3D``).
+    distance : int, keyword-only
+        Chebyshev radius of the neighbourhood (voxels), default 1.
+    alpha : int, keyword-only
+        Coarseness: largest grey level difference of dependent voxels, default 0.
+
+    Returns
+    -------
+    dict of str to float
+        NaN with a `medscale.errors.MedscaleWarning` for an empty ROI.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> levels = np.ones((1, 2, 2), dtype=int)
+    >>> compute(levels, levels > 0, 1, dimension="2D")["ngl_hde_2D"]  # every j_k = 4
+    16.0
+    """
+    dims = tc.parse_dimensions(dimension)
+    distance, alpha = int(distance), int(alpha)
+    if distance < 1 or alpha < 0:
+        raise ConfigError(f"ngldm: need distance >= 1 and alpha >= 0; got {distance}, {alpha}")
+    padded = tc.prepare(levels, roi, n_levels, margin=distance, family=_FAMILY)
+    if padded is None:
+        return tc.nan_features(_NAMES, [tc.SUFFIX[d] for d in dims])
+    out: dict[str, float] = {}
+    if "2D" in dims or "2.5D" in dims:
+        per_slice = dependence_matrices(padded, n_levels, distance=distance, alpha=alpha,
+                                        in_plane=True)
+        if "2D" in dims:
+            out.update(_aggregate(per_slice, "2D"))
+        if "2.5D" in dims:
+            out.update(_aggregate(per_slice.sum(axis=0, keepdims=True), "2_5D"))
+    if "3D" in dims:
+        volume = dependence_matrices(padded, n_levels, distance=distance, alpha=alpha,
+                                     in_plane=False)
+        out.update(_aggregate(volume, "3D"))
+    return out
+
+
+def _half_offsets(distance: int, in_plane: bool) -> list[tuple[int, int, int]]:
+    """Neighbour offsets within Chebyshev `distance` whose first non-zero component is > 0."""
+    span = range(-distance, distance + 1)
+    z_span = [0] if in_plane else list(span)
+    offsets = [(dz, dy, dx) for dz in z_span for dy in span for dx in span]
+    return [o for o in offsets if o > (0, 0, 0)]
+
+
+def dependence_matrices(
+    padded: np.ndarray, n_levels: int, *, distance: int = 1, alpha: int = 0, in_plane: bool
+) -> np.ndarray:
+    """Voxel counts by (grey level, dependence), per z plane (`in_plane`) or for the volume.
+
+    Parameters
+    ----------
+    padded : numpy.ndarray of int, shape (z, y, x)
+        Levels with 0 outside the ROI and at least `distance` outside voxels on every side.
+
+    Returns
+    -------
+    numpy.ndarray of int64, shape (Z, Ng, Nn)
+        Z = z planes of `padded` if `in_plane`, else 1; Nn the largest dependence.
+    """
+    flat = padded.ravel()
+    dependence = np.ones(flat.size, dtype=np.int64)
+    for direction in _half_offsets(distance, in_plane):
+        offset = tc.flat_offset(direction, padded.shape)
+        a, b = flat[:-offset], flat[offset:]
+        same = (a > 0) & (b > 0) & (np.abs(a - b) <= alpha)
+        dependence[:-offset] += same
+        dependence[offset:] += same
+    voxels = np.flatnonzero(flat)
+    level = flat[voxels]
+    j = dependence[voxels]
+    n_z = padded.shape[0] if in_plane else 1
+    group = voxels // (padded.shape[1] * padded.shape[2]) if in_plane else 0
+    n_n = int(j.max())
+    index = (group * n_levels + level - 1) * n_n + j - 1
+    counts = np.bincount(index, minlength=n_z * n_levels * n_n)
+    return counts.reshape(n_z, n_levels, n_n)
+
+
+def _aggregate(matrices: np.ndarray, suffix: str) -> dict[str, float]:
+    """Features of each non-empty matrix, averaged."""
+    stack = matrices[matrices.sum(axis=(1, 2)) > 0]
+    n_voxels = stack.sum(axis=(1, 2)).astype(np.float64)
+    values = tc.matrix_features(stack, n_voxels)
+    out = {f"{_GENERIC[g]}_{suffix}": float(np.mean(values[g])) for g in tc.MATRIX_FEATURES}
+    energy = ((stack / n_voxels[:, None, None]) ** 2).sum(axis=(1, 2))
+    out[f"ngl_dc_energy_{suffix}"] = float(np.mean(energy))
+    return out

@@ -1,0 +1,191 @@
+"""Neighbourhood grey tone difference matrix (NGTDM) features, IBSI-1 section 3.10.
+
+For each ROI voxel k with at least one ROI neighbour (Chebyshev distance `distance`, in-plane
+for 2-D), the mean grey level of its ROI neighbours is X_k = S_k / W_k. Neighbour sums S_k and
+counts W_k come from separable box sums (`scipy.ndimage.correlate1d`) of the levels and of the
+mask, minus the centre. s_i = sum |i - X_k| over voxels of level i, n_i = their number.
+
+Aggregation: ``_2D`` per slice, averaged; ``_2_5D`` s_i and n_i summed over slices; ``_3D``.
+
+References
+----------
+Amadasun M., King R. (1989), Textural features corresponding to textural properties.
+Zwanenburg A. et al., IBSI reference manual, arXiv:1612.07003, section 3.10.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import numpy.typing as npt
+from scipy import ndimage
+
+from medscale.features import texture_common as tc
+from medscale.features.registry import FeatureInfo
+
+_FAMILY = "ngtdm"
+_DEFS = (
+    ("ngt_coarseness", "QCDE", "Coarseness: 1 / sum of p_i s_i (10^6 when the sum is 0)"),
+    ("ngt_contrast", "65HE",
+     "Contrast: grey level spread times the mean neighbourhood difference sum s_i / N_v,c"),
+    ("ngt_busyness", "NQ30", "Busyness: sum p_i s_i over sum of |i1 p_i1 - i2 p_i2|"),
+    ("ngt_complexity", "HDEZ",
+     "Complexity: sum |i1 - i2| (p_i1 s_i1 + p_i2 s_i2) / (p_i1 + p_i2) over N_v,c"),
+    ("ngt_strength", "1X9X", "Strength: sum (p_i1 + p_i2)(i1 - i2)^2 over sum s_i"),
+)
+FEATURES: tuple[FeatureInfo, ...] = tuple(FeatureInfo(n, _FAMILY, c, d) for n, c, d in _DEFS)
+_NAMES = tuple(name for name, _, _ in _DEFS)
+MAX_COARSENESS = 1.0e6
+
+
+def compute(
+    levels: npt.ArrayLike,
+    roi: npt.ArrayLike,
+    n_levels: int,
+    *,
+    dimension: str | Sequence[str],
+    distance: int = 1,
+) -> dict[str, float]:
+    """NGTDM features of the discretised ROI.
+
+    Parameters
+    ----------
+    levels : array_like of int, shape (z, y, x)
+        Discretised grey levels 1..`n_levels` inside `roi`.
+    roi : array_like of bool, shape (z, y, x)
+        Intensity mask (after re-segmentation).
+    n_levels : int
+        Number of grey levels Ng.
+    dimension : {"2D", "2.5D", "3D"} or a sequence of them
+        Which variants to return (``ngt_<name>_2D``, ``_2_5D``, ``_3D``).
+    distance : int, keyword-only
+        Chebyshev radius of the neighbourhood (voxels), default 1.
+
+    Returns
+    -------
+    dict of str to float
+        NaN with a `medscale.errors.MedscaleWarning` where no voxel has an ROI neighbour.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> levels = np.array([[[1, 2], [2, 1]]])
+    >>> round(compute(levels, levels > 0, 2, dimension="2D")["ngt_coarseness_2D"], 6)
+    0.75
+    """
+    dims = tc.parse_dimensions(dimension)
+    distance = int(distance)
+    padded = tc.prepare(levels, roi, n_levels, margin=max(distance, 1), family=_FAMILY)
+    if padded is None:
+        return tc.nan_features(_NAMES, [tc.SUFFIX[d] for d in dims])
+    out: dict[str, float] = {}
+    if "2D" in dims or "2.5D" in dims:
+        s, n = ngtdm_vectors(padded, n_levels, distance=distance, in_plane=True)
+        if "2D" in dims:
+            out.update(_aggregate(s, n, "2D"))
+        if "2.5D" in dims:
+            out.update(_aggregate(s.sum(axis=0, keepdims=True), n.sum(axis=0, keepdims=True),
+                                  "2_5D"))
+    if "3D" in dims:
+        s, n = ngtdm_vectors(padded, n_levels, distance=distance, in_plane=False)
+        out.update(_aggregate(s, n, "3D"))
+    return out
+
+
+def ngtdm_vectors(
+    padded: np.ndarray, n_levels: int, *, distance: int = 1, in_plane: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """s_i and n_i per z plane (`in_plane`) or for the volume.
+
+    Parameters
+    ----------
+    padded : numpy.ndarray of int, shape (z, y, x)
+        Levels with 0 outside the ROI and at least `distance` outside voxels on every side.
+
+    Returns
+    -------
+    s : numpy.ndarray of float64, shape (Z, Ng)
+        Sum of |i - mean neighbour level| over voxels of level i with an ROI neighbour.
+    n : numpy.ndarray of int64, shape (Z, Ng)
+        Number of those voxels. Z = z planes of `padded` if `in_plane`, else 1.
+    """
+    inside = (padded > 0).astype(np.int64)
+    box = np.ones(2 * distance + 1, dtype=np.int64)
+    level_sum, count = padded, inside
+    axes = (1, 2) if in_plane else (0, 1, 2)
+    for axis in axes:
+        level_sum = ndimage.correlate1d(level_sum, box, axis=axis, mode="constant")
+        count = ndimage.correlate1d(count, box, axis=axis, mode="constant")
+    voxels = np.flatnonzero(padded.ravel())
+    level = padded.ravel()[voxels]
+    neighbours = count.ravel()[voxels] - 1
+    has = neighbours > 0
+    voxels, level, neighbours = voxels[has], level[has], neighbours[has]
+    mean = (level_sum.ravel()[voxels] - level) / neighbours
+    n_z = padded.shape[0] if in_plane else 1
+    group = voxels // (padded.shape[1] * padded.shape[2]) if in_plane else 0
+    index = group * n_levels + level - 1
+    size = n_z * n_levels
+    s = np.bincount(index, weights=np.abs(level - mean), minlength=size)
+    n = np.bincount(index, minlength=size)
+    return s.reshape(n_z, n_levels), n.reshape(n_z, n_levels)
+
+
+def ngtdm_features(s: np.ndarray, n: np.ndarray) -> dict[str, np.ndarray]:
+    """The 5 IBSI NGTDM features of each (s_i, n_i) pair of a stack.
+
+    Parameters
+    ----------
+    s, n : numpy.ndarray, shape (K, Ng)
+        Every row has at least one voxel (n.sum(axis=1) > 0).
+
+    Returns
+    -------
+    dict of str to numpy.ndarray of shape (K,)
+
+    Notes
+    -----
+    p_i = n_i / N_v,c; N_g,p = number of levels with p_i > 0. Coarseness is capped at 10^6;
+    contrast and busyness are 0 when N_g,p = 1; strength is 0 when sum s_i = 0 (IBSI-1 3.10).
+    """
+    s = np.asarray(s, dtype=np.float64)
+    n_vc = n.sum(axis=1).astype(np.float64)
+    p = n / n_vc[:, None]
+    present = p > 0
+    n_gp = present.sum(axis=1)
+    i = np.arange(1, s.shape[1] + 1, dtype=np.float64)
+    both = present[:, :, None] & present[:, None, :]
+    di = i[:, None] - i[None, :]
+    ps = p * s
+    ps_sum = ps.sum(axis=1)
+    s_sum = s.sum(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        coarseness = np.where(ps_sum > 0, 1.0 / ps_sum, MAX_COARSENESS)
+        spread = (p[:, :, None] * p[:, None, :] * di**2).sum(axis=(1, 2))
+        contrast = np.where(n_gp > 1, spread / (n_gp * (n_gp - 1)) * s_sum / n_vc, 0.0)
+        ip = i * p
+        busy_den = np.where(both, np.abs(ip[:, :, None] - ip[:, None, :]), 0.0).sum(axis=(1, 2))
+        busyness = np.where((n_gp > 1) & (busy_den > 0), ps_sum / busy_den, 0.0)
+        p_pair = p[:, :, None] + p[:, None, :]
+        ratio = (ps[:, :, None] + ps[:, None, :]) / np.where(both, p_pair, 1.0)
+        complexity = np.where(both, np.abs(di) * ratio, 0.0).sum(axis=(1, 2)) / n_vc
+        strength_num = np.where(both, p_pair * di**2, 0.0).sum(axis=(1, 2))
+        strength = np.where(s_sum > 0, strength_num / s_sum, 0.0)
+    return {
+        "ngt_coarseness": coarseness,
+        "ngt_contrast": contrast,
+        "ngt_busyness": busyness,
+        "ngt_complexity": complexity,
+        "ngt_strength": strength,
+    }
+
+
+def _aggregate(s: np.ndarray, n: np.ndarray, suffix: str) -> dict[str, float]:
+    """Features of each row with voxels, averaged; NaN + warning when there is none."""
+    keep = n.sum(axis=1) > 0
+    if not keep.any():
+        tc.warn_undefined(f"ngtdm ({suffix}): no ROI voxel has an ROI neighbour; NGTDM undefined")
+        return tc.nan_features(_NAMES, [suffix])
+    values = ngtdm_features(s[keep], n[keep])
+    return {f"{name}_{suffix}": float(np.mean(values[name])) for name in _NAMES}

@@ -1,0 +1,299 @@
+"""What the six IBSI texture families share: input checks, cropping, directions, zones, and the
+features of run-, zone-, distance- and dependence-count matrices.
+
+All arrays are (z, y, x). The families take discretised grey levels ``levels`` (1..Ng inside the
+ROI) and a boolean ROI mask; `prepare` crops both to the ROI's bounding box, pads it with a
+margin of "outside" voxels (level 0) so that no neighbour look-up wraps around, and returns one
+integer array in which 0 means "not in the ROI".
+
+References
+----------
+Zwanenburg A. et al., The Image Biomarker Standardisation Initiative, IBSI reference manual,
+arXiv:1612.07003, sections 3.6-3.11 (texture matrices and feature aggregation).
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from collections.abc import Sequence
+
+import numpy as np
+import numpy.typing as npt
+
+from medscale.errors import ConfigError, GeometryError, InputError, MaskError, MedscaleWarning
+
+logger = logging.getLogger(__name__)
+
+DIMENSIONS: tuple[str, ...] = ("2D", "2.5D", "3D")
+SUFFIX: dict[str, str] = {"2D": "2D", "2.5D": "2_5D", "3D": "3D"}
+
+# Offsets (dz, dy, dx) of the unique directions (first non-zero component positive, so that
+# each flat C-order offset is positive). 2-D: in the axial (y, x) plane.
+DIRECTIONS_2D: tuple[tuple[int, int, int], ...] = ((0, 0, 1), (0, 1, 1), (0, 1, 0), (0, 1, -1))
+DIRECTIONS_3D: tuple[tuple[int, int, int], ...] = DIRECTIONS_2D + tuple(
+    (1, dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1)
+)
+
+# Generic names of the 16 features shared by GLRLM, GLSZM, GLDZM and NGLDM ("j" is the run
+# length, zone size, zone distance or dependence count).
+MATRIX_FEATURES: tuple[str, ...] = (
+    "small_j", "large_j", "low_grey", "high_grey", "small_j_low_grey", "small_j_high_grey",
+    "large_j_low_grey", "large_j_high_grey", "glnu", "glnu_norm", "jnu", "jnu_norm", "perc",
+    "gl_var", "j_var", "j_entr",
+)
+
+
+def parse_dimensions(dimension: str | Sequence[str]) -> tuple[str, ...]:
+    """The requested dimensions as a tuple, each one of ``"2D"``, ``"2.5D"``, ``"3D"``.
+
+    Raises
+    ------
+    ConfigError
+        For an unknown dimension.
+    """
+    wanted = (dimension,) if isinstance(dimension, str) else tuple(dimension)
+    for item in wanted:
+        if item not in DIMENSIONS:
+            raise ConfigError(
+                f"texture dimension must be one of {', '.join(DIMENSIONS)}; got {item!r}"
+            )
+    return wanted
+
+
+def prepare(
+    levels: npt.ArrayLike, roi: npt.ArrayLike, n_levels: int, *, margin: int = 1,
+    family: str = "texture",
+) -> np.ndarray | None:
+    """Crop to the ROI, pad with `margin` outside voxels and set level 0 outside the ROI.
+
+    Parameters
+    ----------
+    levels : array_like of int, shape (z, y, x)
+        Discretised grey levels, 1..`n_levels` inside `roi` (anything outside).
+    roi : array_like of bool, shape (z, y, x)
+        Intensity mask.
+    n_levels : int
+        Number of grey levels Ng.
+    margin : int
+        Voxels of padding on each side (at least the neighbourhood distance).
+    family : str
+        Family name used in messages.
+
+    Returns
+    -------
+    numpy.ndarray of int64, shape (z + 2 margin, y + 2 margin, x + 2 margin) of the ROI box, or
+    None when the ROI is empty (a `MedscaleWarning` is issued).
+
+    Raises
+    ------
+    GeometryError
+        When `levels` and `roi` are not 3-D arrays of the same shape.
+    MaskError
+        When `roi` is not boolean.
+    InputError
+        When a level inside the ROI lies outside 1..`n_levels`.
+    """
+    levels = np.asarray(levels)
+    roi = np.asarray(roi)
+    if levels.ndim != 3 or roi.shape != levels.shape:
+        raise GeometryError(
+            f"{family}: levels and roi must be 3-D (z, y, x) arrays of one shape; got "
+            f"{levels.shape} and {roi.shape}"
+        )
+    if roi.dtype != bool:
+        raise MaskError(f"{family}: roi must be a boolean mask; got dtype {roi.dtype}")
+    if int(n_levels) < 1:
+        raise ConfigError(f"{family}: n_levels must be a positive integer; got {n_levels!r}")
+    if not np.issubdtype(levels.dtype, np.integer):
+        raise InputError(f"{family}: levels must be integers; got dtype {levels.dtype}")
+    if not roi.any():
+        warn_undefined(f"{family}: the ROI is empty, every feature is undefined")
+        return None
+    box = bbox(roi)
+    inside = levels[box][roi[box]]
+    low, high = int(inside.min()), int(inside.max())
+    if low < 1 or high > n_levels:
+        raise InputError(
+            f"{family}: grey levels inside the ROI must lie in 1..{n_levels}; found {low}..{high}"
+        )
+    cropped = np.where(roi[box], levels[box], 0).astype(np.int64)
+    return np.pad(cropped, margin, mode="constant", constant_values=0)
+
+
+def bbox(mask: np.ndarray, *, margin: int = 0) -> tuple[slice, ...]:
+    """Slices of the bounding box of the True voxels of `mask`, widened by `margin`."""
+    slices = []
+    for axis in range(mask.ndim):
+        other = tuple(a for a in range(mask.ndim) if a != axis)
+        hit = np.flatnonzero(mask.any(axis=other))
+        lo = max(int(hit[0]) - margin, 0)
+        hi = min(int(hit[-1]) + 1 + margin, mask.shape[axis])
+        slices.append(slice(lo, hi))
+    return tuple(slices)
+
+
+def directions(dimension: str) -> tuple[tuple[int, int, int], ...]:
+    """The 4 in-plane (``"2D"``, ``"2.5D"``) or 13 volumetric (``"3D"``) unique directions."""
+    return DIRECTIONS_3D if dimension == "3D" else DIRECTIONS_2D
+
+
+def flat_offset(direction: tuple[int, int, int], shape: tuple[int, ...], distance: int = 1) -> int:
+    """Offset in a C-order flattened array of `shape` of a step `distance` along `direction`."""
+    dz, dy, dx = direction
+    return distance * (dz * shape[1] * shape[2] + dy * shape[2] + dx)
+
+
+def warn_undefined(message: str) -> None:
+    """Issue the `MedscaleWarning` that goes with a NaN feature value."""
+    logger.debug(message)
+    warnings.warn(message, MedscaleWarning, stacklevel=3)
+
+
+def nan_features(names: Sequence[str], suffixes: Sequence[str]) -> dict[str, float]:
+    """Every ``name_suffix`` set to NaN."""
+    return {f"{name}_{suffix}": float("nan") for suffix in suffixes for name in names}
+
+
+def mean_over(values: np.ndarray, valid: np.ndarray) -> float:
+    """Mean of `values` over the entries where `valid` is True; NaN if there are none."""
+    if not valid.any():
+        return float("nan")
+    return float(np.mean(values[valid]))
+
+
+def xlog2x(p: np.ndarray) -> np.ndarray:
+    """Elementwise p * log2(p) with 0 * log2(0) = 0."""
+    out = np.zeros_like(p, dtype=np.float64)
+    positive = p > 0
+    out[positive] = p[positive] * np.log2(p[positive])
+    return out
+
+
+def matrix_features(matrix: np.ndarray, n_voxels: np.ndarray) -> dict[str, np.ndarray]:
+    """The 16 features shared by run-length, size-zone, distance-zone and dependence matrices.
+
+    Parameters
+    ----------
+    matrix : numpy.ndarray, shape (K, Ng, Nj)
+        K count matrices; row i-1 holds grey level i, column j-1 the run length, zone size,
+        zone distance or dependence count j.
+    n_voxels : numpy.ndarray, shape (K,)
+        Number of voxels behind each matrix (summed over merged matrices).
+
+    Returns
+    -------
+    dict of str to numpy.ndarray of shape (K,)
+        Keys `MATRIX_FEATURES`; NaN for an empty matrix.
+
+    Notes
+    -----
+    With :math:`N_s = \\sum_{ij} m_{ij}`, :math:`p_{ij} = m_{ij} / N_s` and marginals
+    :math:`m_{i.}`, :math:`m_{.j}` (IBSI-1 sections 3.7-3.11): small / large emphasis
+    :math:`\\sum_j m_{.j} j^{\\mp 2} / N_s`, grey level non-uniformity
+    :math:`\\sum_i m_{i.}^2 / N_s`, percentage :math:`N_s / N_v`, variances
+    :math:`\\sum (x - \\mu)^2 p_{ij}`, entropy :math:`-\\sum p_{ij} \\log_2 p_{ij}`.
+    """
+    matrix = np.asarray(matrix, dtype=np.float64)
+    _, n_g, n_j = matrix.shape
+    i = np.arange(1, n_g + 1, dtype=np.float64)
+    j = np.arange(1, n_j + 1, dtype=np.float64)
+    n_s = matrix.sum(axis=(1, 2))
+    empty = n_s == 0
+    n_s_safe = np.where(empty, 1.0, n_s)
+    row = matrix.sum(axis=2) / n_s_safe[:, None]  # p_i.
+    col = matrix.sum(axis=1) / n_s_safe[:, None]  # p_.j
+    i2, j2 = i * i, j * j
+
+    def joint(weight_i: np.ndarray, weight_j: np.ndarray) -> np.ndarray:
+        return np.einsum("kij,i,j->k", matrix, weight_i, weight_j) / n_s_safe
+
+    mu_i = row @ i
+    mu_j = col @ j
+    p = matrix / n_s_safe[:, None, None]
+    out = {
+        "small_j": col @ (1.0 / j2),
+        "large_j": col @ j2,
+        "low_grey": row @ (1.0 / i2),
+        "high_grey": row @ i2,
+        "small_j_low_grey": joint(1.0 / i2, 1.0 / j2),
+        "small_j_high_grey": joint(i2, 1.0 / j2),
+        "large_j_low_grey": joint(1.0 / i2, j2),
+        "large_j_high_grey": joint(i2, j2),
+        "glnu": (row**2).sum(axis=1) * n_s,
+        "glnu_norm": (row**2).sum(axis=1),
+        "jnu": (col**2).sum(axis=1) * n_s,
+        "jnu_norm": (col**2).sum(axis=1),
+        "perc": n_s / np.where(n_voxels > 0, n_voxels, 1.0),
+        "gl_var": (row * (i[None, :] - mu_i[:, None]) ** 2).sum(axis=1),
+        "j_var": (col * (j[None, :] - mu_j[:, None]) ** 2).sum(axis=1),
+        "j_entr": -xlog2x(p).sum(axis=(1, 2)),
+    }
+    for value in out.values():
+        value[empty] = np.nan
+    return out
+
+
+def label_zones(padded: np.ndarray, *, dimension: str) -> tuple[np.ndarray, int]:
+    """Label zones: linked voxels of one grey level (8-connected in 2-D, 26-connected in 3-D).
+
+    Parameters
+    ----------
+    padded : numpy.ndarray of int, shape (z, y, x)
+        Grey levels, 0 outside the ROI, with at least one outside voxel on every side
+        (as returned by `prepare`).
+    dimension : {"2D", "2.5D", "3D"}
+        "2D" and "2.5D" link voxels within an axial slice only.
+
+    Returns
+    -------
+    labels : numpy.ndarray of int, same shape
+        0 outside the ROI, zones numbered 1..n.
+    n : int
+        Number of zones.
+    """
+    from skimage.measure import label  # noqa: PLC0415 - heavy import kept local
+
+    if dimension == "3D":
+        labels, count = label(padded, background=0, connectivity=3, return_num=True)
+        return labels, int(count)
+    # Slices stacked vertically are kept apart by their all-zero padding rows.
+    z, y, x = padded.shape
+    labels, count = label(padded.reshape(z * y, x), background=0, connectivity=2,
+                          return_num=True)
+    return labels.reshape(z, y, x), int(count)
+
+
+def zone_table(
+    padded: np.ndarray, labels: np.ndarray, n_zones: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per zone: grey level, size (voxels), slice index and flat index of the voxels by zone.
+
+    Returns
+    -------
+    level : numpy.ndarray, shape (n_zones,)
+    size : numpy.ndarray, shape (n_zones,)
+    slice_index : numpy.ndarray, shape (n_zones,)
+        z index (in `padded`) of the zone's first voxel; meaningful for in-plane zones.
+    flat : numpy.ndarray
+        Flat indices of all labelled voxels (to pair with ``labels.ravel()[flat]``).
+    """
+    flat = np.flatnonzero(labels.ravel())
+    lab = labels.ravel()[flat]
+    size = np.bincount(lab, minlength=n_zones + 1)[1:]
+    first = np.full(n_zones + 1, -1, dtype=np.int64)
+    first[lab[::-1]] = flat[::-1]
+    first = first[1:]
+    level = padded.ravel()[first]
+    slice_index = first // (padded.shape[1] * padded.shape[2])
+    return level, size, slice_index, flat
+
+
+def zone_matrices(
+    level: np.ndarray, value: np.ndarray, group: np.ndarray, n_groups: int, n_levels: int
+) -> np.ndarray:
+    """Count matrices (n_groups, Ng, max value) of zones by (grey level, value) per group."""
+    n_j = int(value.max()) if value.size else 1
+    index = (group * n_levels + (level - 1)) * n_j + (value - 1)
+    counts = np.bincount(index, minlength=n_groups * n_levels * n_j)
+    return counts.reshape(n_groups, n_levels, n_j)

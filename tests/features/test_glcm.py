@@ -1,0 +1,195 @@
+"""Tests of medscale.features.glcm: IBSI digital phantom, brute-force cross-checks, invariants."""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from medscale.errors import MedscaleWarning
+from medscale.features import glcm
+from medscale.features import texture_common as tc
+
+DATA = Path(os.environ.get("MEDSCALE_DATA", Path(__file__).resolve().parents[3] / "shared/data"))
+REFERENCE = DATA / "ibsi1" / "reference_values.csv"
+
+
+def _reference_rows(family: str) -> list[tuple[str, float, float]]:
+    if not REFERENCE.is_file():
+        return []
+    with REFERENCE.open(newline="") as handle:
+        rows = csv.DictReader(handle, delimiter=";")
+        return [(r["feature"], float(r["value"]), float(r["tolerance"])) for r in rows
+                if r["config"] == "dig" and r["feature_family"] == family]
+
+
+def _passes(computed: float, value: float, tolerance: float) -> bool:
+    """configs.md rule: |computed - value| <= tolerance; tolerance 0: round to 3 sig. digits."""
+    if tolerance == 0 and computed != 0:
+        computed = round(computed, 2 - int(math.floor(math.log10(abs(computed)))))
+    return abs(computed - value) <= tolerance + 1e-12 * max(1.0, abs(value))
+
+
+@pytest.fixture(scope="module")
+def phantom_features(shared_data: Path) -> dict[str, float]:
+    from medscale.io import read_image, read_mask
+
+    phantom = shared_data / "ibsi1" / "digital_phantom"
+    levels = np.rint(read_image(phantom / "phantom.nii.gz").array).astype(np.int64)
+    roi = np.asarray(read_mask(phantom / "mask.nii.gz").array, dtype=bool)
+    assert roi.sum() == 74
+    return glcm.compute(levels, roi, 6, dimension=("2D", "2.5D", "3D"))
+
+
+ROWS = _reference_rows("glcm")
+
+
+@pytest.mark.parametrize(("feature", "value", "tolerance"), ROWS, ids=[r[0] for r in ROWS])
+def test_digital_phantom(phantom_features: dict[str, float], feature: str, value: float,
+                         tolerance: float) -> None:
+    computed = phantom_features[feature]
+    assert _passes(computed, value, tolerance), f"{feature}: {computed} vs {value} +/- {tolerance}"
+
+
+def test_feature_table_matches_output(phantom_features: dict[str, float]) -> None:
+    names = {info.name for info in glcm.FEATURES}
+    produced = {key.rsplit("_2D", 1)[0].rsplit("_2_5D", 1)[0].rsplit("_3D", 1)[0]
+                for key in phantom_features}
+    assert names == produced
+    assert all(len(info.ibsi_code) == 4 for info in glcm.FEATURES)
+
+
+def random_case(seed: int, n_levels: int = 4, shape: tuple[int, int, int] = (5, 6, 7)):
+    """Random levels 1..n_levels and a random ROI (about 70 % of the voxels)."""
+    rng = np.random.default_rng(seed)
+    levels = rng.integers(1, n_levels + 1, size=shape)
+    roi = rng.random(shape) < 0.7
+    return levels, roi
+
+
+def brute_glcm(levels, roi, directions, n_max, *, per_slice):
+    """Pairs counted voxel by voxel (symmetric)."""
+    nz, ny, nx = levels.shape
+    out = np.zeros((nz if per_slice else 1, len(directions), n_max, n_max), dtype=np.int64)
+    for z in range(nz):
+        for y in range(ny):
+            for x in range(nx):
+                if not roi[z, y, x]:
+                    continue
+                for k, (dz, dy, dx) in enumerate(directions):
+                    for sign in (1, -1):
+                        z2, y2, x2 = z + sign * dz, y + sign * dy, x + sign * dx
+                        if 0 <= z2 < nz and 0 <= y2 < ny and 0 <= x2 < nx and roi[z2, y2, x2]:
+                            out[z if per_slice else 0, k, levels[z, y, x] - 1,
+                                levels[z2, y2, x2] - 1] += 1
+    return out
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("dimension", ["2D", "3D"])
+def test_matrices_match_brute_force(seed: int, dimension: str) -> None:
+    levels, roi = random_case(seed)
+    padded = np.pad(np.where(roi, levels, 0), 1)
+    dirs = tc.directions(dimension)
+    per_slice = dimension == "2D"
+    fast = glcm.glcm_matrices(padded, dirs, per_slice=per_slice)
+    n_max = fast.shape[-1]
+    slow = brute_glcm(levels, roi, dirs, n_max, per_slice=per_slice)
+    if per_slice:
+        fast = fast[1:-1]  # padding planes
+    np.testing.assert_array_equal(fast, slow)
+
+
+def test_features_match_direct_formulas() -> None:
+    """Features of one matrix against plain loops over its cells (IBSI-1 3.6 definitions)."""
+    rng = np.random.default_rng(7)
+    counts = rng.integers(0, 5, size=(4, 4))
+    counts = counts + counts.T
+    p = counts / counts.sum()
+    got = {k: v[0] for k, v in glcm.glcm_features(counts[None], 4).items()}
+    i, j = np.meshgrid(np.arange(1, 5), np.arange(1, 5), indexing="ij")
+    mu = (i * p).sum()
+    sigma2 = ((i - mu) ** 2 * p).sum()
+    assert got["cm_joint_avg"] == pytest.approx(mu)
+    assert got["cm_contrast"] == pytest.approx(((i - j) ** 2 * p).sum())
+    assert got["cm_inv_diff_norm"] == pytest.approx((p / (1 + abs(i - j) / 4)).sum())
+    assert got["cm_corr"] == pytest.approx(((i - mu) * (j - mu) * p).sum() / sigma2)
+    assert got["cm_clust_prom"] == pytest.approx(((i + j - 2 * mu) ** 4 * p).sum())
+    diff = np.array([p[abs(i - j) == k].sum() for k in range(4)])
+    assert got["cm_inv_var"] == pytest.approx((diff[1:] / np.arange(1, 4) ** 2).sum())
+    pi = p.sum(axis=1)
+    hx = -(pi[pi > 0] * np.log2(pi[pi > 0])).sum()
+    hxy = -(p[p > 0] * np.log2(p[p > 0])).sum()
+    outer = np.outer(pi, pi)
+    hxy1 = -(p[outer > 0] * np.log2(outer[outer > 0])).sum()
+    hxy2 = -(outer[outer > 0] * np.log2(outer[outer > 0])).sum()
+    assert got["cm_info_corr1"] == pytest.approx((hxy - hxy1) / hx)
+    assert got["cm_info_corr2"] == pytest.approx(math.sqrt(1 - math.exp(-2 * (hxy2 - hxy))))
+
+
+def test_constant_roi_correlation_is_undefined() -> None:
+    levels = np.full((3, 4, 4), 2)
+    with pytest.warns(MedscaleWarning) as record:
+        out = glcm.compute(levels, levels > 0, 3, dimension="3D")
+    messages = " ".join(str(w.message) for w in record)
+    assert "cm_corr" in messages and "cm_info_corr1" in messages
+    assert math.isnan(out["cm_info_corr1_3D_avg"])
+    assert out["cm_joint_max_3D_comb"] == 1.0
+    assert out["cm_joint_avg_3D_avg"] == 2.0
+    assert out["cm_contrast_3D_comb"] == 0.0
+    assert math.isnan(out["cm_corr_3D_comb"])
+
+
+def test_single_voxel_is_undefined() -> None:
+    levels = np.zeros((3, 3, 3), dtype=int)
+    levels[1, 1, 1] = 1
+    with pytest.warns(MedscaleWarning, match="no pair"):
+        out = glcm.compute(levels, levels > 0, 1, dimension=("2D", "3D"))
+    assert len(out) == 4 * 25
+    assert all(math.isnan(v) for v in out.values())
+
+
+def test_translation_and_padding_invariant() -> None:
+    levels, roi = random_case(3)
+    big_levels = np.zeros((9, 12, 11), dtype=int)
+    big_roi = np.zeros((9, 12, 11), dtype=bool)
+    big_levels[2:7, 4:10, 1:8] = levels
+    big_roi[2:7, 4:10, 1:8] = roi
+    a = glcm.compute(levels, roi, 4, dimension=("2D", "2.5D", "3D"))
+    b = glcm.compute(big_levels, big_roi, 4, dimension=("2D", "2.5D", "3D"))
+    assert a.keys() == b.keys()
+    for key in a:
+        assert a[key] == pytest.approx(b[key], rel=1e-12, abs=1e-12), key
+
+
+def test_dimension_subsets_agree() -> None:
+    levels, roi = random_case(5)
+    both = glcm.compute(levels, roi, 4, dimension=("2D", "2.5D"))
+    two = glcm.compute(levels, roi, 4, dimension="2D")
+    assert set(two) == {k for k in both if "_2D_" in k}
+    assert all(two[k] == both[k] for k in two)
+
+
+def test_bad_input_is_reported() -> None:
+    from medscale.errors import ConfigError, GeometryError, InputError, MaskError
+
+    levels, roi = random_case(0)
+    with pytest.raises(ConfigError, match="dimension"):
+        glcm.compute(levels, roi, 4, dimension="4D")
+    with pytest.raises(GeometryError):
+        glcm.compute(levels[:, :, :3], roi, 4, dimension="3D")
+    with pytest.raises(MaskError):
+        glcm.compute(levels, roi.astype(int), 4, dimension="3D")
+    with pytest.raises(InputError, match="1..3"):
+        glcm.compute(levels, roi, 3, dimension="3D")
+
+
+def test_empty_roi_gives_nan_and_warning() -> None:
+    levels, roi = random_case(0)
+    with pytest.warns(MedscaleWarning, match="empty"):
+        out = glcm.compute(levels, np.zeros_like(roi), 4, dimension="3D")
+    assert len(out) == 50 and all(math.isnan(v) for v in out.values())

@@ -1,0 +1,164 @@
+"""Tests of medscale.features.gldzm: IBSI digital phantom, brute-force cross-checks, invariants."""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from medscale.errors import MedscaleWarning
+from medscale.features import gldzm
+
+DATA = Path(os.environ.get("MEDSCALE_DATA", Path(__file__).resolve().parents[3] / "shared/data"))
+REFERENCE = DATA / "ibsi1" / "reference_values.csv"
+
+
+def _reference_rows(family: str) -> list[tuple[str, float, float]]:
+    if not REFERENCE.is_file():
+        return []
+    with REFERENCE.open(newline="") as handle:
+        rows = csv.DictReader(handle, delimiter=";")
+        return [(r["feature"], float(r["value"]), float(r["tolerance"])) for r in rows
+                if r["config"] == "dig" and r["feature_family"] == family]
+
+
+def _passes(computed: float, value: float, tolerance: float) -> bool:
+    """configs.md rule: |computed - value| <= tolerance; tolerance 0: round to 3 sig. digits."""
+    if tolerance == 0 and computed != 0:
+        computed = round(computed, 2 - int(math.floor(math.log10(abs(computed)))))
+    return abs(computed - value) <= tolerance + 1e-12 * max(1.0, abs(value))
+
+
+@pytest.fixture(scope="module")
+def phantom_features(shared_data: Path) -> dict[str, float]:
+    from medscale.io import read_image, read_mask
+
+    phantom = shared_data / "ibsi1" / "digital_phantom"
+    levels = np.rint(read_image(phantom / "phantom.nii.gz").array).astype(np.int64)
+    roi = np.asarray(read_mask(phantom / "mask.nii.gz").array, dtype=bool)
+    assert roi.sum() == 74
+    return gldzm.compute(levels, roi, 6, dimension=("2D", "2.5D", "3D"))
+
+
+ROWS = _reference_rows("gldzm")
+
+
+@pytest.mark.parametrize(("feature", "value", "tolerance"), ROWS, ids=[r[0] for r in ROWS])
+def test_digital_phantom(phantom_features: dict[str, float], feature: str, value: float,
+                         tolerance: float) -> None:
+    computed = phantom_features[feature]
+    assert _passes(computed, value, tolerance), f"{feature}: {computed} vs {value} +/- {tolerance}"
+
+
+def test_feature_table_matches_output(phantom_features: dict[str, float]) -> None:
+    names = {info.name for info in gldzm.FEATURES}
+    produced = {key.rsplit("_2D", 1)[0].rsplit("_2_5D", 1)[0].rsplit("_3D", 1)[0]
+                for key in phantom_features}
+    assert names == produced
+    assert all(len(info.ibsi_code) == 4 for info in gldzm.FEATURES)
+
+
+def random_case(seed: int, n_levels: int = 4, shape: tuple[int, int, int] = (5, 6, 7)):
+    """Random levels 1..n_levels and a random ROI (about 70 % of the voxels)."""
+    rng = np.random.default_rng(seed)
+    levels = rng.integers(1, n_levels + 1, size=shape)
+    roi = rng.random(shape) < 0.7
+    return levels, roi
+
+
+def brute_zones(levels, roi, *, in_plane):
+    """Zones by breadth-first flood fill: list of (level, voxel list)."""
+    from collections import deque
+
+    nz, ny, nx = levels.shape
+    seen = np.zeros(levels.shape, dtype=bool)
+    steps = [(dz, dy, dx) for dz in ((0,) if in_plane else (-1, 0, 1)) for dy in (-1, 0, 1)
+             for dx in (-1, 0, 1) if (dz, dy, dx) != (0, 0, 0)]
+    zones = []
+    for start in zip(*np.nonzero(roi), strict=True):
+        if seen[start]:
+            continue
+        level = levels[start]
+        seen[start] = True
+        queue, members = deque([start]), []
+        while queue:
+            z, y, x = queue.popleft()
+            members.append((z, y, x))
+            for dz, dy, dx in steps:
+                q = (z + dz, y + dy, x + dx)
+                if (0 <= q[0] < nz and 0 <= q[1] < ny and 0 <= q[2] < nx and roi[q]
+                        and not seen[q] and levels[q] == level):
+                    seen[q] = True
+                    queue.append(q)
+        zones.append((int(level), members))
+    return zones
+
+
+def erosion_distance(mask, *, in_plane):
+    """IBSI-1 3.9: erode (4/6-connected) until empty, adding 1 to the surviving voxels."""
+    from scipy import ndimage
+
+    structure = ndimage.generate_binary_structure(3, 1)
+    if in_plane:
+        structure[0] = structure[2] = False
+    distance = np.zeros(mask.shape, dtype=int)
+    current = mask.copy()
+    while current.any():
+        distance += current
+        current = ndimage.binary_erosion(current, structure, border_value=0)
+    return distance
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("in_plane", [True, False])
+def test_edge_distance_matches_erosion(seed: int, in_plane: bool) -> None:
+    rng = np.random.default_rng(seed)
+    mask = rng.random((6, 9, 8)) < 0.85
+    np.testing.assert_array_equal(gldzm.edge_distance(mask, in_plane=in_plane),
+                                  erosion_distance(mask, in_plane=in_plane))
+
+
+@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.parametrize("dimension", ["2D", "3D"])
+def test_matrices_match_flood_fill(seed: int, dimension: str) -> None:
+    levels, roi = random_case(seed, n_levels=2)
+    morph = roi | (np.random.default_rng(seed + 10).random(roi.shape) < 0.5)
+    in_plane = dimension == "2D"
+    distance = erosion_distance(morph, in_plane=in_plane)
+    padded = np.pad(np.where(roi, levels, 0), 1)
+    fast_distance = gldzm._distance_on_crop(morph, roi, in_plane=in_plane)
+    fast, _ = gldzm.distance_zone_matrices(padded, fast_distance, 2, dimension=dimension)
+    slow = np.zeros((levels.shape[0] if in_plane else 1, 2, fast.shape[-1]), dtype=np.int64)
+    for level, members in brute_zones(levels, roi, in_plane=in_plane):
+        zone_distance = min(distance[m] for m in members)
+        slow[members[0][0] if in_plane else 0, level - 1, zone_distance - 1] += 1
+    np.testing.assert_array_equal(fast[1:-1] if in_plane else fast, slow)
+
+
+def test_morphological_mask_sets_the_distance() -> None:
+    levels = np.ones((5, 5, 5), dtype=int)
+    roi = np.zeros((5, 5, 5), dtype=bool)
+    roi[2, 2, 2] = True  # one voxel at the centre of a 5^3 morphological cube
+    out = gldzm.compute(levels, roi, 1, dimension="3D", morph_roi=np.ones_like(roi))
+    assert out["dzm_lde_3D"] == 9.0  # distance 3 to the edge of the cube
+    alone = gldzm.compute(levels, roi, 1, dimension="3D")
+    assert alone["dzm_lde_3D"] == 1.0
+
+
+def test_intensity_mask_outside_morphological_mask_is_an_error() -> None:
+    from medscale.errors import MaskError
+
+    levels, roi = random_case(0)
+    with pytest.raises(MaskError, match="outside the morphological"):
+        gldzm.compute(levels, roi, 4, dimension="3D", morph_roi=np.zeros_like(roi))
+
+
+def test_empty_roi_gives_nan_and_warning() -> None:
+    levels, roi = random_case(0)
+    with pytest.warns(MedscaleWarning, match="empty"):
+        out = gldzm.compute(levels, np.zeros_like(roi), 4, dimension=("2D", "2.5D"))
+    assert len(out) == 32 and all(math.isnan(v) for v in out.values())

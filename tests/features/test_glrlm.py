@@ -1,0 +1,160 @@
+"""Tests of medscale.features.glrlm: IBSI digital phantom, brute-force cross-checks, invariants."""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from medscale.errors import MedscaleWarning
+from medscale.features import glrlm
+from medscale.features import texture_common as tc
+
+DATA = Path(os.environ.get("MEDSCALE_DATA", Path(__file__).resolve().parents[3] / "shared/data"))
+REFERENCE = DATA / "ibsi1" / "reference_values.csv"
+
+
+def _reference_rows(family: str) -> list[tuple[str, float, float]]:
+    if not REFERENCE.is_file():
+        return []
+    with REFERENCE.open(newline="") as handle:
+        rows = csv.DictReader(handle, delimiter=";")
+        return [(r["feature"], float(r["value"]), float(r["tolerance"])) for r in rows
+                if r["config"] == "dig" and r["feature_family"] == family]
+
+
+def _passes(computed: float, value: float, tolerance: float) -> bool:
+    """configs.md rule: |computed - value| <= tolerance; tolerance 0: round to 3 sig. digits."""
+    if tolerance == 0 and computed != 0:
+        computed = round(computed, 2 - int(math.floor(math.log10(abs(computed)))))
+    return abs(computed - value) <= tolerance + 1e-12 * max(1.0, abs(value))
+
+
+@pytest.fixture(scope="module")
+def phantom_features(shared_data: Path) -> dict[str, float]:
+    from medscale.io import read_image, read_mask
+
+    phantom = shared_data / "ibsi1" / "digital_phantom"
+    levels = np.rint(read_image(phantom / "phantom.nii.gz").array).astype(np.int64)
+    roi = np.asarray(read_mask(phantom / "mask.nii.gz").array, dtype=bool)
+    assert roi.sum() == 74
+    return glrlm.compute(levels, roi, 6, dimension=("2D", "2.5D", "3D"))
+
+
+ROWS = _reference_rows("glrlm")
+
+
+@pytest.mark.parametrize(("feature", "value", "tolerance"), ROWS, ids=[r[0] for r in ROWS])
+def test_digital_phantom(phantom_features: dict[str, float], feature: str, value: float,
+                         tolerance: float) -> None:
+    computed = phantom_features[feature]
+    assert _passes(computed, value, tolerance), f"{feature}: {computed} vs {value} +/- {tolerance}"
+
+
+def test_feature_table_matches_output(phantom_features: dict[str, float]) -> None:
+    names = {info.name for info in glrlm.FEATURES}
+    produced = {key.rsplit("_2D", 1)[0].rsplit("_2_5D", 1)[0].rsplit("_3D", 1)[0]
+                for key in phantom_features}
+    assert names == produced
+    assert all(len(info.ibsi_code) == 4 for info in glrlm.FEATURES)
+
+
+def random_case(seed: int, n_levels: int = 4, shape: tuple[int, int, int] = (5, 6, 7)):
+    """Random levels 1..n_levels and a random ROI (about 70 % of the voxels)."""
+    rng = np.random.default_rng(seed)
+    levels = rng.integers(1, n_levels + 1, size=shape)
+    roi = rng.random(shape) < 0.7
+    return levels, roi
+
+
+def brute_runs(levels, roi, direction):
+    """(level, length, z) of every run, walking each line voxel by voxel."""
+    nz, ny, nx = levels.shape
+    dz, dy, dx = direction
+    runs = []
+    for z in range(nz):
+        for y in range(ny):
+            for x in range(nx):
+                if not roi[z, y, x]:
+                    continue
+                pz, py, px = z - dz, y - dy, x - dx
+                inside = 0 <= pz < nz and 0 <= py < ny and 0 <= px < nx
+                if inside and roi[pz, py, px] and levels[pz, py, px] == levels[z, y, x]:
+                    continue  # not a run start
+                length = 1
+                qz, qy, qx = z + dz, y + dy, x + dx
+                while (0 <= qz < nz and 0 <= qy < ny and 0 <= qx < nx and roi[qz, qy, qx]
+                       and levels[qz, qy, qx] == levels[z, y, x]):
+                    length += 1
+                    qz, qy, qx = qz + dz, qy + dy, qx + dx
+                runs.append((levels[z, y, x], length, z))
+    return sorted(runs)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_runs_match_brute_force(seed: int) -> None:
+    levels, roi = random_case(seed, n_levels=2)  # few levels: long runs
+    padded = np.pad(np.where(roi, levels, 0), 1)
+    for direction in tc.DIRECTIONS_3D:
+        level, length, z = glrlm._runs(padded, direction)
+        fast = sorted(zip(level.tolist(), length.tolist(), (z - 1).tolist(), strict=True))
+        assert fast == brute_runs(levels, roi, direction), direction
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_matrices_match_brute_force(seed: int) -> None:
+    levels, roi = random_case(seed, n_levels=3)
+    padded = np.pad(np.where(roi, levels, 0), 1)
+    fast = glrlm.run_matrices(padded, tc.DIRECTIONS_2D, 3, per_slice=True)
+    for k, direction in enumerate(tc.DIRECTIONS_2D):
+        slow = np.zeros((levels.shape[0], 3, fast.shape[-1]), dtype=np.int64)
+        for level, length, z in brute_runs(levels, roi, direction):
+            slow[z, level - 1, length - 1] += 1
+        np.testing.assert_array_equal(fast[1:-1, k], slow)
+    # every ROI voxel is in exactly one run per direction
+    lengths = np.arange(1, fast.shape[-1] + 1)
+    assert ((fast * lengths).sum(axis=(0, 2, 3)) == roi.sum()).all()
+
+
+def test_constant_line() -> None:
+    levels = np.full((1, 1, 5), 3)
+    out = glrlm.compute(levels, levels > 0, 3, dimension="2D")
+    # along x one run of 5; along y and the diagonals five runs of 1
+    assert out["rlm_r_perc_2D_comb"] == pytest.approx(16 / 20)
+    assert out["rlm_r_perc_2D_avg"] == pytest.approx((1 / 5 + 3) / 4)
+    assert out["rlm_lre_2D_avg"] == pytest.approx((25 + 3) / 4)
+    assert out["rlm_gl_var_2D_comb"] == 0.0
+    assert out["rlm_glnu_norm_2D_comb"] == 1.0
+
+
+def test_single_voxel() -> None:
+    levels = np.zeros((3, 3, 3), dtype=int)
+    levels[1, 1, 1] = 2
+    out = glrlm.compute(levels, levels > 0, 2, dimension=("2D", "2.5D", "3D"))
+    assert len(out) == 6 * 16
+    assert out["rlm_sre_3D_avg"] == 1.0 and out["rlm_r_perc_2D_comb"] == 1.0
+    assert out["rlm_hgre_3D_comb"] == 4.0 and out["rlm_rl_entr_3D_avg"] == 0.0
+
+
+def test_translation_invariant() -> None:
+    levels, roi = random_case(2)
+    big_levels = np.ones((8, 9, 10), dtype=int)
+    big_roi = np.zeros((8, 9, 10), dtype=bool)
+    big_levels[1:6, 3:9, 2:9] = levels
+    big_roi[1:6, 3:9, 2:9] = roi
+    dims = ("2D", "2.5D", "3D")
+    a = glrlm.compute(levels, roi, 4, dimension=dims)
+    b = glrlm.compute(big_levels, big_roi, 4, dimension=dims)
+    for key in a:
+        assert a[key] == pytest.approx(b[key], rel=1e-12), key
+
+
+def test_empty_roi_gives_nan_and_warning() -> None:
+    levels, roi = random_case(0)
+    with pytest.warns(MedscaleWarning, match="empty"):
+        out = glrlm.compute(levels, np.zeros_like(roi), 4, dimension="2.5D")
+    assert len(out) == 32 and all(math.isnan(v) for v in out.values())

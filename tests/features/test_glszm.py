@@ -1,0 +1,151 @@
+"""Tests of medscale.features.glszm: IBSI digital phantom, brute-force cross-checks, invariants."""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from medscale.errors import MedscaleWarning
+from medscale.features import glszm
+
+DATA = Path(os.environ.get("MEDSCALE_DATA", Path(__file__).resolve().parents[3] / "shared/data"))
+REFERENCE = DATA / "ibsi1" / "reference_values.csv"
+
+
+def _reference_rows(family: str) -> list[tuple[str, float, float]]:
+    if not REFERENCE.is_file():
+        return []
+    with REFERENCE.open(newline="") as handle:
+        rows = csv.DictReader(handle, delimiter=";")
+        return [(r["feature"], float(r["value"]), float(r["tolerance"])) for r in rows
+                if r["config"] == "dig" and r["feature_family"] == family]
+
+
+def _passes(computed: float, value: float, tolerance: float) -> bool:
+    """configs.md rule: |computed - value| <= tolerance; tolerance 0: round to 3 sig. digits."""
+    if tolerance == 0 and computed != 0:
+        computed = round(computed, 2 - int(math.floor(math.log10(abs(computed)))))
+    return abs(computed - value) <= tolerance + 1e-12 * max(1.0, abs(value))
+
+
+@pytest.fixture(scope="module")
+def phantom_features(shared_data: Path) -> dict[str, float]:
+    from medscale.io import read_image, read_mask
+
+    phantom = shared_data / "ibsi1" / "digital_phantom"
+    levels = np.rint(read_image(phantom / "phantom.nii.gz").array).astype(np.int64)
+    roi = np.asarray(read_mask(phantom / "mask.nii.gz").array, dtype=bool)
+    assert roi.sum() == 74
+    return glszm.compute(levels, roi, 6, dimension=("2D", "2.5D", "3D"))
+
+
+ROWS = _reference_rows("glszm")
+
+
+@pytest.mark.parametrize(("feature", "value", "tolerance"), ROWS, ids=[r[0] for r in ROWS])
+def test_digital_phantom(phantom_features: dict[str, float], feature: str, value: float,
+                         tolerance: float) -> None:
+    computed = phantom_features[feature]
+    assert _passes(computed, value, tolerance), f"{feature}: {computed} vs {value} +/- {tolerance}"
+
+
+def test_feature_table_matches_output(phantom_features: dict[str, float]) -> None:
+    names = {info.name for info in glszm.FEATURES}
+    produced = {key.rsplit("_2D", 1)[0].rsplit("_2_5D", 1)[0].rsplit("_3D", 1)[0]
+                for key in phantom_features}
+    assert names == produced
+    assert all(len(info.ibsi_code) == 4 for info in glszm.FEATURES)
+
+
+def random_case(seed: int, n_levels: int = 4, shape: tuple[int, int, int] = (5, 6, 7)):
+    """Random levels 1..n_levels and a random ROI (about 70 % of the voxels)."""
+    rng = np.random.default_rng(seed)
+    levels = rng.integers(1, n_levels + 1, size=shape)
+    roi = rng.random(shape) < 0.7
+    return levels, roi
+
+
+def brute_zones(levels, roi, *, in_plane):
+    """Zones by breadth-first flood fill: list of (level, voxel list)."""
+    from collections import deque
+
+    nz, ny, nx = levels.shape
+    seen = np.zeros(levels.shape, dtype=bool)
+    steps = [(dz, dy, dx) for dz in ((0,) if in_plane else (-1, 0, 1)) for dy in (-1, 0, 1)
+             for dx in (-1, 0, 1) if (dz, dy, dx) != (0, 0, 0)]
+    zones = []
+    for start in zip(*np.nonzero(roi), strict=True):
+        if seen[start]:
+            continue
+        level = levels[start]
+        seen[start] = True
+        queue, members = deque([start]), []
+        while queue:
+            z, y, x = queue.popleft()
+            members.append((z, y, x))
+            for dz, dy, dx in steps:
+                q = (z + dz, y + dy, x + dx)
+                if (0 <= q[0] < nz and 0 <= q[1] < ny and 0 <= q[2] < nx and roi[q]
+                        and not seen[q] and levels[q] == level):
+                    seen[q] = True
+                    queue.append(q)
+        zones.append((int(level), members))
+    return zones
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("dimension", ["2D", "3D"])
+def test_matrices_match_flood_fill(seed: int, dimension: str) -> None:
+    levels, roi = random_case(seed, n_levels=3)
+    padded = np.pad(np.where(roi, levels, 0), 1)
+    fast, n_voxels = glszm.size_zone_matrices(padded, 3, dimension=dimension)
+    in_plane = dimension == "2D"
+    zones = brute_zones(levels, roi, in_plane=in_plane)
+    slow = np.zeros((levels.shape[0] if in_plane else 1, 3, fast.shape[-1]), dtype=np.int64)
+    for level, members in zones:
+        slow[members[0][0] if in_plane else 0, level - 1, len(members) - 1] += 1
+    np.testing.assert_array_equal(fast[1:-1] if in_plane else fast, slow)
+    assert n_voxels.sum() == roi.sum()
+
+
+def test_constant_roi_is_one_zone() -> None:
+    levels = np.full((3, 4, 5), 2)
+    out = glszm.compute(levels, levels > 0, 2, dimension=("2D", "2.5D", "3D"))
+    assert out["szm_z_perc_3D"] == pytest.approx(1 / 60)
+    assert out["szm_lze_3D"] == 3600.0 and out["szm_sze_3D"] == pytest.approx(1 / 3600)
+    assert out["szm_z_perc_2D"] == pytest.approx(1 / 20)  # one zone per slice
+    assert out["szm_glnu_2_5D"] == 3.0 and out["szm_zs_entr_3D"] == 0.0
+
+
+def test_diagonal_voxels_link() -> None:
+    levels = np.zeros((2, 3, 3), dtype=int)
+    levels[0, 0, 0] = levels[0, 1, 1] = levels[1, 2, 2] = 1
+    out = glszm.compute(levels, levels > 0, 1, dimension=("2D", "3D"))
+    assert out["szm_z_perc_3D"] == pytest.approx(1 / 3)  # 26-connected: one zone of 3
+    # 2-D: slice 0 has one zone of 2 (8-connected), slice 1 one zone of 1
+    assert out["szm_lze_2D"] == pytest.approx((4 + 1) / 2)
+
+
+def test_translation_invariant() -> None:
+    levels, roi = random_case(1)
+    big_levels = np.full((7, 8, 9), 4)
+    big_roi = np.zeros((7, 8, 9), dtype=bool)
+    big_levels[1:6, 2:8, 1:8] = levels
+    big_roi[1:6, 2:8, 1:8] = roi
+    dims = ("2D", "2.5D", "3D")
+    a = glszm.compute(levels, roi, 4, dimension=dims)
+    b = glszm.compute(big_levels, big_roi, 4, dimension=dims)
+    for key in a:
+        assert a[key] == pytest.approx(b[key], rel=1e-12), key
+
+
+def test_empty_roi_gives_nan_and_warning() -> None:
+    levels, roi = random_case(0)
+    with pytest.warns(MedscaleWarning, match="empty"):
+        out = glszm.compute(levels, np.zeros_like(roi), 4, dimension="3D")
+    assert len(out) == 16 and all(math.isnan(v) for v in out.values())

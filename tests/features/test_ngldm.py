@@ -1,0 +1,134 @@
+"""Tests of medscale.features.ngldm: IBSI digital phantom, brute-force cross-checks, invariants."""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from medscale.errors import MedscaleWarning
+from medscale.features import ngldm
+
+DATA = Path(os.environ.get("MEDSCALE_DATA", Path(__file__).resolve().parents[3] / "shared/data"))
+REFERENCE = DATA / "ibsi1" / "reference_values.csv"
+
+
+def _reference_rows(family: str) -> list[tuple[str, float, float]]:
+    if not REFERENCE.is_file():
+        return []
+    with REFERENCE.open(newline="") as handle:
+        rows = csv.DictReader(handle, delimiter=";")
+        return [(r["feature"], float(r["value"]), float(r["tolerance"])) for r in rows
+                if r["config"] == "dig" and r["feature_family"] == family]
+
+
+def _passes(computed: float, value: float, tolerance: float) -> bool:
+    """configs.md rule: |computed - value| <= tolerance; tolerance 0: round to 3 sig. digits."""
+    if tolerance == 0 and computed != 0:
+        computed = round(computed, 2 - int(math.floor(math.log10(abs(computed)))))
+    return abs(computed - value) <= tolerance + 1e-12 * max(1.0, abs(value))
+
+
+@pytest.fixture(scope="module")
+def phantom_features(shared_data: Path) -> dict[str, float]:
+    from medscale.io import read_image, read_mask
+
+    phantom = shared_data / "ibsi1" / "digital_phantom"
+    levels = np.rint(read_image(phantom / "phantom.nii.gz").array).astype(np.int64)
+    roi = np.asarray(read_mask(phantom / "mask.nii.gz").array, dtype=bool)
+    assert roi.sum() == 74
+    return ngldm.compute(levels, roi, 6, dimension=("2D", "2.5D", "3D"))
+
+
+ROWS = _reference_rows("ngldm")
+
+
+@pytest.mark.parametrize(("feature", "value", "tolerance"), ROWS, ids=[r[0] for r in ROWS])
+def test_digital_phantom(phantom_features: dict[str, float], feature: str, value: float,
+                         tolerance: float) -> None:
+    computed = phantom_features[feature]
+    assert _passes(computed, value, tolerance), f"{feature}: {computed} vs {value} +/- {tolerance}"
+
+
+def test_feature_table_matches_output(phantom_features: dict[str, float]) -> None:
+    names = {info.name for info in ngldm.FEATURES}
+    produced = {key.rsplit("_2D", 1)[0].rsplit("_2_5D", 1)[0].rsplit("_3D", 1)[0]
+                for key in phantom_features}
+    assert names == produced
+    assert all(len(info.ibsi_code) == 4 for info in ngldm.FEATURES)
+
+
+def random_case(seed: int, n_levels: int = 4, shape: tuple[int, int, int] = (5, 6, 7)):
+    """Random levels 1..n_levels and a random ROI (about 70 % of the voxels)."""
+    rng = np.random.default_rng(seed)
+    levels = rng.integers(1, n_levels + 1, size=shape)
+    roi = rng.random(shape) < 0.7
+    return levels, roi
+
+
+def brute_dependence(levels, roi, n_levels, *, in_plane, alpha=0):
+    """Voxel counts by (level, 1 + dependent ROI neighbours), explicit loops (IBSI-1 3.11)."""
+    nz, ny, nx = levels.shape
+    steps = [(dz, dy, dx) for dz in ((0,) if in_plane else (-1, 0, 1)) for dy in (-1, 0, 1)
+             for dx in (-1, 0, 1) if (dz, dy, dx) != (0, 0, 0)]
+    counts = {}
+    for z, y, x in zip(*np.nonzero(roi), strict=True):
+        j = 1 + sum(1 for dz, dy, dx in steps
+                    if 0 <= z + dz < nz and 0 <= y + dy < ny and 0 <= x + dx < nx
+                    and roi[z + dz, y + dy, x + dx]
+                    and abs(levels[z + dz, y + dy, x + dx] - levels[z, y, x]) <= alpha)
+        key = (z if in_plane else 0, levels[z, y, x] - 1, j - 1)
+        counts[key] = counts.get(key, 0) + 1
+    return counts
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("in_plane", [True, False])
+@pytest.mark.parametrize("alpha", [0, 1])
+def test_matrices_match_brute_force(seed: int, in_plane: bool, alpha: int) -> None:
+    levels, roi = random_case(seed, n_levels=3)
+    padded = np.pad(np.where(roi, levels, 0), 1)
+    fast = ngldm.dependence_matrices(padded, 3, alpha=alpha, in_plane=in_plane)
+    if in_plane:
+        fast = fast[1:-1]
+    slow = np.zeros_like(fast)
+    for key, value in brute_dependence(levels, roi, 3, in_plane=in_plane, alpha=alpha).items():
+        slow[key] = value
+    np.testing.assert_array_equal(fast, slow)
+
+
+def test_constant_block() -> None:
+    levels = np.full((3, 3, 3), 1)
+    out = ngldm.compute(levels, levels > 0, 1, dimension="3D")
+    # dependences: 8 corners 8, 12 edges 12, 6 faces 18, 1 centre 27
+    j = np.array([8] * 8 + [12] * 12 + [18] * 6 + [27])
+    assert out["ngl_hde_3D"] == pytest.approx(np.mean(j**2))
+    assert out["ngl_lde_3D"] == pytest.approx(np.mean(1.0 / j**2))
+    assert out["ngl_dc_perc_3D"] == 1.0 and out["ngl_gl_var_3D"] == 0.0
+    assert out["ngl_dc_energy_3D"] == pytest.approx((8**2 + 12**2 + 6**2 + 1) / 27**2)
+
+
+def test_single_voxel() -> None:
+    levels = np.zeros((1, 3, 3), dtype=int)
+    levels[0, 1, 1] = 1
+    out = ngldm.compute(levels, levels > 0, 1, dimension=("2D", "2.5D", "3D"))
+    assert len(out) == 3 * 17
+    assert out["ngl_lde_2D"] == 1.0 and out["ngl_dc_entr_3D"] == 0.0
+
+
+def test_larger_distance() -> None:
+    levels, roi = random_case(4, n_levels=2)
+    near = ngldm.compute(levels, roi, 2, dimension="3D")
+    far = ngldm.compute(levels, roi, 2, dimension="3D", distance=2)
+    assert far["ngl_hde_3D"] > near["ngl_hde_3D"]
+
+
+def test_empty_roi_gives_nan_and_warning() -> None:
+    levels, roi = random_case(0)
+    with pytest.warns(MedscaleWarning, match="empty"):
+        out = ngldm.compute(levels, np.zeros_like(roi), 4, dimension="3D")
+    assert len(out) == 17 and all(math.isnan(v) for v in out.values())

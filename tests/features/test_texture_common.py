@@ -1,0 +1,70 @@
+"""Tests of medscale.features.texture_common: the shared matrix features and input handling."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from medscale.errors import ConfigError, InputError, MedscaleWarning
+from medscale.features import texture_common as tc
+
+
+def test_matrix_features_match_direct_formulas() -> None:
+    rng = np.random.default_rng(1)
+    matrix = rng.integers(0, 4, size=(5, 6)).astype(float)
+    n_v = 100.0
+    got = {k: v[0] for k, v in tc.matrix_features(matrix[None], np.array([n_v])).items()}
+    i, j = np.meshgrid(np.arange(1, 6), np.arange(1, 7), indexing="ij")
+    n_s = matrix.sum()
+    p = matrix / n_s
+    assert got["small_j"] == pytest.approx((matrix / j**2).sum() / n_s)
+    assert got["large_j_low_grey"] == pytest.approx((matrix * j**2 / i**2).sum() / n_s)
+    assert got["glnu"] == pytest.approx((matrix.sum(axis=1) ** 2).sum() / n_s)
+    assert got["jnu_norm"] == pytest.approx((matrix.sum(axis=0) ** 2).sum() / n_s**2)
+    assert got["perc"] == pytest.approx(n_s / n_v)
+    mu_j = (j * p).sum()
+    assert got["j_var"] == pytest.approx(((j - mu_j) ** 2 * p).sum())
+    assert got["j_entr"] == pytest.approx(-(p[p > 0] * np.log2(p[p > 0])).sum())
+
+
+def test_empty_matrix_gives_nan() -> None:
+    out = tc.matrix_features(np.zeros((1, 2, 2)), np.array([0.0]))
+    assert all(np.isnan(v[0]) for v in out.values())
+
+
+def test_directions_are_unique_and_positive() -> None:
+    assert len(set(tc.DIRECTIONS_3D)) == 13 and len(tc.DIRECTIONS_2D) == 4
+    for d in tc.DIRECTIONS_3D:
+        assert tuple(-c for c in d) not in tc.DIRECTIONS_3D
+        assert tc.flat_offset(d, (4, 5, 6)) > 0
+
+
+def test_prepare_crops_pads_and_checks() -> None:
+    levels = np.zeros((6, 7, 8), dtype=np.int16)
+    roi = np.zeros((6, 7, 8), dtype=bool)
+    roi[2:4, 3, 1:5] = True
+    levels[roi] = 2
+    padded = tc.prepare(levels, roi, 2, margin=2)
+    assert padded.shape == (2 + 4, 1 + 4, 4 + 4) and padded.dtype == np.int64
+    assert (padded > 0).sum() == roi.sum() and padded[0].sum() == 0
+    with pytest.raises(InputError, match="1..1"):
+        tc.prepare(levels, roi, 1)
+    with pytest.raises(InputError, match="integers"):
+        tc.prepare(levels.astype(float), roi, 2)
+    with pytest.warns(MedscaleWarning, match="empty"):
+        assert tc.prepare(levels, np.zeros_like(roi), 2) is None
+
+
+def test_parse_dimensions() -> None:
+    assert tc.parse_dimensions("2.5D") == ("2.5D",)
+    assert tc.parse_dimensions(["2D", "3D"]) == ("2D", "3D")
+    with pytest.raises(ConfigError, match="2.5D"):
+        tc.parse_dimensions("25D")
+
+
+def test_label_zones_keeps_slices_apart() -> None:
+    padded = np.zeros((4, 4, 4), dtype=np.int64)
+    padded[1:3, 1:3, 1:3] = 1
+    _, n_2d = tc.label_zones(padded, dimension="2D")
+    _, n_3d = tc.label_zones(padded, dimension="3D")
+    assert (n_2d, n_3d) == (2, 1)
