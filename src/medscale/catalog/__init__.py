@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 
-from medscale.catalog.scan import ScanResult, errors_path_for, scan
+from medscale.catalog.scanner import ScanResult, errors_path_for, scan
 from medscale.catalog.schema import ERROR_SCHEMA, INSTANCE_SCHEMA
 from medscale.catalog.views import (
     SERIES_SQL,

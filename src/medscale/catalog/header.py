@@ -41,6 +41,13 @@ _PIXEL_TAGS = frozenset({0x7FE00008, 0x7FE00009, 0x7FE00010})
 _FUNCTIONAL_GROUPS = frozenset({0x52009229, 0x52009230})
 _IMPLICIT_LE = "1.2.840.10008.1.2"
 _FAST_EXCLUDED = frozenset({"1.2.840.10008.1.2.2", "1.2.840.10008.1.2.1.99"})  # BE, deflated
+#: Image storage SOP classes: their files always end with Pixel Data (PS3.3 A.3-A.80).
+IMAGE_SOP_CLASSES = frozenset("1.2.840.10008.5.1.4.1.1." + suffix for suffix in (
+    "1", "1.1", "1.1.1", "1.2", "1.2.1", "1.3", "1.3.1", "2", "2.1", "2.2", "3.1", "4", "4.1",
+    "4.2", "4.3", "4.4", "6.1", "6.2", "7", "7.1", "7.2", "7.3", "7.4", "12.1", "12.1.1",
+    "12.2", "12.2.1", "13.1.1", "13.1.2", "13.1.3", "20", "30", "66.4", "77.1.1.1", "77.1.2",
+    "77.1.2.1", "77.1.4", "77.1.4.1", "77.1.5.1", "77.1.5.2", "77.1.6", "128", "128.1", "130",
+    "481.1"))
 _TAG_LENGTH = struct.Struct("<HHI")
 _TAG_VR_SHORT = struct.Struct("<HH2sH")
 _LONG_LENGTH = struct.Struct("<I")
@@ -127,9 +134,17 @@ def _read_fast(handle: BinaryIO, size: int, path: str) -> dict[str, Any]:
     raw: dict[int, bytes] = {}
     has_pixels = _walk(window, position, explicit=syntax != _IMPLICIT_LE, raw=raw, path=path)
     _decode(raw, values)
-    if not has_pixels and values.get("rows") is not None:
-        raise _truncated(path, "an image (Rows present) that ends before its Pixel Data")
+    if not has_pixels:
+        _check_not_cut(values, path)
     return values
+
+
+def _check_not_cut(values: dict[str, Any], path: str) -> None:
+    """A file without Pixel Data that should have it was cut at an element boundary."""
+    sop_class = values.get("sop_class_uid") or values.get("_media_sop_class_uid")
+    if values.get("rows") is not None or sop_class in IMAGE_SOP_CLASSES:
+        raise _truncated(path, f"an image (SOP class {sop_class}) that ends before its "
+                               f"Pixel Data")
 
 
 def _read_meta(window: _Window, values: dict[str, Any], path: str) -> int:
@@ -147,6 +162,8 @@ def _read_meta(window: _Window, values: dict[str, Any], path: str) -> int:
         if vr in _LONG_VRS:
             length, header = _LONG_LENGTH.unpack_from(data, position + 8)[0], 12
         end = position + header + length
+        if length != _UNDEFINED and end > window.size:
+            raise _truncated(path, "the file meta information is cut short")
         if length == _UNDEFINED or end > len(data):
             raise _Fallback("odd file meta")
         key = META_TAGS.get(group << 16 | element)
@@ -283,8 +300,7 @@ def _read_pydicom(path: str, size: int) -> dict[str, Any]:
                 raise _truncated(path, f"Pixel Data needs {length} bytes, "
                                        f"{size - stop - header} remain")
             return values
-    if values.get("rows") is not None:
-        raise _truncated(path, "an image (Rows present) that ends before its Pixel Data")
+    _check_not_cut(values, path)
     return values
 
 

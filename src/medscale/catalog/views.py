@@ -17,7 +17,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from medscale.catalog.scan import errors_path_for
+from medscale.catalog.scanner import errors_path_for
 from medscale.catalog.schema import ERROR_SCHEMA
 from medscale.errors import InputError
 
@@ -145,7 +145,7 @@ def query(catalog_path: str | os.PathLike[str], sql: str, *, output: Output = "p
         relation = connection.sql(sql)
         if relation is None:
             raise InputError(f"the SQL returns no table: {sql!r}")
-        return relation.df() if output == "pandas" else relation.arrow()
+        return relation.df() if output == "pandas" else relation.to_arrow_table()
     except duckdb.Error as err:
         message = " ".join(str(err).split())
         raise InputError(f"query on {catalog_path} failed: {message}") from err

@@ -1,0 +1,90 @@
+"""`medscale catalog query "SQL" --catalog X` and `medscale catalog summary --catalog X`."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import click
+
+_CATALOG = click.option("--catalog", "catalog_path", required=True,
+                        type=click.Path(dir_okay=False),
+                        help="The catalog written by `medscale scan`.")
+
+
+@click.group(epilog='Example: medscale catalog query "SELECT modality, count(*) FROM series '
+                    'GROUP BY 1" --catalog archive.parquet')
+def command() -> None:
+    """Query a DICOM catalog with SQL (DuckDB) and summarise it.
+
+    Tables: instances (one row per file), series, studies, errors (unreadable files).
+    """
+
+
+def _records(frame: Any) -> list[dict[str, Any]]:
+    """JSON-ready rows: ISO dates and times, lists for arrays, null for missing."""
+    return json.loads(frame.to_json(orient="records", date_format="iso", date_unit="us",
+                                    default_handler=str))
+
+
+@command.command(epilog='Example: medscale catalog query "SELECT * FROM studies LIMIT 5" '
+                        '--catalog archive.parquet --csv')
+@click.argument("sql")
+@_CATALOG
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
+@click.option("--csv", "as_csv", is_flag=True, help="Print CSV on stdout.")
+def query(sql: str, catalog_path: str, as_json: bool, as_csv: bool) -> None:
+    """Run SQL over the catalog's tables: instances, series, studies, errors."""
+    if as_json and as_csv:
+        raise click.UsageError("choose one of --json and --csv")
+    from medscale.catalog import query as run_query
+
+    frame = run_query(catalog_path, sql)
+    if as_json:
+        click.echo(json.dumps({"columns": [str(name) for name in frame.columns],
+                               "n_rows": len(frame), "rows": _records(frame)}))
+    elif as_csv:
+        click.echo(frame.to_csv(index=False), nl=False)
+    else:
+        _print_table(frame, title=None)
+
+
+@command.command(epilog="Example: medscale catalog summary --catalog archive.parquet --json")
+@_CATALOG
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
+@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True,
+              help="Rows shown per table (studies, devices).")
+def summary(catalog_path: str, as_json: bool, limit: int) -> None:
+    """Counts per modality, device and study, and of unreadable files."""
+    from medscale.catalog import summary as make_summary
+
+    found = make_summary(catalog_path)
+    tables = {name: frame for name, frame in found.items() if name != "totals"}
+    if as_json:
+        click.echo(json.dumps({"totals": found["totals"],
+                               **{name: _records(frame) for name, frame in tables.items()}}))
+        return
+    totals = found["totals"]
+    click.echo(", ".join(f"{value} {name}" for name, value in totals.items()))
+    for name, frame in tables.items():
+        _print_table(frame.head(limit), title=f"{name.replace('_', ' ')} "
+                                              f"({min(limit, len(frame))} of {len(frame)})")
+
+
+def _print_table(frame: Any, *, title: str | None) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left")
+    for name in frame.columns:
+        table.add_column(str(name), overflow="fold")
+    for row in frame.itertuples(index=False):
+        table.add_row(*("" if _missing(value) else str(value) for value in row))
+    Console(soft_wrap=True).print(table)
+
+
+def _missing(value: Any) -> bool:
+    try:
+        return bool(value is None or value != value)
+    except ValueError:  # arrays
+        return False
