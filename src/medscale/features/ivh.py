@@ -143,7 +143,8 @@ def compute(values: np.ndarray, *, discretisation: str, bin_width: float | None 
     Notes
     -----
     :math:`\\nu_i = 1 - |\\{k : X_{d,gl,k} < i\\}| / N_v` is evaluated at every grid intensity
-    :math:`i = \\min G + k w_d \\le \\max G`, present in the ROI or not.
+    :math:`i = \\min G + k w_d \\le \\max G`, present in the ROI or not (and beyond
+    :math:`\\max G` up to the highest voxel, if one lies there).
     :math:`V_x` is :math:`\\nu` at the lowest :math:`i` with :math:`\\gamma_i \\ge x`;
     :math:`I_x` is the lowest :math:`i` with :math:`\\nu_i \\le x`.
 
@@ -161,7 +162,10 @@ def compute(values: np.ndarray, *, discretisation: str, bin_width: float | None 
     steps, g_min, g_max, step = _grid(array, discretisation=discretisation,
                                       bin_width=bin_width, n_bins=n_bins,
                                       value_range=value_range)
-    n_grid = max(int(math.floor((g_max - g_min) / step + 1e-9)), 0) + 1
+    # the grid spans G, and goes on to the highest voxel when that lies beyond max G (a voxel
+    # at the upper re-segmentation bound falls in the bin after it, for fixed bin size)
+    last = max(math.floor((g_max - g_min) / step + 1e-9), math.ceil(float(steps.max()) - 1e-9))
+    n_grid = max(int(last), 0) + 1
     grid_steps = np.arange(n_grid, dtype=np.float64)
     below = np.searchsorted(np.sort(steps), grid_steps, side="left")
     volume_fraction = 1.0 - below / array.size

@@ -111,6 +111,10 @@ def distribution_features(values: np.ndarray, prefix: str) -> dict[str, float]:
     p10, p25, median, p75, p90 = np.percentile(values, [10, 25, 50, 75, 90])
     robust = values[(values >= p10) & (values <= p90)]
     key = f"{prefix}_"
+    if robust.size:
+        rmad = float(np.mean(np.abs(robust - robust.mean())))
+    else:  # possible for a handful of voxels: no value lies between P10 and P90
+        rmad = _ratio(0.0, 0.0, key + "rmad", "no value lies between P10 and P90")
     return {
         key + "mean": mean,
         key + "var": var,
@@ -124,7 +128,7 @@ def distribution_features(values: np.ndarray, prefix: str) -> dict[str, float]:
         key + "iqr": float(p75 - p25),
         key + "range": float(values.max() - values.min()),
         key + "mad": float(np.mean(np.abs(centred))),
-        key + "rmad": float(np.mean(np.abs(robust - robust.mean()))),
+        key + "rmad": rmad,
         key + "medad": float(np.mean(np.abs(values - median))),
         key + "cov": _ratio(np.sqrt(var), mean, key + "cov", f"mean of the {n} values is 0"),
         key + "qcod": _ratio(p75 - p25, p75 + p25, key + "qcod", "P75 + P25 is 0"),

@@ -1,0 +1,245 @@
+"""Morphological features (IBSI-1 section 3.1, family ``morph``).
+
+Always computed in 3-D, also for a single slice (a one-slice-thick object). The mesh is the
+marching-cubes surface of the morphological mask (see `medscale.features._mesh`); the voxel
+point set :math:`X_c` is the set of voxel centres of the morphological mask, and the intensity
+features use the voxels of the intensity mask (after re-segmentation).
+
+The density features of the oriented minimum bounding box and of the minimum-volume enclosing
+ellipsoid are not standardised (no IBSI reference values) and are left out.
+
+References
+----------
+Zwanenburg A, et al. IBSI reference manual, arXiv:1612.07003, section "Morphological
+features".
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import warnings
+
+import numpy as np
+
+from medscale.errors import InputError, MedscaleWarning
+from medscale.features._autocorrelation import moran_geary
+from medscale.features._mesh import Mesh, convex_hull, ellipsoid_area, max_diameter, roi_mesh
+from medscale.features.registry import FeatureInfo
+from medscale.features.statistics import undefined
+
+log = logging.getLogger(__name__)
+
+_FAMILY = "morphology"
+
+FEATURES: tuple[FeatureInfo, ...] = (
+    FeatureInfo("morph_volume", _FAMILY, "RNU0", "Mesh volume V (mm^3), signed tetrahedra."),
+    FeatureInfo("morph_vol_approx", _FAMILY, "YEKZ", "Voxel-counting volume (mm^3)."),
+    FeatureInfo("morph_area_mesh", _FAMILY, "C0JK", "Mesh surface area A (mm^2)."),
+    FeatureInfo("morph_av", _FAMILY, "2PR5", "Surface to volume ratio A / V (1/mm)."),
+    FeatureInfo("morph_comp_1", _FAMILY, "SKGS", "Compactness 1: V / (pi^1/2 A^3/2)."),
+    FeatureInfo("morph_comp_2", _FAMILY, "BQWJ", "Compactness 2: 36 pi V^2 / A^3."),
+    FeatureInfo("morph_sph_dispr", _FAMILY, "KRCK", "Spherical disproportion A / (36 pi V^2)^1/3."),
+    FeatureInfo("morph_sphericity", _FAMILY, "QCFX", "Sphericity (36 pi V^2)^1/3 / A."),
+    FeatureInfo("morph_asphericity", _FAMILY, "25C7", "Asphericity (A^3 / (36 pi V^2))^1/3 - 1."),
+    FeatureInfo("morph_com", _FAMILY, "KLMA",
+                "Distance (mm) between the ROI centroid and the intensity-weighted centroid."),
+    FeatureInfo("morph_diam", _FAMILY, "L0JK",
+                "Maximum 3-D diameter (mm): largest distance between convex hull vertices."),
+    FeatureInfo("morph_pca_maj_axis", _FAMILY, "TDIC",
+                "Major axis length 4 sqrt(lambda_major) (mm)."),
+    FeatureInfo("morph_pca_min_axis", _FAMILY, "P9VJ",
+                "Minor axis length 4 sqrt(lambda_minor) (mm)."),
+    FeatureInfo("morph_pca_least_axis", _FAMILY, "7J51",
+                "Least axis length 4 sqrt(lambda_least) (mm)."),
+    FeatureInfo("morph_pca_elongation", _FAMILY, "Q3CK",
+                "Elongation sqrt(lambda_minor / lambda_major)."),
+    FeatureInfo("morph_pca_flatness", _FAMILY, "N17B",
+                "Flatness sqrt(lambda_least / lambda_major)."),
+    FeatureInfo("morph_vol_dens_aabb", _FAMILY, "PBX1",
+                "Volume density: V / volume of the axis-aligned bounding box of the mesh."),
+    FeatureInfo("morph_area_dens_aabb", _FAMILY, "R59B",
+                "Area density: A / area of the axis-aligned bounding box of the mesh."),
+    FeatureInfo("morph_vol_dens_aee", _FAMILY, "6BDE",
+                "Volume density: V / volume of the approximate enclosing ellipsoid."),
+    FeatureInfo("morph_area_dens_aee", _FAMILY, "RDD2",
+                "Area density: A / area of the approximate enclosing ellipsoid (Legendre series)."),
+    FeatureInfo("morph_vol_dens_conv_hull", _FAMILY, "R3ER",
+                "Volume density (solidity): V / convex hull volume."),
+    FeatureInfo("morph_area_dens_conv_hull", _FAMILY, "7T7F",
+                "Area density: A / convex hull area."),
+    FeatureInfo("morph_integ_int", _FAMILY, "99N0",
+                "Integrated intensity: V times the mean intensity in the intensity mask."),
+    FeatureInfo("morph_moran_i", _FAMILY, "N365",
+                "Moran's I, inverse world-distance weights over intensity-mask voxels."),
+    FeatureInfo("morph_geary_c", _FAMILY, "NPT7",
+                "Geary's C, inverse world-distance weights over intensity-mask voxels."),
+)
+
+_NAMES = tuple(info.name for info in FEATURES)
+
+
+def _check_inputs(morph_mask: np.ndarray, spacing_mm: tuple[float, float, float],
+                  intensity: np.ndarray, intensity_mask: np.ndarray) -> None:
+    shapes = {np.shape(morph_mask), np.shape(intensity), np.shape(intensity_mask)}
+    if len(shapes) != 1 or np.ndim(morph_mask) != 3:
+        raise InputError("morphology.compute: morph_mask, intensity and intensity_mask must be "
+                         f"3-D (z, y, x) arrays on one grid, got shapes {sorted(shapes)}")
+    spacing = np.asarray(spacing_mm, dtype=float)
+    if spacing.shape != (3,) or not np.all(spacing > 0):
+        raise InputError(f"morphology.compute: spacing_mm must be 3 positive values (z, y, x) "
+                         f"in mm, got {spacing_mm!r}")
+
+
+def _voxel_points(mask: np.ndarray, spacing: np.ndarray) -> np.ndarray:
+    return np.argwhere(mask).astype(np.float64) * spacing
+
+
+def _safe_ratio(numerator: float, denominator: float, name: str, reason: str,
+                undefined_names: list[str]) -> float:
+    if not denominator > 0 or not math.isfinite(denominator):
+        undefined_names.append(f"{name} ({reason})")
+        return float("nan")
+    return float(numerator / denominator)
+
+
+def _shape_features(volume: float, area: float) -> dict[str, float]:
+    return {
+        "morph_av": area / volume,
+        "morph_comp_1": volume / (math.sqrt(math.pi) * area**1.5),
+        "morph_comp_2": 36.0 * math.pi * volume**2 / area**3,
+        "morph_sph_dispr": area / (36.0 * math.pi * volume**2) ** (1.0 / 3.0),
+        "morph_sphericity": (36.0 * math.pi * volume**2) ** (1.0 / 3.0) / area,
+        "morph_asphericity": (area**3 / (36.0 * math.pi * volume**2)) ** (1.0 / 3.0) - 1.0,
+    }
+
+
+def _pca_features(points: np.ndarray, volume: float, area: float,
+                  missing: list[str]) -> dict[str, float]:
+    """Axis lengths and ellipsoid densities from the PCA of the voxel centres (mm)."""
+    centred = points - points.mean(axis=0)
+    covariance = centred.T @ centred / max(len(points) - 1, 1)  # sample covariance (N - 1)
+    major, minor, least = np.clip(np.sort(np.linalg.eigvalsh(covariance))[::-1], 0.0, None)
+    a, b, c = 2.0 * math.sqrt(major), 2.0 * math.sqrt(minor), 2.0 * math.sqrt(least)
+    why = "the ROI has no extent along a principal axis"
+    out = {
+        "morph_pca_maj_axis": 2.0 * a,
+        "morph_pca_min_axis": 2.0 * b,
+        "morph_pca_least_axis": 2.0 * c,
+        "morph_pca_elongation": _safe_ratio(math.sqrt(minor), math.sqrt(major),
+                                            "morph_pca_elongation", why, missing),
+        "morph_pca_flatness": _safe_ratio(math.sqrt(least), math.sqrt(major),
+                                          "morph_pca_flatness", why, missing),
+        "morph_vol_dens_aee": _safe_ratio(3.0 * volume, 4.0 * math.pi * a * b * c,
+                                          "morph_vol_dens_aee", why, missing),
+    }
+    aee_area = ellipsoid_area(a, b, c) if a > 0 else 0.0
+    out["morph_area_dens_aee"] = _safe_ratio(area, aee_area, "morph_area_dens_aee", why, missing)
+    return out
+
+
+def _mesh_box_hull_features(mesh: Mesh, volume: float, area: float) -> dict[str, float]:
+    extent = mesh.vertices.max(axis=0) - mesh.vertices.min(axis=0)
+    box_area = 2.0 * (extent[0] * extent[1] + extent[1] * extent[2] + extent[0] * extent[2])
+    hull = convex_hull(mesh.vertices)
+    return {
+        "morph_diam": max_diameter(hull.points),
+        "morph_vol_dens_aabb": volume / float(np.prod(extent)),
+        "morph_area_dens_aabb": area / float(box_area),
+        "morph_vol_dens_conv_hull": volume / hull.volume,
+        "morph_area_dens_conv_hull": area / hull.area,
+    }
+
+
+def _intensity_features(morph_points: np.ndarray, intensity: np.ndarray,
+                        intensity_mask: np.ndarray, spacing: np.ndarray, volume: float,
+                        missing: list[str]) -> dict[str, float]:
+    values = intensity[intensity_mask]
+    if values.size == 0:
+        for name in ("morph_com", "morph_integ_int", "morph_moran_i", "morph_geary_c"):
+            missing.append(f"{name} (the intensity mask is empty)")
+        return dict.fromkeys(("morph_com", "morph_integ_int", "morph_moran_i",
+                              "morph_geary_c"), float("nan"))
+    total = float(values.sum())
+    if total != 0.0:
+        weighted = (_voxel_points(intensity_mask, spacing) * values[:, None]).sum(axis=0) / total
+        com = float(np.linalg.norm(morph_points.mean(axis=0) - weighted))
+    else:
+        missing.append("morph_com (the intensities in the ROI sum to 0)")
+        com = float("nan")
+    moran, geary = moran_geary(intensity, intensity_mask, tuple(spacing))
+    if math.isnan(moran):
+        missing.append("morph_moran_i, morph_geary_c (fewer than 2 voxels, or constant "
+                       "intensity, in the intensity mask)")
+    return {"morph_com": com, "morph_integ_int": volume * float(values.mean()),
+            "morph_moran_i": moran, "morph_geary_c": geary}
+
+
+def compute(morph_mask: np.ndarray, spacing_mm: tuple[float, float, float], *,
+            intensity: np.ndarray, intensity_mask: np.ndarray) -> dict[str, float]:
+    """Morphological features of an ROI.
+
+    Parameters
+    ----------
+    morph_mask : numpy.ndarray, shape (z, y, x), bool
+        Morphological mask (not re-segmented). A single slice (z = 1) is meshed as a
+        one-slice-thick object.
+    spacing_mm : (float, float, float)
+        Voxel spacing in mm, (z, y, x).
+    intensity : numpy.ndarray, shape (z, y, x), float
+        Intensities (interpolated and rounded, not re-segmented or discretised).
+    intensity_mask : numpy.ndarray, shape (z, y, x), bool
+        Intensity mask (after re-segmentation), on the same grid.
+
+    Returns
+    -------
+    dict[str, float]
+        The 25 ``morph_*`` features: volumes in mm^3, areas in mm^2, lengths in mm,
+        ``morph_av`` in 1/mm, ``morph_integ_int`` in intensity x mm^3, the rest
+        dimensionless. Features the input leaves undefined (empty mask; a flat principal
+        axis; a constant ROI for Moran / Geary) are NaN, with a `MedscaleWarning`.
+
+    Raises
+    ------
+    InputError
+        Arrays of different shapes or not 3-D, or a bad spacing.
+
+    Notes
+    -----
+    Volume, area, bounding box and convex hull use the mesh; centroid and PCA
+    (eigenvalues of the sample covariance, N - 1, of the voxel centres) use the morphological
+    mask; the AEE has semi-axes :math:`2\\sqrt{\\lambda}`. Moran's I and Geary's C are exact
+    (see `medscale.features._autocorrelation`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> cube = np.zeros((5, 5, 5), bool); cube[1:4, 1:4, 1:4] = True
+    >>> out = compute(cube, (1.0, 1.0, 1.0), intensity=cube * 1.0, intensity_mask=cube)
+    >>> out["morph_vol_approx"]
+    27.0
+    """
+    _check_inputs(morph_mask, spacing_mm, intensity, intensity_mask)
+    morph = np.asarray(morph_mask, dtype=bool)
+    roi = np.asarray(intensity_mask, dtype=bool)
+    image = np.asarray(intensity, dtype=np.float64)
+    if not morph.any():
+        return undefined(_NAMES, "the morphological mask is empty")
+    spacing = np.asarray(spacing_mm, dtype=np.float64)
+    mesh = roi_mesh(morph, tuple(spacing))
+    volume, area = mesh.volume, mesh.area
+    points = _voxel_points(morph, spacing)
+    missing: list[str] = []
+    features: dict[str, float] = {
+        "morph_volume": volume,
+        "morph_vol_approx": float(morph.sum() * np.prod(spacing)),
+        "morph_area_mesh": area,
+    }
+    features.update(_shape_features(volume, area))
+    features.update(_mesh_box_hull_features(mesh, volume, area))
+    features.update(_pca_features(points, volume, area, missing))
+    features.update(_intensity_features(points, image, roi, spacing, volume, missing))
+    if missing:
+        warnings.warn("undefined, set to NaN: " + "; ".join(missing), MedscaleWarning,
+                      stacklevel=2)
+    return {name: features[name] for name in _NAMES}
