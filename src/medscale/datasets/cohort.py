@@ -72,11 +72,9 @@ def generate_cohort(n_cases: int, *, kind: str = "ct", seed: int = 0,
 def _write_png(array: np.ndarray, path: Path) -> Path:
     from PIL import Image as PilImage
 
-    if array.dtype == np.uint16:
-        picture = PilImage.fromarray(array.astype(np.uint16), mode="I;16")
-    else:
-        picture = PilImage.fromarray(array.astype(np.uint8))
-    picture.save(path)
+    if array.dtype != np.uint16:
+        array = array.astype(np.uint8)
+    PilImage.fromarray(np.ascontiguousarray(array)).save(path)  # uint16 -> 16-bit grey PNG
     return path
 
 
