@@ -1,0 +1,187 @@
+"""medscale features vs pyradiomics on the five pyradiomics sample cases, in one job.
+
+Run: ``.venv/bin/python benchmarks/bench_features.py [DATA_DIR]`` (default ../shared/data).
+pyradiomics comes from the peers venv (``PEERS_VENV``, default ~/.cache/medscale-peers/venv;
+build it with ``PEERS_SKIP_MIRP=1 bash ../shared/peers/setup.sh``).
+
+Each tool runs in its own subprocess (so that its peak RSS is its own): per case a warm-up,
+then the best of 3 of *read image + mask and extract every feature* (original image, 3-D,
+fixed bin size 25, no resampling; pyradiomics: all feature classes, binWidth 25). The I/O floor
+is the best of 3 of reading image + mask with SimpleITK and taking the masked mean. medscale's
+time per family (summed over cases) shows where its time goes. Results are printed and written
+to benchmarks/results/features.md.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+CASES = ("brain1", "brain2", "breast1", "lung1", "lung2")
+REPEATS = 3
+
+
+def _best(function, repeats: int = REPEATS) -> tuple[float, object]:
+    function()  # warm-up
+    best, result = float("inf"), None
+    for _ in range(repeats):
+        start = time.perf_counter()
+        result = function()
+        best = min(best, time.perf_counter() - start)
+    return best, result
+
+
+def _peak_rss_mib() -> float:
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def worker_floor(data: Path) -> dict:
+    import SimpleITK as sitk
+
+    out = {}
+    for case in CASES:
+        def read(case=case):
+            image = sitk.GetArrayFromImage(sitk.ReadImage(str(data / f"{case}_image.nrrd")))
+            mask = sitk.GetArrayFromImage(sitk.ReadImage(str(data / f"{case}_label.nrrd")))
+            return float(image[mask == 1].mean())
+        out[case] = {"seconds": _best(read)[0]}
+    return {"cases": out, "peak_rss_mib": _peak_rss_mib()}
+
+
+def worker_medscale(data: Path) -> dict:
+    import warnings
+
+    from medscale.errors import MedscaleWarning
+    from medscale.features import extract, load_settings
+    from medscale.io import read_image, read_mask
+
+    warnings.simplefilter("ignore", MedscaleWarning)
+    settings = load_settings("default")
+    out, families = {}, {}
+    for case in CASES:
+        def run(case=case, timings=None):
+            image = read_image(data / f"{case}_image.nrrd")
+            mask = read_mask(data / f"{case}_label.nrrd", label=1)
+            return extract(image, mask, settings, timings=timings)
+        seconds, features = _best(run)
+        timings: dict[str, float] = {}
+        run(timings=timings)
+        for name, value in timings.items():
+            families[name] = families.get(name, 0.0) + value
+        out[case] = {"seconds": seconds, "n_features": len(features)}
+    return {"cases": out, "families": families, "peak_rss_mib": _peak_rss_mib()}
+
+
+def worker_pyradiomics(data: Path) -> dict:
+    import logging
+
+    import radiomics
+    from radiomics.featureextractor import RadiomicsFeatureExtractor
+
+    radiomics.logger.setLevel(logging.ERROR)
+    extractor = RadiomicsFeatureExtractor(binWidth=25, label=1)
+    extractor.enableAllFeatures()
+    extractor.enableImageTypes(Original={})
+    out = {}
+    for case in CASES:
+        def run(case=case):
+            return extractor.execute(str(data / f"{case}_image.nrrd"),
+                                     str(data / f"{case}_label.nrrd"))
+        seconds, features = _best(run)
+        n_features = sum(1 for key in features if not key.startswith("diagnostics_"))
+        out[case] = {"seconds": seconds, "n_features": n_features}
+    return {"cases": out, "peak_rss_mib": _peak_rss_mib(),
+            "version": str(radiomics.__version__)}
+
+
+WORKERS = {"floor": worker_floor, "medscale": worker_medscale, "pyradiomics": worker_pyradiomics}
+
+
+def _spawn(python: str, tool: str, data: Path) -> dict:
+    command = [python, str(Path(__file__).resolve()), "--worker", tool, str(data)]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"{tool} worker failed:\n{done.stderr[-2000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _report(results: dict, data: Path) -> str:
+    ours, theirs, floor = results["medscale"], results["pyradiomics"], results["floor"]
+    lines = [
+        "# Feature extraction: medscale vs pyradiomics",
+        "",
+        f"Five pyradiomics sample cases ({data}), original image, 3-D, fixed bin size 25, no "
+        "resampling. Per case: read image + mask and compute every feature; warm-up, then "
+        f"best of {REPEATS}. Each tool in its own process (peak RSS = that whole process). "
+        "Floor: SimpleITK read of image + mask and the masked mean. Machine: "
+        f"{os.cpu_count()} cores, shared with other jobs (timings are noisy).",
+        "",
+        "| case | ROI voxels | floor (s) | medscale (s) | pyradiomics (s) | pyradiomics / medscale "
+        "| medscale / floor |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    voxels = {"brain1": 4137, "brain2": 453, "breast1": 143, "lung1": 837, "lung2": 24644}
+    ratios = []
+    for case in CASES:
+        m, p, f = (r["cases"][case]["seconds"] for r in (ours, theirs, floor))
+        ratios.append(p / m)
+        lines.append(f"| {case} | {voxels[case]} | {f:.3f} | {m:.3f} | {p:.3f} | {p / m:.1f} "
+                     f"| {m / f:.1f} |")
+    n_ours = ours["cases"][CASES[0]]["n_features"]
+    n_theirs = theirs["cases"][CASES[0]]["n_features"]
+    median_ours = statistics.median(ours["cases"][c]["seconds"] for c in CASES)
+    median_theirs = statistics.median(theirs["cases"][c]["seconds"] for c in CASES)
+    lines += [
+        "",
+        f"- Median ratio pyradiomics / medscale per case: **{statistics.median(ratios):.1f}x** "
+        f"(target >= 3); median time medscale {median_ours:.3f} s, pyradiomics "
+        f"{median_theirs:.3f} s.",
+        f"- Features per case: medscale {n_ours} (IBSI-1 families), pyradiomics "
+        f"{theirs.get('version', '')} {n_theirs}.",
+        f"- Peak RSS: medscale {ours['peak_rss_mib']:.0f} MiB, pyradiomics "
+        f"{theirs['peak_rss_mib']:.0f} MiB, floor process {floor['peak_rss_mib']:.0f} MiB.",
+        "",
+        "medscale time per stage, one run of each case, summed over the five cases:",
+        "",
+        "| stage | seconds | share |",
+        "| --- | --- | --- |",
+    ]
+    total = sum(ours["families"].values())
+    for name, seconds in sorted(ours["families"].items(), key=lambda item: -item[1]):
+        lines.append(f"| {name} | {seconds:.3f} | {100 * seconds / total:.0f}% |")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    if len(sys.argv) >= 4 and sys.argv[1] == "--worker":
+        print(json.dumps(WORKERS[sys.argv[2]](Path(sys.argv[3]))))
+        return
+    root = Path(__file__).resolve().parents[1]
+    data = Path(sys.argv[1]) if len(sys.argv) > 1 else root.parent / "shared" / "data"
+    data = data / "samples" if (data / "samples").is_dir() else data
+    venv = Path(os.environ.get("PEERS_VENV", Path.home() / ".cache/medscale-peers/venv"))
+    peer_python = venv / "bin" / "python"
+    if not peer_python.exists():
+        sys.exit(f"pyradiomics venv not found at {venv}: run PEERS_SKIP_MIRP=1 bash "
+                 "../shared/peers/setup.sh (or set PEERS_VENV)")
+    results = {
+        "floor": _spawn(sys.executable, "floor", data),
+        "medscale": _spawn(sys.executable, "medscale", data),
+        "pyradiomics": _spawn(str(peer_python), "pyradiomics", data),
+    }
+    report = _report(results, data)
+    out = root / "benchmarks" / "results" / "features.md"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(report)
+    print(report)
+
+
+if __name__ == "__main__":
+    main()
