@@ -30,6 +30,8 @@ log.addHandler(logging.NullHandler())
 #: Modalities of instances that carry no image of the series (ignored when reading images).
 NON_IMAGE_MODALITIES = frozenset({"RTSTRUCT", "RTPLAN", "SEG", "SR", "PR", "KO", "REG", "DOC"})
 INSTALL_HINT = "pip install medscale[dicom]"
+#: Values larger than this (pixel data) are read from the file only when used.
+DEFER_BYTES = 4096
 
 
 @dataclass(frozen=True)
@@ -102,7 +104,7 @@ def list_series(path: str | Path) -> list[SeriesInfo]:
 
 # -- scanning -------------------------------------------------------------------------------
 def _scan(path: Path) -> dict[str, list[Any]]:
-    """Image headers (no pixels) grouped by SeriesInstanceUID, in file-name order."""
+    """Image datasets (pixel data deferred) grouped by SeriesInstanceUID, in file-name order."""
     if not path.exists():
         raise DicomError(f"{path}: no such file or folder")
     files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
@@ -133,7 +135,7 @@ def _read_header(file: Path, *, strict: bool) -> Any | None:
     import pydicom
 
     try:
-        header = pydicom.dcmread(file, stop_before_pixels=True)
+        header = pydicom.dcmread(file, defer_size=DEFER_BYTES)
     except Exception as err:  # noqa: BLE001 - any unreadable file is reported and skipped
         _skip(file, f"not a readable DICOM file ({type(err).__name__}: {err})", strict=strict,
               cause=err)
@@ -178,7 +180,7 @@ def _read_series(path: Path, headers: list[Any], *, allow_uneven: bool) -> Image
     frames: dict[str, np.ndarray] = {}
     first_dataset = None
     for header in headers:
-        dataset, pixels = _load_pixels(Path(header.filename), strict=path.is_file())
+        dataset, pixels = _load_pixels(header, strict=path.is_file())
         if dataset is None:
             continue
         if first_dataset is None:
@@ -203,15 +205,13 @@ def _read_series(path: Path, headers: list[Any], *, allow_uneven: bool) -> Image
     return Image(array, spacing, origin, direction, _meta(first_dataset, path))
 
 
-def _load_pixels(file: Path, *, strict: bool) -> tuple[Any | None, np.ndarray]:
+def _load_pixels(dataset: Any, *, strict: bool) -> tuple[Any | None, np.ndarray]:
     """The dataset and its frames as an array (frames, rows, columns), grey."""
-    import pydicom
-
+    file = Path(dataset.filename)
     try:
-        dataset = pydicom.dcmread(file)
         pixels = dataset.pixel_array
     except (NotImplementedError, RuntimeError, ImportError) as err:
-        syntax = _transfer_syntax(file)
+        syntax = _transfer_syntax(dataset)
         raise DicomError(f"{file}: cannot decode pixel data in transfer syntax {syntax} "
                          f"({err}); install the codecs with `{INSTALL_HINT}`") from err
     except Exception as err:  # noqa: BLE001 - truncated / corrupt pixel data
@@ -232,34 +232,42 @@ def _load_pixels(file: Path, *, strict: bool) -> tuple[Any | None, np.ndarray]:
     return dataset, pixels.reshape(n_frames, *pixels.shape[-2:])
 
 
-def _transfer_syntax(file: Path) -> str:
-    import pydicom
-
-    try:
-        uid = pydicom.dcmread(file, stop_before_pixels=True).file_meta.TransferSyntaxUID
-        return f"{uid.name} ({uid})"
-    except Exception:  # noqa: BLE001 - only used to word an error
-        return "unknown"
+def _transfer_syntax(dataset: Any) -> str:
+    uid = getattr(dataset, "file_meta", {}).get("TransferSyntaxUID")
+    return f"{uid.name} ({uid})" if uid else "unknown"
 
 
 def _rescale(planes: list[Plane], frames: list[np.ndarray], *, label: str) -> np.ndarray:
     """Apply each plane's slope and intercept; pick the smallest faithful dtype."""
     stored = np.stack(frames)
-    slopes = np.array([p.slope for p in planes])[:, None, None]
-    intercepts = np.array([p.intercept for p in planes])[:, None, None]
+    slopes = np.array([p.slope for p in planes])
+    intercepts = np.array([p.intercept for p in planes])
     if np.all(slopes == 1) and np.all(intercepts == 0):
         return stored
     integral = np.all(slopes == np.round(slopes)) and np.all(intercepts == np.round(intercepts))
-    if integral and np.issubdtype(stored.dtype, np.integer):
-        values = stored.astype(np.int64) * slopes.astype(np.int64) + intercepts.astype(np.int64)
-        for dtype in (np.int16, np.int32):
-            info = np.iinfo(dtype)
-            if values.min() >= info.min and values.max() <= info.max:
-                return values.astype(dtype)
-        log.debug("%s: rescaled values exceed int32, kept as int64", label)
+    if not (integral and np.issubdtype(stored.dtype, np.integer)):
+        return _apply(stored, slopes, intercepts, np.float32)
+    low, high = float(stored.min()), float(stored.max())
+    ends = np.concatenate([low * slopes + intercepts, high * slopes + intercepts, [low, high]])
+    for dtype in (np.int16, np.int32, np.int64):
+        info = np.iinfo(dtype)
+        if ends.min() >= info.min and ends.max() <= info.max:
+            return _apply(stored, slopes, intercepts, dtype)
+    raise DicomError(f"{label}: rescaled values {ends.min()}..{ends.max()} exceed int64")
+
+
+def _apply(stored: np.ndarray, slopes: np.ndarray, intercepts: np.ndarray,
+           dtype: Any) -> np.ndarray:
+    """``stored * slope + intercept`` per slice, computed in `dtype` (large enough)."""
+    values = stored.astype(dtype)
+    if np.all(slopes == slopes[0]) and np.all(intercepts == intercepts[0]):
+        if slopes[0] != 1:
+            values *= values.dtype.type(slopes[0])
+        values += values.dtype.type(intercepts[0])
         return values
-    return (stored.astype(np.float32) * slopes.astype(np.float32)
-            + intercepts.astype(np.float32))
+    values *= slopes.astype(dtype)[:, None, None]
+    values += intercepts.astype(dtype)[:, None, None]
+    return values
 
 
 def _meta(dataset: Any, path: Path) -> dict[str, Any]:

@@ -84,14 +84,16 @@ def read_rtstruct_mask(path: str | Path, reference: Image, roi: str | None = Non
     -----
     Each CLOSED_PLANAR contour is mapped to continuous voxel indices with the inverse of the
     reference affine, snapped to the nearest slice, and filled by the pixel-centre rule: a
-    voxel belongs to the polygon when its centre lies inside (``skimage.draw.polygon``, an
-    even-odd crossing test on the centres). Contours on the same slice are combined with
-    exclusive-or (even-odd rule), so a contour drawn inside another is a hole and disjoint
-    contours add up. On the IBSI CT phantom (ROI GTV-1) this rule reproduces the IBSI NIfTI
-    mask exactly: Dice 1.0, 125 256 voxels each, no voxel differs. Adding the voxels crossed
-    by the outline overshoots (Dice 0.98694, 3 315 extra voxels) and an area-fraction >= 50 %
-    rule (8 x 8 supersampling) gives Dice 0.99879 (207 extra, 97 missing); see
-    ``tests/io/test_rtstruct.py``.
+    voxel belongs to the polygon when its centre lies inside (an even-odd scanline test on the
+    centres, the rule of ``skimage.draw.polygon``; see `_fill`). Contours on the same slice
+    are combined with exclusive-or (even-odd rule), so a contour drawn inside another is a
+    hole and disjoint contours add up.
+
+    Why the pixel-centre rule: on the IBSI CT phantom (ROI GTV-1) it reproduces the IBSI NIfTI
+    mask exactly (Dice 1.0, 125 256 voxels each, no voxel differs). Also setting the voxels
+    that the outline crosses overshoots (Dice 0.98694, 3 315 extra voxels), and an area
+    fraction >= 50 % rule (8 x 8 supersampling) gives Dice 0.99879 (207 extra, 97 missing).
+    The test is in ``tests/io/test_rtstruct.py``.
 
     References
     ----------
@@ -169,13 +171,25 @@ def _contours(dataset: Any, number: int, name: str, path: Path) -> list[np.ndarr
             continue
         for contour in item.get("ContourSequence", []):
             kind = str(contour.get("ContourGeometricType", "CLOSED_PLANAR"))
-            data = np.asarray(contour.get("ContourData", []), dtype=float)
+            data = _contour_data(contour)
             if kind != "CLOSED_PLANAR" or data.size < 9:
                 log.debug("%s: ROI %s: %s contour of %d values ignored", path, name, kind,
                           data.size)
                 continue
             polygons.append(data.reshape(-1, 3))
     return polygons
+
+
+def _contour_data(contour: Any) -> np.ndarray:
+    """ContourData as floats, parsed straight from the raw DS bytes when possible (fast)."""
+    if "ContourData" not in contour:
+        return np.empty(0)
+    element = contour.get_item("ContourData")
+    raw = getattr(element, "value", None)
+    if isinstance(raw, bytes):
+        text = raw.decode("ascii", errors="replace").strip(" \x00")
+        return np.array(text.split("\\"), dtype=float) if text else np.empty(0)
+    return np.asarray(contour.ContourData, dtype=float)
 
 
 def _to_grid(points: np.ndarray, reference: Image, name: str, path: Path, *,
@@ -205,10 +219,27 @@ def _to_grid(points: np.ndarray, reference: Image, name: str, path: Path, *,
 
 
 def _fill(rows: np.ndarray, columns: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    """Pixels of a (rows, columns) grid whose centres lie inside the polygon."""
-    from skimage.draw import polygon
+    """Pixels of a (rows, columns) grid whose centres lie inside the polygon (even-odd rule).
 
+    A scanline fill on the pixel centres: for every pixel row ``y``, the polygon edges that
+    cross ``y`` (half-open in y, so a vertex on the line counts once) give the crossing
+    columns ``x``; each crossing toggles the pixels with centre ``c >= x``, and a pixel is
+    inside when it has been toggled an odd number of times. Vectorised over rows x edges.
+    """
     filled = np.zeros(shape, dtype=bool)
-    rr, cc = polygon(rows, columns, shape=shape)
-    filled[rr, cc] = True
+    lowest, highest = max(int(np.ceil(rows.min())), 0), min(int(np.floor(rows.max())),
+                                                            shape[0] - 1)
+    if lowest > highest:
+        return filled
+    scanlines = np.arange(lowest, highest + 1, dtype=float)[:, None]  # (R, 1)
+    r0, r1 = rows[None, :], np.roll(rows, -1)[None, :]  # (1, V): edge from vertex v to v+1
+    c0, c1 = columns[None, :], np.roll(columns, -1)[None, :]
+    crossing = (r0 <= scanlines) != (r1 <= scanlines)
+    line, edge = np.nonzero(crossing)
+    t = (scanlines[line, 0] - r0[0, edge]) / (r1[0, edge] - r0[0, edge])
+    x = c0[0, edge] + t * (c1[0, edge] - c0[0, edge])
+    first_column = np.clip(np.ceil(x), 0, shape[1]).astype(int)
+    toggles = np.zeros((scanlines.shape[0], shape[1] + 1), dtype=np.int32)
+    np.add.at(toggles, (line, first_column), 1)
+    filled[lowest:highest + 1] = (np.cumsum(toggles[:, :-1], axis=1) & 1).astype(bool)
     return filled
