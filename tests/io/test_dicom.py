@@ -292,3 +292,13 @@ def test_series_without_positions_is_an_error(phantom_dir, tmp_path):
     dataset.save_as(files[0])
     with pytest.raises(DicomError, match="1 of 3 files have no ImagePositionPatient"):
         read_dicom(tmp_path)
+
+
+def test_jpeg_lossless_matches_rle_lossless():
+    """Two lossless codecs (JPEG process 14 via pylibjpeg, RLE) of the same RGB picture."""
+    with pytest.warns(MedscaleWarning):
+        jpeg = read_dicom(_testdata("SC_rgb_jpeg_gdcm.dcm"))
+    with pytest.warns(MedscaleWarning):
+        rle = read_dicom(_testdata("SC_rgb_rle.dcm"))
+    assert jpeg.shape == (1, 100, 100)
+    np.testing.assert_array_equal(jpeg.array, rle.array)
