@@ -19,6 +19,7 @@ Zwanenburg A. et al., IBSI reference manual, arXiv:1612.07003, section 3.6.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 
 import numpy as np
 import numpy.typing as npt
@@ -204,15 +205,23 @@ def _aggregate(matrices: np.ndarray, n_levels: int, suffix: str) -> dict[str, fl
     return out
 
 
-def _marginal(p: np.ndarray, key: np.ndarray, n_keys: int) -> np.ndarray:
-    """Sum the (K, N, N) probabilities over the cells sharing a key (|i-j| or i+j)."""
+@lru_cache(maxsize=64)
+def _marginal_plan(n_m: int, kind: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Cell order, segment starts and keys present for summing an N x N matrix by key."""
+    grid = np.arange(n_m)
+    key = np.abs(grid[:, None] - grid[None, :]) if kind == "diff" else grid[:, None] + grid
     order = np.argsort(key.ravel(), kind="stable")
     sorted_key = key.ravel()[order]
-    starts = np.searchsorted(sorted_key, np.arange(n_keys))
-    flat = p.reshape(p.shape[0], -1)[:, order]
-    out = np.zeros((p.shape[0], n_keys))
     present = np.unique(sorted_key)
-    out[:, present] = np.add.reduceat(flat, starts[present], axis=1)
+    return order, np.searchsorted(sorted_key, present), present
+
+
+def _marginal(p: np.ndarray, kind: str) -> np.ndarray:
+    """Sum the (K, N, N) probabilities over the cells sharing |i - j| ("diff") or i + j."""
+    n_m = p.shape[1]
+    order, starts, present = _marginal_plan(n_m, kind)
+    out = np.zeros((p.shape[0], n_m if kind == "diff" else 2 * n_m - 1))
+    out[:, present] = np.add.reduceat(p.reshape(p.shape[0], -1)[:, order], starts, axis=1)
     return out
 
 
@@ -234,11 +243,8 @@ def glcm_features(counts: np.ndarray, n_levels: int) -> dict[str, np.ndarray]:
     k_mats, n_m, _ = counts.shape
     p = counts / counts.sum(axis=(1, 2), keepdims=True, dtype=np.float64)
     lv = np.arange(1, n_m + 1, dtype=np.float64)
-    i_grid, j_grid = lv[:, None], lv[None, :]
-    diff_key = np.abs(np.arange(n_m)[:, None] - np.arange(n_m)[None, :])
-    sum_key = np.arange(n_m)[:, None] + np.arange(n_m)[None, :]
-    p_diff = _marginal(p, diff_key, n_m)  # k = 0 .. N-1
-    p_sum = _marginal(p, sum_key, 2 * n_m - 1)  # k = 2 .. 2N
+    p_diff = _marginal(p, "diff")  # k = 0 .. N-1
+    p_sum = _marginal(p, "sum")  # k = 2 .. 2N
     k_diff = np.arange(n_m, dtype=np.float64)
     k_sum = np.arange(2, 2 * n_m + 1, dtype=np.float64)
     p_i = p.sum(axis=2)
@@ -247,18 +253,17 @@ def glcm_features(counts: np.ndarray, n_levels: int) -> dict[str, np.ndarray]:
     mu_j = p_j @ lv
     var_i = p_i @ lv**2 - mu_i**2
     var_j = p_j @ lv**2 - mu_j**2
-    joint_avg = np.einsum("kij,i->k", p, lv)
+    joint_avg = mu_i
     diff_avg = p_diff @ k_diff
     sum_avg = p_sum @ k_sum
     auto_corr = np.einsum("kij,i,j->k", p, lv, lv)
     h_xy = -tc.xlog2x(p).sum(axis=(1, 2))
     h_x = -tc.xlog2x(p_i).sum(axis=1)
-    outer = p_i[:, :, None] * p_j[:, None, :]
-    log_outer = np.zeros_like(outer)
-    np.log2(outer, out=log_outer, where=outer > 0)
-    h_xy1 = -(p * log_outer).sum(axis=(1, 2))
-    h_xy2 = -(outer * log_outer).sum(axis=(1, 2))
-    centred = (i_grid + j_grid)[None] - (mu_i + mu_j)[:, None, None]
+    h_y = -tc.xlog2x(p_j).sum(axis=1)
+    # HXY1 = -sum p_ij log2(p_i. p_.j) and HXY2 = -sum p_i. p_.j log2(p_i. p_.j) both reduce
+    # to HX + HY (the log of the product splits and the marginals sum to 1).
+    h_xy1 = h_xy2 = h_x + h_y
+    centred = k_sum[None, :] - (mu_i + mu_j)[:, None]  # i + j - mu_i - mu_j, via p_x+y
     ng = float(n_levels)
     with np.errstate(divide="ignore", invalid="ignore"):
         corr = (auto_corr - mu_i * mu_j) / np.sqrt(var_i * var_j)
@@ -288,9 +293,9 @@ def glcm_features(counts: np.ndarray, n_levels: int) -> dict[str, np.ndarray]:
         "cm_inv_var": p_diff @ inv_var_w,
         "cm_corr": corr,
         "cm_auto_corr": auto_corr,
-        "cm_clust_tend": (centred**2 * p).sum(axis=(1, 2)),
-        "cm_clust_shade": (centred**3 * p).sum(axis=(1, 2)),
-        "cm_clust_prom": (centred**4 * p).sum(axis=(1, 2)),
+        "cm_clust_tend": (centred**2 * p_sum).sum(axis=1),
+        "cm_clust_shade": (centred**3 * p_sum).sum(axis=1),
+        "cm_clust_prom": (centred**4 * p_sum).sum(axis=1),
         "cm_info_corr1": info1,
         "cm_info_corr2": np.sqrt(np.clip(1.0 - np.exp(-2.0 * (h_xy2 - h_xy)), 0.0, None)),
     }

@@ -109,16 +109,18 @@ def compute(
     out: dict[str, float] = {}
     if "2D" in dims or "2.5D" in dims:
         distance = _distance_on_crop(morph, roi, in_plane=True)
-        per_slice, n_voxels = distance_zone_matrices(padded, distance, n_levels, dimension="2D")
+        per_slice, n_voxels, steps = distance_zone_matrices(padded, distance, n_levels,
+                                                            dimension="2D")
         if "2D" in dims:
-            out.update(zone_features(per_slice, n_voxels, _GENERIC, "2D"))
+            out.update(zone_features(per_slice, n_voxels, steps, _GENERIC, "2D"))
         if "2.5D" in dims:
             out.update(zone_features(per_slice.sum(axis=0, keepdims=True),
-                                     n_voxels.sum(keepdims=True), _GENERIC, "2_5D"))
+                                     n_voxels.sum(keepdims=True), steps, _GENERIC, "2_5D"))
     if "3D" in dims:
         distance = _distance_on_crop(morph, roi, in_plane=False)
-        volume, n_voxels = distance_zone_matrices(padded, distance, n_levels, dimension="3D")
-        out.update(zone_features(volume, n_voxels, _GENERIC, "3D"))
+        volume, n_voxels, steps = distance_zone_matrices(padded, distance, n_levels,
+                                                         dimension="3D")
+        out.update(zone_features(volume, n_voxels, steps, _GENERIC, "3D"))
     return out
 
 
@@ -155,7 +157,7 @@ def _distance_on_crop(morph: np.ndarray, roi: np.ndarray, *, in_plane: bool) -> 
 
 def distance_zone_matrices(
     padded: np.ndarray, distance: np.ndarray, n_levels: int, *, dimension: str
-) -> tuple[np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Zone counts by (grey level, zone distance), per z plane ("2D") or for the volume.
 
     Parameters
@@ -170,8 +172,11 @@ def distance_zone_matrices(
 
     Returns
     -------
-    matrices : numpy.ndarray of int64, shape (Z, Ng, Nd)
+    matrices : numpy.ndarray of int64, shape (Z, Ng, Nu)
+        One column per zone distance that occurs.
     n_voxels : numpy.ndarray of int64, shape (Z,)
+    steps : numpy.ndarray of int64, shape (Nu,)
+        The zone distance of each column.
     """
     labels, n_zones = tc.label_zones(padded, dimension=dimension)
     level, _, slice_index, flat = tc.zone_table(padded, labels, n_zones)
@@ -183,5 +188,5 @@ def distance_zone_matrices(
     else:
         group = slice_index
         n_voxels = np.count_nonzero(padded, axis=(1, 2))
-    matrices = tc.zone_matrices(level, zone_distance, group, len(n_voxels), n_levels)
-    return matrices, n_voxels
+    matrices, steps = tc.zone_matrices(level, zone_distance, group, len(n_voxels), n_levels)
+    return matrices, n_voxels, steps

@@ -107,34 +107,46 @@ def compute(
     return out
 
 
-def _runs(padded: np.ndarray, direction: tuple[int, int, int]) -> tuple[np.ndarray, ...]:
-    """(level, length, z of the run start) of every run along `direction`."""
+def _line_order(points: np.ndarray, shape: tuple[int, ...],
+                direction: tuple[int, int, int]) -> np.ndarray:
+    """Order of `points` (flat indices, increasing) grouped by the line along `direction`.
+
+    Within a line the flat index grows with the position along it, so a stable sort on the
+    line alone keeps each line's points in order.
+    """
+    axis = next(a for a in range(3) if direction[a] != 0)  # its component is +1
+    coords = np.unravel_index(points, shape)
+    n_t = shape[axis]
+    key = np.zeros_like(points)
+    for b in range(3):
+        if b != axis:
+            # line origin along b, shifted to be >= 0
+            key = key * (shape[b] + 2 * n_t) + (coords[b] - coords[axis] * direction[b] + n_t)
+    if key.size and key.max() < np.iinfo(np.uint16).max:
+        key = key.astype(np.uint16)  # radix sort
+    return np.argsort(key, kind="stable")
+
+
+def _runs(
+    padded: np.ndarray, direction: tuple[int, int, int], voxels: np.ndarray | None = None
+) -> tuple[np.ndarray, ...]:
+    """(level, length, z of the run start) of every run along `direction`.
+
+    `voxels` are the flat indices of the ROI voxels of `padded` (computed if not given).
+    """
     flat = padded.ravel()
     offset = tc.flat_offset(direction, padded.shape)
-    voxels = np.flatnonzero(flat)
+    if voxels is None:
+        voxels = np.flatnonzero(flat)
     level = flat[voxels]
     starts = voxels[flat[voxels - offset] != level]
     ends = voxels[flat[voxels + offset] != level]
-    # Sort both on (line, position t along the line): the k-th start then pairs the k-th end.
-    axis = next(a for a in range(3) if direction[a] != 0)  # its component is +1
-    shape = padded.shape
-    n_t = shape[axis]
-    keys = []
-    for points in (starts, ends):
-        coords = np.unravel_index(points, shape)
-        t = coords[axis]
-        key = np.zeros_like(points)
-        for b in range(3):
-            if b == axis:
-                continue
-            q = coords[b] - t * direction[b] + n_t  # line origin, shifted to be >= 0
-            key = key * (shape[b] + 2 * n_t) + q
-        keys.append((key * n_t + t, t))
-    start_order = np.argsort(keys[0][0], kind="stable")
-    end_order = np.argsort(keys[1][0], kind="stable")
-    length = keys[1][1][end_order] - keys[0][1][start_order] + 1
-    first = starts[start_order]
-    return flat[first], length, first // (shape[1] * shape[2])
+    if direction != (0, 0, 1):  # along x, runs are disjoint flat intervals: already paired
+        # Group both by line: the k-th start then pairs the k-th end.
+        starts = starts[_line_order(starts, padded.shape, direction)]
+        ends = ends[_line_order(ends, padded.shape, direction)]
+    length = (ends - starts) // offset + 1
+    return flat[starts], length, starts // (padded.shape[1] * padded.shape[2])
 
 
 def run_matrices(
@@ -163,7 +175,8 @@ def run_matrices(
         Z = z planes of `padded` when `per_slice` (else 1); entry [..., i-1, j-1] counts runs
         of level i and length j; Nr is the longest run.
     """
-    runs = [_runs(padded, d) for d in directions]
+    voxels = np.flatnonzero(padded.ravel())
+    runs = [_runs(padded, d, voxels) for d in directions]
     n_r = max(int(r[1].max()) for r in runs)
     n_z = padded.shape[0] if per_slice else 1
     n_dir = len(directions)

@@ -164,13 +164,14 @@ def mean_over(values: np.ndarray, valid: np.ndarray) -> float:
 
 def xlog2x(p: np.ndarray) -> np.ndarray:
     """Elementwise p * log2(p) with 0 * log2(0) = 0."""
-    out = np.zeros_like(p, dtype=np.float64)
-    positive = p > 0
-    out[positive] = p[positive] * np.log2(p[positive])
-    return out
+    log = np.zeros(np.shape(p), dtype=np.float64)
+    np.log2(p, out=log, where=p > 0)
+    return log * p
 
 
-def matrix_features(matrix: np.ndarray, n_voxels: np.ndarray) -> dict[str, np.ndarray]:
+def matrix_features(
+    matrix: np.ndarray, n_voxels: np.ndarray, j_values: np.ndarray | None = None
+) -> dict[str, np.ndarray]:
     """The 16 features shared by run-length, size-zone, distance-zone and dependence matrices.
 
     Parameters
@@ -180,6 +181,9 @@ def matrix_features(matrix: np.ndarray, n_voxels: np.ndarray) -> dict[str, np.nd
         zone distance or dependence count j.
     n_voxels : numpy.ndarray, shape (K,)
         Number of voxels behind each matrix (summed over merged matrices).
+    j_values : numpy.ndarray, shape (Nj,), optional
+        The value j of each column when the columns are not 1..Nj (a compressed matrix that
+        keeps only the values that occur).
 
     Returns
     -------
@@ -197,7 +201,10 @@ def matrix_features(matrix: np.ndarray, n_voxels: np.ndarray) -> dict[str, np.nd
     matrix = np.asarray(matrix, dtype=np.float64)
     _, n_g, n_j = matrix.shape
     i = np.arange(1, n_g + 1, dtype=np.float64)
-    j = np.arange(1, n_j + 1, dtype=np.float64)
+    if j_values is None:
+        j = np.arange(1, n_j + 1, dtype=np.float64)
+    else:
+        j = np.asarray(j_values, dtype=np.float64)
     n_s = matrix.sum(axis=(1, 2))
     empty = n_s == 0
     n_s_safe = np.where(empty, 1.0, n_s)
@@ -291,9 +298,17 @@ def zone_table(
 
 def zone_matrices(
     level: np.ndarray, value: np.ndarray, group: np.ndarray, n_groups: int, n_levels: int
-) -> np.ndarray:
-    """Count matrices (n_groups, Ng, max value) of zones by (grey level, value) per group."""
-    n_j = int(value.max()) if value.size else 1
-    index = (group * n_levels + (level - 1)) * n_j + (value - 1)
+) -> tuple[np.ndarray, np.ndarray]:
+    """Zone counts by (grey level, value) per group, keeping only the values that occur.
+
+    Returns
+    -------
+    counts : numpy.ndarray of int64, shape (n_groups, Ng, Nu)
+    j_values : numpy.ndarray, shape (Nu,)
+        The sorted distinct values (zone sizes or distances): column k holds ``j_values[k]``.
+    """
+    j_values, column = np.unique(value, return_inverse=True)
+    n_j = len(j_values)
+    index = (group * n_levels + (level - 1)) * n_j + column
     counts = np.bincount(index, minlength=n_groups * n_levels * n_j)
-    return counts.reshape(n_groups, n_levels, n_j)
+    return counts.reshape(n_groups, n_levels, n_j), j_values
