@@ -162,3 +162,18 @@ def test_cli_extract_and_features(manifest, tmp_path, capsys):
     assert {"name": "stat_mean", "family": "statistics"}.items() <= next(
         f for f in listed if f["name"] == "stat_mean").items()
     assert all(len(f["ibsi_code"]) == 4 for f in listed)
+
+
+def test_cli_extract_manifest_runs_through_the_engine(manifest, tmp_path, capsys):
+    from medscale.cli.main import main
+
+    cases = tmp_path / "cases.csv"
+    manifest.to_csv(cases, index=False)
+    run_dir = tmp_path / "run"
+    assert main(["extract", "--manifest", str(cases), "--out", str(run_dir),
+                 "--config", "ibsi1-c", "--workers", "1"]) == 0
+    table = pd.read_parquet(run_dir / "features.parquet")
+    assert sorted(table["case_id"]) == ["c0", "c1"]
+    assert {"stat_mean", "morph_volume", "int_mask_vox_count_reseg_roi"} <= set(table.columns)
+    assert (run_dir / "settings.yaml").is_file() and (run_dir / "summary.json").is_file()
+    assert main(["extract", "--manifest", str(cases)]) == 2

@@ -170,3 +170,21 @@ def test_config_score(config: str, ibsi_score_table: dict) -> None:
             f"config {config}: {counts['passed']}/{counts['total']} = {counts['percent']:.1f}% "
             f"< {REQUIRED_PERCENT[config]}%; failing: {counts['failed'][:40]}"
         )
+
+
+def test_comparison_rule():
+    assert matches(0.0325, 0.0326, 0.0002) and not matches(0.0329, 0.0326, 0.0002)
+    assert matches(-266.4, -266, 0) and not matches(-267.0, -266, 0)
+    assert matches(3065.0, 3065, 0) and matches(0.97656, 0.977, 0)
+    assert not matches(float("nan"), 1.0, 10.0) and not matches(float("inf"), 1.0, 10.0)
+
+
+def test_harness_detects_wrong_settings():
+    """Negative control: config D's chain scored against config C's reference values fails."""
+    if DATA is None:
+        pytest.skip(NO_DATA)
+    wrong = computed_features("D")
+    rows = [r for r in ROWS if r["config"] == "C" and family_available(r["feature_family"])]
+    passed = sum(matches(wrong.get(r["feature"], np.nan), float(r["value"]),
+                         float(r["tolerance"])) for r in rows)
+    assert passed < 0.7 * len(rows)
