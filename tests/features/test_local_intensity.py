@@ -55,11 +55,15 @@ def brute_force_means(image: np.ndarray, mask: np.ndarray, spacing) -> np.ndarra
 
 
 @pytest.mark.parametrize("spacing", [(2.0, 2.0, 2.0), (3.0, 0.8, 0.8), (5.0, 1.1, 0.7)])
-def test_sphere_means_match_brute_force(spacing) -> None:
+@pytest.mark.parametrize("at_edge", [True, False], ids=["sphere-cut-by-edge", "interior"])
+def test_sphere_means_match_brute_force(spacing, at_edge: bool) -> None:
     rng = np.random.default_rng(8)
-    image = rng.normal(0, 100, (9, 22, 24))
+    image = rng.normal(0, 100, (11, 40, 40) if not at_edge else (9, 22, 24))
     mask = np.zeros(image.shape, bool)
-    mask[2:7, 4:15, 10:23] = rng.random((5, 11, 13)) < 0.5  # reaches the image edge in x
+    if at_edge:  # reaches the image edge in x: spheres are truncated there
+        mask[2:7, 4:15, 10:23] = rng.random((5, 11, 13)) < 0.5
+    else:  # every sphere lies inside the image
+        mask[4:7, 15:25, 15:25] = rng.random((3, 10, 10)) < 0.5
     expected = brute_force_means(image, mask, spacing)
     got = local_intensity.sphere_means(image, mask, spacing)
     assert np.allclose(got, expected, rtol=0, atol=1e-9)

@@ -5,8 +5,9 @@ The double sums over voxel pairs of the IBSI definitions (IBSI-1, "Moran's I ind
 :math:`w_{kl} = 1 / \\|x_k - x_l\\|` (world distance, mm). Because the voxels lie on a grid,
 :math:`w_{kl}` depends only on the index offset between k and l, so every pair sum is a
 correlation of two images with one kernel :math:`w(o)` (:math:`w(0) = 0`), computed by FFT
-over the ROI bounding box. This gives the exact value (up to floating-point rounding) for any
-ROI size, without the :math:`O(N^2)` pair loop or a subsampling approximation.
+over the ROI bounding box (padded to avoid wrap-around). This gives the exact value (up to
+floating-point rounding) for any ROI size, without the :math:`O(N^2)` pair loop or a
+subsampling approximation.
 
 With :math:`m` the mask, :math:`Y = (X - \\mu) m` and :math:`*` the convolution with `w`:
 
@@ -21,20 +22,27 @@ then :math:`I = \\frac{N}{S_0} \\frac{S_1}{\\sum Y^2}` and
 from __future__ import annotations
 
 import numpy as np
-from scipy.signal import fftconvolve
+from scipy.fft import next_fast_len, rfftn
 from scipy.spatial.distance import cdist
 
 
-def inverse_distance_kernel(shape: tuple[int, ...], spacing_mm: tuple[float, ...]) -> np.ndarray:
-    """Kernel of 1/distance (1/mm) for every offset within a box of `shape`, 0 at the centre.
+def circular_inverse_distance_kernel(shape: tuple[int, ...], padded: tuple[int, ...],
+                                     spacing_mm: tuple[float, ...]) -> np.ndarray:
+    """1/distance (1/mm) for each offset of a box of `shape`, wrapped onto a `padded` grid.
 
-    The result has shape ``2 * shape - 1``: offsets ``-(n - 1) .. n - 1`` along each axis.
+    Offset ``o`` (``|o_a| <= n_a - 1``) sits at index ``o mod p_a``; with ``p_a >= 2 n_a - 1``
+    no two offsets share an index, so a circular correlation over the padded grid equals the
+    linear one over the box. The centre (offset 0) and unused indices hold 0.
     """
-    axes = [np.arange(-(n - 1), n, dtype=np.float64) * float(s)
-            for n, s in zip(shape, spacing_mm, strict=True)]
-    squared = sum(np.meshgrid(*[a**2 for a in axes], indexing="ij", sparse=True))
+    axes = []
+    for n, p, step in zip(shape, padded, spacing_mm, strict=True):
+        offset = np.arange(p)
+        offset = np.where(offset <= p // 2, offset, offset - p).astype(np.float64)
+        offset[np.abs(offset) > n - 1] = np.inf  # not an offset within the box: weight 0
+        axes.append((offset * float(step)) ** 2)
+    squared = sum(np.meshgrid(*axes, indexing="ij", sparse=True))
     kernel = np.zeros(np.shape(squared), dtype=np.float64)
-    np.divide(1.0, np.sqrt(squared), out=kernel, where=squared > 0)
+    np.divide(1.0, np.sqrt(squared), out=kernel, where=(squared > 0) & np.isfinite(squared))
     return kernel
 
 
@@ -62,6 +70,13 @@ def moran_geary(intensity: np.ndarray, mask: np.ndarray,
     (float, float)
         Moran's I and Geary's C, dimensionless; NaN when the intensities in the ROI are all
         equal (the variance in the denominator is 0).
+
+    Notes
+    -----
+    The three pair sums :math:`\\sum_k A_k (w * B)_k` are evaluated in the frequency domain
+    (Parseval): :math:`\\frac{1}{P} \\sum_f \\overline{\\hat A(f)} \\hat w(f) \\hat B(f)`, on a
+    grid padded to at least :math:`2n - 1` per axis, with real FFTs (4 forward transforms,
+    no inverse).
     """
     roi, values = _crop(np.asarray(mask, dtype=bool), np.asarray(intensity, dtype=np.float64))
     n_voxels = int(roi.sum())
@@ -70,12 +85,25 @@ def moran_geary(intensity: np.ndarray, mask: np.ndarray,
     sum_squares = float(np.sum(centred**2))
     if n_voxels < 2 or sum_squares <= 0.0:
         return float("nan"), float("nan")
-    kernel = inverse_distance_kernel(roi.shape, spacing_mm)
-    smoothed = fftconvolve(np.stack([occupancy, centred]), kernel[None], mode="same",
-                           axes=tuple(range(1, roi.ndim + 1)))
-    weight_sum = float(np.sum(occupancy * smoothed[0]))
-    cross = float(np.sum(centred * smoothed[1]))
-    squared_diff = 2.0 * float(np.sum(centred**2 * smoothed[0])) - 2.0 * cross
+    padded = tuple(next_fast_len(2 * n - 1, real=True) for n in roi.shape)
+    kernel_hat = rfftn(circular_inverse_distance_kernel(roi.shape, padded, spacing_mm)).real
+    # the half spectrum of rfftn counts twice, except the planes that are their own mirror
+    last = padded[-1]
+    weight = np.full(last // 2 + 1, 2.0)
+    weight[0] = 1.0
+    if last % 2 == 0:
+        weight[-1] = 1.0
+    kernel_hat *= weight / float(np.prod(padded))
+    occupancy_hat = rfftn(occupancy, padded)
+    centred_hat = rfftn(centred, padded)
+    squares_hat = rfftn(centred**2, padded)
+
+    def pair_sum(a_hat: np.ndarray, b_hat: np.ndarray) -> float:
+        return float(np.sum((np.conj(a_hat) * b_hat).real * kernel_hat))
+
+    weight_sum = pair_sum(occupancy_hat, occupancy_hat)
+    cross = pair_sum(centred_hat, centred_hat)
+    squared_diff = 2.0 * pair_sum(squares_hat, occupancy_hat) - 2.0 * cross
     moran = n_voxels / weight_sum * cross / sum_squares
     geary = (n_voxels - 1) / (2.0 * weight_sum) * squared_diff / sum_squares
     return float(moran), float(geary)

@@ -95,12 +95,17 @@ def sphere_means(intensity: np.ndarray, mask: np.ndarray,
     the voxels that exist, so the sphere is truncated at the image edge.
     """
     kernel = sphere_kernel(spacing_mm).astype(np.float64)
-    box = _crop_box(mask, tuple(s // 2 for s in kernel.shape))
+    half = tuple(s // 2 for s in kernel.shape)
+    box = _crop_box(mask, half)
     values = np.asarray(intensity, dtype=np.float64)[box]
-    sums = fftconvolve(values, kernel, mode="same")
-    counts = np.rint(fftconvolve(np.ones_like(values), kernel, mode="same"))
     inside = mask[box]
-    return sums[inside] / counts[inside]
+    sums = fftconvolve(values, kernel, mode="same")[inside]
+    where = np.nonzero(mask)
+    if all(int(w.min()) >= h and int(w.max()) + h < n
+           for w, h, n in zip(where, half, mask.shape, strict=True)):
+        return sums / kernel.sum()  # every sphere lies wholly inside the image
+    counts = np.rint(fftconvolve(np.ones_like(values), kernel, mode="same"))[inside]
+    return sums / counts
 
 
 def compute(intensity: np.ndarray, intensity_mask: np.ndarray,
