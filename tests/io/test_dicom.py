@@ -204,12 +204,14 @@ def test_empty_folder(tmp_path):
 def test_non_dicom_and_truncated_files_are_skipped_with_warnings(phantom_dir, tmp_path):
     files = _copy_slices(phantom_dir, tmp_path, count=6)
     (tmp_path / "notes.txt").write_text("not a DICOM file")
+    (tmp_path / ".DS_Store").write_bytes(b"\x00\x01hidden: ignored without a warning")
     (tmp_path / "stub.dcm").write_bytes(files[0].read_bytes()[:200])  # header cut short
     files[-1].write_bytes(files[-1].read_bytes()[:-500])  # bottom slice: pixels cut short
     with pytest.warns(MedscaleWarning) as record:
         image = read_dicom(tmp_path)
     messages = " ".join(str(w.message) for w in record)
     assert "notes.txt" in messages and "stub.dcm" in messages and files[-1].name in messages
+    assert ".DS_Store" not in messages
     assert image.shape == (5, 201, 204)
 
 

@@ -76,3 +76,10 @@ def test_broken_picture_is_an_input_error(tmp_path):
     (tmp_path / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\nnot really")
     with pytest.raises(InputError, match="broken.png"):
         read_picture(tmp_path / "broken.png")
+
+
+def test_palette_picture_is_expanded_then_grey(tmp_path, rgb):
+    palette = PIL.fromarray(rgb).convert("P", palette=PIL.Palette.ADAPTIVE, colors=16)
+    palette.save(tmp_path / "palette.png")
+    expected = luma_bt601(np.asarray(palette.convert("RGB")))
+    np.testing.assert_allclose(read_picture(tmp_path / "palette.png").array[0], expected)

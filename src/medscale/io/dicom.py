@@ -107,7 +107,10 @@ def _scan(path: Path) -> dict[str, list[Any]]:
     """Image datasets (pixel data deferred) grouped by SeriesInstanceUID, in file-name order."""
     if not path.exists():
         raise DicomError(f"{path}: no such file or folder")
-    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
+    files = [path] if path.is_file() else sorted(
+        p for p in path.rglob("*")
+        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(path).parts)
+    )  # hidden files and folders (.DS_Store, .git) are not part of a series
     series: dict[str, list[Any]] = defaultdict(list)
     for file in files:
         header = _read_header(file, strict=path.is_file())

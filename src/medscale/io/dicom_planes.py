@@ -50,6 +50,14 @@ def _floats(values: Any) -> list[float]:
     return [float(v) for v in values]
 
 
+def _pixel_spacing(values: Any, file: str) -> tuple[float, float]:
+    """(row spacing, column spacing) in mm, i.e. (y, x)."""
+    spacing = _floats(values)
+    if len(spacing) != 2 or min(spacing) <= 0:
+        raise DicomError(f"{file}: PixelSpacing must be two positive numbers, got {spacing}")
+    return spacing[0], spacing[1]
+
+
 def _item(dataset: Any, frame: int, sequence: str) -> Any | None:
     """The functional-group item `sequence` of `frame`: per-frame first, else shared."""
     for groups_name in ("PerFrameFunctionalGroupsSequence", "SharedFunctionalGroupsSequence"):
@@ -89,7 +97,7 @@ def planes_of(dataset: Any, *, n_frames: int) -> list[Plane]:
     normal = np.cross(row, column)
     return [
         Plane(np.asarray(_floats(position)) + offset * normal, row, column,
-              tuple(_floats(spacing)), slope, intercept, file, frame,
+              _pixel_spacing(spacing, file), slope, intercept, file, frame,
               float(thickness) if thickness not in (None, "") else None)
         for frame, offset in enumerate(offsets)
     ]
@@ -122,7 +130,7 @@ def _enhanced_plane(dataset: Any, frame: int, file: str) -> Plane:
                                    dataset)
     thickness = measures.get("SliceThickness")
     return Plane(np.asarray(_floats(position_item.ImagePositionPatient)), row, column,
-                 tuple(_floats(measures.PixelSpacing)), slope, intercept, file, frame,
+                 _pixel_spacing(measures.PixelSpacing, file), slope, intercept, file, frame,
                  float(thickness) if thickness not in (None, "") else None)
 
 
@@ -138,9 +146,12 @@ def _cosines(orientation: list[float], file: str) -> tuple[np.ndarray, np.ndarra
     return row, column / np.linalg.norm(column)
 
 
+Triple = tuple[float, float, float]
+
+
 def stack_geometry(
     planes: list[Plane], *, allow_uneven: bool, label: str
-) -> tuple[np.ndarray, tuple[float, float, float], np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, Triple, Triple, tuple[tuple[float, ...], ...]]:
     """Sort the planes along their normal and check that they form a regular grid.
 
     Returns
@@ -186,7 +197,8 @@ def stack_geometry(
                       stacklevel=4)
     spacing = (z_spacing, *first.pixel_spacing)
     direction = np.column_stack([normal, first.column_cosine, first.row_cosine])
-    return order, spacing, positions[order[0]], direction  # type: ignore[return-value]
+    x, y, z = (float(v) for v in positions[order[0]])
+    return order, spacing, (x, y, z), tuple(tuple(row) for row in direction.tolist())
 
 
 def _z_spacing(planes: list[Plane], order: np.ndarray, gaps: np.ndarray,

@@ -78,9 +78,10 @@ def read_picture(path: str | Path, *, use_dpi: bool = False) -> Image:
             mode, dpi = picture.mode, picture.info.get("dpi")
             n_frames = getattr(picture, "n_frames", 1)
             if mode == "P":
-                picture = picture.convert("RGBA" if "transparency" in picture.info else "RGB")
-                mode = picture.mode
-            array = np.array(picture)
+                converted = picture.convert("RGBA" if "transparency" in picture.info else "RGB")
+                mode, array = converted.mode, np.array(converted)
+            else:
+                array = np.array(picture)
     except (OSError, UnidentifiedImageError, ValueError) as err:
         raise InputError(f"{path}: cannot read as a picture ({err})") from err
     if n_frames > 1:
