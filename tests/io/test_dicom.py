@@ -304,3 +304,12 @@ def test_jpeg_lossless_matches_rle_lossless():
         rle = read_dicom(_testdata("SC_rgb_rle.dcm"))
     assert jpeg.shape == (1, 100, 100)
     np.testing.assert_array_equal(jpeg.array, rle.array)
+
+
+def test_multiframe_without_geometry_is_stacked_with_a_warning():
+    path = _testdata("SC_rgb_rle_2frame.dcm")
+    with pytest.warns(MedscaleWarning, match="2 frames without GridFrameOffsetVector"):
+        image = read_dicom(path)
+    rgb = pydicom.dcmread(path).pixel_array.astype(float)  # (2, 100, 100, 3)
+    assert image.shape == (2, 100, 100) and image.spacing == (1.0, 1.0, 1.0)
+    np.testing.assert_allclose(image.array, rgb @ [0.299, 0.587, 0.114], rtol=1e-5)

@@ -194,7 +194,7 @@ def _read_series(path: Path, headers: list[Any], *, allow_uneven: bool) -> Image
         raise DicomError(f"{path}: no DICOM image with readable pixel data")
     unplaced = [h.filename for h in headers if "ImagePositionPatient" not in h
                 and "PerFrameFunctionalGroupsSequence" not in h]
-    if len(planes) > 1 and unplaced:
+    if len(headers) > 1 and unplaced:
         raise DicomError(f"{path}: {len(unplaced)} of {len(headers)} files have no "
                          f"ImagePositionPatient (e.g. {unplaced[0]}); the slices cannot be "
                          "placed in space")
