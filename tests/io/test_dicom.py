@@ -308,8 +308,11 @@ def test_jpeg_lossless_matches_rle_lossless():
 
 def test_multiframe_without_geometry_is_stacked_with_a_warning():
     path = _testdata("SC_rgb_rle_2frame.dcm")
-    with pytest.warns(MedscaleWarning, match="2 frames without GridFrameOffsetVector"):
+    with pytest.warns(MedscaleWarning) as record:
         image = read_dicom(path)
+    messages = [str(w.message) for w in record]
+    assert any("2 frames without GridFrameOffsetVector" in m for m in messages)
+    assert any("BT.601" in m for m in messages)
     rgb = pydicom.dcmread(path).pixel_array.astype(float)  # (2, 100, 100, 3)
     assert image.shape == (2, 100, 100) and image.spacing == (1.0, 1.0, 1.0)
     np.testing.assert_allclose(image.array, rgb @ [0.299, 0.587, 0.114], rtol=1e-5)
