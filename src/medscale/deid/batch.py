@@ -38,6 +38,8 @@ AUDIT_COLUMNS = ("input_sha256", "input_ref", "status", "output_file", "review",
 #: Statuses of audit rows: de-identified, or reported and not copied.
 STATUSES = ("ok", "not_dicom", "truncated", "failed")
 
+_DICOMDIR_CLASS = "1.2.840.10008.1.3.10"  # Media Storage Directory Storage
+
 ProgressCallback = Callable[[int, int], None]
 
 
@@ -212,6 +214,9 @@ def _process_one(task: tuple[str, str]) -> dict[str, object]:
     name = f"input {row['input_ref']}"
     try:
         dataset = read_dicom_bytes(data, name=name)
+        if str(dataset.get("SOPClassUID", "")) == _DICOMDIR_CLASS:
+            row.update(status="not_dicom", message="DICOMDIR: not copied (its paths go stale)")
+            return row
         dataset, result = deidentify_dataset(dataset, pseudonymizer=pseudonymizer,
                                              settings=_STATE["settings"],  # type: ignore[arg-type]
                                              in_place=True)
