@@ -24,6 +24,7 @@ DICOM PS3.5 section 7 (data element encoding), 7.5 (nesting of sequences), PS3.1
 
 from __future__ import annotations
 
+import functools
 import logging
 import struct
 from typing import Any, BinaryIO
@@ -37,6 +38,9 @@ _CHUNK = 16384
 _UNDEFINED = 0xFFFFFFFF
 _LONG_VRS = frozenset({b"OB", b"OW", b"OF", b"OD", b"OL", b"OV", b"SQ", b"UC", b"UN", b"UR",
                        b"UT", b"SV", b"UV"})
+_SHORT_VRS = frozenset({b"AE", b"AS", b"AT", b"CS", b"DA", b"DS", b"DT", b"FL", b"FD", b"IS",
+                        b"LO", b"LT", b"PN", b"SH", b"SL", b"SS", b"ST", b"TM", b"UI", b"UL",
+                        b"US"})
 _PIXEL_TAGS = frozenset({0x7FE00008, 0x7FE00009, 0x7FE00010})
 _FUNCTIONAL_GROUPS = frozenset({0x52009229, 0x52009230})
 _IMPLICIT_LE = "1.2.840.10008.1.2"
@@ -176,58 +180,71 @@ def _walk(window: _Window, position: int, *, explicit: bool, raw: dict[int, byte
           path: str) -> bool:
     """Walk the dataset's element headers; keep wanted top-level raw values.
 
-    Returns True when a Pixel Data element was reached (and is complete).
+    Returns True when a Pixel Data element was reached (and is complete). This loop is the
+    scan's hot spot: locals are bound once and the common case (a short element wholly inside
+    the window) takes one ``unpack_from`` and a few comparisons.
     """
-    size, depth, first = window.size, 0, True
+    size, depth = window.size, 0
+    data, base = window.data, window.start
+    limit = base + len(data) - 12  # an element header starting at or before this fits
+    unpack_explicit, unpack_implicit = _TAG_VR_SHORT.unpack_from, _TAG_LENGTH.unpack_from
+    unpack_long, long_vrs, short_vrs, wanted = _LONG_LENGTH.unpack_from, _LONG_VRS, _SHORT_VRS, TAGS
+    if not explicit and position + 8 <= size and data[position + 4:position + 6] in short_vrs:
+        raise _Fallback("explicit VR in an implicit VR file")
     while position < size:
-        if position + 12 > window.start + len(window.data):
+        if position > limit:
             if position + 8 > size:
                 raise _truncated(path, f"an element header cut at byte {position}")
             window.load(position, 12)
-        data, relative = window.data, position - window.start
-        group, element, length = _TAG_LENGTH.unpack_from(data, relative)
-        if group == 0xFFFE:  # item, item delimiter, sequence delimiter: no VR
+            data, base = window.data, window.start
+            limit = base + len(data) - 12
+        relative = position - base
+        if explicit:
+            group, element, vr, length = unpack_explicit(data, relative)
+            if group == 0xFFFE:  # item, item delimiter, sequence delimiter: no VR
+                length = unpack_long(data, relative + 4)[0]
+                header = 8
+            elif vr in long_vrs:
+                if position + 12 > size:
+                    raise _truncated(path, f"an element header cut at byte {position}")
+                length, header = unpack_long(data, relative + 8)[0], 12
+                if length == _UNDEFINED and vr != b"SQ" and (group, element) != (0x7FE0, 0x0010):
+                    raise _Fallback(f"undefined-length {vr!r}")
+            elif vr in short_vrs:
+                header = 8
+            else:
+                raise _Fallback(f"bad VR {vr!r}")
+        else:
+            group, element, length = unpack_implicit(data, relative)
+            header = 8
+        if group == 0xFFFE:
             position += 8
             if element == 0xE000 and length != _UNDEFINED:
                 position += length
             elif element == 0xE0DD:
                 depth -= 1
             continue
-        header = 8
-        if explicit:
-            vr = data[relative + 4:relative + 6]
-            if vr in _LONG_VRS:
-                if position + 12 > size:
-                    raise _truncated(path, f"an element header cut at byte {position}")
-                length, header = _LONG_LENGTH.unpack_from(data, relative + 8)[0], 12
-                if length == _UNDEFINED and vr != b"SQ" and (group, element) != (0x7FE0, 0x0010):
-                    raise _Fallback(f"undefined-length {vr!r}")
-            elif vr.isalpha() and vr.isupper():
-                length >>= 16  # bytes 4-5 are the VR, 6-7 the 16-bit length
-            else:
-                raise _Fallback(f"bad VR {vr!r}")
-        elif first and data[relative + 4:relative + 6].isalpha():
-            raise _Fallback("explicit VR in an implicit VR file")
-        first = False
-        tag = group << 16 | element
         value_start = position + header
         if depth == 0:
-            if tag in _PIXEL_TAGS:
-                if length != _UNDEFINED and value_start + length > size:
-                    raise _truncated(path, f"Pixel Data needs {length} bytes, "
-                                           f"{size - value_start} remain")
-                return True
-            if tag in _FUNCTIONAL_GROUPS:
-                raise _Fallback("enhanced multi-frame")
-            if tag in TAGS and length != _UNDEFINED:
+            tag = group << 16 | element
+            if group >= 0x5200:
+                if tag in _PIXEL_TAGS:
+                    if length != _UNDEFINED and value_start + length > size:
+                        raise _truncated(path, f"Pixel Data needs {length} bytes, "
+                                               f"{size - value_start} remain")
+                    return True
+                if tag in _FUNCTIONAL_GROUPS:
+                    raise _Fallback("enhanced multi-frame")
+            elif tag in wanted and length != _UNDEFINED:
                 end = value_start + length
                 if end > size:
                     raise _truncated(path, f"element ({group:04X},{element:04X}) needs "
                                            f"{length} bytes, {size - value_start} remain")
-                if end > window.start + len(window.data):
+                if end > base + len(data):
                     window.load(value_start, length)
-                offset = value_start - window.start
-                raw[tag] = window.data[offset:offset + length]
+                    data, base = window.data, window.start
+                    limit = base + len(data) - 12
+                raw[tag] = data[value_start - base:end - base]
         if length == _UNDEFINED:
             depth += 1
             position = value_start
@@ -242,19 +259,23 @@ def _walk(window: _Window, position: int, *, explicit: bool, raw: dict[int, byte
 
 def _decode(raw: dict[int, bytes], values: dict[str, Any]) -> None:
     """Decode the raw little-endian values of :data:`TAGS` into ``values`` (text or int)."""
-    encodings = None
     charset = raw.get(0x00080005)
-    if charset and charset.strip(b" \x00"):
-        from pydicom.charset import convert_encodings
-
-        names = [part.strip() for part in charset.decode("latin-1").split("\\")]
-        encodings = convert_encodings([name or "ISO_IR 6" for name in names])
+    encodings = _encodings(charset) if charset and charset.strip(b" \x00") else None
     for tag, value in raw.items():
         vr, key = TAGS[tag]
         if vr == "US":
             values[key] = struct.unpack_from("<H", value)[0] if len(value) >= 2 else None
         else:
             values[key] = decode_text(value, vr, encodings)
+
+
+@functools.lru_cache(maxsize=64)
+def _encodings(charset: bytes) -> tuple[str, ...]:
+    """Python codecs of a raw Specific Character Set value (pydicom's mapping)."""
+    from pydicom.charset import convert_encodings
+
+    names = [part.strip() for part in charset.decode("latin-1").split("\\")]
+    return tuple(convert_encodings([name or "ISO_IR 6" for name in names]))
 
 
 def _read_pydicom(path: str, size: int) -> dict[str, Any]:

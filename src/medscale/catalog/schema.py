@@ -56,6 +56,7 @@ DICOM PS3.5 section 6.2 (value representations: DA, TM, DT, IS, DS).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import re
 from typing import Any
@@ -168,6 +169,7 @@ _TM = re.compile(r"^(\d{2})(?::?(\d{2})(?::?(\d{2})(?:\.(\d{1,6}))?)?)?$")
 _DT = re.compile(r"^(\d{4})(\d{2})?(\d{2})?(\d{2})?(\d{2})?(\d{2})?(?:\.(\d{1,6}))?([+-]\d{4})?$")
 
 
+@functools.lru_cache(maxsize=4096)
 def parse_da(text: str | None) -> dt.date | None:
     """A DICOM ``DA`` value (``YYYYMMDD``, or the old ``YYYY.MM.DD``) as a date, else None."""
     match = _DA.match(text) if text else None
@@ -179,6 +181,7 @@ def parse_da(text: str | None) -> dt.date | None:
         return None
 
 
+@functools.lru_cache(maxsize=4096)
 def parse_tm(text: str | None) -> dt.time | None:
     """A DICOM ``TM`` value (``HH[MM[SS[.F{1-6}]]]``, or old ``HH:MM:SS``) as a time, else None."""
     match = _TM.match(text) if text else None
@@ -193,6 +196,7 @@ def parse_tm(text: str | None) -> dt.time | None:
         return None
 
 
+@functools.lru_cache(maxsize=4096)
 def parse_dt(text: str | None) -> dt.datetime | None:
     """A DICOM ``DT`` value as a naive datetime in the stated local time (offset dropped)."""
     match = _DT.match(text) if text else None
@@ -226,7 +230,7 @@ def acquisition_datetime(values: dict[str, Any]) -> dt.datetime | None:
     return None if date is None else dt.datetime.combine(date, time)
 
 
-def decode_text(raw: bytes, vr: str, encodings: list[str] | None) -> str | None:
+def decode_text(raw: bytes, vr: str, encodings: tuple[str, ...] | None) -> str | None:
     """Decode one raw string value: ASCII fast path, else the Specific Character Set."""
     text: str
     if raw.isascii() or vr not in _TEXT_VRS:
@@ -234,7 +238,7 @@ def decode_text(raw: bytes, vr: str, encodings: list[str] | None) -> str | None:
     else:
         from pydicom.charset import decode_bytes
 
-        text = decode_bytes(raw, encodings or ["iso8859"], {0x5C, 0x3D, 0x5E})
+        text = decode_bytes(raw, encodings or ("iso8859",), {0x5C, 0x3D, 0x5E})
     text = text.strip(" \x00")
     return text or None
 
