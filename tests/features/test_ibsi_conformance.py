@@ -188,3 +188,23 @@ def test_harness_detects_wrong_settings():
     passed = sum(matches(wrong.get(r["feature"], np.nan), float(r["value"]),
                          float(r["tolerance"])) for r in rows)
     assert passed < 0.7 * len(rows)
+
+
+@pytest.mark.slow
+def test_dicom_series_and_rtstruct_give_the_same_conformance():
+    """Config C from the original DICOM series + RTSTRUCT (rasterised) instead of NIfTI."""
+    from medscale.io import read_image, read_mask
+
+    if DATA is None:
+        pytest.skip(NO_DATA)
+    folder = DATA / "ibsi1" / "ct_phantom" / "dicom"
+    image = read_image(folder / "image")
+    mask = read_mask(folder / "mask" / "DCM_RS_00060.dcm", roi="GTV-1", reference=image)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", MedscaleWarning)
+        found = extract(image, mask, "ibsi1-c")
+    rows = [r for r in ROWS if r["config"] == "C" and family_available(r["feature_family"])]
+    passed = [matches(found.get(r["feature"], np.nan), float(r["value"]), float(r["tolerance"]))
+              for r in rows]
+    assert sum(passed) >= 0.98 * len(rows), [r["feature"] for r, ok in zip(rows, passed,
+                                                                            strict=True) if not ok]
