@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from scipy import ndimage
 from scipy.special import eval_legendre
 
 from medscale.errors import InputError, MedscaleWarning
@@ -128,6 +129,22 @@ def test_moran_geary_fft_equals_pair_sums_on_a_medium_roi() -> None:
     points = np.argwhere(mask) * np.array([2.0, 0.9, 0.9])
     expected = moran_geary_pairs(points, image[mask])
     assert moran_geary(image, mask, (2.0, 0.9, 0.9)) == pytest.approx(expected, rel=1e-9)
+
+
+def test_subsampled_approximation_is_close_to_exact_on_a_medium_roi() -> None:
+    # only used for ROI boxes beyond the FFT memory bound; forced here with max_fft_size=1
+    rng = np.random.default_rng(12)
+    spacing = (2.0, 0.9, 0.9)
+    mask = ball(16.0, spacing)
+    smooth = ndimage.gaussian_filter(rng.normal(0, 1, mask.shape), 1.5)
+    image = 50 * smooth + rng.normal(0, 5, mask.shape)
+    assert 8000 < mask.sum() < 14000
+    exact = moran_geary(image, mask, spacing)
+    approx = moran_geary(image, mask, spacing, max_fft_size=1)
+    assert approx != exact
+    assert approx[0] == pytest.approx(exact[0], abs=0.01)  # stated accuracy: 0.01 for I
+    assert approx[1] == pytest.approx(exact[1], abs=0.02)  # and 0.02 for C
+    assert moran_geary(image, mask, spacing, max_fft_size=1) == approx  # fixed seed
 
 
 def test_translation_does_not_change_features() -> None:
