@@ -17,6 +17,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:  # no
     scores = config.stash.get(SCORES_KEY, {})
     if not scores:
         return
+    _save_markdown(config, scores)
     terminalreporter.section("IBSI-1 conformance per configuration")
     header = (f"{'config':<7}{'features passed':>17}{'total':>7}{'%':>8}"
               f"{'diagnostics passed':>20}{'total':>7}   not implemented / exceptions")
@@ -27,3 +28,18 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:  # no
             f"{row['diag_passed']:>20}{row['diag_total']:>7}   "
             f"{row['skipped']} rows skipped, {row['excepted']} excepted"
         )
+
+
+def _save_markdown(config, scores: dict) -> None:
+    """Also write the table to bench-output/ibsi_conformance.md (ignored by git)."""
+    from pathlib import Path
+
+    lines = ["| config | features passed | total | % | diagnostics passed | total | skipped "
+             "(family missing) | excepted |", "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for name, row in scores.items():
+        lines.append(f"| {name} | {row['passed']} | {row['total']} | {row['percent']:.1f} | "
+                     f"{row['diag_passed']} | {row['diag_total']} | {row['skipped']} | "
+                     f"{row['excepted']} |")
+    out = Path(config.rootpath) / "bench-output"
+    out.mkdir(exist_ok=True)
+    (out / "ibsi_conformance.md").write_text("\n".join(lines) + "\n")

@@ -168,9 +168,10 @@ def load_settings(source: Settings | str | Path | Mapping[str, Any] = "default")
     >>> load_settings("ibsi1-c").discretisation.bin_width
     25.0
     >>> load_settings({"discretisation": {"n_bins": 0, "method": "fixed_bin_number"}})
+    ... # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    medscale.errors.ConfigError: discretisation.n_bins must be an integer from 1 to 100000, got 0
+    medscale.errors.ConfigError: settings: discretisation.n_bins must be an integer from 1 ...
     """
     if isinstance(source, Settings):
         return source
