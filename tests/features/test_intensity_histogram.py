@@ -92,3 +92,12 @@ def test_empty_roi_gives_nan_with_warning() -> None:
     with pytest.warns(MedscaleWarning, match="empty"):
         out = intensity_histogram.compute(np.array([], dtype=int), 4)
     assert all(math.isnan(v) for v in out.values())
+
+
+def test_feature_table_matches_the_reference_ids_and_codes(shared_data: Path) -> None:
+    with open(shared_data / "ibsi1" / "reference_values.csv", newline="") as handle:
+        rows = [r for r in csv.DictReader(handle, delimiter=";") if r["config"] == "dig"
+                and r["feature"].startswith("ih_")]
+    assert {info.name: info.ibsi_code for info in intensity_histogram.FEATURES} == {
+        r["feature"]: r["ibsi_tag"] for r in rows}
+    assert all(info.family == rows[0]["feature_family"] for info in intensity_histogram.FEATURES)

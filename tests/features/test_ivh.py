@@ -118,3 +118,12 @@ def test_bad_settings_raise_config_error() -> None:
         ivh.compute(np.ones(3), discretisation="fixed_bin_size")
     with pytest.raises(ConfigError, match="n_bins"):
         ivh.compute(np.ones(3), discretisation="fixed_bin_number", n_bins=0)
+
+
+def test_feature_table_matches_the_reference_ids_and_codes(shared_data: Path) -> None:
+    with open(shared_data / "ibsi1" / "reference_values.csv", newline="") as handle:
+        rows = [r for r in csv.DictReader(handle, delimiter=";") if r["config"] == "dig"
+                and r["feature"].startswith("ivh_")]
+    assert {info.name: info.ibsi_code for info in ivh.FEATURES} == {
+        r["feature"]: r["ibsi_tag"] for r in rows}
+    assert all(info.family == rows[0]["feature_family"] for info in ivh.FEATURES)

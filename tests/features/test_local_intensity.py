@@ -124,3 +124,12 @@ def test_empty_mask_and_bad_input() -> None:
     image[1, 1, 1] = np.nan
     with pytest.raises(InputError, match="NaN"):
         local_intensity.compute(image, np.ones((3, 3, 3), bool), (1, 1, 1))
+
+
+def test_feature_table_matches_the_reference_ids_and_codes(shared_data: Path) -> None:
+    with open(shared_data / "ibsi1" / "reference_values.csv", newline="") as handle:
+        rows = [r for r in csv.DictReader(handle, delimiter=";") if r["config"] == "dig"
+                and r["feature"].startswith("loc_")]
+    assert {info.name: info.ibsi_code for info in local_intensity.FEATURES} == {
+        r["feature"]: r["ibsi_tag"] for r in rows}
+    assert all(info.family == rows[0]["feature_family"] for info in local_intensity.FEATURES)

@@ -205,3 +205,12 @@ def test_empty_mask_and_bad_input() -> None:
         morphology.compute(empty, (1, 1, 1), intensity=np.zeros((3, 3, 4)), intensity_mask=empty)
     with pytest.raises(InputError, match="spacing"):
         morphology.compute(empty, (1, 0, 1), intensity=empty * 1.0, intensity_mask=empty)
+
+
+def test_feature_table_matches_the_reference_ids_and_codes(shared_data: Path) -> None:
+    with open(shared_data / "ibsi1" / "reference_values.csv", newline="") as handle:
+        rows = [r for r in csv.DictReader(handle, delimiter=";") if r["config"] == "dig"
+                and r["feature"].startswith("morph_")]
+    assert {info.name: info.ibsi_code for info in morphology.FEATURES} == {
+        r["feature"]: r["ibsi_tag"] for r in rows}
+    assert all(info.family == rows[0]["feature_family"] for info in morphology.FEATURES)

@@ -89,3 +89,12 @@ def test_empty_roi_gives_nan_with_warning() -> None:
 def test_non_finite_values_are_rejected() -> None:
     with pytest.raises(InputError, match="NaN or infinite"):
         statistics.compute(np.array([1.0, np.nan]))
+
+
+def test_feature_table_matches_the_reference_ids_and_codes(shared_data: Path) -> None:
+    with open(shared_data / "ibsi1" / "reference_values.csv", newline="") as handle:
+        rows = [r for r in csv.DictReader(handle, delimiter=";") if r["config"] == "dig"
+                and r["feature"].startswith("stat_")]
+    assert {info.name: info.ibsi_code for info in statistics.FEATURES} == {
+        r["feature"]: r["ibsi_tag"] for r in rows}
+    assert all(info.family == rows[0]["feature_family"] for info in statistics.FEATURES)
