@@ -96,7 +96,7 @@ def check_inputs(image: Image, mask: Image) -> Mask:
                             f"indices {low.round(1).tolist()} to {high.round(1).tolist()} "
                             f"(z, y, x) of an image of shape {image.shape}")
         image.require_same_grid(mask, what="mask")
-    if mask.is_empty:
+    if not mask.array.any():
         raise MaskError(f"{where}the mask is empty: no voxel is set; check the label value")
     return mask
 
@@ -108,8 +108,16 @@ def _box(lower: np.ndarray, upper: np.ndarray, shape: tuple[int, ...], pad: Any)
 
 
 def _bbox(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    present = [np.flatnonzero(mask.any(axis=axes)) for axes in ((1, 2), (0, 2), (0, 1))]
-    return (np.array([p[0] for p in present]), np.array([p[-1] + 1 for p in present]))
+    """(lower, upper) indices, upper exclusive, of the set voxels of a non-empty 3-D mask.
+
+    One pass over the whole mask (slices that hold the ROI), then passes over that slab only.
+    """
+    slices = np.flatnonzero(mask.any(axis=(1, 2)))
+    slab = mask[slices[0]:slices[-1] + 1].any(axis=0)
+    rows, columns = np.flatnonzero(slab.any(axis=1)), np.flatnonzero(slab.any(axis=0))
+    lower = np.array([slices[0], rows[0], columns[0]])
+    upper = np.array([slices[-1], rows[-1], columns[-1]]) + 1
+    return lower, upper
 
 
 def _margin_voxels(spacing_mm: tuple[float, ...]) -> np.ndarray:
@@ -128,7 +136,7 @@ def prepare(image: Image, mask: Image, settings: Settings) -> PreparedRoi:
     mask = check_inputs(image, mask)
     where = _where(image)
     keep_all = settings.diagnostics
-    lower, upper = mask.bounding_box()
+    lower, upper = _bbox(mask.array)
     found: dict[str, float] = {}
     if keep_all:
         initial = np.asarray(image.array, dtype=np.float64)
