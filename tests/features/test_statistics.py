@@ -8,6 +8,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
 from scipy import stats as scipy_stats
 
 from medscale.errors import InputError, MedscaleWarning
@@ -58,6 +61,25 @@ def test_against_scipy_on_random_values() -> None:
     p10, p90 = np.percentile(values, [10, 90])
     inner = values[(values >= p10) & (values <= p90)]
     assert out["stat_rmad"] == pytest.approx(np.mean(np.abs(inner - inner.mean())), rel=1e-12)
+
+
+@pytest.mark.filterwarnings("ignore::medscale.errors.MedscaleWarning")  # cov/qcod at mean 0
+@settings(max_examples=40, deadline=None)
+@given(values=arrays(np.float64, st.integers(3, 200),
+                     elements=st.integers(-1000, 3000).map(float)),
+       shift=st.integers(-500, 500))
+def test_shift_and_permutation_invariance(values: np.ndarray, shift: int) -> None:
+    base = statistics.compute(values)
+    permuted = statistics.compute(np.random.default_rng(0).permutation(values))
+    shifted = statistics.compute(values + shift)
+    for name in ("stat_mean", "stat_median", "stat_min", "stat_p10", "stat_p90", "stat_max"):
+        assert shifted[name] == pytest.approx(base[name] + shift, abs=1e-9)
+    for name in ("stat_var", "stat_iqr", "stat_range", "stat_mad", "stat_rmad", "stat_medad"):
+        assert shifted[name] == pytest.approx(base[name], rel=1e-9, abs=1e-7)
+    for name in ("stat_skew", "stat_kurt"):
+        assert shifted[name] == pytest.approx(base[name], rel=1e-6, abs=1e-6)
+    for name, value in base.items():
+        assert permuted[name] == pytest.approx(value, rel=1e-12, abs=1e-12, nan_ok=True)
 
 
 def test_constant_roi_has_zero_spread() -> None:
