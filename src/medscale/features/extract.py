@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass, field, replace
 from functools import cache
 from types import ModuleType
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -113,7 +113,7 @@ def _bbox(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     One pass over the whole mask (slices that hold the ROI), then passes over that slab only.
     """
     slices = np.flatnonzero(mask.any(axis=(1, 2)))
-    slab = mask[slices[0]:slices[-1] + 1].any(axis=0)
+    slab: np.ndarray = np.any(mask[slices[0]:slices[-1] + 1], axis=0)
     rows, columns = np.flatnonzero(slab.any(axis=1)), np.flatnonzero(slab.any(axis=0))
     lower = np.array([slices[0], rows[0], columns[0]])
     upper = np.array([slices[-1], rows[-1], columns[-1]]) + 1
@@ -165,12 +165,13 @@ def prepare(image: Image, mask: Image, settings: Settings) -> PreparedRoi:
             box_low, box_high = region_around(
                 grid, lower, upper, margin_mm=LOCAL_MARGIN_MM + 2 * max(grid.spacing_mm))
             source_low, source_high = _support_box(grid, box_low, box_high, image.shape)
-            image, mask = image.crop(source_low, source_high), mask.crop(source_low, source_high)
+            image = image.crop(source_low, source_high)
+            mask = cast(Mask, mask.crop(source_low, source_high))
             raw = np.asarray(image.array, dtype=np.float64)
             _check_finite(raw, where)
             image = image.with_array(np.round(raw) if settings.round_input else raw)
-            grid = replace(grid, start_index=tuple(
-                float(s) for s in np.array(grid.start_index) - source_low))
+            start = np.array(grid.start_index) - source_low
+            grid = replace(grid, start_index=(float(start[0]), float(start[1]), float(start[2])))
         resampled = resample_image(image, grid, order=interp.image_interpolator.order,
                                    lower=box_low, upper=box_high,
                                    round_intensities=interp.round_intensities)

@@ -134,6 +134,12 @@ def _interpolate(array: np.ndarray, positions: list[np.ndarray], order: int) -> 
                                    prefilter=order > 1)
 
 
+def _world(image: Image, positions: list[np.ndarray]) -> tuple[float, float, float]:
+    """World position (x, y, z) of the first new voxel."""
+    world = image.index_to_world([p[0] if p.size else 0.0 for p in positions])
+    return (float(world[0]), float(world[1]), float(world[2]))
+
+
 def resample_image(image: Image, grid: ResampledGrid, *, order: int, lower: Any = None,
                    upper: Any = None, round_intensities: bool = False) -> Image:
     """Intensities of `image` on `grid` (new voxels ``lower <= j < upper``), float64.
@@ -157,7 +163,7 @@ def resample_image(image: Image, grid: ResampledGrid, *, order: int, lower: Any 
     values = _interpolate(image.array, positions, order)
     if round_intensities:
         values = np.round(values)
-    origin = image.index_to_world([p[0] if p.size else 0.0 for p in positions])
+    origin = _world(image, positions)
     return Image(values, grid.spacing_mm, origin, image.direction, image.meta)
 
 
@@ -173,5 +179,4 @@ def resample_mask(mask: Mask, grid: ResampledGrid, *, order: int = 1, threshold:
     positions = grid.input_positions(lower, upper)
     fraction = _interpolate(mask.array.astype(np.float64), positions, order)
     selected = np.round(fraction, _MASK_DECIMALS) >= threshold
-    origin = mask.index_to_world([p[0] if p.size else 0.0 for p in positions])
-    return Mask(selected, grid.spacing_mm, origin, mask.direction)
+    return Mask(selected, grid.spacing_mm, _world(mask, positions), mask.direction)
