@@ -214,3 +214,19 @@ def test_feature_table_matches_the_reference_ids_and_codes(shared_data: Path) ->
     assert {info.name: info.ibsi_code for info in morphology.FEATURES} == {
         r["feature"]: r["ibsi_tag"] for r in rows}
     assert all(info.family == rows[0]["feature_family"] for info in morphology.FEATURES)
+
+
+def test_hull_failure_gives_nan_with_warning(monkeypatch) -> None:
+    from scipy.spatial import QhullError
+
+    def failing_hull(points):
+        raise QhullError("QH6154 Qhull precision error: initial simplex is flat")
+
+    monkeypatch.setattr(morphology, "convex_hull", failing_hull)
+    mask = ball(5.0, (1.0, 1.0, 1.0))
+    with pytest.warns(MedscaleWarning, match="no convex hull: QH6154"):
+        out = morphology.compute(mask, (1.0, 1.0, 1.0), intensity=mask * 1.0 + 1.0,
+                                 intensity_mask=mask)
+    for name in ("morph_diam", "morph_vol_dens_conv_hull", "morph_area_dens_conv_hull"):
+        assert math.isnan(out[name])
+    assert math.isfinite(out["morph_vol_dens_aabb"])

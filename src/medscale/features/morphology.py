@@ -21,6 +21,7 @@ import math
 import warnings
 
 import numpy as np
+from scipy.spatial import QhullError
 
 from medscale.errors import InputError, MedscaleWarning
 from medscale.features._autocorrelation import moran_geary
@@ -138,14 +139,22 @@ def _pca_features(points: np.ndarray, volume: float, area: float,
     return out
 
 
-def _mesh_box_hull_features(mesh: Mesh, volume: float, area: float) -> dict[str, float]:
+def _mesh_box_hull_features(mesh: Mesh, volume: float, area: float,
+                            missing: list[str]) -> dict[str, float]:
     extent = mesh.vertices.max(axis=0) - mesh.vertices.min(axis=0)
     box_area = 2.0 * (extent[0] * extent[1] + extent[1] * extent[2] + extent[0] * extent[2])
-    hull = convex_hull(mesh.vertices)
-    return {
-        "morph_diam": max_diameter(hull.points),
+    out = {
         "morph_vol_dens_aabb": volume / float(np.prod(extent)),
         "morph_area_dens_aabb": area / float(box_area),
+    }
+    try:
+        hull = convex_hull(mesh.vertices)
+    except QhullError as err:  # cannot happen for a closed mesh; kept as a guard
+        hull_names = ("morph_diam", "morph_vol_dens_conv_hull", "morph_area_dens_conv_hull")
+        missing.append(f"{', '.join(hull_names)} (no convex hull: {str(err).splitlines()[0]})")
+        return out | dict.fromkeys(hull_names, float("nan"))
+    return out | {
+        "morph_diam": max_diameter(hull.points),
         "morph_vol_dens_conv_hull": volume / hull.volume,
         "morph_area_dens_conv_hull": area / hull.area,
     }
@@ -236,7 +245,7 @@ def compute(morph_mask: np.ndarray, spacing_mm: tuple[float, float, float], *,
         "morph_area_mesh": area,
     }
     features.update(_shape_features(volume, area))
-    features.update(_mesh_box_hull_features(mesh, volume, area))
+    features.update(_mesh_box_hull_features(mesh, volume, area, missing))
     features.update(_pca_features(points, volume, area, missing))
     features.update(_intensity_features(points, image, roi, spacing, volume, missing))
     if missing:
