@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from medscale import Image, Mask
 from medscale.errors import ConfigError, InputError
@@ -191,3 +193,17 @@ def test_diagnostics_measures():
     assert found["int_mask_vox_count_reseg_roi"] == 4
     assert found["morph_mask_vox_count_reseg_roi"] == 6
     assert found["int_mask_min_int_reseg_roi"] == 7 and found["int_mask_max_int_reseg_roi"] == 11
+
+
+@given(st.lists(st.floats(-2000, 3000, allow_nan=False), min_size=1, max_size=200),
+       st.integers(1, 64), st.floats(0.5, 100))
+@settings(max_examples=60, deadline=None)
+def test_discretisation_invariants(values, n_bins, bin_width):
+    data = np.array(values)
+    levels = fixed_bin_number(data, n_bins=n_bins)
+    assert levels.min() >= 1 and levels.max() <= n_bins
+    order = np.argsort(data, kind="stable")
+    assert np.all(np.diff(levels[order]) >= 0)  # monotone in the intensity
+    sized = fixed_bin_size(data, bin_width=bin_width, lower_bound=float(data.min()))
+    assert sized.min() == 1 and np.all(np.diff(sized[order]) >= 0)
+    assert sized.max() <= np.floor((data.max() - data.min()) / bin_width + 1e-6) + 1

@@ -177,3 +177,14 @@ def test_cli_extract_manifest_runs_through_the_engine(manifest, tmp_path, capsys
     assert {"stat_mean", "morph_volume", "int_mask_vox_count_reseg_roi"} <= set(table.columns)
     assert (run_dir / "settings.yaml").is_file() and (run_dir / "summary.json").is_file()
     assert main(["extract", "--manifest", str(cases)]) == 2
+
+
+def test_transformer_in_a_pipeline(manifest):
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    pipeline = make_pipeline(RadiomicsTransformer(settings=FIRST_ORDER), StandardScaler())
+    scaled = pipeline.fit_transform(manifest)
+    assert scaled.shape == (2, len(feature_names(FIRST_ORDER)))
+    names = pipeline.get_feature_names_out()
+    assert "stat_mean" in list(names)
