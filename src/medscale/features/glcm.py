@@ -192,7 +192,10 @@ def _aggregate(matrices: np.ndarray, n_levels: int, suffix: str) -> dict[str, fl
     if stack.shape[0] == 0:
         tc.warn_undefined(f"glcm ({suffix}): no pair of neighbouring ROI voxels; GLCM undefined")
         return tc.nan_features(_NAMES, [suffix])
-    values = glcm_features(stack, n_levels)
+    # Bounded memory: features of at most ~2 million matrix cells at a time.
+    chunk = max(1, 2_000_000 // (stack.shape[1] * stack.shape[2]))
+    parts = [glcm_features(stack[k:k + chunk], n_levels) for k in range(0, len(stack), chunk)]
+    values = {name: np.concatenate([part[name] for part in parts]) for name in _NAMES}
     out = {}
     for name in _NAMES:
         column = values[name]

@@ -92,18 +92,19 @@ def compute(
         return tc.nan_features(_NAMES, [s for d in dims for s in _SUFFIXES[d]])
     out: dict[str, float] = {}
     if "2D" in dims or "2.5D" in dims:
-        per_slice = run_matrices(padded, tc.DIRECTIONS_2D, n_levels, per_slice=True)
+        per_slice, lengths = run_matrices(padded, tc.DIRECTIONS_2D, n_levels, per_slice=True)
         if "2D" in dims:
-            out.update(_aggregate(per_slice.reshape(-1, *per_slice.shape[2:]), "2D_avg"))
-            out.update(_aggregate(per_slice.sum(axis=1), "2D_comb"))
+            stacked = per_slice.reshape(-1, *per_slice.shape[2:])
+            out.update(_aggregate(stacked, lengths, "2D_avg"))
+            out.update(_aggregate(per_slice.sum(axis=1), lengths, "2D_comb"))
         if "2.5D" in dims:
             merged = per_slice.sum(axis=0)
-            out.update(_aggregate(merged, "2_5D_avg"))
-            out.update(_aggregate(merged.sum(axis=0, keepdims=True), "2_5D_comb"))
+            out.update(_aggregate(merged, lengths, "2_5D_avg"))
+            out.update(_aggregate(merged.sum(axis=0, keepdims=True), lengths, "2_5D_comb"))
     if "3D" in dims:
-        per_dir = run_matrices(padded, tc.DIRECTIONS_3D, n_levels, per_slice=False)[0]
-        out.update(_aggregate(per_dir, "3D_avg"))
-        out.update(_aggregate(per_dir.sum(axis=0, keepdims=True), "3D_comb"))
+        per_dir, lengths = run_matrices(padded, tc.DIRECTIONS_3D, n_levels, per_slice=False)
+        out.update(_aggregate(per_dir[0], lengths, "3D_avg"))
+        out.update(_aggregate(per_dir[0].sum(axis=0, keepdims=True), lengths, "3D_comb"))
     return out
 
 
@@ -155,7 +156,7 @@ def run_matrices(
     n_levels: int,
     *,
     per_slice: bool,
-) -> np.ndarray:
+) -> tuple[np.ndarray, np.ndarray]:
     """Run-length counts per (slice,) direction.
 
     Parameters
@@ -171,27 +172,30 @@ def run_matrices(
 
     Returns
     -------
-    numpy.ndarray of int64, shape (Z, D, Ng, Nr)
-        Z = z planes of `padded` when `per_slice` (else 1); entry [..., i-1, j-1] counts runs
-        of level i and length j; Nr is the longest run.
+    counts : numpy.ndarray of int64, shape (Z, D, Ng, Nu)
+        Z = z planes of `padded` when `per_slice` (else 1); entry [..., i-1, k] counts runs of
+        level i and length ``lengths[k]``.
+    lengths : numpy.ndarray of int64, shape (Nu,)
+        The run lengths that occur, sorted.
     """
     voxels = np.flatnonzero(padded.ravel())
-    runs = [_runs(padded, d, voxels) for d in directions]
-    n_r = max(int(r[1].max()) for r in runs)
+    n_r = max(padded.shape)  # no run is longer than the box
     n_z = padded.shape[0] if per_slice else 1
     n_dir = len(directions)
-    index = []
-    for k, (level, length, z) in enumerate(runs):
+    counts = np.zeros(n_z * n_dir * n_levels * n_r, dtype=np.int64)
+    for k, direction in enumerate(directions):  # one direction at a time: bounded memory
+        level, length, z = _runs(padded, direction, voxels)
         group = (z * n_dir + k) if per_slice else k
-        index.append((group * n_levels + level - 1) * n_r + length - 1)
-    counts = np.bincount(np.concatenate(index), minlength=n_z * n_dir * n_levels * n_r)
-    return counts.reshape(n_z, n_dir, n_levels, n_r)
+        index = (group * n_levels + level - 1) * n_r + length - 1
+        counts += np.bincount(index, minlength=counts.size)
+    counts = counts.reshape(n_z, n_dir, n_levels, n_r)
+    lengths = np.flatnonzero(counts.any(axis=(0, 1, 2)))
+    return counts[..., lengths], lengths + 1
 
 
-def _aggregate(matrices: np.ndarray, suffix: str) -> dict[str, float]:
-    """Features of each non-empty matrix of the stack, averaged."""
+def _aggregate(matrices: np.ndarray, lengths: np.ndarray, suffix: str) -> dict[str, float]:
+    """Features of each non-empty matrix of the stack (columns = `lengths`), averaged."""
     stack = matrices[matrices.sum(axis=(1, 2)) > 0]
-    n_runs_per_length = np.arange(1, stack.shape[2] + 1)
-    n_voxels = np.einsum("kij,j->k", stack, n_runs_per_length).astype(np.float64)
-    values = tc.matrix_features(stack, n_voxels)
+    n_voxels = np.einsum("kij,j->k", stack, lengths).astype(np.float64)
+    values = tc.matrix_features(stack, n_voxels, lengths)
     return {f"{_GENERIC[g]}_{suffix}": float(np.mean(values[g])) for g in tc.MATRIX_FEATURES}

@@ -296,6 +296,17 @@ def zone_table(
     return level, size, slice_index, flat
 
 
+def compress_values(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct positive integers of `values` (sorted) and each value's index among them.
+
+    A counting version of ``numpy.unique(values, return_inverse=True)``: O(n + max value).
+    """
+    present = np.bincount(values) > 0
+    distinct = np.flatnonzero(present)
+    column = np.cumsum(present) - 1
+    return distinct, column[values]
+
+
 def zone_matrices(
     level: np.ndarray, value: np.ndarray, group: np.ndarray, n_groups: int, n_levels: int
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -307,7 +318,7 @@ def zone_matrices(
     j_values : numpy.ndarray, shape (Nu,)
         The sorted distinct values (zone sizes or distances): column k holds ``j_values[k]``.
     """
-    j_values, column = np.unique(value, return_inverse=True)
+    j_values, column = compress_values(value)
     n_j = len(j_values)
     index = (group * n_levels + (level - 1)) * n_j + column
     counts = np.bincount(index, minlength=n_groups * n_levels * n_j)
