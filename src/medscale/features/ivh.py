@@ -151,9 +151,9 @@ def compute(values: np.ndarray, *, discretisation: str, bin_width: float | None 
     Examples
     --------
     >>> import numpy as np
-    >>> out = compute(np.array([1.0, 1.0, 3.0, 6.0]), discretisation="none")
-    >>> out["ivh_v10"], out["ivh_i90"]
-    (0.5, 2.0)
+    >>> out = compute(np.arange(1.0, 11.0), discretisation="none")
+    >>> out["ivh_v10"], out["ivh_i10"], out["ivh_i90"]
+    (0.9, 10.0, 2.0)
     """
     _check_settings(discretisation, bin_width, n_bins)
     array = as_values(values, what="ivh.compute")

@@ -224,9 +224,10 @@ def compute(morph_mask: np.ndarray, spacing_mm: tuple[float, float, float], *,
     --------
     >>> import numpy as np
     >>> cube = np.zeros((5, 5, 5), bool); cube[1:4, 1:4, 1:4] = True
-    >>> out = compute(cube, (1.0, 1.0, 1.0), intensity=cube * 1.0, intensity_mask=cube)
-    >>> out["morph_vol_approx"]
-    27.0
+    >>> ramp = np.indices(cube.shape)[2] * 10.0  # intensity rising along x
+    >>> out = compute(cube, (1.0, 1.0, 1.0), intensity=ramp, intensity_mask=cube)
+    >>> out["morph_vol_approx"], round(out["morph_volume"], 2), out["morph_moran_i"] > 0
+    (27.0, 23.17, True)
     """
     _check_inputs(morph_mask, spacing_mm, intensity, intensity_mask)
     morph = np.asarray(morph_mask, dtype=bool)
