@@ -40,7 +40,8 @@ def _check_grid(shape: tuple[int, ...], spacing_mm: tuple[float, ...], dim: int)
 def _smooth_unit_noise(rng: np.random.Generator, shape: tuple[int, ...],
                        sigma_voxels: list[float]) -> np.ndarray:
     """Gaussian white noise smoothed by `sigma_voxels`, rescaled to unit standard deviation."""
-    field = ndi.gaussian_filter(rng.standard_normal(shape, dtype=np.float32), sigma_voxels)
+    field = ndi.gaussian_filter(rng.standard_normal(shape, dtype=np.float32), sigma_voxels,
+                                truncate=3.0)
     return field / max(float(field.std()), 1e-6)
 
 
@@ -81,14 +82,24 @@ def _anatomy(rng: np.random.Generator, shape: tuple[int, int, int],
     lung_y = y_centre - 0.02 * ay
     lungs = (((np.abs(x) - lung_x) / (lung_ax * scale)) ** 2
              + ((y - lung_y) / (lung_ay * scale)) ** 2) <= 1.0
-    lung_texture = -850.0 + 15.0 * _smooth_unit_noise(rng, shape, [1.0, 3.0, 3.0])
-    paint(lungs, "lung", lung_texture)
+    # Lung texture and vessels from two smooth random fields over the lungs' bounding box;
+    # vessels lie where both fields are near zero: a set of curves.
+    lungs = np.broadcast_to(lungs, shape) | np.zeros((1, 1, 1), dtype=bool)
+    lungs[0, 0, 0] |= not lungs.any()          # keep the box non-empty on degenerate grids
+    box = tuple(slice(int(np.flatnonzero(lungs.any(axis=other)).min()),
+                      int(np.flatnonzero(lungs.any(axis=other)).max()) + 1)
+                for other in ((1, 2), (0, 2), (0, 1)))
+    box_shape = tuple(b.stop - b.start for b in box)
+    sigma = [2.5 / s for s in spacing_mm]
+    first, second = (_smooth_unit_noise(rng, box_shape, sigma) for _ in range(2))
+    in_lung = lungs[box]
+    codes[box][in_lung] = TISSUE_CODES["lung"]
+    hu[box][in_lung] = (-850.0 + 15.0 * first)[in_lung]
     heart = ((x - 0.12 * ax) / (0.30 * ax)) ** 2 + ((y - y_centre + 0.22 * ay) / (0.32 * ay)) ** 2
     paint(heart <= 1.0, "soft_tissue", 45.0)
-    # Vessels: where two smooth random fields both cross zero, a set of curves.
-    sigma = [2.5 / s for s in spacing_mm]
-    first, second = (_smooth_unit_noise(rng, shape, sigma) for _ in range(2))
-    vessels = lungs & (np.abs(first) < 0.16) & (np.abs(second) < 0.16)
+    vessels = np.zeros(shape, dtype=bool)
+    vessels[box] = in_lung & (np.abs(first) < 0.16) & (np.abs(second) < 0.16)
+    vessels &= codes == TISSUE_CODES["lung"]
     paint(vessels, "vessel", _HU["vessel"])
     spine_r = np.hypot(x, y - y_centre - 0.66 * ay)
     paint(spine_r <= 0.17 * ax, "bone", _CORTICAL_HU)
@@ -99,7 +110,7 @@ def _anatomy(rng: np.random.Generator, shape: tuple[int, int, int],
 def _place_lesion(rng: np.random.Generator, codes: np.ndarray, traits: lesion_model.LesionTraits,
                   spacing_mm: tuple[float, float, float]) -> np.ndarray:
     """Voxel index (z, y, x) of the lesion centre: in a lung (70 %) or central soft tissue."""
-    margin = np.ceil(0.8 * traits.radius_mm / np.asarray(spacing_mm)).astype(int) + 1
+    margin = np.ceil(traits.radius_mm / np.asarray(spacing_mm)).astype(int) + 1
     upper = np.asarray(codes.shape) - margin
     margin = np.minimum(margin, np.asarray(codes.shape) // 2 - 1)
     upper = np.maximum(upper, margin + 1)

@@ -109,7 +109,7 @@ def generate_xray_case(index: int, *, seed: int = 0, shape: tuple[int, int] = (2
     traits = lesion_model.draw_traits(
         rng, identity.label, radius_range_mm=(min(5.0, 0.5 * radius_high), radius_high),
         value_range=(0.10, 0.25), max_texture_sd=0.07, n_axes=2)
-    margin = np.ceil(0.8 * traits.radius_mm / np.asarray(spacing_mm)).astype(int) + 1
+    margin = np.ceil(traits.radius_mm / np.asarray(spacing_mm)).astype(int) + 1
     central = np.zeros(shape, dtype=bool)
     central[margin[0]:shape[0] - margin[0], margin[1]:shape[1] - margin[1]] = True
     candidates = np.flatnonzero(lung_fields & central)
