@@ -230,3 +230,15 @@ def test_hull_failure_gives_nan_with_warning(monkeypatch) -> None:
     for name in ("morph_diam", "morph_vol_dens_conv_hull", "morph_area_dens_conv_hull"):
         assert math.isnan(out[name])
     assert math.isfinite(out["morph_vol_dens_aabb"])
+
+
+def test_diagonal_line_of_voxels_has_no_minor_extent() -> None:
+    mask = np.zeros((6, 6, 6), bool)
+    index = np.arange(1, 5)
+    mask[index, index, index] = True  # collinear voxel centres, off the grid axes
+    with pytest.warns(MedscaleWarning, match="morph_vol_dens_aee"):
+        out = morphology.compute(mask, (1.0, 1.0, 1.0), intensity=np.indices(mask.shape)[0] * 1.0,
+                                 intensity_mask=mask)
+    assert out["morph_pca_min_axis"] == 0.0 and out["morph_pca_least_axis"] == 0.0
+    assert out["morph_pca_maj_axis"] == pytest.approx(4 * math.sqrt(3 * np.var(index, ddof=1)))
+    assert out["morph_pca_elongation"] == 0.0 and math.isnan(out["morph_vol_dens_aee"])

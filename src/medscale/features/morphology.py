@@ -120,7 +120,10 @@ def _pca_features(points: np.ndarray, volume: float, area: float,
     """Axis lengths and ellipsoid densities from the PCA of the voxel centres (mm)."""
     centred = points - points.mean(axis=0)
     covariance = centred.T @ centred / max(len(points) - 1, 1)  # sample covariance (N - 1)
-    major, minor, least = np.clip(np.sort(np.linalg.eigvalsh(covariance))[::-1], 0.0, None)
+    eigenvalues = np.sort(np.linalg.eigvalsh(covariance))[::-1]
+    # rounding leaves ~1e-16 relative residue on axes without extent (a line of voxels)
+    eigenvalues[eigenvalues <= 1e-12 * max(eigenvalues[0], 0.0)] = 0.0
+    major, minor, least = (float(v) for v in eigenvalues)
     a, b, c = 2.0 * math.sqrt(major), 2.0 * math.sqrt(minor), 2.0 * math.sqrt(least)
     why = "the ROI has no extent along a principal axis"
     out = {
