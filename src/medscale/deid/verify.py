@@ -21,6 +21,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 from pydicom.dataset import Dataset
 from pydicom.uid import UID_dictionary
 
@@ -73,7 +74,8 @@ def verify_tree(folder: str | Path, *, phi_values: Iterable[str] = ()) -> list[F
     folder : str or Path
         A de-identified folder (e.g. the output of `medscale.deid.deidentify_tree`).
     phi_values : iterable of str
-        Known original values to search for in the raw bytes of every file.
+        Known original values to search for in the raw bytes of every file
+        (case-insensitive; values shorter than `MIN_SEARCH_LENGTH` are skipped).
 
     Returns
     -------
@@ -81,17 +83,15 @@ def verify_tree(folder: str | Path, *, phi_values: Iterable[str] = ()) -> list[F
     """
     folder = Path(folder)
     values = sorted({value for value in phi_values if len(value) >= MIN_SEARCH_LENGTH})
-    pattern = _byte_pattern(values)
+    index = ValueIndex(values)
+    numbers = {value.lower().encode("utf-8"): n for n, value in enumerate(values, 1)}
     findings: list[Finding] = []
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
         relative = path.relative_to(folder).as_posix()
         data = path.read_bytes()
-        if pattern is not None:
-            matched = {match.group(0) for match in pattern.finditer(data.lower())}
-            for number, value in enumerate(values, 1):
-                if value.lower().encode("utf-8") in matched:
-                    findings.append(Finding(relative, "", "known_value",
-                                            f"phi-list value #{number}"))
+        for found in sorted(index.search(data), key=numbers.__getitem__):
+            findings.append(Finding(relative, "", "known_value",
+                                    f"phi-list value #{numbers[found]}"))
         try:
             dataset = read_dicom_bytes(data, name=relative)
         except NotDicomError:
@@ -103,11 +103,46 @@ def verify_tree(folder: str | Path, *, phi_values: Iterable[str] = ()) -> list[F
     return findings
 
 
-def _byte_pattern(values: list[str]) -> re.Pattern[bytes] | None:
-    if not values:
-        return None
-    encoded = sorted({value.lower().encode("utf-8") for value in values}, key=len, reverse=True)
-    return re.compile(b"|".join(re.escape(value) for value in encoded))
+class ValueIndex:
+    """Case-insensitive search of many byte strings at once, vectorised with NumPy.
+
+    Every value is keyed by its first 4 bytes (8 for values of 8 bytes or more); each window
+    of the data is compared with all keys at once (`numpy.isin`), and only the rare
+    candidate positions are compared in full.
+
+    Parameters
+    ----------
+    values : iterable of str
+        Values of at least 4 characters, searched as UTF-8, lower-cased.
+    """
+
+    def __init__(self, values: Iterable[str]) -> None:
+        self._by_width: dict[int, dict[int, list[bytes]]] = {4: {}, 8: {}}
+        for value in values:
+            encoded = value.lower().encode("utf-8")
+            width = 8 if len(encoded) >= 8 else 4
+            key = int.from_bytes(encoded[:width], "little")
+            self._by_width[width].setdefault(key, []).append(encoded)
+
+    def search(self, data: bytes) -> set[bytes]:
+        """The values (lower-cased, encoded) that occur in `data`."""
+        lowered = data.lower()
+        array = np.frombuffer(lowered, dtype=np.uint8)
+        found: set[bytes] = set()
+        for width, table in self._by_width.items():
+            if not table or len(array) < width:
+                continue
+            windows = np.zeros(len(array) - width + 1, dtype=np.uint64)
+            for offset in range(width):
+                windows |= array[offset:len(array) - width + 1 + offset].astype(np.uint64) << (
+                    np.uint64(8 * offset))
+            keys = np.fromiter(table, dtype=np.uint64, count=len(table))
+            for position in np.flatnonzero(np.isin(windows, keys)):
+                key = int(windows[position])
+                for value in table[key]:
+                    if lowered.startswith(value, int(position)):
+                        found.add(value)
+        return found
 
 
 def check_dataset(dataset: Dataset, *, file: str) -> list[Finding]:

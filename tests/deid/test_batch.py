@@ -1,0 +1,89 @@
+"""Folder runs: bad input is reported or refused, resume completes a partial run."""
+
+from __future__ import annotations
+
+import csv
+import shutil
+
+import pytest
+
+from medscale.datasets.phi_corpus import build_synthetic_phi_corpus
+from medscale.deid import deidentify_tree
+from medscale.deid.batch import AUDIT_COLUMNS, AUDIT_NAME
+from medscale.errors import ConfigError, InputError
+
+KEY = bytes(range(32))
+
+
+@pytest.fixture(scope="module")
+def corpus_dir(tmp_path_factory):
+    root = tmp_path_factory.mktemp("batch") / "in"
+    corpus = build_synthetic_phi_corpus(root)
+    return root, corpus
+
+
+def _audit(folder):
+    with (folder / AUDIT_NAME).open(newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_non_dicom_and_truncated_files_are_reported_not_copied(corpus_dir, tmp_path):
+    root, corpus = corpus_dir
+    source = tmp_path / "in"
+    shutil.copytree(root, source)
+    (source / "notes.txt").write_text("Jane Doe called, MRN-0042\n")
+    data = corpus.files[0].read_bytes()
+    (source / "cut.dcm").write_bytes(data[: len(data) - 100])
+    summary = deidentify_tree(source, tmp_path / "out", key=KEY)
+    assert summary.by_status == {"ok": 7, "not_dicom": 1, "truncated": 1, "failed": 0}
+    assert summary.n_review == 2  # the secondary capture and the ultrasound
+    outputs = list((tmp_path / "out").rglob("*.dcm"))
+    assert len(outputs) == 7
+    assert not list((tmp_path / "out").rglob("*.txt"))
+    rows = _audit(tmp_path / "out")
+    assert [r["status"] for r in rows].count("truncated") == 1
+    assert tuple(rows[0]) == AUDIT_COLUMNS
+    audit_text = (tmp_path / "out" / AUDIT_NAME).read_text()
+    assert "Jane" not in audit_text and "Phi" not in audit_text and "notes" not in audit_text
+    reviewed = {r["review"] for r in rows if r["review"]}
+    assert reviewed == {"burned_in_annotation;secondary_capture;modality_ot", "ultrasound"}
+
+
+def test_output_inside_or_equal_to_input_is_refused(corpus_dir, tmp_path):
+    root, _ = corpus_dir
+    with pytest.raises(InputError, match="must not be the input folder"):
+        deidentify_tree(root, root, key=KEY)
+    with pytest.raises(InputError, match="must not be the input folder"):
+        deidentify_tree(root, root / "deid", key=KEY)
+    with pytest.raises(InputError, match="not found"):
+        deidentify_tree(tmp_path / "absent", tmp_path / "out", key=KEY)
+    with pytest.raises(InputError, match="too short"):
+        deidentify_tree(root, tmp_path / "out", key=b"short")
+    with pytest.raises(ConfigError, match="workers"):
+        deidentify_tree(root, tmp_path / "out", key=KEY, workers=0)
+
+
+def test_non_empty_output_needs_resume_which_completes_the_run(corpus_dir, tmp_path):
+    root, corpus = corpus_dir
+    source = tmp_path / "in"
+    shutil.copytree(root, source)
+    held_back = tmp_path / "later"
+    held_back.mkdir()
+    for path in corpus.files[3:]:
+        relative = path.relative_to(root)
+        (held_back / relative).parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(source / relative, held_back / relative)
+    first = deidentify_tree(source, tmp_path / "out", key=KEY)
+    assert first.by_status["ok"] == 3
+    shutil.copytree(held_back, source, dirs_exist_ok=True)  # the rest of the export arrives
+    with pytest.raises(InputError, match="--resume"):
+        deidentify_tree(source, tmp_path / "out", key=KEY)
+    second = deidentify_tree(source, tmp_path / "out", key=KEY, resume=True)
+    assert second.n_processed == 4 and second.by_status["ok"] == 7 and second.n_files == 7
+    rows = _audit(tmp_path / "out")
+    assert len(rows) == 7 and len({r["input_sha256"] for r in rows}) == 7
+    fresh = tmp_path / "fresh"
+    deidentify_tree(source, fresh, key=KEY)
+    resumed = {p.relative_to(tmp_path / "out"): p.read_bytes()
+               for p in (tmp_path / "out").rglob("*.dcm")}
+    assert resumed == {p.relative_to(fresh): p.read_bytes() for p in fresh.rglob("*.dcm")}

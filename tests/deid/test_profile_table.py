@@ -1,0 +1,83 @@
+"""PS3.15 Table E.1-1 as data: coverage, spot checks against the standard, action choice."""
+
+from __future__ import annotations
+
+import pytest
+from pydicom.datadict import dictionary_has_tag, keyword_for_tag
+
+from medscale.deid import RULES, DeidSettings, Option, resolve_action
+from medscale.deid.profile_table import GROUP_RULES, PRIVATE_RULE, is_curve_group, is_overlay_group
+from medscale.errors import ConfigError
+
+# (keyword, basic action, {option key: action}) as printed in PS3.15 Table E.1-1.
+SPOT_CHECKS = [
+    ("PatientName", "Z", {}),
+    ("PatientID", "Z", {}),
+    ("PatientBirthDate", "Z", {}),
+    ("PatientSex", "Z", {"P": "K"}),
+    ("PatientAge", "X", {"P": "K"}),
+    ("AccessionNumber", "Z", {}),
+    ("StudyDate", "Z", {"F": "K", "M": "C"}),
+    ("AcquisitionDateTime", "X/Z/D", {"F": "K", "M": "C"}),
+    ("SOPInstanceUID", "U", {"U": "K"}),
+    ("FrameOfReferenceUID", "U", {"U": "K"}),
+    ("ReferencedSOPInstanceUID", "U", {"U": "K"}),
+    ("InstitutionName", "X/Z/D", {"I": "K"}),
+    ("StationName", "X/Z/D", {"D": "K"}),
+    ("DeviceSerialNumber", "X/Z/D", {"D": "K"}),
+    ("StudyDescription", "X", {"C": "C"}),
+    ("ReferencedImageSequence", "X/Z/U*", {"U": "K"}),
+    ("ReferencedPatientSequence", "X", {"U": "X"}),
+    ("ContentSequence", "D", {"T": "C"}),
+    ("Allergies", "X", {"P": "C", "C": "C"}),
+    ("OperatorsName", "X/Z/D", {}),
+    ("ROIName", "Z", {"C": "C"}),
+    ("OtherPatientIDsSequence", "X", {}),
+]
+
+
+def test_table_covers_the_standard_rows():
+    assert len(RULES) >= 460
+    assert all(dictionary_has_tag(tag) for tag in RULES)
+    assert len(GROUP_RULES) == 3 and PRIVATE_RULE.basic == "X"
+
+
+@pytest.mark.parametrize(("keyword", "basic", "options"), SPOT_CHECKS)
+def test_rows_match_the_standard(keyword, basic, options):
+    rule = next(r for tag, r in RULES.items() if keyword_for_tag(tag) == keyword)
+    assert rule.basic == basic
+    assert dict(rule.options) == options
+
+
+def test_combined_codes_resolve_to_the_documented_choice():
+    by_keyword = {keyword_for_tag(tag): rule for tag, rule in RULES.items()}
+    basic = frozenset()
+    assert resolve_action(by_keyword["AcquisitionDate"], basic, is_sequence=False) == "Z"
+    assert resolve_action(by_keyword["SeriesDate"], basic, is_sequence=False) == "D"
+    assert resolve_action(by_keyword["InstitutionName"], basic, is_sequence=False) == "D"
+    assert resolve_action(by_keyword["InstitutionCodeSequence"], basic, is_sequence=True) == "Z"
+    assert resolve_action(by_keyword["ReferencedImageSequence"], basic, is_sequence=True) == "U*"
+    assert resolve_action(by_keyword["VerifyingObserverSequence"], basic, is_sequence=True) == "Z"
+    # options override, the most retaining wins
+    assert resolve_action(by_keyword["InstitutionName"], frozenset("I"), is_sequence=False) == "K"
+    assert resolve_action(by_keyword["StudyDate"], frozenset("M"), is_sequence=False) == "C"
+    assert resolve_action(by_keyword["DeviceUID"], frozenset("UD"), is_sequence=False) == "K"
+    assert resolve_action(by_keyword["ReferencedPatientSequence"], frozenset("U"),
+                          is_sequence=True) == "X"
+
+
+def test_repeating_groups():
+    assert is_overlay_group(0x6000) and is_overlay_group(0x601E)
+    assert not is_overlay_group(0x6001) and not is_overlay_group(0x6020)
+    assert is_curve_group(0x5000) and not is_curve_group(0x5021)
+
+
+def test_settings_validation_and_codes():
+    settings = DeidSettings.from_names(["retain-modified-dates", "clean-descriptors"])
+    assert settings.option_keys == frozenset("MC")
+    assert Option.RETAIN_MODIFIED_DATES.code == "113107"
+    assert len(settings.method_text()) <= 64
+    with pytest.raises(ConfigError, match="valid options"):
+        DeidSettings.from_names(["retain-everything"])
+    with pytest.raises(ConfigError, match="exclude each other"):
+        DeidSettings.from_names(["retain-full-dates", "retain-modified-dates"])
