@@ -39,7 +39,7 @@ PLACEHOLDERS = {
     "PX888881": "patient_id",
     "18010101": "study_date",
     "18020202": "acquisition_date",
-    "214365": "acquisition_time",
+    "235857": "acquisition_time",
     "987654": "instance_number",
 }
 
@@ -61,7 +61,7 @@ def _encode(dataset: pydicom.Dataset, name: str) -> Template:
     dataset.PatientID = "PX888881"
     dataset.StudyDate = dataset.SeriesDate = "18010101"
     dataset.AcquisitionDate = "18020202"
-    dataset.AcquisitionTime = "214365"
+    dataset.AcquisitionTime = "235857"
     dataset.InstanceNumber = "987654"
     path = Path(os.environ.get("TMPDIR", "/tmp")) / f"medscale-template-{os.getpid()}.dcm"
     dataset.save_as(path, enforce_file_format=True)

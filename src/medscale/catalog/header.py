@@ -258,14 +258,20 @@ def _walk(window: _Window, position: int, *, explicit: bool, raw: dict[int, byte
 
 
 def _decode(raw: dict[int, bytes], values: dict[str, Any]) -> None:
-    """Decode the raw little-endian values of :data:`TAGS` into ``values`` (text or int)."""
-    charset = raw.get(0x00080005)
-    encodings = _encodings(charset) if charset and charset.strip(b" \x00") else None
+    """Decode the raw little-endian values of :data:`TAGS` into ``values`` (text or int).
+
+    The Specific Character Set is looked up (through pydicom) only for a non-ASCII text value,
+    so pure-ASCII archives never import pydicom in the workers.
+    """
+    charset = raw.get(0x00080005, b"")
     for tag, value in raw.items():
         vr, key = TAGS[tag]
         if vr == "US":
             values[key] = struct.unpack_from("<H", value)[0] if len(value) >= 2 else None
+        elif value.isascii():
+            values[key] = value.decode("ascii").strip(" \x00") or None
         else:
+            encodings = _encodings(charset) if charset.strip(b" \x00") else None
             values[key] = decode_text(value, vr, encodings)
 
 

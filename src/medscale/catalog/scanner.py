@@ -292,6 +292,7 @@ def _read_all(entries: list[Entry], *, workers: int | None, chunk_size: int,
         for chunk in chunks:
             yield (*read_chunk(chunk), len(chunk))
         return
+    read_chunk([])  # pays the lazy imports (pyarrow's pandas shim) once, before the fork
     context = multiprocessing.get_context("fork" if os.name == "posix" else None)
     pending: collections.deque[tuple[Future, int]] = collections.deque()
     queue = iter(chunks)
