@@ -67,6 +67,9 @@ def test_write_xray_cohort_png_and_dicom(tmp_path: Path) -> None:
                                           case.image.array)
             np.testing.assert_array_equal(mask.array.reshape(case.mask.shape), case.mask.array)
             assert row["modality"] == "CR"
+            assert image.geometry_equal(mask)  # image and mask files agree on the grid
+            if fmt == "dicom":
+                assert image.geometry_equal(case.image)
 
 
 def test_write_cohort_errors(tmp_path: Path) -> None:

@@ -103,7 +103,8 @@ def _base_dataset(header: Mapping[str, object], sop_class: str, sop_uid: str) ->
         setattr(ds, keyword, value)
     ds.SOPClassUID, ds.SOPInstanceUID = sop_class, sop_uid
     for keyword in ("PatientName", "PatientID", "PatientBirthDate", "PatientSex", "StudyDate",
-                    "StudyTime", "ReferringPhysicianName", "StudyID", "AccessionNumber"):
+                    "StudyTime", "ReferringPhysicianName", "StudyID", "AccessionNumber",
+                    "Manufacturer"):
         if keyword not in ds:
             setattr(ds, keyword, "")
     return ds
@@ -177,6 +178,8 @@ def write_dicom_series(image: Image, folder: str | Path, *,
         ds.SeriesNumber = header.get("SeriesNumber", 1)
         ds.InstanceNumber = k + 1
         ds.PositionReferenceIndicator = ""
+        ds.PatientPosition = header.get("PatientPosition", "HFS")
+        ds.AcquisitionNumber = header.get("AcquisitionNumber", 1)
         ds.ImagePositionPatient = _ds(position)
         ds.ImageOrientationPatient = orientation
         ds.SliceLocation = _ds([float(position @ normal)])[0]
