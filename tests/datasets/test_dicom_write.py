@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import importlib.util
+import tempfile
 from pathlib import Path
 
 import numpy as np
 import pydicom
 import pytest
 import SimpleITK as sitk
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from skimage.draw import polygon2mask
 
 from medscale.datasets import generate_ct_case, generate_xray_case
@@ -194,3 +197,24 @@ def test_medscale_rtstruct_reader_dice(ct_series: tuple, tmp_path: Path) -> None
     path = write_rtstruct(case.mask, files, tmp_path / "rs.dcm")
     mask = read_rtstruct_mask(path, case.image, roi="lesion")
     assert _dice(mask.array, case.mask.array) >= 0.95
+
+
+@settings(max_examples=12, deadline=None)
+@given(
+    spacing=st.tuples(*(st.floats(0.3, 5.0) for _ in range(3))),
+    origin=st.tuples(*(st.floats(-500.0, 500.0) for _ in range(3))),
+    angles=st.tuples(*(st.floats(-np.pi, np.pi) for _ in range(3))),
+)
+def test_series_geometry_round_trip_property(spacing: tuple, origin: tuple,
+                                             angles: tuple) -> None:
+    """Any right-handed grid reads back from the written series with the same geometry."""
+    from scipy.spatial.transform import Rotation
+
+    xyz = Rotation.from_euler("xyz", angles).as_matrix()
+    image = Image(np.arange(3 * 5 * 4, dtype=np.int16).reshape(3, 5, 4), spacing=spacing,
+                  origin=origin, direction=xyz[:, ::-1], meta={"modality": "CT"})
+    with tempfile.TemporaryDirectory() as folder:
+        write_dicom_series(image, folder)
+        read = _read_series(Path(folder))
+    assert read.geometry_equal(image, tol_mm=1e-4)
+    np.testing.assert_array_equal(read.array, image.array)
