@@ -90,6 +90,8 @@ def test_bad_inputs_are_clear_errors(sphere_case):
         extract(image.with_array(broken), mask, FIRST_ORDER)
     with pytest.raises(MaskError, match="re-segmentation"):
         extract(image, mask, {**FIRST_ORDER, "resegmentation": {"range": [5000, 6000]}})
+    with pytest.raises(ConfigError, match="grey levels"):
+        extract(image, mask, {"discretisation": {"bin_width": 0.001}})
     with pytest.raises(ConfigError, match="unknown preset"):
         extract(image, mask, "no-such-preset")
     with pytest.raises(MaskError, match="vanishes"):

@@ -22,7 +22,7 @@ from typing import Any, cast
 
 import numpy as np
 
-from medscale.errors import InputError, MaskError
+from medscale.errors import ConfigError, InputError, MaskError
 from medscale.features import diagnostics as diag
 from medscale.features.discretisation import discretise
 from medscale.features.interpolation import (
@@ -39,6 +39,7 @@ from medscale.image import Image, Mask
 log = logging.getLogger(__name__)
 
 LOCAL_MARGIN_MM = 6.3  # > radius of the 1 cm^3 sphere of the local intensity features, 6.204 mm
+MAX_TEXTURE_LEVELS = 4096  # Ng above this makes Ng x Ng texture matrices absurd (> 100 MB)
 TEXTURE_FAMILIES = ("glcm", "glrlm", "glszm", "gldzm", "ngtdm", "ngldm")
 
 
@@ -202,6 +203,12 @@ def prepare(image: Image, mask: Image, settings: Settings) -> PreparedRoi:
     levels, n_levels = discretise(intensity, intensity_mask, method=disc.method.value,
                                   bin_width=disc.bin_width, n_bins=disc.n_bins,
                                   lower_bound=lower_bound)
+    if n_levels > MAX_TEXTURE_LEVELS and set(settings.families) & set(TEXTURE_FAMILIES):
+        raise ConfigError(
+            f"{where}discretisation gives {n_levels} grey levels (more than "
+            f"{MAX_TEXTURE_LEVELS}): texture matrices would need Ng^2 cells; use a wider "
+            f"bin_width (now {disc.bin_width}) or fixed_bin_number"
+        )
     return PreparedRoi(intensity, morph, intensity_mask, levels, n_levels, spacing, found)
 
 
