@@ -51,8 +51,10 @@ def test_corpus_is_seeded(synthetic):
     assert len(corpus.seeded_values) > 1000
     ds = pydicom.dcmread(corpus.files[0])
     assert sum(1 for tag in ds.keys() if tag.is_private) >= 3
-    # the input itself is full of findings: the check can fail
-    assert len(leaked_values(root / "in", corpus.seeded_values)) == len(corpus.files)
+    # every seeded value is really in the input: the leak checks can fail
+    found = {value for values in leaked_values(root / "in", corpus.seeded_values).values()
+             for value in values}
+    assert found == {value.lower() for value in corpus.seeded_values if len(value) >= 4}
     assert len(verify_tree(root / "in", phi_values=corpus.seeded_values)) > 1000
 
 

@@ -95,6 +95,8 @@ def plant_phi(dataset: Dataset, *, patient: int) -> set[str]:
         vr = dictionary_VR(tag).split(" or ")[0]
         if pydicom.datadict.keyword_for_tag(tag) in keep and tag in dataset:
             continue
+        if tag in (0x00100010, 0x00100020, 0x00100030):  # planted below, as one patient
+            continue
         dataset.add_new(tag, vr, _value(vr, patient, index, tag, seeded))
     patient_name = _value("PN", patient, 1, 0x00100010, seeded)
     dataset.PatientName = patient_name
