@@ -36,6 +36,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum, StrEnum
+from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -150,8 +151,19 @@ def _plain(value: Any) -> Any:
 
 def preset_names() -> list[str]:
     """Names of the built-in presets (files in medscale/features/presets)."""
+    return list(_preset_names())
+
+
+@cache
+def _preset_names() -> tuple[str, ...]:
     folder = resources.files("medscale.features") / "presets"
-    return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".yaml"))
+    return tuple(sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".yaml")))
+
+
+@cache
+def _preset(name: str) -> Settings:
+    """A built-in preset, parsed once (Settings are immutable, so sharing is safe)."""
+    return _from_dict(_read_yaml(name), where=name)
 
 
 def load_settings(source: Settings | str | Path | Mapping[str, Any] = "default") -> Settings:
@@ -177,6 +189,8 @@ def load_settings(source: Settings | str | Path | Mapping[str, Any] = "default")
         return source
     if isinstance(source, Mapping):
         return _from_dict(source, where="settings")
+    if isinstance(source, str) and source in preset_names():
+        return _preset(source)
     if isinstance(source, str | Path):
         return _from_dict(_read_yaml(source), where=str(source))
     raise ConfigError(f"settings must be a preset name, a YAML path or a dict, got {source!r}")
