@@ -96,12 +96,27 @@ def test_matrices_match_brute_force(seed: int, dimension: str) -> None:
     padded = np.pad(np.where(roi, levels, 0), 1)
     dirs = tc.directions(dimension)
     per_slice = dimension == "2D"
-    fast = glcm.glcm_matrices(padded, dirs, per_slice=per_slice)
-    n_max = fast.shape[-1]
-    slow = brute_glcm(levels, roi, dirs, n_max, per_slice=per_slice)
+    compressed, present = glcm.glcm_matrices(padded, dirs, per_slice=per_slice)
+    fast = np.zeros((*compressed.shape[:2], 4, 4), dtype=np.int64)
+    fast[:, :, (present - 1)[:, None], present - 1] = compressed
+    slow = brute_glcm(levels, roi, dirs, 4, per_slice=per_slice)
     if per_slice:
         fast = fast[1:-1]  # padding planes
     np.testing.assert_array_equal(fast, slow)
+
+
+def test_absent_levels_do_not_change_features() -> None:
+    """Rows of levels absent from the ROI are dropped; the features keep the real levels."""
+    levels, roi = random_case(1)
+    spread = np.where(levels > 2, levels + 5, levels)  # levels 1, 2, 8, 9 of Ng = 9
+    dense = np.zeros((1, 9, 9))
+    compressed, present = glcm.glcm_matrices(np.pad(np.where(roi, spread, 0), 1),
+                                             tc.DIRECTIONS_3D)
+    dense[0][np.ix_(present - 1, present - 1)] = compressed[0].sum(axis=0)
+    via_dense = glcm.glcm_features(dense, 9)
+    via_compressed = glcm.glcm_features(compressed[0].sum(axis=0, keepdims=True), 9, present)
+    for name, value in via_dense.items():
+        assert via_compressed[name] == pytest.approx(value, rel=1e-12, nan_ok=True), name
 
 
 def test_features_match_direct_formulas() -> None:

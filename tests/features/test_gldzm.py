@@ -131,10 +131,10 @@ def test_matrices_match_flood_fill(seed: int, dimension: str) -> None:
     distance = erosion_distance(morph, in_plane=in_plane)
     padded = np.pad(np.where(roi, levels, 0), 1)
     fast_distance = gldzm._distance_on_crop(morph, roi, in_plane=in_plane)
-    compressed, _, steps = gldzm.distance_zone_matrices(padded, fast_distance, 2,
-                                                        dimension=dimension)
-    fast = np.zeros((*compressed.shape[:2], steps.max()), dtype=np.int64)
-    fast[..., steps - 1] = compressed
+    compressed, _, present, steps = gldzm.distance_zone_matrices(padded, fast_distance,
+                                                                 dimension=dimension)
+    fast = np.zeros((compressed.shape[0], 2, steps.max()), dtype=np.int64)
+    fast[:, (present - 1)[:, None], steps - 1] = compressed
     slow = np.zeros((levels.shape[0] if in_plane else 1, 2, fast.shape[-1]), dtype=np.int64)
     for level, members in brute_zones(levels, roi, in_plane=in_plane):
         zone_distance = min(distance[m] for m in members)

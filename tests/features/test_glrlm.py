@@ -109,9 +109,9 @@ def test_runs_match_brute_force(seed: int) -> None:
 def test_matrices_match_brute_force(seed: int) -> None:
     levels, roi = random_case(seed, n_levels=3)
     padded = np.pad(np.where(roi, levels, 0), 1)
-    compressed, lengths = glrlm.run_matrices(padded, tc.DIRECTIONS_2D, 3, per_slice=True)
-    fast = np.zeros((*compressed.shape[:3], lengths.max()), dtype=np.int64)
-    fast[..., lengths - 1] = compressed
+    compressed, present, lengths = glrlm.run_matrices(padded, tc.DIRECTIONS_2D, per_slice=True)
+    fast = np.zeros((*compressed.shape[:2], 3, lengths.max()), dtype=np.int64)
+    fast[:, :, (present - 1)[:, None], lengths - 1] = compressed
     for k, direction in enumerate(tc.DIRECTIONS_2D):
         slow = np.zeros((levels.shape[0], 3, fast.shape[-1]), dtype=np.int64)
         for level, length, z in brute_runs(levels, roi, direction):

@@ -103,9 +103,9 @@ def brute_zones(levels, roi, *, in_plane):
 def test_matrices_match_flood_fill(seed: int, dimension: str) -> None:
     levels, roi = random_case(seed, n_levels=3)
     padded = np.pad(np.where(roi, levels, 0), 1)
-    compressed, n_voxels, sizes = glszm.size_zone_matrices(padded, 3, dimension=dimension)
-    fast = np.zeros((*compressed.shape[:2], sizes.max()), dtype=np.int64)
-    fast[..., sizes - 1] = compressed
+    compressed, n_voxels, present, sizes = glszm.size_zone_matrices(padded, dimension=dimension)
+    fast = np.zeros((compressed.shape[0], 3, sizes.max()), dtype=np.int64)
+    fast[:, (present - 1)[:, None], sizes - 1] = compressed
     in_plane = dimension == "2D"
     zones = brute_zones(levels, roi, in_plane=in_plane)
     slow = np.zeros((levels.shape[0] if in_plane else 1, 3, fast.shape[-1]), dtype=np.int64)

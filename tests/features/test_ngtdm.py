@@ -94,7 +94,10 @@ def brute_ngtdm(levels, roi, n_levels, *, in_plane):
 def test_vectors_match_brute_force(seed: int, in_plane: bool) -> None:
     levels, roi = random_case(seed)
     padded = np.pad(np.where(roi, levels, 0), 1)
-    s, n = ngtdm.ngtdm_vectors(padded, 4, in_plane=in_plane)
+    s_present, n_present, present = ngtdm.ngtdm_vectors(padded, in_plane=in_plane)
+    s = np.zeros((s_present.shape[0], 4))
+    n = np.zeros((s_present.shape[0], 4), dtype=np.int64)
+    s[:, present - 1], n[:, present - 1] = s_present, n_present
     s_ref, n_ref = brute_ngtdm(levels, roi, 4, in_plane=in_plane)
     if in_plane:
         s, n = s[1:-1], n[1:-1]
@@ -140,5 +143,6 @@ def test_isolated_voxels_are_undefined() -> None:
 def test_neighbours_outside_roi_do_not_count() -> None:
     levels = np.array([[[1, 3, 5]]])
     roi = np.array([[[True, True, False]]])
-    s, n = ngtdm.ngtdm_vectors(np.pad(np.where(roi, levels, 0), 1), 5, in_plane=False)
-    assert s[0, 0] == 2.0 and s[0, 2] == 2.0 and n.sum() == 2
+    s, n, present = ngtdm.ngtdm_vectors(np.pad(np.where(roi, levels, 0), 1), in_plane=False)
+    assert present.tolist() == [1, 3]
+    assert s[0].tolist() == [2.0, 2.0] and n.sum() == 2

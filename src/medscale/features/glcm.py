@@ -111,20 +111,22 @@ def compute(
         return tc.nan_features(_NAMES, suffixes)
     out: dict[str, float] = {}
     if "2D" in dims or "2.5D" in dims:
-        per_slice = _matrices(padded, tc.DIRECTIONS_2D, distance, symmetric, per_slice=True)
+        per_slice, lv = glcm_matrices(padded, tc.DIRECTIONS_2D, distance=distance,
+                                      symmetric=symmetric, per_slice=True)
         if "2D" in dims:
             n_z, n_dir = per_slice.shape[:2]
             stacked = per_slice.reshape(n_z * n_dir, *per_slice.shape[2:])
-            out.update(_aggregate(stacked, n_levels, "2D_avg"))
-            out.update(_aggregate(per_slice.sum(axis=1), n_levels, "2D_comb"))
+            out.update(_aggregate(stacked, lv, n_levels, "2D_avg"))
+            out.update(_aggregate(per_slice.sum(axis=1), lv, n_levels, "2D_comb"))
         if "2.5D" in dims:
             merged = per_slice.sum(axis=0)
-            out.update(_aggregate(merged, n_levels, "2_5D_avg"))
-            out.update(_aggregate(merged.sum(axis=0, keepdims=True), n_levels, "2_5D_comb"))
+            out.update(_aggregate(merged, lv, n_levels, "2_5D_avg"))
+            out.update(_aggregate(merged.sum(axis=0, keepdims=True), lv, n_levels, "2_5D_comb"))
     if "3D" in dims:
-        per_dir = _matrices(padded, tc.DIRECTIONS_3D, distance, symmetric, per_slice=False)[0]
-        out.update(_aggregate(per_dir, n_levels, "3D_avg"))
-        out.update(_aggregate(per_dir.sum(axis=0, keepdims=True), n_levels, "3D_comb"))
+        per_dir, lv = glcm_matrices(padded, tc.DIRECTIONS_3D, distance=distance,
+                                    symmetric=symmetric)
+        out.update(_aggregate(per_dir[0], lv, n_levels, "3D_avg"))
+        out.update(_aggregate(per_dir[0].sum(axis=0, keepdims=True), lv, n_levels, "3D_comb"))
     return out
 
 
@@ -135,8 +137,8 @@ def glcm_matrices(
     distance: int = 1,
     symmetric: bool = True,
     per_slice: bool = False,
-) -> np.ndarray:
-    """Co-occurrence counts per (slice,) direction.
+) -> tuple[np.ndarray, np.ndarray]:
+    """Co-occurrence counts per (slice,) direction, one row/column per level present.
 
     Parameters
     ----------
@@ -147,25 +149,17 @@ def glcm_matrices(
 
     Returns
     -------
-    numpy.ndarray of int64, shape (Z, D, Nm, Nm)
-        Z = number of z planes of `padded` when `per_slice` (else 1), D directions, Nm the
-        largest level present; entry [..., i-1, j-1] counts pairs (i, j).
+    counts : numpy.ndarray of int64, shape (Z, D, Np, Np)
+        Z = number of z planes of `padded` when `per_slice` (else 1), D directions;
+        entry [..., a, b] counts pairs of levels (``levels[a]``, ``levels[b]``).
+    levels : numpy.ndarray of int64, shape (Np,)
+        The grey levels present in the ROI.
     """
-    return _matrices(padded, directions, distance, symmetric, per_slice=per_slice)
-
-
-def _matrices(
-    padded: np.ndarray,
-    directions: Sequence[tuple[int, int, int]],
-    distance: int,
-    symmetric: bool,
-    *,
-    per_slice: bool,
-) -> np.ndarray:
     flat = padded.ravel()
+    levels, row = tc.present_levels(padded)
     centre = np.flatnonzero(flat)
-    centre_level = flat[centre] - 1
-    n_m = int(centre_level.max()) + 1
+    centre_level = row[flat[centre]]
+    n_m = len(levels)
     plane = padded.shape[1] * padded.shape[2]
     n_z = padded.shape[0] if per_slice else 1
     n_dir = len(directions)
@@ -175,17 +169,19 @@ def _matrices(
         offset = tc.flat_offset(direction, padded.shape, distance)
         neighbour = flat[centre + offset]
         valid = neighbour > 0
-        index = centre_level[valid] * n_m + (neighbour[valid] - 1)
+        index = centre_level[valid] * n_m + row[neighbour[valid]]
         group = k if not per_slice else (centre[valid] // plane) * n_dir + k
         chunks.append(group * cells + index)
     counts = np.bincount(np.concatenate(chunks), minlength=n_z * n_dir * cells)
     counts = counts.reshape(n_z, n_dir, n_m, n_m)
     if symmetric:
         counts = counts + counts.transpose(0, 1, 3, 2)
-    return counts
+    return counts, levels
 
 
-def _aggregate(matrices: np.ndarray, n_levels: int, suffix: str) -> dict[str, float]:
+def _aggregate(
+    matrices: np.ndarray, levels: np.ndarray, n_levels: int, suffix: str
+) -> dict[str, float]:
     """Features of each non-empty matrix of the stack, averaged; NaN + warning if undefined."""
     stack = matrices.reshape(-1, *matrices.shape[-2:])
     stack = stack[stack.sum(axis=(1, 2)) > 0]
@@ -194,7 +190,8 @@ def _aggregate(matrices: np.ndarray, n_levels: int, suffix: str) -> dict[str, fl
         return tc.nan_features(_NAMES, [suffix])
     # Bounded memory: features of at most ~2 million matrix cells at a time.
     chunk = max(1, 2_000_000 // (stack.shape[1] * stack.shape[2]))
-    parts = [glcm_features(stack[k:k + chunk], n_levels) for k in range(0, len(stack), chunk)]
+    parts = [glcm_features(stack[k:k + chunk], n_levels, levels)
+             for k in range(0, len(stack), chunk)]
     values = {name: np.concatenate([part[name] for part in parts]) for name in _NAMES}
     out = {}
     for name in _NAMES:
@@ -209,34 +206,37 @@ def _aggregate(matrices: np.ndarray, n_levels: int, suffix: str) -> dict[str, fl
 
 
 @lru_cache(maxsize=64)
-def _marginal_plan(n_m: int, kind: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Cell order, segment starts and keys present for summing an N x N matrix by key."""
-    grid = np.arange(n_m)
-    key = np.abs(grid[:, None] - grid[None, :]) if kind == "diff" else grid[:, None] + grid
-    order = np.argsort(key.ravel(), kind="stable")
-    sorted_key = key.ravel()[order]
-    present = np.unique(sorted_key)
-    return order, np.searchsorted(sorted_key, present), present
+def _marginal_plan(levels: bytes, kind: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Cell order, segment starts and key values for summing a matrix by |i - j| or i + j."""
+    lv = np.frombuffer(levels, dtype=np.int64)
+    key = np.abs(lv[:, None] - lv[None, :]) if kind == "diff" else lv[:, None] + lv[None, :]
+    values, index = tc.compress_values(key.ravel())
+    order = np.argsort(index, kind="stable")
+    starts = np.searchsorted(index[order], np.arange(len(values)))
+    return order, starts, values
 
 
-def _marginal(p: np.ndarray, kind: str) -> np.ndarray:
-    """Sum the (K, N, N) probabilities over the cells sharing |i - j| ("diff") or i + j."""
-    n_m = p.shape[1]
-    order, starts, present = _marginal_plan(n_m, kind)
-    out = np.zeros((p.shape[0], n_m if kind == "diff" else 2 * n_m - 1))
-    out[:, present] = np.add.reduceat(p.reshape(p.shape[0], -1)[:, order], starts, axis=1)
-    return out
+def _marginal(p: np.ndarray, levels: np.ndarray, kind: str) -> tuple[np.ndarray, np.ndarray]:
+    """Probabilities (K, N, N) summed over the cells sharing |i - j| ("diff") or i + j, and
+    the key values k that occur."""
+    order, starts, values = _marginal_plan(levels.astype(np.int64).tobytes(), kind)
+    flat = p.reshape(p.shape[0], -1)[:, order]
+    return np.add.reduceat(flat, starts, axis=1), values.astype(np.float64)
 
 
-def glcm_features(counts: np.ndarray, n_levels: int) -> dict[str, np.ndarray]:
+def glcm_features(
+    counts: np.ndarray, n_levels: int, levels: np.ndarray | None = None
+) -> dict[str, np.ndarray]:
     """The 25 IBSI GLCM features of each matrix in a stack.
 
     Parameters
     ----------
     counts : numpy.ndarray, shape (K, N, N)
-        Non-empty co-occurrence matrices; row/column k is grey level k + 1.
+        Non-empty co-occurrence matrices; row/column k is grey level ``levels[k]``.
     n_levels : int
         Ng for the normalised inverse differences.
+    levels : numpy.ndarray of int, shape (N,), optional
+        Grey level of each row/column; default 1..N.
 
     Returns
     -------
@@ -245,11 +245,10 @@ def glcm_features(counts: np.ndarray, n_levels: int) -> dict[str, np.ndarray]:
     """
     k_mats, n_m, _ = counts.shape
     p = counts / counts.sum(axis=(1, 2), keepdims=True, dtype=np.float64)
-    lv = np.arange(1, n_m + 1, dtype=np.float64)
-    p_diff = _marginal(p, "diff")  # k = 0 .. N-1
-    p_sum = _marginal(p, "sum")  # k = 2 .. 2N
-    k_diff = np.arange(n_m, dtype=np.float64)
-    k_sum = np.arange(2, 2 * n_m + 1, dtype=np.float64)
+    levels = np.arange(1, n_m + 1) if levels is None else np.asarray(levels)
+    lv = levels.astype(np.float64)
+    p_diff, k_diff = _marginal(p, levels, "diff")  # |i - j| = k_diff (starts at 0)
+    p_sum, k_sum = _marginal(p, levels, "sum")  # i + j = k_sum
     p_i = p.sum(axis=2)
     p_j = p.sum(axis=1)
     mu_i = p_i @ lv
@@ -273,8 +272,8 @@ def glcm_features(counts: np.ndarray, n_levels: int) -> dict[str, np.ndarray]:
         info1 = (h_xy - h_xy1) / h_x
     corr[var_i * var_j <= 1e-14] = np.nan
     info1[h_x <= 0] = np.nan
-    inv_var_w = np.zeros(n_m)
-    inv_var_w[1:] = 1.0 / k_diff[1:] ** 2
+    inv_var_w = np.zeros_like(k_diff)
+    inv_var_w[1:] = 1.0 / k_diff[1:] ** 2  # k_diff[0] == 0 (the diagonal)
     return {
         "cm_joint_max": p.reshape(k_mats, -1).max(axis=1),
         "cm_joint_avg": joint_avg,

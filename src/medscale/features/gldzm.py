@@ -109,18 +109,16 @@ def compute(
     out: dict[str, float] = {}
     if "2D" in dims or "2.5D" in dims:
         distance = _distance_on_crop(morph, roi, in_plane=True)
-        per_slice, n_voxels, steps = distance_zone_matrices(padded, distance, n_levels,
-                                                            dimension="2D")
+        per_slice, n_voxels, *axes = distance_zone_matrices(padded, distance, dimension="2D")
         if "2D" in dims:
-            out.update(zone_features(per_slice, n_voxels, steps, _GENERIC, "2D"))
+            out.update(zone_features(per_slice, n_voxels, *axes, _GENERIC, "2D"))
         if "2.5D" in dims:
             out.update(zone_features(per_slice.sum(axis=0, keepdims=True),
-                                     n_voxels.sum(keepdims=True), steps, _GENERIC, "2_5D"))
+                                     n_voxels.sum(keepdims=True), *axes, _GENERIC, "2_5D"))
     if "3D" in dims:
         distance = _distance_on_crop(morph, roi, in_plane=False)
-        volume, n_voxels, steps = distance_zone_matrices(padded, distance, n_levels,
-                                                         dimension="3D")
-        out.update(zone_features(volume, n_voxels, steps, _GENERIC, "3D"))
+        volume, n_voxels, *axes = distance_zone_matrices(padded, distance, dimension="3D")
+        out.update(zone_features(volume, n_voxels, *axes, _GENERIC, "3D"))
     return out
 
 
@@ -156,8 +154,8 @@ def _distance_on_crop(morph: np.ndarray, roi: np.ndarray, *, in_plane: bool) -> 
 
 
 def distance_zone_matrices(
-    padded: np.ndarray, distance: np.ndarray, n_levels: int, *, dimension: str
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    padded: np.ndarray, distance: np.ndarray, *, dimension: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Zone counts by (grey level, zone distance), per z plane ("2D") or for the volume.
 
     Parameters
@@ -166,15 +164,15 @@ def distance_zone_matrices(
         Levels with 0 outside the intensity mask and one outside voxel on every side.
     distance : numpy.ndarray of int, same shape
         Edge distance of each voxel (>= 1 inside the intensity mask).
-    n_levels : int
-        Ng.
     dimension : {"2D", "3D"}
 
     Returns
     -------
-    matrices : numpy.ndarray of int64, shape (Z, Ng, Nu)
-        One column per zone distance that occurs.
+    matrices : numpy.ndarray of int64, shape (Z, Np, Nu)
+        One row per grey level present, one column per zone distance that occurs.
     n_voxels : numpy.ndarray of int64, shape (Z,)
+    levels : numpy.ndarray of int64, shape (Np,)
+        The grey level of each row.
     steps : numpy.ndarray of int64, shape (Nu,)
         The zone distance of each column.
     """
@@ -188,5 +186,5 @@ def distance_zone_matrices(
     else:
         group = slice_index
         n_voxels = np.count_nonzero(padded, axis=(1, 2))
-    matrices, steps = tc.zone_matrices(level, zone_distance, group, len(n_voxels), n_levels)
-    return matrices, n_voxels, steps
+    matrices, levels, steps = tc.zone_matrices(level, zone_distance, group, len(n_voxels))
+    return matrices, n_voxels, levels, steps

@@ -92,19 +92,19 @@ def compute(
         return tc.nan_features(_NAMES, [s for d in dims for s in _SUFFIXES[d]])
     out: dict[str, float] = {}
     if "2D" in dims or "2.5D" in dims:
-        per_slice, lengths = run_matrices(padded, tc.DIRECTIONS_2D, n_levels, per_slice=True)
+        per_slice, *axes = run_matrices(padded, tc.DIRECTIONS_2D, per_slice=True)
         if "2D" in dims:
             stacked = per_slice.reshape(-1, *per_slice.shape[2:])
-            out.update(_aggregate(stacked, lengths, "2D_avg"))
-            out.update(_aggregate(per_slice.sum(axis=1), lengths, "2D_comb"))
+            out.update(_aggregate(stacked, *axes, "2D_avg"))
+            out.update(_aggregate(per_slice.sum(axis=1), *axes, "2D_comb"))
         if "2.5D" in dims:
             merged = per_slice.sum(axis=0)
-            out.update(_aggregate(merged, lengths, "2_5D_avg"))
-            out.update(_aggregate(merged.sum(axis=0, keepdims=True), lengths, "2_5D_comb"))
+            out.update(_aggregate(merged, *axes, "2_5D_avg"))
+            out.update(_aggregate(merged.sum(axis=0, keepdims=True), *axes, "2_5D_comb"))
     if "3D" in dims:
-        per_dir, lengths = run_matrices(padded, tc.DIRECTIONS_3D, n_levels, per_slice=False)
-        out.update(_aggregate(per_dir[0], lengths, "3D_avg"))
-        out.update(_aggregate(per_dir[0].sum(axis=0, keepdims=True), lengths, "3D_comb"))
+        per_dir, *axes = run_matrices(padded, tc.DIRECTIONS_3D, per_slice=False)
+        out.update(_aggregate(per_dir[0], *axes, "3D_avg"))
+        out.update(_aggregate(per_dir[0].sum(axis=0, keepdims=True), *axes, "3D_comb"))
     return out
 
 
@@ -153,10 +153,9 @@ def _runs(
 def run_matrices(
     padded: np.ndarray,
     directions: Sequence[tuple[int, int, int]],
-    n_levels: int,
     *,
     per_slice: bool,
-) -> tuple[np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Run-length counts per (slice,) direction.
 
     Parameters
@@ -165,20 +164,22 @@ def run_matrices(
         Levels with 0 outside the ROI and one outside voxel on every side.
     directions : sequence of (dz, dy, dx)
         Unit directions (first non-zero component +1).
-    n_levels : int
-        Ng (rows of the matrices).
     per_slice : bool
         One matrix per z plane and direction (in-plane directions only) or per direction.
 
     Returns
     -------
-    counts : numpy.ndarray of int64, shape (Z, D, Ng, Nu)
-        Z = z planes of `padded` when `per_slice` (else 1); entry [..., i-1, k] counts runs of
-        level i and length ``lengths[k]``.
+    counts : numpy.ndarray of int64, shape (Z, D, Np, Nu)
+        Z = z planes of `padded` when `per_slice` (else 1); entry [..., a, b] counts runs of
+        level ``levels[a]`` and length ``lengths[b]``.
+    levels : numpy.ndarray of int64, shape (Np,)
+        The grey levels present.
     lengths : numpy.ndarray of int64, shape (Nu,)
         The run lengths that occur, sorted.
     """
     voxels = np.flatnonzero(padded.ravel())
+    levels, row = tc.present_levels(padded)
+    n_levels = len(levels)
     n_r = max(padded.shape)  # no run is longer than the box
     n_z = padded.shape[0] if per_slice else 1
     n_dir = len(directions)
@@ -186,16 +187,18 @@ def run_matrices(
     for k, direction in enumerate(directions):  # one direction at a time: bounded memory
         level, length, z = _runs(padded, direction, voxels)
         group = (z * n_dir + k) if per_slice else k
-        index = (group * n_levels + level - 1) * n_r + length - 1
+        index = (group * n_levels + row[level]) * n_r + length - 1
         counts += np.bincount(index, minlength=counts.size)
     counts = counts.reshape(n_z, n_dir, n_levels, n_r)
     lengths = np.flatnonzero(counts.any(axis=(0, 1, 2)))
-    return counts[..., lengths], lengths + 1
+    return counts[..., lengths], levels, lengths + 1
 
 
-def _aggregate(matrices: np.ndarray, lengths: np.ndarray, suffix: str) -> dict[str, float]:
-    """Features of each non-empty matrix of the stack (columns = `lengths`), averaged."""
+def _aggregate(
+    matrices: np.ndarray, levels: np.ndarray, lengths: np.ndarray, suffix: str
+) -> dict[str, float]:
+    """Features of each non-empty matrix of the stack (rows `levels`, columns `lengths`)."""
     stack = matrices[matrices.sum(axis=(1, 2)) > 0]
     n_voxels = np.einsum("kij,j->k", stack, lengths).astype(np.float64)
-    values = tc.matrix_features(stack, n_voxels, lengths)
+    values = tc.matrix_features(stack, n_voxels, lengths, levels)
     return {f"{_GENERIC[g]}_{suffix}": float(np.mean(values[g])) for g in tc.MATRIX_FEATURES}

@@ -86,37 +86,38 @@ def compute(
         return tc.nan_features(_NAMES, [tc.SUFFIX[d] for d in dims])
     out: dict[str, float] = {}
     if "2D" in dims or "2.5D" in dims:
-        per_slice, n_voxels, sizes = size_zone_matrices(padded, n_levels, dimension="2D")
+        per_slice, n_voxels, *axes = size_zone_matrices(padded, dimension="2D")
         if "2D" in dims:
-            out.update(zone_features(per_slice, n_voxels, sizes, _GENERIC, "2D"))
+            out.update(zone_features(per_slice, n_voxels, *axes, _GENERIC, "2D"))
         if "2.5D" in dims:
             out.update(zone_features(per_slice.sum(axis=0, keepdims=True),
-                                     n_voxels.sum(keepdims=True), sizes, _GENERIC, "2_5D"))
+                                     n_voxels.sum(keepdims=True), *axes, _GENERIC, "2_5D"))
     if "3D" in dims:
-        volume, n_voxels, sizes = size_zone_matrices(padded, n_levels, dimension="3D")
-        out.update(zone_features(volume, n_voxels, sizes, _GENERIC, "3D"))
+        volume, n_voxels, *axes = size_zone_matrices(padded, dimension="3D")
+        out.update(zone_features(volume, n_voxels, *axes, _GENERIC, "3D"))
     return out
 
 
 def size_zone_matrices(
-    padded: np.ndarray, n_levels: int, *, dimension: str
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    padded: np.ndarray, *, dimension: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Zone counts by (grey level, zone size), per z plane ("2D") or for the volume ("3D").
 
     Parameters
     ----------
     padded : numpy.ndarray of int, shape (z, y, x)
         Levels with 0 outside the ROI and one outside voxel on every side.
-    n_levels : int
-        Ng.
     dimension : {"2D", "3D"}
 
     Returns
     -------
-    matrices : numpy.ndarray of int64, shape (Z, Ng, Nu)
-        Z = z planes of `padded` for "2D", else 1; one column per zone size that occurs.
+    matrices : numpy.ndarray of int64, shape (Z, Np, Nu)
+        Z = z planes of `padded` for "2D", else 1; one row per grey level present, one column
+        per zone size that occurs.
     n_voxels : numpy.ndarray of int64, shape (Z,)
         ROI voxels behind each matrix.
+    levels : numpy.ndarray of int64, shape (Np,)
+        The grey level of each row.
     sizes : numpy.ndarray of int64, shape (Nu,)
         The zone size of each column.
     """
@@ -128,18 +129,20 @@ def size_zone_matrices(
     else:
         group = slice_index
         n_voxels = np.count_nonzero(padded, axis=(1, 2))
-    matrices, sizes = tc.zone_matrices(level, size, group, len(n_voxels), n_levels)
-    return matrices, n_voxels, sizes
+    matrices, levels, sizes = tc.zone_matrices(level, size, group, len(n_voxels))
+    return matrices, n_voxels, levels, sizes
 
 
 def zone_features(
-    matrices: np.ndarray, n_voxels: np.ndarray, j_values: np.ndarray, names: dict[str, str],
-    suffix: str,
+    matrices: np.ndarray, n_voxels: np.ndarray, i_values: np.ndarray, j_values: np.ndarray,
+    names: dict[str, str], suffix: str,
 ) -> dict[str, float]:
     """Features of the non-empty matrices of a stack, averaged, named ``<names[g]>_<suffix>``.
 
-    `j_values` holds the zone size (or distance) of each column of `matrices`.
+    `i_values` holds the grey level of each row, `j_values` the zone size (or distance) of each
+    column of `matrices`.
     """
     keep = n_voxels > 0
-    values = tc.matrix_features(matrices[keep], n_voxels[keep].astype(np.float64), j_values)
+    values = tc.matrix_features(matrices[keep], n_voxels[keep].astype(np.float64), j_values,
+                                i_values)
     return {f"{names[g]}_{suffix}": float(np.mean(values[g])) for g in tc.MATRIX_FEATURES}

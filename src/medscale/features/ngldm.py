@@ -97,16 +97,16 @@ def compute(
         return tc.nan_features(_NAMES, [tc.SUFFIX[d] for d in dims])
     out: dict[str, float] = {}
     if "2D" in dims or "2.5D" in dims:
-        per_slice = dependence_matrices(padded, n_levels, distance=distance, alpha=alpha,
-                                        in_plane=True)
+        per_slice, present = dependence_matrices(padded, distance=distance, alpha=alpha,
+                                                 in_plane=True)
         if "2D" in dims:
-            out.update(_aggregate(per_slice, "2D"))
+            out.update(_aggregate(per_slice, present, "2D"))
         if "2.5D" in dims:
-            out.update(_aggregate(per_slice.sum(axis=0, keepdims=True), "2_5D"))
+            out.update(_aggregate(per_slice.sum(axis=0, keepdims=True), present, "2_5D"))
     if "3D" in dims:
-        volume = dependence_matrices(padded, n_levels, distance=distance, alpha=alpha,
-                                     in_plane=False)
-        out.update(_aggregate(volume, "3D"))
+        volume, present = dependence_matrices(padded, distance=distance, alpha=alpha,
+                                              in_plane=False)
+        out.update(_aggregate(volume, present, "3D"))
     return out
 
 
@@ -119,8 +119,8 @@ def _half_offsets(distance: int, in_plane: bool) -> list[tuple[int, int, int]]:
 
 
 def dependence_matrices(
-    padded: np.ndarray, n_levels: int, *, distance: int = 1, alpha: int = 0, in_plane: bool
-) -> np.ndarray:
+    padded: np.ndarray, *, distance: int = 1, alpha: int = 0, in_plane: bool
+) -> tuple[np.ndarray, np.ndarray]:
     """Voxel counts by (grey level, dependence), per z plane (`in_plane`) or for the volume.
 
     Parameters
@@ -130,8 +130,11 @@ def dependence_matrices(
 
     Returns
     -------
-    numpy.ndarray of int64, shape (Z, Ng, Nn)
-        Z = z planes of `padded` if `in_plane`, else 1; Nn the largest dependence.
+    counts : numpy.ndarray of int64, shape (Z, Np, Nn)
+        Z = z planes of `padded` if `in_plane`, else 1; column j - 1 holds dependence j, Nn the
+        largest dependence.
+    levels : numpy.ndarray of int64, shape (Np,)
+        The grey level of each row (the levels present in the ROI).
     """
     flat = padded.ravel()
     dependence = np.ones(flat.size, dtype=np.int64)
@@ -147,16 +150,18 @@ def dependence_matrices(
     n_z = padded.shape[0] if in_plane else 1
     group = voxels // (padded.shape[1] * padded.shape[2]) if in_plane else 0
     n_n = int(j.max())
-    index = (group * n_levels + level - 1) * n_n + j - 1
-    counts = np.bincount(index, minlength=n_z * n_levels * n_n)
-    return counts.reshape(n_z, n_levels, n_n)
+    present, row = tc.present_levels(padded)
+    n_p = len(present)
+    index = (group * n_p + row[level]) * n_n + j - 1
+    counts = np.bincount(index, minlength=n_z * n_p * n_n)
+    return counts.reshape(n_z, n_p, n_n), present
 
 
-def _aggregate(matrices: np.ndarray, suffix: str) -> dict[str, float]:
-    """Features of each non-empty matrix, averaged."""
+def _aggregate(matrices: np.ndarray, levels: np.ndarray, suffix: str) -> dict[str, float]:
+    """Features of each non-empty matrix (rows = `levels`), averaged."""
     stack = matrices[matrices.sum(axis=(1, 2)) > 0]
     n_voxels = stack.sum(axis=(1, 2)).astype(np.float64)
-    values = tc.matrix_features(stack, n_voxels)
+    values = tc.matrix_features(stack, n_voxels, None, levels)
     out = {f"{_GENERIC[g]}_{suffix}": float(np.mean(values[g])) for g in tc.MATRIX_FEATURES}
     energy = ((stack / n_voxels[:, None, None]) ** 2).sum(axis=(1, 2))
     out[f"ngl_dc_energy_{suffix}"] = float(np.mean(energy))

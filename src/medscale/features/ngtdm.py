@@ -81,21 +81,21 @@ def compute(
         return tc.nan_features(_NAMES, [tc.SUFFIX[d] for d in dims])
     out: dict[str, float] = {}
     if "2D" in dims or "2.5D" in dims:
-        s, n = ngtdm_vectors(padded, n_levels, distance=distance, in_plane=True)
+        s, n, present = ngtdm_vectors(padded, distance=distance, in_plane=True)
         if "2D" in dims:
-            out.update(_aggregate(s, n, "2D"))
+            out.update(_aggregate(s, n, present, "2D"))
         if "2.5D" in dims:
             out.update(_aggregate(s.sum(axis=0, keepdims=True), n.sum(axis=0, keepdims=True),
-                                  "2_5D"))
+                                  present, "2_5D"))
     if "3D" in dims:
-        s, n = ngtdm_vectors(padded, n_levels, distance=distance, in_plane=False)
-        out.update(_aggregate(s, n, "3D"))
+        s, n, present = ngtdm_vectors(padded, distance=distance, in_plane=False)
+        out.update(_aggregate(s, n, present, "3D"))
     return out
 
 
 def ngtdm_vectors(
-    padded: np.ndarray, n_levels: int, *, distance: int = 1, in_plane: bool
-) -> tuple[np.ndarray, np.ndarray]:
+    padded: np.ndarray, *, distance: int = 1, in_plane: bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """s_i and n_i per z plane (`in_plane`) or for the volume.
 
     Parameters
@@ -105,10 +105,12 @@ def ngtdm_vectors(
 
     Returns
     -------
-    s : numpy.ndarray of float64, shape (Z, Ng)
+    s : numpy.ndarray of float64, shape (Z, Np)
         Sum of |i - mean neighbour level| over voxels of level i with an ROI neighbour.
-    n : numpy.ndarray of int64, shape (Z, Ng)
+    n : numpy.ndarray of int64, shape (Z, Np)
         Number of those voxels. Z = z planes of `padded` if `in_plane`, else 1.
+    levels : numpy.ndarray of int64, shape (Np,)
+        The grey level i of each column (the levels present in the ROI).
     """
     inside = (padded > 0).astype(np.int64)
     box = np.ones(2 * distance + 1, dtype=np.int64)
@@ -123,22 +125,28 @@ def ngtdm_vectors(
     has = neighbours > 0
     voxels, level, neighbours = voxels[has], level[has], neighbours[has]
     mean = (level_sum.ravel()[voxels] - level) / neighbours
+    present, row = tc.present_levels(padded)
+    n_p = len(present)
     n_z = padded.shape[0] if in_plane else 1
     group = voxels // (padded.shape[1] * padded.shape[2]) if in_plane else 0
-    index = group * n_levels + level - 1
-    size = n_z * n_levels
+    index = group * n_p + row[level]
+    size = n_z * n_p
     s = np.bincount(index, weights=np.abs(level - mean), minlength=size)
     n = np.bincount(index, minlength=size)
-    return s.reshape(n_z, n_levels), n.reshape(n_z, n_levels)
+    return s.reshape(n_z, n_p), n.reshape(n_z, n_p), present
 
 
-def ngtdm_features(s: np.ndarray, n: np.ndarray) -> dict[str, np.ndarray]:
+def ngtdm_features(
+    s: np.ndarray, n: np.ndarray, levels: np.ndarray | None = None
+) -> dict[str, np.ndarray]:
     """The 5 IBSI NGTDM features of each (s_i, n_i) pair of a stack.
 
     Parameters
     ----------
     s, n : numpy.ndarray, shape (K, Ng)
         Every row has at least one voxel (n.sum(axis=1) > 0).
+    levels : numpy.ndarray, shape (Ng,), optional
+        Grey level of each column; default 1..Ng.
 
     Returns
     -------
@@ -154,7 +162,7 @@ def ngtdm_features(s: np.ndarray, n: np.ndarray) -> dict[str, np.ndarray]:
     p = n / n_vc[:, None]
     present = p > 0
     n_gp = present.sum(axis=1)
-    i = np.arange(1, s.shape[1] + 1, dtype=np.float64)
+    i = (np.arange(1, s.shape[1] + 1) if levels is None else np.asarray(levels)).astype(float)
     both = present[:, :, None] & present[:, None, :]
     di = i[:, None] - i[None, :]
     ps = p * s
@@ -181,11 +189,12 @@ def ngtdm_features(s: np.ndarray, n: np.ndarray) -> dict[str, np.ndarray]:
     }
 
 
-def _aggregate(s: np.ndarray, n: np.ndarray, suffix: str) -> dict[str, float]:
+def _aggregate(s: np.ndarray, n: np.ndarray, levels: np.ndarray, suffix: str
+               ) -> dict[str, float]:
     """Features of each row with voxels, averaged; NaN + warning when there is none."""
     keep = n.sum(axis=1) > 0
     if not keep.any():
         tc.warn_undefined(f"ngtdm ({suffix}): no ROI voxel has an ROI neighbour; NGTDM undefined")
         return tc.nan_features(_NAMES, [suffix])
-    values = ngtdm_features(s[keep], n[keep])
+    values = ngtdm_features(s[keep], n[keep], levels)
     return {f"{name}_{suffix}": float(np.mean(values[name])) for name in _NAMES}

@@ -170,7 +170,10 @@ def xlog2x(p: np.ndarray) -> np.ndarray:
 
 
 def matrix_features(
-    matrix: np.ndarray, n_voxels: np.ndarray, j_values: np.ndarray | None = None
+    matrix: np.ndarray,
+    n_voxels: np.ndarray,
+    j_values: np.ndarray | None = None,
+    i_values: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
     """The 16 features shared by run-length, size-zone, distance-zone and dependence matrices.
 
@@ -184,6 +187,8 @@ def matrix_features(
     j_values : numpy.ndarray, shape (Nj,), optional
         The value j of each column when the columns are not 1..Nj (a compressed matrix that
         keeps only the values that occur).
+    i_values : numpy.ndarray, shape (Ng,), optional
+        The grey level of each row when the rows are not 1..Ng (only the levels present).
 
     Returns
     -------
@@ -200,7 +205,10 @@ def matrix_features(
     """
     matrix = np.asarray(matrix, dtype=np.float64)
     _, n_g, n_j = matrix.shape
-    i = np.arange(1, n_g + 1, dtype=np.float64)
+    if i_values is None:
+        i = np.arange(1, n_g + 1, dtype=np.float64)
+    else:
+        i = np.asarray(i_values, dtype=np.float64)
     if j_values is None:
         j = np.arange(1, n_j + 1, dtype=np.float64)
     else:
@@ -296,6 +304,22 @@ def zone_table(
     return level, size, slice_index, flat
 
 
+def present_levels(padded: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The grey levels present in the ROI and a row lookup, so that matrices need one row per
+    level that occurs (not Ng rows).
+
+    Returns
+    -------
+    levels : numpy.ndarray of int64, shape (Np,)
+        Sorted distinct levels > 0 of `padded`.
+    row : numpy.ndarray of int64, shape (max level + 1,)
+        ``row[v]`` is the row of level v (``row[0]`` is -1).
+    """
+    present = np.bincount(padded.ravel()) > 0
+    present[0] = False
+    return np.flatnonzero(present), np.cumsum(present) - 1
+
+
 def compress_values(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Distinct positive integers of `values` (sorted) and each value's index among them.
 
@@ -308,18 +332,22 @@ def compress_values(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def zone_matrices(
-    level: np.ndarray, value: np.ndarray, group: np.ndarray, n_groups: int, n_levels: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Zone counts by (grey level, value) per group, keeping only the values that occur.
+    level: np.ndarray, value: np.ndarray, group: np.ndarray, n_groups: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Zone counts by (grey level, value) per group, keeping only the levels and values that
+    occur.
 
     Returns
     -------
-    counts : numpy.ndarray of int64, shape (n_groups, Ng, Nu)
+    counts : numpy.ndarray of int64, shape (n_groups, Np, Nu)
+    i_values : numpy.ndarray, shape (Np,)
+        The grey level of each row.
     j_values : numpy.ndarray, shape (Nu,)
         The sorted distinct values (zone sizes or distances): column k holds ``j_values[k]``.
     """
+    i_values, row = compress_values(level)
     j_values, column = compress_values(value)
-    n_j = len(j_values)
-    index = (group * n_levels + (level - 1)) * n_j + column
-    counts = np.bincount(index, minlength=n_groups * n_levels * n_j)
-    return counts.reshape(n_groups, n_levels, n_j), j_values
+    n_i, n_j = len(i_values), len(j_values)
+    index = (group * n_i + row) * n_j + column
+    counts = np.bincount(index, minlength=n_groups * n_i * n_j)
+    return counts.reshape(n_groups, n_i, n_j), i_values, j_values
