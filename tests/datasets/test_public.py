@@ -9,7 +9,14 @@ import numpy as np
 import pytest
 
 from medscale.datasets import public
-from medscale.datasets.public import DATASETS, data_root, fetch_path, load_sample, verify_dataset
+from medscale.datasets.public import (
+    DATASETS,
+    data_root,
+    fetch_path,
+    load_medmnist,
+    load_sample,
+    verify_dataset,
+)
 from medscale.errors import ConfigError, InputError
 
 EXPECTED_COUNTS = {
@@ -96,3 +103,15 @@ def test_unknown_names_are_config_errors() -> None:
         fetch_path("samples", "lung1_imag.nrrd")
     with pytest.raises(ConfigError, match="lung1"):
         load_sample("lung3")
+
+
+def test_load_medmnist(shared_data: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MEDSCALE_DATA", str(shared_data))
+    images, labels = load_medmnist("pneumoniamnist_subset.npz", split="val")
+    assert images.shape == (270, 28, 28) and images.dtype == np.uint8
+    assert labels.shape == (270,) and np.bincount(labels).tolist() == [135, 135]
+    images, labels = load_medmnist("adrenalmnist3d.npz", split="test")
+    assert images.shape == (298, 28, 28, 28) and np.bincount(labels).tolist() == [229, 69]
+    assert set(np.unique(images)) <= {0, 255}
+    with pytest.raises(ConfigError, match="split"):
+        load_medmnist("adrenalmnist3d.npz", split="dev")

@@ -6,7 +6,8 @@ it: ``$MEDSCALE_DATA`` when set, else ``../shared/data`` beside the medscale rep
 ``../shared/data`` or ``./shared/data`` from the current directory.
 
 `fetch_path` gives the path of one file of a data set after checking its SHA-256 (once per
-file version and process); `load_sample` reads an image and its mask.
+file version and process); `load_sample` reads an image and its mask; `load_medmnist` one
+split of a MedMNIST archive.
 
 Examples
 --------
@@ -22,6 +23,8 @@ import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
+
+import numpy as np
 
 from medscale.datasets.checksums import SHA256
 from medscale.errors import ConfigError, InputError
@@ -239,3 +242,38 @@ def load_sample(name: str, *, verify: bool = True) -> tuple[Image, Mask]:
         image = image.with_array(image.array, modality=modality, sample=name)
     image.require_same_grid(mask, what=f"mask of sample {name}")
     return image, mask
+
+
+def load_medmnist(file: str, *, split: str = "train",
+                  verify: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """Images and labels of one split of a MedMNIST file of the registry.
+
+    Parameters
+    ----------
+    file : str
+        ``pneumoniamnist_subset.npz`` (2-D, 28 x 28), ``adrenalmnist3d.npz`` (28^3) or
+        ``adrenalmnist3d_64.npz`` (64^3; about 415 MB in memory for all splits).
+    split : {"train", "val", "test"}
+        Only this split's arrays are read.
+    verify : bool
+        Check the file's SHA-256 first.
+
+    Returns
+    -------
+    images : numpy.ndarray of uint8, shape (n, 28, 28) or (n, d, d, d)
+        Grey levels 0..255 (the 3-D sets are shape masks, 0 or 255).
+    labels : numpy.ndarray of uint8, shape (n,)
+        Class per image (see ``medmnist/README.md`` of the data).
+
+    Raises
+    ------
+    ConfigError
+        Unknown file or split.
+    InputError
+        Data absent or corrupt (see `fetch_path`).
+    """
+    if split not in ("train", "val", "test"):
+        raise ConfigError(f"unknown MedMNIST split {split!r}; choose train, val or test")
+    path = fetch_path("medmnist", file, verify=verify)
+    with np.load(path, allow_pickle=False) as archive:
+        return archive[f"{split}_images"], archive[f"{split}_labels"].reshape(-1)
