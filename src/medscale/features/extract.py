@@ -132,12 +132,57 @@ def _check_finite(intensity: np.ndarray, where: str) -> None:
                          "region of the ROI; fill or mask them before extracting features")
 
 
+def _crop(image: Image, mask: Mask, settings: Settings, *, keep_all: bool,
+          lower: np.ndarray, upper: np.ndarray,
+          where: str) -> tuple[np.ndarray, np.ndarray, tuple[float, float, float]]:
+    """No resampling: intensities (float64) and mask around the ROI (or whole), spacing."""
+    region = (tuple(slice(0, n) for n in image.shape) if keep_all
+              else _box(lower, upper, image.shape, _margin_voxels(image.spacing)))
+    intensity = np.asarray(image.array[region], dtype=np.float64)
+    if not keep_all:  # (keep_all: checked and rounded on the whole image already)
+        _check_finite(intensity, where)
+        if settings.round_input:
+            intensity = np.round(intensity)
+    return intensity, np.array(mask.array[region]), image.spacing
+
+
+def _resample(image: Image, mask: Mask, settings: Settings, *, keep_all: bool,
+              lower: np.ndarray, upper: np.ndarray,
+              where: str) -> tuple[np.ndarray, np.ndarray, tuple[float, float, float]]:
+    """Resampled intensities and morphological mask around the ROI (or whole grid), spacing."""
+    interp = settings.interpolation
+    assert interp.spacing_mm is not None
+    grid = aligned_grid(image.shape, image.spacing, interp.spacing_mm)
+    if keep_all:
+        box_low, box_high = np.zeros(3, int), np.array(grid.shape)
+    else:  # work on the input around the ROI only, with the grid re-based on that crop
+        box_low, box_high = region_around(
+            grid, lower, upper, margin_mm=LOCAL_MARGIN_MM + 2 * max(grid.spacing_mm))
+        source_low, source_high = _support_box(grid, box_low, box_high, image.shape)
+        image = image.crop(source_low, source_high)
+        mask = cast(Mask, mask.crop(source_low, source_high))
+        raw = np.asarray(image.array, dtype=np.float64)
+        _check_finite(raw, where)
+        image = image.with_array(np.round(raw) if settings.round_input else raw)
+        start = np.array(grid.start_index) - source_low
+        grid = replace(grid, start_index=(float(start[0]), float(start[1]), float(start[2])))
+    resampled = resample_image(image, grid, order=interp.image_interpolator.order,
+                               lower=box_low, upper=box_high,
+                               round_intensities=interp.round_intensities)
+    morph = resample_mask(mask, grid, order=interp.mask_interpolator.order,
+                          threshold=interp.mask_threshold, lower=box_low, upper=box_high)
+    if morph.is_empty:
+        raise MaskError(f"{where}the ROI ({mask.voxel_count} voxels) vanishes when "
+                        f"resampled to {grid.spacing_mm} mm; use a finer spacing")
+    return np.asarray(resampled.array), np.asarray(morph.array), grid.spacing_mm
+
+
 def prepare(image: Image, mask: Image, settings: Settings) -> PreparedRoi:
     """Run the IBSI chain: crop, interpolate, re-segment, discretise (see module docstring)."""
-    mask = check_inputs(image, mask)
+    checked = check_inputs(image, mask)
     where = _where(image)
     keep_all = settings.diagnostics
-    lower, upper = _bbox(mask.array)
+    lower, upper = _bbox(checked.array)
     found: dict[str, float] = {}
     if keep_all:
         initial = np.asarray(image.array, dtype=np.float64)
@@ -145,45 +190,11 @@ def prepare(image: Image, mask: Image, settings: Settings) -> PreparedRoi:
         if settings.round_input:
             initial = np.round(initial)
         found.update(diag.image_diagnostics(initial, image.spacing, stage="init"))
-        found.update(diag.roi_diagnostics(initial, mask.array, mask.array, stage="init"))
+        found.update(diag.roi_diagnostics(initial, checked.array, checked.array, stage="init"))
         image = image.with_array(initial)
-    interp = settings.interpolation
-    if interp.spacing_mm is None:
-        region = (tuple(slice(0, n) for n in image.shape) if keep_all
-                  else _box(lower, upper, image.shape, _margin_voxels(image.spacing)))
-        intensity = np.asarray(image.array[region], dtype=np.float64)
-        if not keep_all:
-            _check_finite(intensity, where)
-            if settings.round_input:
-                intensity = np.round(intensity)
-        morph = np.array(mask.array[region])
-        spacing = image.spacing
-    else:
-        grid = aligned_grid(image.shape, image.spacing, interp.spacing_mm)
-        if keep_all:
-            box_low, box_high = np.zeros(3, int), np.array(grid.shape)
-        else:  # work on the input around the ROI only, with the grid re-based on that crop
-            box_low, box_high = region_around(
-                grid, lower, upper, margin_mm=LOCAL_MARGIN_MM + 2 * max(grid.spacing_mm))
-            source_low, source_high = _support_box(grid, box_low, box_high, image.shape)
-            image = image.crop(source_low, source_high)
-            mask = cast(Mask, mask.crop(source_low, source_high))
-            raw = np.asarray(image.array, dtype=np.float64)
-            _check_finite(raw, where)
-            image = image.with_array(np.round(raw) if settings.round_input else raw)
-            start = np.array(grid.start_index) - source_low
-            grid = replace(grid, start_index=(float(start[0]), float(start[1]), float(start[2])))
-        resampled = resample_image(image, grid, order=interp.image_interpolator.order,
-                                   lower=box_low, upper=box_high,
-                                   round_intensities=interp.round_intensities)
-        intensity = np.asarray(resampled.array)
-        morph = np.asarray(resample_mask(mask, grid, order=interp.mask_interpolator.order,
-                                         threshold=interp.mask_threshold, lower=box_low,
-                                         upper=box_high).array)
-        spacing = grid.spacing_mm
-        if not morph.any():
-            raise MaskError(f"{where}the ROI ({mask.voxel_count} voxels) vanishes when "
-                            f"resampled to {grid.spacing_mm} mm; use a finer spacing")
+    stage = _crop if settings.interpolation.spacing_mm is None else _resample
+    intensity, morph, spacing = stage(image, checked, settings, keep_all=keep_all, lower=lower,
+                                      upper=upper, where=where)
     if keep_all:
         found.update(diag.image_diagnostics(intensity, spacing, stage="interp"))
         found.update(diag.roi_diagnostics(intensity, morph, morph, stage="interp"))
