@@ -208,3 +208,21 @@ def test_dicom_series_and_rtstruct_give_the_same_conformance():
               for r in rows]
     assert sum(passed) >= 0.98 * len(rows), [r["feature"] for r, ok in zip(rows, passed,
                                                                             strict=True) if not ok]
+
+
+def test_registry_lists_every_reference_feature_with_its_code():
+    """`medscale features --list` knows each reference feature and its IBSI code."""
+    import re
+
+    from medscale.features.registry import all_features
+
+    if not ROWS:
+        pytest.skip(NO_DATA)
+    listed = {info.name: info for info in all_features()}
+    suffix = re.compile(r"_(2D_avg|2D_comb|2_5D_avg|2_5D_comb|3D_avg|3D_comb|2D|2_5D|3D)$")
+    for row in ROWS:
+        if row["feature_family"] == "diagnostics" or not family_available(row["feature_family"]):
+            continue
+        name = suffix.sub("", row["feature"])
+        assert name in listed, f"{name} missing from the registry"
+        assert listed[name].ibsi_code == row["ibsi_tag"], name
