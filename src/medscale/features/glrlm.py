@@ -1,9 +1,10 @@
 """Grey level run length matrix (GLRLM) features, IBSI-1 section 3.7.
 
 A run is a maximal line of consecutive ROI voxels with one grey level along a direction. For
-each direction, run starts and ends are found with two shifted comparisons over the ROI voxels;
-starts and ends are paired by sorting both on (line, position along the line), so that run
-lengths come out without walking any line in Python.
+each direction the padded box is rearranged (transposed, and sheared with a pad-and-reshape for
+diagonals) so that its lines lie end to end in one flat array, separated by outside voxels;
+run starts and ends are then two shifted comparisons, and they pair up in flat order. No line
+is walked in Python and nothing is sorted.
 
 Aggregation as for the GLCM: ``2D_avg``, ``2D_comb``, ``2_5D_avg``, ``2_5D_comb``,
 ``3D_avg``, ``3D_comb``. For merged matrices N_v is the sum of the voxels of the merged
@@ -108,46 +109,53 @@ def compute(
     return out
 
 
-def _line_order(points: np.ndarray, shape: tuple[int, ...],
-                direction: tuple[int, int, int]) -> np.ndarray:
-    """Order of `points` (flat indices, increasing) grouped by the line along `direction`.
+def _shear(array: np.ndarray, row_axis: int, col_axis: int) -> np.ndarray:
+    """Shift each row r of `col_axis` by r, so that lines along (row +1, col -1) become lines
+    along `row_axis` alone: ``out[.., r, .., c, ..] = array[.., r, .., c - R - r, ..]`` (zero
+    outside), R = the number of rows. A pad and two reshapes, no index arrays."""
+    moved = np.moveaxis(array, (row_axis, col_axis), (1, 2))
+    n_o, n_r, n_c = moved.shape
+    width = n_c + 2 * n_r
+    wide = np.pad(moved, ((0, 0), (0, 0), (n_r, n_r)))
+    sheared = wide.reshape(n_o, n_r * width)[:, : n_r * (width - 1)].reshape(n_o, n_r, width - 1)
+    return np.moveaxis(sheared, (1, 2), (row_axis, col_axis))
 
-    Within a line the flat index grows with the position along it, so a stable sort on the
-    line alone keeps each line's points in order.
+
+def _lines(padded: np.ndarray, direction: tuple[int, int, int]) -> np.ndarray:
+    """`padded` rearranged so that the lines along `direction` run along the last axis.
+
+    In-plane directions keep z as the first axis. Every line starts and ends with an outside
+    (0) voxel, because `padded` has a margin of them on every side.
     """
-    axis = next(a for a in range(3) if direction[a] != 0)  # its component is +1
-    coords = np.unravel_index(points, shape)
-    n_t = shape[axis]
-    key = np.zeros_like(points)
-    for b in range(3):
-        if b != axis:
-            # line origin along b, shifted to be >= 0
-            key = key * (shape[b] + 2 * n_t) + (coords[b] - coords[axis] * direction[b] + n_t)
-    if key.size and key.max() < np.iinfo(np.uint16).max:
-        key = key.astype(np.uint16)  # radix sort
-    return np.argsort(key, kind="stable")
+    dz, dy, dx = direction
+    array = padded
+    if dz == 0 and dy == 0:
+        return array
+    if dz == 0:
+        if dx != 0:
+            array = _shear(array[:, :, ::-1] if dx == 1 else array, 1, 2)
+        return np.ascontiguousarray(np.moveaxis(array, 1, 2))
+    if dy != 0:
+        array = _shear(array[:, ::-1, :] if dy == 1 else array, 0, 1)
+    if dx != 0:
+        array = _shear(array[:, :, ::-1] if dx == 1 else array, 0, 2)
+    return np.ascontiguousarray(np.moveaxis(array, 0, 2))
 
 
-def _runs(
-    padded: np.ndarray, direction: tuple[int, int, int], voxels: np.ndarray | None = None
-) -> tuple[np.ndarray, ...]:
-    """(level, length, z of the run start) of every run along `direction`.
+def _runs(padded: np.ndarray, direction: tuple[int, int, int]) -> tuple[np.ndarray, ...]:
+    """(level, length, z of the run) of every run along `direction`.
 
-    `voxels` are the flat indices of the ROI voxels of `padded` (computed if not given).
+    The array is rearranged (`_lines`) so that each line is a contiguous stretch of the flat
+    array between outside voxels: run starts and ends then pair up in flat order.
     """
-    flat = padded.ravel()
-    offset = tc.flat_offset(direction, padded.shape)
-    if voxels is None:
-        voxels = np.flatnonzero(flat)
-    level = flat[voxels]
-    starts = voxels[flat[voxels - offset] != level]
-    ends = voxels[flat[voxels + offset] != level]
-    if direction != (0, 0, 1):  # along x, runs are disjoint flat intervals: already paired
-        # Group both by line: the k-th start then pairs the k-th end.
-        starts = starts[_line_order(starts, padded.shape, direction)]
-        ends = ends[_line_order(ends, padded.shape, direction)]
-    length = (ends - starts) // offset + 1
-    return flat[starts], length, starts // (padded.shape[1] * padded.shape[2])
+    lines = _lines(padded, direction)
+    flat = lines.ravel()
+    inside = flat != 0
+    change = flat[1:] != flat[:-1]
+    starts = np.flatnonzero(inside[1:] & change) + 1
+    ends = np.flatnonzero(inside[:-1] & change)
+    z = starts // (lines.shape[1] * lines.shape[2])  # meaningful for in-plane directions
+    return flat[starts], ends - starts + 1, z
 
 
 def run_matrices(
@@ -177,17 +185,18 @@ def run_matrices(
     lengths : numpy.ndarray of int64, shape (Nu,)
         The run lengths that occur, sorted.
     """
-    voxels = np.flatnonzero(padded.ravel())
     levels, row = tc.present_levels(padded)
     n_levels = len(levels)
+    # rows 1..Np (0 outside) in the smallest integer type: less memory to move per direction
+    compact = (row + 1).astype(np.min_scalar_type(n_levels))[padded]
     n_r = max(padded.shape)  # no run is longer than the box
     n_z = padded.shape[0] if per_slice else 1
     n_dir = len(directions)
     counts = np.zeros(n_z * n_dir * n_levels * n_r, dtype=np.int64)
     for k, direction in enumerate(directions):  # one direction at a time: bounded memory
-        level, length, z = _runs(padded, direction, voxels)
+        level, length, z = _runs(compact, direction)
         group = (z * n_dir + k) if per_slice else k
-        index = (group * n_levels + row[level]) * n_r + length - 1
+        index = (group * n_levels + level.astype(np.int64) - 1) * n_r + length - 1
         counts += np.bincount(index, minlength=counts.size)
     counts = counts.reshape(n_z, n_dir, n_levels, n_r)
     lengths = np.flatnonzero(counts.any(axis=(0, 1, 2)))
