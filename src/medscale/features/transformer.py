@@ -106,7 +106,8 @@ class RadiomicsTransformer(TransformerMixin, BaseEstimator):
         self.mask_column = mask_column
 
     def fit(self, X: Any, y: Any = None) -> RadiomicsTransformer:  # noqa: N803 - sklearn API
-        """Validate the settings and learn the output feature names; returns self."""
+        """Validate the manifest and the settings, learn the output feature names; return self."""
+        self._check_manifest(X)
         self.settings_ = load_settings(self.settings)
         self.feature_names_out_ = np.array(feature_names(self.settings_), dtype=object)
         self.n_features_out_ = len(self.feature_names_out_)
