@@ -208,3 +208,15 @@ def test_empty_roi_gives_nan_and_warning() -> None:
     with pytest.warns(MedscaleWarning, match="empty"):
         out = glcm.compute(levels, np.zeros_like(roi), 4, dimension="3D")
     assert len(out) == 50 and all(math.isnan(v) for v in out.values())
+
+
+def test_distance_two_matches_brute_force() -> None:
+    levels, roi = random_case(6)
+    padded = np.pad(np.where(roi, levels, 0), 2)
+    compressed, present = glcm.glcm_matrices(padded, tc.DIRECTIONS_3D, distance=2)
+    fast = np.zeros((1, 13, 4, 4), dtype=np.int64)
+    fast[:, :, (present - 1)[:, None], present - 1] = compressed
+    doubled = [tuple(2 * c for c in d) for d in tc.DIRECTIONS_3D]
+    np.testing.assert_array_equal(fast, brute_glcm(levels, roi, doubled, 4, per_slice=False))
+    out = glcm.compute(levels, roi, 4, dimension="3D", distance=2)
+    assert out["cm_joint_max_3D_comb"] > 0

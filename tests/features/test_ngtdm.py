@@ -146,3 +146,12 @@ def test_neighbours_outside_roi_do_not_count() -> None:
     s, n, present = ngtdm.ngtdm_vectors(np.pad(np.where(roi, levels, 0), 1), in_plane=False)
     assert present.tolist() == [1, 3]
     assert s[0].tolist() == [2.0, 2.0] and n.sum() == 2
+
+
+def test_distance_two_neighbourhood() -> None:
+    levels = np.array([[[1, 5, 9, 2]]])
+    s, n, present = ngtdm.ngtdm_vectors(np.pad(levels, 2), distance=2, in_plane=False)
+    # level 1: neighbours 5, 9 -> mean 7; level 2: neighbours 5, 9 -> mean 7
+    # level 5: neighbours 1, 9, 2 -> 4; level 9: neighbours 1, 5, 2 -> 8/3
+    assert present.tolist() == [1, 2, 5, 9] and n.tolist() == [[1, 1, 1, 1]]
+    np.testing.assert_allclose(s[0], [6.0, 5.0, 1.0, 9 - 8 / 3])
