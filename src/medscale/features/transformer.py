@@ -75,6 +75,8 @@ def extract_case(image_path: str, mask_path: str, settings: Settings, *,
     try:
         return extract(image, mask, settings)
     except MedscaleError as err:
+        if str(image_path) in str(err):  # already names the file
+            raise
         raise type(err)(f"{image_path} / {mask_path}: {err}") from err
 
 
