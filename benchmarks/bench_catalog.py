@@ -52,6 +52,32 @@ print(json.dumps({"files": result.n_files, "instances": result.n_instances,
 """
 
 
+def _spin(n: int) -> int:
+    total = 0
+    for i in range(n):
+        total += i * i
+    return total
+
+
+def cpu_capacity(workers: int) -> float:
+    """How many cores' worth of CPU `workers` concurrent busy processes get right now (1..N).
+
+    On a machine shared with other jobs this is what bounds any parallel speed-up.
+    """
+    from concurrent.futures import ProcessPoolExecutor
+
+    work = 3_000_000
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        list(pool.map(_spin, [1000] * workers))  # start the workers
+        start = time.perf_counter()
+        list(pool.map(_spin, [work]))
+        solo = time.perf_counter() - start
+        start = time.perf_counter()
+        list(pool.map(_spin, [work] * workers))
+        together = time.perf_counter() - start
+    return workers * solo / together
+
+
 def _files(root: Path) -> list[str]:
     return sorted(str(path) for path in root.rglob("*.dcm"))
 
@@ -152,7 +178,9 @@ def main() -> int:
               file=sys.stderr)
         out = work / "out"
         out.mkdir()
+        capacity_before = cpu_capacity(args.workers)
         speed = measure_speed(small_root, out, args.workers)
+        capacity_after = cpu_capacity(args.workers)
         memory_small = measure_memory(small_root, out / "small.parquet", args.workers)
         memory_large = measure_memory(large_root, out / "large.parquet", args.workers)
     finally:
@@ -170,6 +198,10 @@ def main() -> int:
         f"slices), generated in {generation:.1f} s.",
         "",
         f"## Speed ({args.small} files, page cache warm, median of 3)",
+        "",
+        f"CPU available to {args.workers} concurrent busy processes (other jobs share the "
+        f"machine): {capacity_before:.2f} cores before, {capacity_after:.2f} after the speed "
+        f"runs. Scan times include listing, pool start-up and Parquet writing.",
         "",
         "| reader | files/s | vs naive |",
         "| --- | ---: | ---: |",

@@ -46,7 +46,7 @@ Entry = tuple[str, int, int]  # path, size in bytes, mtime in ns
 ProgressCallback = Callable[[int, int], None]
 
 DEFAULT_ROW_GROUP_SIZE = 8192
-DEFAULT_CHUNK_SIZE = 64
+MAX_CHUNK_SIZE = 512
 
 
 @dataclass(frozen=True)
@@ -183,7 +183,7 @@ class _RowGroupWriter:
 
 def scan(root: str | os.PathLike[str], catalog_path: str | os.PathLike[str], *,
          update: bool = False, workers: int | None = None,
-         row_group_size: int = DEFAULT_ROW_GROUP_SIZE, chunk_size: int = DEFAULT_CHUNK_SIZE,
+         row_group_size: int = DEFAULT_ROW_GROUP_SIZE, chunk_size: int | None = None,
          progress: ProgressCallback | None = None) -> ScanResult:
     """Index every file under ``root`` into a Parquet catalog, reading headers only.
 
@@ -200,8 +200,9 @@ def scan(root: str | os.PathLike[str], catalog_path: str | os.PathLike[str], *,
         Worker processes (default: the number of CPU cores); 1 reads in this process.
     row_group_size : int
         Rows per Parquet row group (memory bound of the writer).
-    chunk_size : int
-        Files per task sent to a worker.
+    chunk_size : int, optional
+        Files per task sent to a worker; default: a quarter of each worker's share, between
+        16 and 512 (large enough that inter-process traffic is negligible).
     progress : callable, optional
         Called as ``progress(done, total)`` with the number of files read so far and to read.
 
@@ -227,7 +228,7 @@ def scan(root: str | os.PathLike[str], catalog_path: str | os.PathLike[str], *,
     root_path, catalog = Path(root), Path(catalog_path).absolute()
     if not root_path.is_dir():
         raise InputError(f"scan root {str(root)!r} is not a folder")
-    for name, value in (("row_group_size", row_group_size), ("chunk_size", chunk_size),
+    for name, value in (("row_group_size", row_group_size), ("chunk_size", chunk_size or 1),
                         ("workers", workers if workers is not None else 1)):
         if value < 1:
             raise InputError(f"scan: {name} must be >= 1, got {value}")
@@ -282,12 +283,15 @@ def scan(root: str | os.PathLike[str], catalog_path: str | os.PathLike[str], *,
     return result
 
 
-def _read_all(entries: list[Entry], *, workers: int | None, chunk_size: int,
+def _read_all(entries: list[Entry], *, workers: int | None, chunk_size: int | None,
               ) -> Iterator[tuple[pa.RecordBatch, pa.RecordBatch, int]]:
     """Yield (instances, errors, n_files) per chunk, in path order; at most 2 chunks per worker
     in flight."""
+    n_workers = workers or os.cpu_count() or 1
+    if chunk_size is None:
+        chunk_size = min(MAX_CHUNK_SIZE, max(16, -(-len(entries) // (4 * n_workers))))
     chunks = [entries[i:i + chunk_size] for i in range(0, len(entries), chunk_size)]
-    n_workers = min(workers or os.cpu_count() or 1, max(len(chunks), 1))
+    n_workers = min(n_workers, max(len(chunks), 1))
     if n_workers <= 1:
         for chunk in chunks:
             yield (*read_chunk(chunk), len(chunk))
