@@ -205,7 +205,6 @@ def _aggregate(
     return out
 
 
-@lru_cache(maxsize=64)
 def _marginal_plan(levels: bytes, kind: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Cell order, segment starts and key values for summing a matrix by |i - j| or i + j."""
     lv = np.frombuffer(levels, dtype=np.int64)
@@ -216,10 +215,14 @@ def _marginal_plan(levels: bytes, kind: str) -> tuple[np.ndarray, np.ndarray, np
     return order, starts, values
 
 
+_cached_plan = lru_cache(maxsize=32)(_marginal_plan)  # small level sets recur across calls
+
+
 def _marginal(p: np.ndarray, levels: np.ndarray, kind: str) -> tuple[np.ndarray, np.ndarray]:
     """Probabilities (K, N, N) summed over the cells sharing |i - j| ("diff") or i + j, and
     the key values k that occur."""
-    order, starts, values = _marginal_plan(levels.astype(np.int64).tobytes(), kind)
+    plan = _cached_plan if len(levels) <= 128 else _marginal_plan
+    order, starts, values = plan(levels.astype(np.int64).tobytes(), kind)
     flat = p.reshape(p.shape[0], -1)[:, order]
     return np.add.reduceat(flat, starts, axis=1), values.astype(np.float64)
 
