@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import csv
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -60,7 +60,8 @@ def generate_cohort(n_cases: int, *, kind: str = "ct", seed: int = 0,
     from medscale.datasets.ct import generate_ct_case
     from medscale.datasets.xray import generate_xray_case
 
-    generators = {"ct": generate_ct_case, "xray": generate_xray_case}
+    generators: dict[str, Callable[..., SyntheticCase]] = {
+        "ct": generate_ct_case, "xray": generate_xray_case}
     if kind not in generators:
         raise ConfigError(f"unknown cohort kind {kind!r}; choose one of {sorted(generators)}")
     if int(n_cases) != n_cases or n_cases < 0:

@@ -116,7 +116,7 @@ def generate_xray_case(index: int, *, seed: int = 0, shape: tuple[int, int] = (2
     if candidates.size == 0:
         candidates = np.flatnonzero(central)
     centre = np.asarray(np.unravel_index(candidates[int(rng.integers(0, candidates.size))], shape))
-    offsets_mm = (np.stack(np.indices(shape), axis=-1) - centre) * np.asarray(spacing_mm)
+    offsets_mm = (np.moveaxis(np.indices(shape), 0, -1) - centre) * np.asarray(spacing_mm)
     inside = lesion_model.lesion_mask(rng, traits, offsets_mm) & (codes != TISSUE_CODES["air"])
     opacity = lesion_model.texture(rng, traits, inside, spacing_mm)
     attenuation = np.where(inside, attenuation + opacity, attenuation)

@@ -40,7 +40,7 @@ _RTSTRUCT_CLASS = "1.2.840.10008.5.1.4.1.1.481.3"
 _UID_KEYS = ("StudyInstanceUID", "SeriesInstanceUID", "FrameOfReferenceUID")
 
 
-def _ds(values: Sequence[float]) -> list[Any]:
+def _ds(values: Sequence[float] | np.ndarray) -> list[Any]:
     from pydicom.valuerep import DSfloat
 
     return [DSfloat(float(v), auto_format=True) for v in values]
@@ -83,11 +83,11 @@ def _quantise(array: np.ndarray, modality: str) -> tuple[np.ndarray, float, floa
 def _base_dataset(header: Mapping[str, object], sop_class: str, sop_uid: str) -> Any:
     from pydicom.datadict import dictionary_has_tag, tag_for_keyword
     from pydicom.dataset import Dataset, FileMetaDataset
-    from pydicom.uid import PYDICOM_IMPLEMENTATION_UID, ExplicitVRLittleEndian
+    from pydicom.uid import PYDICOM_IMPLEMENTATION_UID, UID, ExplicitVRLittleEndian
 
     meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = sop_class
-    meta.MediaStorageSOPInstanceUID = sop_uid
+    meta.MediaStorageSOPClassUID = UID(sop_class)
+    meta.MediaStorageSOPInstanceUID = UID(sop_uid)
     meta.TransferSyntaxUID = ExplicitVRLittleEndian
     meta.ImplementationClassUID = PYDICOM_IMPLEMENTATION_UID
     ds = Dataset()
@@ -184,7 +184,7 @@ def write_dicom_series(image: Image, folder: str | Path, *,
         ds.ImageOrientationPatient = orientation
         ds.SliceLocation = _ds([float(position @ normal)])[0]
         ds.PixelSpacing = _ds([spacing_y, spacing_x])
-        ds.SliceThickness = _ds([header.get("SliceThickness", spacing_z)])[0]
+        ds.SliceThickness = _ds([float(str(header.get("SliceThickness", spacing_z)))])[0]
         ds.SpacingBetweenSlices = _ds([spacing_z])[0]
         if modality == "CT":
             ds.RescaleType = "HU"
