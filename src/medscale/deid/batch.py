@@ -135,6 +135,8 @@ def deidentify_tree(in_dir: str | Path, out_dir: str | Path, *, key: bytes,
     check_paths(in_dir, out_dir, resume=resume)
     Pseudonymizer(key)  # validates the key before any work
     out_dir.mkdir(parents=True, exist_ok=True)
+    for leftover in out_dir.rglob(".*.part"):  # files a killed run was still writing
+        leftover.unlink()
     audit_path = out_dir / AUDIT_NAME
     done = _done_inputs(audit_path) if resume else set()
     files = sorted(p for p in in_dir.rglob("*") if p.is_file())

@@ -259,11 +259,14 @@ def _replace_uids(element: DataElement, context: _Context) -> None:
         return
     if element.value in (None, ""):
         return
-    new = context.pseudonymizer.uid
+    def new(value: object) -> str:  # UIDs of the standard (SOP classes ...) identify nobody
+        text = str(value)
+        return text if text in UID_dictionary else context.pseudonymizer.uid(text)
+
     if element.VM > 1:
-        element.value = [new(str(value)) for value in element.value]
+        element.value = [new(value) for value in element.value]
     else:
-        element.value = new(str(element.value))
+        element.value = new(element.value)
 
 
 def _clean(element: DataElement, context: _Context) -> None:
