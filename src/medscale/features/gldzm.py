@@ -148,9 +148,10 @@ def _distance_on_crop(morph: np.ndarray, roi: np.ndarray, *, in_plane: bool) -> 
     """Edge distance of the morphological mask on the padded crop of `roi` (see `prepare`)."""
     morph_box = tc.bbox(morph)
     distance_box = edge_distance(morph[morph_box], in_plane=in_plane)
-    full = np.zeros(roi.shape, dtype=np.int32)
-    full[morph_box] = distance_box
-    return np.pad(full[tc.bbox(roi)], 1, mode="constant", constant_values=0)
+    # The ROI box lies inside the morphological box (the ROI is inside the mask).
+    inner = tuple(slice(r.start - m.start, r.stop - m.start)
+                  for r, m in zip(tc.bbox(roi), morph_box, strict=True))
+    return np.pad(distance_box[inner], 1, mode="constant", constant_values=0)
 
 
 def distance_zone_matrices(
