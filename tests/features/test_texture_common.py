@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from medscale.errors import ConfigError, InputError, MedscaleWarning
 from medscale.features import texture_common as tc
@@ -87,3 +89,29 @@ def test_rotation_and_flip_invariance(family: str) -> None:
         moved = module.compute(transform(levels), transform(roi), 3, dimension=dims)
         for key, value in base.items():
             assert moved[key] == pytest.approx(value, rel=1e-10, abs=1e-12), key
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    shape=st.tuples(st.integers(1, 4), st.integers(1, 5), st.integers(1, 5)),
+    seed=st.integers(0, 10_000),
+    n_levels=st.integers(1, 4),
+)
+def test_matrices_account_for_every_voxel(shape, seed, n_levels) -> None:
+    """Runs, zones and dependences of any small ROI cover each ROI voxel exactly once."""
+    from medscale.features import glrlm, glszm, ngldm
+
+    rng = np.random.default_rng(seed)
+    levels = rng.integers(1, n_levels + 1, size=shape)
+    roi = rng.random(shape) < 0.75
+    if not roi.any():
+        roi.flat[0] = True
+    padded = tc.prepare(levels, roi, n_levels)
+    n_voxels = int(roi.sum())
+    runs, _, lengths = glrlm.run_matrices(padded, tc.DIRECTIONS_3D, per_slice=False)
+    assert ((runs[0] * lengths).sum(axis=(1, 2)) == n_voxels).all()
+    for dimension in ("2D", "3D"):
+        zones, counted, _, sizes = glszm.size_zone_matrices(padded, dimension=dimension)
+        assert (zones * sizes).sum() == n_voxels == counted.sum()
+    dependence, _ = ngldm.dependence_matrices(padded, in_plane=False)
+    assert dependence.sum() == n_voxels
