@@ -44,3 +44,9 @@ def write_cases(folder: Path, n_cases: int, *, seed: int = 0) -> Path:
 @pytest.fixture
 def small_cohort(tmp_path: Path) -> Path:
     return write_cases(tmp_path / "cohort", 6)
+
+
+@pytest.fixture
+def cohort_writer():
+    """The cohort writer, for tests that need their own size: ``cohort_writer(folder, n)``."""
+    return write_cases

@@ -12,6 +12,7 @@ import logging
 import os
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 from medscale.errors import ConfigError
@@ -19,6 +20,9 @@ from medscale.errors import ConfigError
 log = logging.getLogger(__name__)
 
 IN_FLIGHT_PER_WORKER = 2
+
+# Called with (item, error) for a case that kills its worker on its own; returns its result.
+LostHandler = Callable[[Any, BaseException], Any]
 
 
 class InProcessExecutor:
@@ -28,7 +32,11 @@ class InProcessExecutor:
     workers = 1
 
     def map_unordered(
-        self, function: Callable[..., Any], items: Iterable[Any], settings: Any
+        self,
+        function: Callable[..., Any],
+        items: Iterable[Any],
+        settings: Any,
+        lost: LostHandler | None = None,
     ) -> Iterator[Any]:
         for item in items:
             yield function(item, settings)
@@ -46,33 +54,77 @@ class LocalExecutor:
         self.workers = workers or os.cpu_count() or 1
         if self.workers < 1:
             raise ConfigError(f"workers must be at least 1, got {workers}")
+        self._pool = self._new_pool()
+
+    def _new_pool(self) -> ProcessPoolExecutor:
         import multiprocessing
 
-        self._pool = ProcessPoolExecutor(
+        return ProcessPoolExecutor(
             max_workers=self.workers, mp_context=multiprocessing.get_context("spawn")
         )
 
     def map_unordered(
-        self, function: Callable[..., Any], items: Iterable[Any], settings: Any
+        self,
+        function: Callable[..., Any],
+        items: Iterable[Any],
+        settings: Any,
+        lost: LostHandler | None = None,
     ) -> Iterator[Any]:
-        pending: set[Future[Any]] = set()
+        """Results as they finish; cases whose worker died are retried one at a time.
+
+        A worker killed under a case (out of memory, a crash in native code) breaks the whole
+        pool, and every case then in flight with it. Those cases are rerun alone, each in turn,
+        in a fresh pool: the innocent ones finish, and the one that breaks the pool on its own
+        is handed to `lost` (recorded as a failure) instead of being retried again.
+        """
+        pending: dict[Future[Any], Any] = {}
+        suspects: list[Any] = []
         iterator = iter(items)
         limit = self.workers * IN_FLIGHT_PER_WORKER
         try:
             while True:
-                while len(pending) < limit:
+                if suspects and not pending:
+                    yield self._run_alone(function, suspects.pop(0), settings, lost)
+                    continue
+                while not suspects and len(pending) < limit:
                     item = next(iterator, None)
                     if item is None:
                         break
-                    pending.add(self._pool.submit(function, item, settings))
+                    pending[self._pool.submit(function, item, settings)] = item
                 if not pending:
                     return
-                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
                 for future in done:
-                    yield future.result()
+                    item = pending.pop(future)
+                    try:
+                        result = future.result()
+                    except BrokenProcessPool:
+                        suspects.append(item)
+                        continue
+                    yield result
+                if suspects:
+                    log.warning("a worker process died; rerunning its cases one at a time")
+                    suspects.extend(pending.values())
+                    pending.clear()
+                    self._restart()
         finally:
             for future in pending:
                 future.cancel()
+
+    def _run_alone(
+        self, function: Callable[..., Any], item: Any, settings: Any, lost: LostHandler | None
+    ) -> Any:
+        try:
+            return self._pool.submit(function, item, settings).result()
+        except BrokenProcessPool as err:
+            self._restart()
+            if lost is None:
+                raise
+            return lost(item, err)
+
+    def _restart(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        self._pool = self._new_pool()
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
@@ -109,30 +161,42 @@ class DaskExecutor:
         self.workers = max(1, len(self._client.scheduler_info().get("workers", {})))
 
     def map_unordered(
-        self, function: Callable[..., Any], items: Iterable[Any], settings: Any
+        self,
+        function: Callable[..., Any],
+        items: Iterable[Any],
+        settings: Any,
+        lost: LostHandler | None = None,
     ) -> Iterator[Any]:
-        from distributed import as_completed
+        from distributed import KilledWorker, as_completed
 
         iterator = iter(items)
-        limit = max(self.workers, len(self._client.scheduler_info().get("workers", {}))) * 2
-        limit = max(limit, IN_FLIGHT_PER_WORKER)
+        limit = max(self.workers, IN_FLIGHT_PER_WORKER) * IN_FLIGHT_PER_WORKER
         settings_future = self._client.scatter(settings, broadcast=True)
         queue = as_completed()
-        in_flight = 0
+        cases: dict[str, Any] = {}
+
+        def submit(item: Any) -> None:
+            future = self._client.submit(function, item, settings_future, pure=False)
+            cases[future.key] = item
+            queue.add(future)
+
         for item in iterator:
-            queue.add(self._client.submit(function, item, settings_future, pure=False, retries=2))
-            in_flight += 1
-            if in_flight >= limit:
+            submit(item)
+            if len(cases) >= limit:
                 break
         for future in queue:
-            result = future.result()
+            item = cases.pop(future.key)
+            try:
+                result = future.result()
+            except KilledWorker as err:  # the case took down workers several times
+                if lost is None:
+                    raise
+                result = lost(item, err)
             future.release()
             yield result
-            item = next(iterator, None)
-            if item is not None:
-                queue.add(
-                    self._client.submit(function, item, settings_future, pure=False, retries=2)
-                )
+            following = next(iterator, None)
+            if following is not None:
+                submit(following)
 
     def close(self) -> None:
         self._client.close()

@@ -146,7 +146,8 @@ def run(spec: RunSpec, *, progress: Callable[[int, int], None] | None = None) ->
     done = failed = 0
     try:
         last_flush = time.monotonic()
-        for result in executor.map_unordered(process_case, records.values(), stage_settings):
+        cases_iter = records.values()
+        for result in executor.map_unordered(process_case, cases_iter, stage_settings, _lost):
             writer.add(result)
             done += result.row is not None
             failed += result.failure is not None
@@ -213,6 +214,20 @@ def _missing_failure(case_id: str, problems: list[str]) -> dict[str, Any]:
         "traceback_digest": "",
         "traceback": "",
     }
+
+
+def _lost(case: dict[str, Any], err: BaseException) -> CaseResult:
+    """The result of a case whose worker process died under it, twice."""
+    case_id = str(case["case_id"])
+    failure = {
+        "case_id": case_id,
+        "stage": "worker",
+        "error_type": type(err).__name__,
+        "message": f"case {case_id}: its worker process died (killed, out of memory or crashed)",
+        "traceback_digest": "",
+        "traceback": str(err)[-4000:],
+    }
+    return CaseResult(case_id, None, failure, 0.0)
 
 
 def _with_output_dir(settings: StageSettings, out_dir: Path) -> StageSettings:

@@ -1,0 +1,45 @@
+"""The driver killed with SIGKILL mid-run, then --resume: exactly one row per case."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+
+import yaml
+
+from medscale.engine import read_features
+
+
+def test_sigkill_then_resume_gives_one_row_per_case(tmp_path, cohort_writer):
+    manifest = cohort_writer(tmp_path / "cohort", 30)
+    run_file = tmp_path / "run.yaml"
+    run_file.write_text(
+        yaml.safe_dump(
+            {
+                "manifest": str(manifest),
+                "out": "run",
+                "stages": ["read", "extract"],
+                "features": "default",
+                "flush_every": 1,
+            }
+        )
+    )
+    command = [sys.executable, "-m", "medscale.cli.main", "run", str(run_file), "--workers", "1"]
+    driver = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    parts = tmp_path / "run" / "features.parquet"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and len(list(parts.glob("part-*.parquet"))) < 4:
+        time.sleep(0.02)
+    driver.send_signal(signal.SIGKILL)
+    driver.wait(timeout=30)
+    done_before = len(read_features(tmp_path / "run"))
+    assert 4 <= done_before < 30, "the driver must be killed mid-run"
+    resumed = subprocess.run(
+        [*command, "--resume", "--json"], capture_output=True, text=True, timeout=300
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    table = read_features(tmp_path / "run")
+    assert len(table) == 30 and table["case_id"].is_unique
+    assert sorted(table["case_id"]) == [f"case{i:03d}" for i in range(30)]
