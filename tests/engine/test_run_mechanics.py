@@ -84,3 +84,26 @@ def test_other_settings_are_refused_unless_forced(small_cohort, tmp_path):
 def test_unknown_stage_is_a_config_error():
     with pytest.raises(ConfigError, match="unknown stage"):
         StageSettings(stages=("read", "paint"))
+
+
+def test_corrupt_file_and_empty_mask_are_two_failures_in_an_extract_run(small_cohort, tmp_path):
+    import numpy as np
+
+    from medscale.io import read_image, write_image
+
+    folder = small_cohort.parent
+    (folder / "case001_image.nii.gz").write_bytes(b"\x1f\x8b truncated gzip")
+    mask = read_image(folder / "case003_mask.nii.gz")
+    write_image(mask.with_array(np.zeros(mask.shape, np.uint8)), folder / "case003_mask.nii.gz")
+    out = tmp_path / "run"
+    spec = RunSpec(
+        str(small_cohort), str(out), StageSettings(stages=("read", "extract")), in_process=True
+    )
+    summary = run(spec)
+    assert summary.cases_done == 4 and summary.cases_failed == 2
+    failures = read_failures(out).set_index("case_id")
+    assert sorted(failures.index) == ["case001", "case003"]
+    assert failures.loc["case001", "stage"] == "read"
+    assert failures.loc["case003", "stage"] == "extract"
+    assert "empty" in failures.loc["case003", "message"].lower()
+    assert len(read_features(out)) == 4
