@@ -220,3 +220,12 @@ def test_distance_two_matches_brute_force() -> None:
     np.testing.assert_array_equal(fast, brute_glcm(levels, roi, doubled, 4, per_slice=False))
     out = glcm.compute(levels, roi, 4, dimension="3D", distance=2)
     assert out["cm_joint_max_3D_comb"] > 0
+
+
+def test_too_many_grey_levels_is_a_config_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    from medscale.errors import ConfigError
+
+    monkeypatch.setattr(glcm, "MAX_CELLS", 1000)
+    levels = np.arange(1, 41).reshape(1, 5, 8)
+    with pytest.raises(ConfigError, match="40 grey levels present"):
+        glcm.compute(levels, levels > 0, 40, dimension="3D")

@@ -24,6 +24,7 @@ from functools import lru_cache
 import numpy as np
 import numpy.typing as npt
 
+from medscale.errors import ConfigError
 from medscale.features import texture_common as tc
 from medscale.features.registry import FeatureInfo
 
@@ -58,6 +59,7 @@ _DEFS = (
 )
 FEATURES: tuple[FeatureInfo, ...] = tuple(FeatureInfo(n, _FAMILY, c, d) for n, c, d in _DEFS)
 _NAMES = tuple(name for name, _, _ in _DEFS)
+MAX_CELLS = 200_000_000  # co-occurrence cells per call (1.6 GB of int64)
 _SUFFIXES = {"2D": ("2D_avg", "2D_comb"), "2.5D": ("2_5D_avg", "2_5D_comb"),
              "3D": ("3D_avg", "3D_comb")}
 
@@ -154,6 +156,11 @@ def glcm_matrices(
         entry [..., a, b] counts pairs of levels (``levels[a]``, ``levels[b]``).
     levels : numpy.ndarray of int64, shape (Np,)
         The grey levels present in the ROI.
+
+    Raises
+    ------
+    ConfigError
+        When the matrices would exceed `MAX_CELLS` cells (too many grey levels present).
     """
     flat = padded.ravel()
     levels, row = tc.present_levels(padded)
@@ -164,6 +171,12 @@ def glcm_matrices(
     n_z = padded.shape[0] if per_slice else 1
     n_dir = len(directions)
     cells = n_m * n_m
+    if n_z * n_dir * cells > MAX_CELLS:
+        raise ConfigError(
+            f"glcm: {n_m} grey levels present would need {n_z * n_dir} co-occurrence matrices of "
+            f"{n_m} x {n_m} ({n_z * n_dir * cells * 8 / 2**30:.1f} GiB); use a coarser "
+            f"discretisation (fewer grey levels)"
+        )
     chunks = []
     for k, direction in enumerate(directions):
         offset = tc.flat_offset(direction, padded.shape, distance)
