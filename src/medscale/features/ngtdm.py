@@ -196,5 +196,9 @@ def _aggregate(s: np.ndarray, n: np.ndarray, levels: np.ndarray, suffix: str
     if not keep.any():
         tc.warn_undefined(f"ngtdm ({suffix}): no ROI voxel has an ROI neighbour; NGTDM undefined")
         return tc.nan_features(_NAMES, [suffix])
-    values = ngtdm_features(s[keep], n[keep], levels)
+    s, n = s[keep], n[keep]
+    chunk = max(1, 4_000_000 // n.shape[1] ** 2)  # bounded memory for the pairwise terms
+    parts = [ngtdm_features(s[k:k + chunk], n[k:k + chunk], levels)
+             for k in range(0, len(n), chunk)]
+    values = {name: np.concatenate([part[name] for part in parts]) for name in _NAMES}
     return {f"{name}_{suffix}": float(np.mean(values[name])) for name in _NAMES}
