@@ -7,7 +7,8 @@ build it with ``PEERS_SKIP_MIRP=1 bash ../shared/peers/setup.sh``).
 Each tool runs in its own subprocess (so that its peak RSS is its own): per case a warm-up,
 then the best of 3 of *read image + mask and extract every feature* (original image, 3-D,
 fixed bin size 25, no resampling; pyradiomics: all feature classes, binWidth 25). The I/O floor
-is the best of 3 of reading image + mask with SimpleITK and taking the masked mean. medscale's
+is the best of 3 of reading image + mask with SimpleITK and taking the masked mean (measured in
+the medscale process, right after each case, so that both see the same machine load). medscale's
 time per family (summed over cases) shows where its time goes. Results are printed and written
 to benchmarks/results/features.md.
 """
@@ -42,17 +43,16 @@ def _peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
-def worker_floor(data: Path) -> dict:
+def _floor_seconds(data: Path, case: str) -> float:
+    """Best time to read image + mask with SimpleITK and take the masked mean."""
     import SimpleITK as sitk
 
-    out = {}
-    for case in CASES:
-        def read(case=case):
-            image = sitk.GetArrayFromImage(sitk.ReadImage(str(data / f"{case}_image.nrrd")))
-            mask = sitk.GetArrayFromImage(sitk.ReadImage(str(data / f"{case}_label.nrrd")))
-            return float(image[mask == 1].mean())
-        out[case] = {"seconds": _best(read)[0]}
-    return {"cases": out, "peak_rss_mib": _peak_rss_mib()}
+    def read() -> float:
+        image = sitk.GetArrayFromImage(sitk.ReadImage(str(data / f"{case}_image.nrrd")))
+        mask = sitk.GetArrayFromImage(sitk.ReadImage(str(data / f"{case}_label.nrrd")))
+        return float(image[mask == 1].mean())
+
+    return _best(read)[0]
 
 
 def worker_medscale(data: Path) -> dict:
@@ -76,7 +76,8 @@ def worker_medscale(data: Path) -> dict:
         for name, value in timings.items():
             families[name] = families.get(name, 0.0) + value
         out[case] = {"seconds": seconds, "n_features": len(features),
-                     "slowest": max(timings, key=timings.__getitem__)}
+                     "slowest": max(timings, key=timings.__getitem__),
+                     "floor_seconds": _floor_seconds(data, case)}
     rss = _peak_rss_mib()
     ibsi = {}
     phantom = data.parent / "ibsi1" / "ct_phantom" / "nifti"
@@ -110,7 +111,7 @@ def worker_pyradiomics(data: Path) -> dict:
             "version": str(radiomics.__version__)}
 
 
-WORKERS = {"floor": worker_floor, "medscale": worker_medscale, "pyradiomics": worker_pyradiomics}
+WORKERS = {"medscale": worker_medscale, "pyradiomics": worker_pyradiomics}
 
 
 def _spawn(python: str, tool: str, data: Path) -> dict:
@@ -122,14 +123,15 @@ def _spawn(python: str, tool: str, data: Path) -> dict:
 
 
 def _report(results: dict, data: Path) -> str:
-    ours, theirs, floor = results["medscale"], results["pyradiomics"], results["floor"]
+    ours, theirs = results["medscale"], results["pyradiomics"]
     lines = [
         "# Feature extraction: medscale vs pyradiomics",
         "",
         f"Five pyradiomics sample cases ({data}), original image, 3-D, fixed bin size 25, no "
         "resampling. Per case: read image + mask and compute every feature; warm-up, then "
         f"best of {REPEATS}. Each tool in its own process (peak RSS = that whole process). "
-        "Floor: SimpleITK read of image + mask and the masked mean. Machine: "
+        "Floor: SimpleITK read of image + mask and the masked mean, timed in the medscale "
+        "process right after medscale's case. Machine: "
         f"{os.cpu_count()} cores, shared with other jobs (timings are noisy).",
         "",
         "| case | ROI voxels | floor (s) | medscale (s) | pyradiomics (s) | pyradiomics / medscale "
@@ -139,7 +141,8 @@ def _report(results: dict, data: Path) -> str:
     voxels = {"brain1": 4137, "brain2": 453, "breast1": 143, "lung1": 837, "lung2": 24644}
     ratios = []
     for case in CASES:
-        m, p, f = (r["cases"][case]["seconds"] for r in (ours, theirs, floor))
+        m, p = ours["cases"][case]["seconds"], theirs["cases"][case]["seconds"]
+        f = ours["cases"][case]["floor_seconds"]
         ratios.append(p / m)
         lines.append(f"| {case} | {voxels[case]} | {f:.3f} | {m:.3f} | {p:.3f} | {p / m:.1f} "
                      f"| {m / f:.1f} |")
@@ -155,7 +158,8 @@ def _report(results: dict, data: Path) -> str:
         f"- Features per case: medscale {n_ours} (IBSI-1 families), pyradiomics "
         f"{theirs.get('version', '')} {n_theirs}.",
         f"- Peak RSS: medscale {ours['peak_rss_mib']:.0f} MiB, pyradiomics "
-        f"{theirs['peak_rss_mib']:.0f} MiB, floor process {floor['peak_rss_mib']:.0f} MiB.",
+        f"{theirs['peak_rss_mib']:.0f} MiB (whole processes, interpreter and libraries "
+        "included).",
         "",
         "medscale time per stage, one run of each case, summed over the five cases:",
         "",
@@ -188,7 +192,6 @@ def main() -> None:
         sys.exit(f"pyradiomics venv not found at {venv}: run PEERS_SKIP_MIRP=1 bash "
                  "../shared/peers/setup.sh (or set PEERS_VENV)")
     results = {
-        "floor": _spawn(sys.executable, "floor", data),
         "medscale": _spawn(sys.executable, "medscale", data),
         "pyradiomics": _spawn(str(peer_python), "pyradiomics", data),
     }
