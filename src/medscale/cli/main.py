@@ -81,6 +81,8 @@ def cli(ctx: click.Context, debug: bool, verbose: bool) -> None:
     logging.basicConfig(
         level=level, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s"
     )
+    for handler in logging.getLogger().handlers:  # a run's own log file may want more detail
+        handler.setLevel(level)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

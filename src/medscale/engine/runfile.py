@@ -69,9 +69,14 @@ def load_run_file(path: str | Path, **overrides: Any) -> RunSpec:
     if not isinstance(segment, dict):
         raise ConfigError(f"{path}: 'segment' is a mapping with 'method' and 'params'")
     stages = tuple(document.get("stages") or ("read", "extract"))
+    features: str | dict[str, Any] = document.get("features", "default")
+    if "extract" in stages:
+        from medscale.features.settings import load_settings
+
+        features = load_settings(features).to_dict()  # settings.yaml records every value
     stage_settings = StageSettings(
         stages=stages,
-        features=document.get("features", "default"),
+        features=features,
         preprocess_steps=tuple(document.get("preprocess") or ()),
         segment_method=segment.get("method"),
         segment_params=dict(segment.get("params") or {}),
