@@ -113,12 +113,14 @@ def _shear(array: np.ndarray, row_axis: int, col_axis: int) -> np.ndarray:
     """Shift each row r of `col_axis` by r, so that lines along (row +1, col -1) become lines
     along `row_axis` alone: ``out[.., r, .., c, ..] = array[.., r, .., c - R - r, ..]`` (zero
     outside), R = the number of rows. A pad and two reshapes, no index arrays."""
-    moved = np.moveaxis(array, (row_axis, col_axis), (1, 2))
+    other = 3 - row_axis - col_axis
+    moved = array.transpose(other, row_axis, col_axis)
     n_o, n_r, n_c = moved.shape
     width = n_c + 2 * n_r
-    wide = np.pad(moved, ((0, 0), (0, 0), (n_r, n_r)))
+    wide = np.zeros((n_o, n_r, width), dtype=moved.dtype)
+    wide[:, :, n_r:n_r + n_c] = moved
     sheared = wide.reshape(n_o, n_r * width)[:, : n_r * (width - 1)].reshape(n_o, n_r, width - 1)
-    return np.moveaxis(sheared, (1, 2), (row_axis, col_axis))
+    return sheared.transpose(np.argsort((other, row_axis, col_axis)))
 
 
 def _lines(padded: np.ndarray, direction: tuple[int, int, int]) -> np.ndarray:
@@ -134,12 +136,12 @@ def _lines(padded: np.ndarray, direction: tuple[int, int, int]) -> np.ndarray:
     if dz == 0:
         if dx != 0:
             array = _shear(array[:, :, ::-1] if dx == 1 else array, 1, 2)
-        return np.ascontiguousarray(np.moveaxis(array, 1, 2))
+        return np.ascontiguousarray(array.transpose(0, 2, 1))
     if dy != 0:
         array = _shear(array[:, ::-1, :] if dy == 1 else array, 0, 1)
     if dx != 0:
         array = _shear(array[:, :, ::-1] if dx == 1 else array, 0, 2)
-    return np.ascontiguousarray(np.moveaxis(array, 0, 2))
+    return np.ascontiguousarray(array.transpose(1, 2, 0))
 
 
 def _runs(padded: np.ndarray, direction: tuple[int, int, int]) -> tuple[np.ndarray, ...]:
@@ -210,4 +212,4 @@ def _aggregate(
     stack = matrices[matrices.sum(axis=(1, 2)) > 0]
     n_voxels = np.einsum("kij,j->k", stack, lengths).astype(np.float64)
     values = tc.matrix_features(stack, n_voxels, lengths, levels)
-    return {f"{_GENERIC[g]}_{suffix}": float(np.mean(values[g])) for g in tc.MATRIX_FEATURES}
+    return tc.averaged(values, _GENERIC, suffix)

@@ -145,4 +145,4 @@ def zone_features(
     keep = n_voxels > 0
     values = tc.matrix_features(matrices[keep], n_voxels[keep].astype(np.float64), j_values,
                                 i_values)
-    return {f"{names[g]}_{suffix}": float(np.mean(values[g])) for g in tc.MATRIX_FEATURES}
+    return tc.averaged(values, names, suffix)

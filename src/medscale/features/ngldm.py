@@ -162,7 +162,7 @@ def _aggregate(matrices: np.ndarray, levels: np.ndarray, suffix: str) -> dict[st
     stack = matrices[matrices.sum(axis=(1, 2)) > 0]
     n_voxels = stack.sum(axis=(1, 2)).astype(np.float64)
     values = tc.matrix_features(stack, n_voxels, None, levels)
-    out = {f"{_GENERIC[g]}_{suffix}": float(np.mean(values[g])) for g in tc.MATRIX_FEATURES}
+    out = tc.averaged(values, _GENERIC, suffix)
     energy = ((stack / n_voxels[:, None, None]) ** 2).sum(axis=(1, 2))
     out[f"ngl_dc_energy_{suffix}"] = float(np.mean(energy))
     return out

@@ -201,4 +201,4 @@ def _aggregate(s: np.ndarray, n: np.ndarray, levels: np.ndarray, suffix: str
     parts = [ngtdm_features(s[k:k + chunk], n[k:k + chunk], levels)
              for k in range(0, len(n), chunk)]
     values = {name: np.concatenate([part[name] for part in parts]) for name in _NAMES}
-    return {f"{name}_{suffix}": float(np.mean(values[name])) for name in _NAMES}
+    return tc.averaged(values, {name: name for name in _NAMES}, suffix)

@@ -155,11 +155,11 @@ def nan_features(names: Sequence[str], suffixes: Sequence[str]) -> dict[str, flo
     return {f"{name}_{suffix}": float("nan") for suffix in suffixes for name in names}
 
 
-def mean_over(values: np.ndarray, valid: np.ndarray) -> float:
-    """Mean of `values` over the entries where `valid` is True; NaN if there are none."""
-    if not valid.any():
-        return float("nan")
-    return float(np.mean(values[valid]))
+def averaged(values: dict[str, np.ndarray], names: dict[str, str], suffix: str
+             ) -> dict[str, float]:
+    """Mean over the stack of each ``values[key]``, named ``<names[key]>_<suffix>``."""
+    means = np.stack([values[key] for key in names]).mean(axis=1)
+    return {f"{name}_{suffix}": float(m) for name, m in zip(names.values(), means, strict=True)}
 
 
 def xlog2x(p: np.ndarray) -> np.ndarray:
