@@ -25,6 +25,20 @@ from pathlib import Path
 
 CASES = ("brain1", "brain2", "breast1", "lung1", "lung2")
 REPEATS = 3
+# Features defined the same way by IBSI and pyradiomics (no discretisation involved).
+SAME_DEFINITION = {
+    "stat_mean": "original_firstorder_Mean",
+    "stat_var": "original_firstorder_Variance",
+    "stat_skew": "original_firstorder_Skewness",
+    "stat_median": "original_firstorder_Median",
+    "stat_min": "original_firstorder_Minimum",
+    "stat_max": "original_firstorder_Maximum",
+    "stat_energy": "original_firstorder_Energy",
+    "morph_volume": "original_shape_MeshVolume",
+    "morph_vol_approx": "original_shape_VoxelVolume",
+    "morph_area_mesh": "original_shape_SurfaceArea",
+    "morph_sphericity": "original_shape_Sphericity",
+}
 
 
 def _best(function, repeats: int = REPEATS) -> tuple[float, object]:
@@ -76,6 +90,7 @@ def worker_medscale(data: Path) -> dict:
         for name, value in timings.items():
             families[name] = families.get(name, 0.0) + value
         out[case] = {"seconds": seconds, "n_features": len(features),
+                     "values": {key: float(features[key]) for key in SAME_DEFINITION},
                      "slowest": max(timings, key=timings.__getitem__),
                      "floor_seconds": _floor_seconds(data, case)}
     rss = _peak_rss_mib()
@@ -106,7 +121,8 @@ def worker_pyradiomics(data: Path) -> dict:
                                      str(data / f"{case}_label.nrrd"))
         seconds, features = _best(run)
         n_features = sum(1 for key in features if not key.startswith("diagnostics_"))
-        out[case] = {"seconds": seconds, "n_features": n_features}
+        out[case] = {"seconds": seconds, "n_features": n_features,
+                     "values": {key: float(features[key]) for key in SAME_DEFINITION.values()}}
     return {"cases": out, "peak_rss_mib": _peak_rss_mib(),
             "version": str(radiomics.__version__)}
 
@@ -176,6 +192,14 @@ def _report(results: dict, data: Path) -> str:
                   "diagnostics included), extract() per configuration, best of "
                   f"{REPEATS}: " + ", ".join(f"{config} {seconds:.2f} s"
                                             for config, seconds in ours["ibsi"].items()) + "."]
+    lines += ["", "Agreement with pyradiomics on features both define the same way (largest "
+              "relative difference over the five cases):", "",
+              "| medscale | pyradiomics | max relative difference |", "| --- | --- | --- |"]
+    for ours_name, their_name in SAME_DEFINITION.items():
+        worst = max(abs(ours["cases"][c]["values"][ours_name]
+                        - theirs["cases"][c]["values"][their_name])
+                    / max(abs(theirs["cases"][c]["values"][their_name]), 1e-12) for c in CASES)
+        lines.append(f"| {ours_name} | {their_name} | {worst:.2e} |")
     return "\n".join(lines) + "\n"
 
 
