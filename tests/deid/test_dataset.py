@@ -36,7 +36,7 @@ def _dataset() -> Dataset:
     ds.OperatorsName = "Tech^Tom"
     ds.Manufacturer = "ACME"
     ds.ReferringPhysicianName = "Who^Doctor"
-    ds.add_new(0x00181012, "DA", "20240117")  # Date of Secondary Capture: not in the table
+    ds.add_new(0x00143076, "DA", "20240117")  # Date of Gain Calibration: not in the table
     item = Dataset()
     item.ReferencedSOPClassUID = "1.2.840.10008.5.1.4.1.1.2"
     item.ReferencedSOPInstanceUID = "1.2.3.4.5.7"
@@ -70,7 +70,7 @@ def test_basic_profile_actions():
     assert out.SeriesDate == "19000101"  # X/D -> dummy
     assert out.InstitutionName == "ANONYMIZED" and out.OperatorsName == "ANONYMOUS"
     assert out.Manufacturer == "ACME"  # not in the table: kept
-    assert out[0x00181012].value == ""  # a date outside the table is emptied
+    assert out[0x00143076].value == ""  # a date outside the table is emptied
     assert out.SOPInstanceUID == PSEUDO.uid("1.2.3.4.5.6")
     assert out.StudyInstanceUID == PSEUDO.uid("1.2.3.4")
     assert out.SOPClassUID == "1.2.840.10008.5.1.4.1.1.2"

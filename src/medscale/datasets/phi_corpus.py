@@ -17,7 +17,8 @@ Two builders:
 
 Group 0000 (command) and 0002 (file meta) rows of the table are not planted: they cannot be
 in a stored data set (PS3.10 7.1); Media Storage SOP Instance UID carries the planted SOP
-Instance UID anyway.
+Instance UID anyway. Nor are the few rows whose tags pydicom's dictionary does not know yet
+(no VR to write them with).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 import pydicom
-from pydicom.datadict import dictionary_VR
+from pydicom.datadict import dictionary_has_tag, dictionary_VR
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.sequence import Sequence as DicomSequence
 from pydicom.uid import ExplicitVRLittleEndian, UID_dictionary
@@ -90,7 +91,7 @@ def plant_phi(dataset: Dataset, *, patient: int) -> set[str]:
     keep = {"SOPInstanceUID", "StudyInstanceUID", "SeriesInstanceUID", "FrameOfReferenceUID"}
     for index, tag in enumerate(sorted(RULES)):
         group = tag >> 16
-        if group in (0x0000, 0x0002):
+        if group in (0x0000, 0x0002) or not dictionary_has_tag(tag):
             continue
         vr = dictionary_VR(tag).split(" or ")[0]
         if pydicom.datadict.keyword_for_tag(tag) in keep and tag in dataset:
@@ -281,7 +282,7 @@ def build_phi_corpus(out_dir: str | Path, *, sources: Iterable[str | Path],
 
 
 def _n_plantable() -> int:
-    return sum(1 for tag in RULES if tag >> 16 not in (0x0000, 0x0002))
+    return sum(1 for tag in RULES if tag >> 16 not in (0x0000, 0x0002) and dictionary_has_tag(tag))
 
 
 def build_synthetic_phi_corpus(out_dir: str | Path, *, n_slices: int = 3, size: int = 16

@@ -212,6 +212,8 @@ def _apply(rule: ProfileRule, element: DataElement, dataset: Dataset, context: _
         del dataset[element.tag]
     elif action == "Z":
         element.value = Sequence([]) if element.VR == "SQ" else element.empty_value
+    elif action == "D" and element.VR == "UI":  # a dummy UID: the consistent replacement
+        _replace_uids(element, context)
     elif action == "D":
         element.value = _DUMMY_BY_VR.get(element.VR, _TEXT_DUMMY)
     elif action == "U":

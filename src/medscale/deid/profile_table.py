@@ -3,8 +3,12 @@
 Every attribute of the Application Level Confidentiality Profile table with its action under
 the Basic Profile and under each option, transcribed from PS3.15 Table E.1-1 (the
 machine-readable copy of the table parsed from the standard in ``innolitics/dicom-standard``,
-``standard/confidentiality_profile_attributes.json``). Attribute names come from pydicom's
-data dictionary.
+``standard/confidentiality_profile_attributes.json``), completed with the rows of later
+editions (see `_TABLE_E11_LATER`) and cross-checked against the 2023 and 2026c tag lists of
+the dicom-anonymizer package: every tag of those lists is here, and where an action differs
+the newer edition's is used (Structure Set Time, Treatment Machine Name, Treatment Site).
+Attribute names come from pydicom's data dictionary (tags it does not know yet are named by
+their number).
 
 Action codes (PS3.15 E.1.1):
 
@@ -402,7 +406,7 @@ _TABLE_E11 = """
 30060004 X C=C
 30060006 X C=C
 30060008 Z F=K M=C
-30060009 X/D F=K M=C
+30060009 Z F=K M=C
 30060024 U U=K
 30060026 Z C=C
 30060028 X C=C
@@ -426,7 +430,7 @@ _TABLE_E11 = """
 300A0016 X C=C
 300A0072 X C=C
 300A0083 U U=K
-300A00B2 X D=K
+300A00B2 X/Z D=K
 300A00C3 X C=C
 300A00DD X C=C
 300A0196 X C=C
@@ -481,7 +485,7 @@ _TABLE_E11 = """
 30100061 X C=C
 3010006E U U=K
 3010006F U U=K
-30100077 D C=C
+30100077 X/D C=C
 3010007A Z C=C
 3010007B Z C=C
 3010007F Z C=C
@@ -506,8 +510,214 @@ FFFAFFFA X
 FFFCFFFC X
 """
 
-# Rows of later editions of Table E.1-1 missing from the transcribed copy above.
-_LATER_EDITIONS = """
+# Rows added to Table E.1-1 by later editions (mostly dates and times, CP-2xxx series) and
+# missing from the copy above, taken from the 2026c edition as listed by the dicom-anonymizer
+# package (dicom_anonymization_databases/dicomfields_2026c.py), which carries the basic
+# action only. Option columns are inferred, never more permissive than the standard's:
+# dates and times get the two temporal options (as every date and time of the table has),
+# UIDs the Retain UIDs option; all other options are left out, so those attributes stay
+# removed under options that would keep or clean them in the standard.
+_TABLE_E11_LATER = """
+00080012 X/D F=K M=C
+00080013 X/Z/D F=K M=C
+00080017 U U=K
+00080019 U U=K
+00080054 X
+00080055 X
+00080106 D F=K M=C
+00080107 D F=K M=C
+00081000 X
+00081088 X
+00081301 X
+00081302 X
+00081303 X
+00081304 X
+00100011 X
+00100012 X
+00100013 X
+00100014 X
+00100015 X
+00100016 X
+00100041 X
+00100042 X
+00100043 X
+00100044 X
+00100045 X
+00100046 X
+00100047 X
+00102161 X
+00102162 X
+00120022 X
+00120023 X
+00120032 X
+00120041 X
+00120043 X
+00120055 X
+00120073 X
+00120086 X F=K M=C
+00120087 X F=K M=C
+0014407C X F=K M=C
+0014407E X F=K M=C
+00180027 X F=K M=C
+00180035 X F=K M=C
+00181010 X
+00181011 X
+00181012 X F=K M=C
+00181014 X F=K M=C
+00181042 X F=K M=C
+00181043 X F=K M=C
+00181072 X F=K M=C
+00181073 X F=K M=C
+00181078 X F=K M=C
+00181079 X F=K M=C
+00181200 X F=K M=C
+00181201 X F=K M=C
+00181202 X F=K M=C
+00181203 Z F=K M=C
+00181204 X F=K M=C
+00181205 X F=K M=C
+0018700C X/D F=K M=C
+0018700E X/D F=K M=C
+00189074 D F=K M=C
+00189151 D F=K M=C
+00189623 D F=K M=C
+00189701 D F=K M=C
+00189804 D F=K M=C
+00189919 Z/D F=K M=C
+0018A002 X F=K M=C
+00200027 X
+00203403 X F=K M=C
+00203405 X F=K M=C
+00320032 X F=K M=C
+00320033 X F=K M=C
+00320034 X F=K M=C
+00320035 X F=K M=C
+00321000 X F=K M=C
+00321001 X F=K M=C
+00321010 X F=K M=C
+00321011 X F=K M=C
+00321040 X F=K M=C
+00321041 X F=K M=C
+00321050 X F=K M=C
+00321051 X F=K M=C
+0038001A X F=K M=C
+0038001B X F=K M=C
+0038001C X F=K M=C
+0038001D X F=K M=C
+00380030 X F=K M=C
+00380032 X F=K M=C
+003A0020 X
+003A0203 X
+003A020C X
+003A0329 X
+003A032B X
+00400556 X
+00402004 X F=K M=C
+00402005 X F=K M=C
+0040A023 X F=K M=C
+0040A024 X F=K M=C
+0040A030 D F=K M=C
+0040A032 X/D F=K M=C
+0040A033 X F=K M=C
+0040A034 X
+0040A035 X
+0040A082 Z F=K M=C
+0040A110 X F=K M=C
+0040A112 X F=K M=C
+0040A120 D F=K M=C
+0040A121 D F=K M=C
+0040A122 D F=K M=C
+0040A13A D F=K M=C
+0040B020 X/D
+0040B034 X
+0040B036 X
+0040B03B X
+0040B03F X
+0040DB06 X F=K M=C
+0040DB07 X F=K M=C
+0040E004 X F=K M=C
+0040E012 X
+00420011 D
+00440004 X F=K M=C
+0044000B X F=K M=C
+00440010 X F=K M=C
+00440104 D F=K M=C
+00440105 X F=K M=C
+00640003 U U=K
+00686226 D F=K M=C
+00686270 D F=K M=C
+006A0003 D
+006A0005 D
+006A0006 X
+00700006 D
+00700082 X F=K M=C
+00700083 X F=K M=C
+0072000A D F=K M=C
+0072005E D
+0072005F D
+00720061 D F=K M=C
+00720063 D F=K M=C
+00720065 D
+00720066 D
+00720068 D
+0072006A D
+0072006B D F=K M=C
+0072006C D
+0072006D D
+0072006E D
+00720070 D
+00720071 D
+00741234 X
+00741236 X
+01000420 X F=K M=C
+04000105 D F=K M=C
+04000115 D
+04000310 X
+04000562 D F=K M=C
+04000563 D
+04000564 Z
+04000565 D
+21000040 X F=K M=C
+21000050 X F=K M=C
+21000070 X
+21000140 D
+30020121 X
+30020123 X
+3006002D X F=K M=C
+3006002E X F=K M=C
+3006004D X
+3006004E X
+30080024 D F=K M=C
+30080025 D F=K M=C
+30080162 D F=K M=C
+30080164 D F=K M=C
+30080166 D F=K M=C
+30080168 D F=K M=C
+300A000B X
+300A0054 U U=K
+300A022C D F=K M=C
+300A022E D F=K M=C
+300A0785 U U=K
+300A078E X
+300A0792 X
+300A0794 X
+300A079A X
+300C0127 D F=K M=C
+300E0004 Z F=K M=C
+300E0005 Z F=K M=C
+30100085 X F=K M=C
+40080040 X
+40080100 X F=K M=C
+40080101 X F=K M=C
+40080108 X F=K M=C
+40080109 X F=K M=C
+40080112 X F=K M=C
+40080113 X F=K M=C
+40080200 X
+"""
+
+# Not rows of Table E.1-1: patient identifiers medscale removes all the same.
+_MEDSCALE_ADDITIONS = """
 00100024 X
 00100033 X
 00100034 X
@@ -559,7 +769,7 @@ def _parse(text: str) -> dict[int, ProfileRule]:
 
 #: tag -> rule, for every attribute row of Table E.1-1 with a fixed tag.
 RULES: MappingProxyType[int, ProfileRule] = MappingProxyType(
-    _parse(_TABLE_E11 + _LATER_EDITIONS)
+    _parse(_TABLE_E11 + _TABLE_E11_LATER + _MEDSCALE_ADDITIONS)
 )
 
 #: Repeating-group rows: (group mask, element or None for any) -> rule.
