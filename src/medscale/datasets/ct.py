@@ -109,18 +109,25 @@ def _anatomy(rng: np.random.Generator, shape: tuple[int, int, int],
 
 def _place_lesion(rng: np.random.Generator, codes: np.ndarray, traits: lesion_model.LesionTraits,
                   spacing_mm: tuple[float, float, float]) -> np.ndarray:
-    """Voxel index (z, y, x) of the lesion centre: in a lung (70 %) or central soft tissue."""
+    """Voxel index (z, y, x) of the lesion centre: in a lung (70 %) or central soft tissue.
+
+    The centre keeps a lesion radius from the grid border and, where the body allows, 1.2
+    radius from the skin, so that few lesions are cut flat by the body outline.
+    """
     margin = np.ceil(traits.radius_mm / np.asarray(spacing_mm)).astype(int) + 1
     upper = np.asarray(codes.shape) - margin
     margin = np.minimum(margin, np.asarray(codes.shape) // 2 - 1)
     upper = np.maximum(upper, margin + 1)
     central = codes[margin[0]:upper[0], margin[1]:upper[1], margin[2]:upper[2]]
+    body = codes.max(axis=0) != TISSUE_CODES["air"]          # the same outline on every slice
+    depth_mm = ndi.distance_transform_edt(body, sampling=spacing_mm[1:])
+    deep = depth_mm[margin[1]:upper[1], margin[2]:upper[2]] >= 1.2 * traits.radius_mm
     wanted = "lung" if rng.random() < 0.7 else "soft_tissue"
-    candidates = np.flatnonzero(central == TISSUE_CODES[wanted])
-    if candidates.size == 0:
-        candidates = np.flatnonzero(central != TISSUE_CODES["air"])
-    if candidates.size == 0:
-        candidates = np.arange(central.size)
+    for allowed in ((central == TISSUE_CODES[wanted]) & deep, central == TISSUE_CODES[wanted],
+                    central != TISSUE_CODES["air"], np.ones_like(central, dtype=bool)):
+        candidates = np.flatnonzero(allowed)
+        if candidates.size:
+            break
     flat = candidates[int(rng.integers(0, candidates.size))]
     return np.asarray(np.unravel_index(flat, central.shape)) + margin
 
