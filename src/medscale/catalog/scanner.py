@@ -28,6 +28,7 @@ import os
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -299,10 +300,9 @@ def _read_all(entries: list[Entry], *, workers: int | None, chunk_size: int | No
     read_chunk([])  # pays the lazy imports (pyarrow's pandas shim) once, before the fork
     context = multiprocessing.get_context("fork" if os.name == "posix" else None)
     pending: collections.deque[tuple[Future, int]] = collections.deque()
-    queue = iter(chunks)
     try:
         with ProcessPoolExecutor(max_workers=n_workers, mp_context=context) as pool:
-            for chunk in queue:
+            for chunk in chunks:
                 pending.append((pool.submit(read_chunk, chunk), len(chunk)))
                 if len(pending) >= 2 * n_workers:
                     future, count = pending.popleft()
@@ -310,13 +310,9 @@ def _read_all(entries: list[Entry], *, workers: int | None, chunk_size: int | No
             while pending:
                 future, count = pending.popleft()
                 yield (*future.result(), count)
-    except Exception as err:
-        from concurrent.futures.process import BrokenProcessPool
-
-        if isinstance(err, BrokenProcessPool):
-            raise MedscaleError(f"scan failed: a worker process died ({err}); try fewer "
-                                f"workers") from err
-        raise
+    except BrokenProcessPool as err:
+        raise MedscaleError(f"scan failed: a worker process died ({err}); try fewer "
+                            f"workers") from err
 
 
 def _previous_index(catalog: Path, errors_file: Path) -> dict[str, tuple[int, int]]:
