@@ -84,11 +84,12 @@ def _anatomy(rng: np.random.Generator, shape: tuple[int, int, int],
              + ((y - lung_y) / (lung_ay * scale)) ** 2) <= 1.0
     # Lung texture and vessels from two smooth random fields over the lungs' bounding box;
     # vessels lie where both fields are near zero: a set of curves.
-    lungs = np.broadcast_to(lungs, shape) | np.zeros((1, 1, 1), dtype=bool)
-    lungs[0, 0, 0] |= not lungs.any()          # keep the box non-empty on degenerate grids
-    box = tuple(slice(int(np.flatnonzero(lungs.any(axis=other)).min()),
-                      int(np.flatnonzero(lungs.any(axis=other)).max()) + 1)
-                for other in ((1, 2), (0, 2), (0, 1)))
+    lungs = np.broadcast_to(lungs, shape)
+    box = tuple(slice(0, n) for n in shape)
+    if lungs.any():
+        box = tuple(slice(int(np.flatnonzero(lungs.any(axis=other)).min()),
+                          int(np.flatnonzero(lungs.any(axis=other)).max()) + 1)
+                    for other in ((1, 2), (0, 2), (0, 1)))
     box_shape = tuple(b.stop - b.start for b in box)
     sigma = [2.5 / s for s in spacing_mm]
     first, second = (_smooth_unit_noise(rng, box_shape, sigma) for _ in range(2))
