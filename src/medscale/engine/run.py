@@ -25,6 +25,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -91,6 +92,8 @@ class RunSummary:
     cases_per_second: float
     executor: str
     workers: int
+    case_seconds_median: float = 0.0
+    case_seconds_max: float = 0.0
     interrupted: bool = False
     medscale_version: str = ""
 
@@ -144,11 +147,13 @@ def run(spec: RunSpec, *, progress: Callable[[int, int], None] | None = None) ->
     )
     interrupted = False
     done = failed = 0
+    case_seconds: list[float] = []
     try:
         last_flush = time.monotonic()
         cases_iter = records.values()
         for result in executor.map_unordered(process_case, cases_iter, stage_settings, _lost):
             writer.add(result)
+            case_seconds.append(result.seconds)
             done += result.row is not None
             failed += result.failure is not None
             if result.failure is not None:
@@ -177,6 +182,8 @@ def run(spec: RunSpec, *, progress: Callable[[int, int], None] | None = None) ->
         cases_per_second=round((done + failed) / wall, 4) if wall > 0 else 0.0,
         executor=executor.name,
         workers=executor.workers,
+        case_seconds_median=round(float(np.median(case_seconds)), 4) if case_seconds else 0.0,
+        case_seconds_max=round(max(case_seconds, default=0.0), 4),
         interrupted=interrupted,
         medscale_version=__version__,
     )
