@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections import defaultdict
 
 import numpy as np
@@ -139,17 +138,6 @@ def test_mean_intensity_does_not_give_the_label_away(ct_cohort: list) -> None:
     means = [case.image.array[case.mask.array].mean() for case in ct_cohort]
     auc = roc_auc_score([case.label for case in ct_cohort], means)
     assert 0.3 < auc < 0.7
-
-
-def test_ct_generation_is_fast() -> None:
-    """One default CT case in under 0.3 s of CPU (best of 5: robust to a shared machine's load)."""
-    generate_ct_case(0)  # warm imports
-    timings = []
-    for _ in range(5):
-        start = time.process_time()
-        generate_ct_case(1)
-        timings.append(time.process_time() - start)
-    assert min(timings) < 0.3
 
 
 def test_xray_case() -> None:
