@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from medscale.cli._engine_options import executor_options
+
 
 def _write_row(row: dict, out: str) -> None:
     import pandas as pd
@@ -32,20 +34,19 @@ def _json(row: dict) -> str:
 
 
 def _run_manifest(manifest: str, out: str | None, config: str, label: int | None,
-                  workers: int | None, scheduler: str | None, resume: bool) -> None:
-    from medscale.engine.run import RunSpec, StageSettings, run
+                  **executor: object) -> int:
+    from medscale.cli._engine_options import run_with_progress
+    from medscale.engine.run import RunSpec, StageSettings
     from medscale.features.settings import load_settings
 
     if out is None:
         raise click.UsageError("--manifest needs --out RUN_DIR")
     settings = load_settings(config).to_dict()
+    as_json = bool(executor.pop("as_json"))
     spec = RunSpec(manifest=manifest, out_dir=out,
                    stage_settings=StageSettings(features=settings, mask_label=label),
-                   workers=workers, scheduler=scheduler, resume=resume)
-    summary = run(spec)
-    click.echo(f"{summary.cases_done} cases done, {summary.cases_failed} failed, "
-               f"{summary.cases_skipped} skipped in {summary.wall_seconds:.1f} s -> {out}",
-               err=True)
+                   **executor)  # type: ignore[arg-type]
+    return run_with_progress(spec, as_json=as_json)
 
 
 @click.command(epilog="Example: medscale extract ct.nii.gz gtv.nii.gz --config ibsi1-c "
@@ -61,22 +62,21 @@ def _run_manifest(manifest: str, out: str | None, config: str, label: int | None
               help="Output FILE.csv|.parquet|.json (one row); with --manifest, the RUN_DIR.")
 @click.option("--manifest", type=click.Path(exists=True, dir_okay=False), default=None,
               help="Batch mode: a CSV/Parquet manifest of cases (case_id, image, mask).")
-@click.option("--workers", type=click.IntRange(min=1), default=None,
-              help="Batch mode: local worker processes.")
-@click.option("--scheduler", default=None, help="Batch mode: Dask scheduler address.")
-@click.option("--resume", is_flag=True, help="Batch mode: skip cases already in RUN_DIR.")
+@executor_options
 def command(image: str | None, mask: str | None, config: str, label: int | None,
-            roi: str | None, out: str | None, manifest: str | None, workers: int | None,
-            scheduler: str | None, resume: bool) -> None:
+            roi: str | None, out: str | None, manifest: str | None,
+            **executor: object) -> int | None:
     """Extract IBSI radiomics features of one ROI (or of every case of a manifest).
 
     Without --out, prints one JSON object (case_id and every feature) on stdout.
+    With --manifest, runs the batch engine (local processes, or Dask with --scheduler /
+    --dask-local) and writes RUN_DIR: features.parquet, failures.parquet, settings.yaml,
+    summary.json and run.log; --resume finishes an interrupted run.
     """
     if manifest is not None:
         if image is not None:
             raise click.UsageError("give either IMAGE MASK or --manifest, not both")
-        _run_manifest(manifest, out, config, label, workers, scheduler, resume)
-        return
+        return _run_manifest(manifest, out, config, label, **executor)
     if image is None or mask is None:
         raise click.UsageError("IMAGE and MASK are required (or --manifest CASES.csv)")
     from pathlib import Path
