@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from pydicom.data import get_testdata_file
 
-from medscale.catalog.header import UnreadableFileError, _read_pydicom, read_row
+from medscale.catalog.fallback import read_with_pydicom
+from medscale.catalog.header import UnreadableFileError, read_row
 from medscale.catalog.schema import make_row, parse_da, parse_dt, parse_tm
 
 # little-endian files with a preamble: the fast path reads them; pydicom is the reference
@@ -27,7 +28,7 @@ def _stat(path: str | Path) -> tuple[str, int, int]:
 
 def _pydicom_row(path: str) -> dict:
     values = {"path": path, "size_bytes": 0, "mtime_ns": 0}
-    values.update(_read_pydicom(path, os.path.getsize(path)))
+    values.update(read_with_pydicom(path, os.path.getsize(path)))
     return make_row(values)
 
 
@@ -79,6 +80,20 @@ def test_a_file_cut_at_every_point_of_its_header_is_never_a_row(tmp_path):
         with pytest.raises(UnreadableFileError) as caught:
             read_row(*_stat(cut))
         assert caught.value.error_type == "truncated", length
+
+
+@pytest.mark.parametrize("length, complete", [(6300, False), (20000, False), (39067, False),
+                                              (39068, True), (39100, True)])
+def test_a_file_cut_in_or_after_its_pixel_data(tmp_path, length, complete):
+    """CT_small: Pixel Data (32768 bytes) ends at byte 39068, then trailing padding follows."""
+    data = Path(get_testdata_file("CT_small.dcm")).read_bytes()
+    cut = tmp_path / "cut.dcm"
+    cut.write_bytes(data[:length])
+    if complete:  # the padding after Pixel Data is not needed by the catalog
+        assert read_row(*_stat(cut))["rows"] == 128
+    else:
+        with pytest.raises(UnreadableFileError, match="Pixel Data needs 32768 bytes"):
+            read_row(*_stat(cut))
 
 
 def test_non_ascii_text_is_decoded_with_the_character_set(tmp_path):

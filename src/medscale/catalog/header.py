@@ -43,6 +43,7 @@ _SHORT_VRS = frozenset({b"AE", b"AS", b"AT", b"CS", b"DA", b"DS", b"DT", b"FL", 
                         b"US"})
 _PIXEL_TAGS = frozenset({0x7FE00008, 0x7FE00009, 0x7FE00010})
 _FUNCTIONAL_GROUPS = frozenset({0x52009229, 0x52009230})
+_LAST_WANTED = max(TAGS)
 _IMPLICIT_LE = "1.2.840.10008.1.2"
 _FAST_EXCLUDED = frozenset({"1.2.840.10008.1.2.2", "1.2.840.10008.1.2.1.99"})  # BE, deflated
 #: Image storage SOP classes: their files always end with Pixel Data (PS3.3 A.3-A.80).
@@ -52,7 +53,13 @@ IMAGE_SOP_CLASSES = frozenset("1.2.840.10008.5.1.4.1.1." + suffix for suffix in 
     "12.2", "12.2.1", "13.1.1", "13.1.2", "13.1.3", "20", "30", "66.4", "77.1.1.1", "77.1.2",
     "77.1.2.1", "77.1.4", "77.1.4.1", "77.1.5.1", "77.1.5.2", "77.1.6", "128", "128.1", "130",
     "481.1"))
+#: Single-frame image classes without functional groups: where the tail shortcut is safe.
+_CLASSIC_IMAGE_SOP_CLASSES = frozenset("1.2.840.10008.5.1.4.1.1." + suffix for suffix in (
+    "1", "1.1", "1.1.1", "1.2", "1.2.1", "1.3", "1.3.1", "2", "4", "6.1", "7", "12.1", "12.2",
+    "128", "481.1"))
 _TAG_LENGTH = struct.Struct("<HHI")
+_US = struct.Struct("<H")
+_PIXEL_DATA_TAG = b"\xe0\x7f\x10\x00"
 _TAG_VR_SHORT = struct.Struct("<HH2sH")
 _LONG_LENGTH = struct.Struct("<I")
 
@@ -116,7 +123,9 @@ def read_row(path: str, size: int, mtime_ns: int) -> dict[str, Any]:
             values.update(_read_fast(handle, size, path))
     except _Fallback as why:
         logger.debug("%s: general reader (%s)", path, why)
-        values.update(_read_pydicom(path, size))
+        from medscale.catalog.fallback import read_with_pydicom
+
+        values.update(read_with_pydicom(path, size))
     except OSError as err:
         raise UnreadableFileError(path, "unreadable", f"cannot read: {err}") from err
     return make_row(values)
@@ -180,11 +189,12 @@ def _walk(window: _Window, position: int, *, explicit: bool, raw: dict[int, byte
           path: str) -> bool:
     """Walk the dataset's element headers; keep wanted top-level raw values.
 
-    Returns True when a Pixel Data element was reached (and is complete). This loop is the
-    scan's hot spot: locals are bound once and the common case (a short element wholly inside
-    the window) takes one ``unpack_from`` and a few comparisons.
+    Returns True when a complete Pixel Data element was found. This loop is the scan's hot
+    spot: locals are bound once, the common case (a short element inside the window) takes
+    one ``unpack_from`` and a few comparisons, and once past the last wanted tag the walk
+    stops as soon as :func:`_pixels_ahead` finds the complete Pixel Data further on.
     """
-    size, depth = window.size, 0
+    size, depth, undefined, shortcut_tried = window.size, 0, _UNDEFINED, False
     data, base = window.data, window.start
     limit = base + len(data) - 12  # an element header starting at or before this fits
     unpack_explicit, unpack_implicit = _TAG_VR_SHORT.unpack_from, _TAG_LENGTH.unpack_from
@@ -201,41 +211,45 @@ def _walk(window: _Window, position: int, *, explicit: bool, raw: dict[int, byte
         relative = position - base
         if explicit:
             group, element, vr, length = unpack_explicit(data, relative)
-            if group == 0xFFFE:  # item, item delimiter, sequence delimiter: no VR
+            if vr in short_vrs:
+                value_start = position + 8
+            elif group == 0xFFFE:  # item, item delimiter, sequence delimiter: no VR
                 length = unpack_long(data, relative + 4)[0]
-                header = 8
+                value_start = 0
             elif vr in long_vrs:
                 if position + 12 > size:
                     raise _truncated(path, f"an element header cut at byte {position}")
-                length, header = unpack_long(data, relative + 8)[0], 12
-                if length == _UNDEFINED and vr != b"SQ" and (group, element) != (0x7FE0, 0x0010):
+                length, value_start = unpack_long(data, relative + 8)[0], position + 12
+                if length == undefined and vr != b"SQ" and (group, element) != (0x7FE0, 0x0010):
                     raise _Fallback(f"undefined-length {vr!r}")
-            elif vr in short_vrs:
-                header = 8
             else:
                 raise _Fallback(f"bad VR {vr!r}")
         else:
             group, element, length = unpack_implicit(data, relative)
-            header = 8
+            value_start = position + 8
         if group == 0xFFFE:
             position += 8
-            if element == 0xE000 and length != _UNDEFINED:
+            if element == 0xE000 and length != undefined:
                 position += length
             elif element == 0xE0DD:
                 depth -= 1
             continue
-        value_start = position + header
         if depth == 0:
             tag = group << 16 | element
-            if group >= 0x5200:
-                if tag in _PIXEL_TAGS:
-                    if length != _UNDEFINED and value_start + length > size:
-                        raise _truncated(path, f"Pixel Data needs {length} bytes, "
-                                               f"{size - value_start} remain")
-                    return True
-                if tag in _FUNCTIONAL_GROUPS:
-                    raise _Fallback("enhanced multi-frame")
-            elif tag in wanted and length != _UNDEFINED:
+            if tag > _LAST_WANTED:
+                if not shortcut_tried:
+                    shortcut_tried = True
+                    if _pixels_ahead(window, raw, position, explicit=explicit):
+                        return True
+                if group >= 0x5200:
+                    if tag in _PIXEL_TAGS:
+                        if length != undefined and value_start + length > size:
+                            raise _truncated(path, f"Pixel Data needs {length} bytes, "
+                                                   f"{size - value_start} remain")
+                        return True
+                    if tag in _FUNCTIONAL_GROUPS:
+                        raise _Fallback("enhanced multi-frame")
+            elif tag in wanted and length != undefined:
                 end = value_start + length
                 if end > size:
                     raise _truncated(path, f"element ({group:04X},{element:04X}) needs "
@@ -245,7 +259,7 @@ def _walk(window: _Window, position: int, *, explicit: bool, raw: dict[int, byte
                     data, base = window.data, window.start
                     limit = base + len(data) - 12
                 raw[tag] = data[value_start - base:end - base]
-        if length == _UNDEFINED:
+        if length == undefined:
             depth += 1
             position = value_start
         else:
@@ -254,6 +268,44 @@ def _walk(window: _Window, position: int, *, explicit: bool, raw: dict[int, byte
         raise _truncated(path, "the file ends inside a sequence")
     if position > size:
         raise _truncated(path, f"an element needs {position - size} bytes more than the file has")
+    return False
+
+
+def _pixels_ahead(window: _Window, raw: dict[int, bytes], position: int, *,
+                  explicit: bool) -> bool:
+    """Is a complete native Pixel Data element of the size the header implies ahead?
+
+    Size = Rows x Columns x SamplesPerPixel x BitsAllocated / 8, padded to even. The element
+    header (tag, VR, that exact length) is searched for in the bytes already read, and must
+    fit in the file. Only for classic single-frame image classes (no NumberOfFrames, no
+    functional groups), so nothing the catalog reads can sit between here and Pixel Data.
+    When True, the elements in between need not be walked.
+    """
+    sop_class = raw.get(0x00080016, b"").rstrip(b"\x00 ").decode("latin-1")
+    if sop_class not in _CLASSIC_IMAGE_SOP_CLASSES:
+        return False
+    rows, columns = raw.get(0x00280010), raw.get(0x00280011)
+    bits, samples = raw.get(0x00280100), raw.get(0x00280002, b"\x01\x00")
+    if rows is None or columns is None or bits is None or 0x00280008 in raw:
+        return False
+    if min(len(rows), len(columns), len(bits), len(samples)) < 2:
+        return False
+    n_bits = (_US.unpack_from(rows)[0] * _US.unpack_from(columns)[0]
+              * _US.unpack_from(samples)[0] * _US.unpack_from(bits)[0])
+    length = -(-n_bits // 8)
+    length += length & 1
+    header = 12 if explicit else 8
+    data, base = window.data, window.start
+    found = data.find(_PIXEL_DATA_TAG, position - base)
+    while found >= 0 and found + header <= len(data):
+        if explicit:
+            matches = (data[found + 4:found + 8] in (b"OW\0\0", b"OB\0\0")
+                       and _LONG_LENGTH.unpack_from(data, found + 8)[0] == length)
+        else:
+            matches = _LONG_LENGTH.unpack_from(data, found + 4)[0] == length
+        if matches:
+            return base + found + header + length <= window.size
+        found = data.find(_PIXEL_DATA_TAG, found + 1)
     return False
 
 
@@ -282,101 +334,3 @@ def _encodings(charset: bytes) -> tuple[str, ...]:
 
     names = [part.strip() for part in charset.decode("latin-1").split("\\")]
     return tuple(convert_encodings([name or "ISO_IR 6" for name in names]))
-
-
-def _read_pydicom(path: str, size: int) -> dict[str, Any]:
-    """The general reader: pydicom, with the same checks and the same values."""
-    import pydicom
-    from pydicom.errors import InvalidDicomError
-
-    try:
-        with open(path, "rb") as handle:
-            try:
-                dataset = pydicom.dcmread(handle, stop_before_pixels=True)
-            except InvalidDicomError as err:
-                handle.seek(0)
-                start = handle.read(8)
-                if len(start) < 8 or start[:2] not in (b"\x08\x00", b"\x02\x00", b"\x00\x08"):
-                    raise UnreadableFileError(path, "not_dicom",
-                                              "not a DICOM file (no DICM preamble, no "
-                                              "recognisable first element)") from err
-                handle.seek(0)
-                dataset = pydicom.dcmread(handle, stop_before_pixels=True, force=True)
-            stop = handle.tell()
-            pixel_header = handle.read(12)
-    except UnreadableFileError:
-        raise
-    except Exception as err:  # noqa: BLE001 - any parser failure is this file's error row
-        kind = "truncated" if isinstance(err, EOFError) else "unreadable"
-        raise UnreadableFileError(path, kind, f"{type(err).__name__}: {err}") from err
-    values = _dataset_values(dataset)
-    if len(dataset) == 0 and not getattr(dataset, "file_meta", None):
-        raise UnreadableFileError(path, "not_dicom", "no DICOM elements could be read")
-    implicit, little = dataset.original_encoding
-    if values.get("transfer_syntax_uid") in _FAST_EXCLUDED - {"1.2.840.10008.1.2.2"}:
-        return values  # deflated: file offsets say nothing about the dataset
-    if len(pixel_header) >= 8 and little is not None:
-        order = "<" if little else ">"
-        group, element = struct.unpack(order + "HH", pixel_header[:4])
-        if group << 16 | element in _PIXEL_TAGS:
-            explicit_long = not implicit and len(pixel_header) == 12
-            length = struct.unpack(order + "I", pixel_header[8:12] if explicit_long
-                                   else pixel_header[4:8])[0]
-            header = 12 if explicit_long else 8
-            if length != _UNDEFINED and stop + header + length > size:
-                raise _truncated(path, f"Pixel Data needs {length} bytes, "
-                                       f"{size - stop - header} remain")
-            return values
-    _check_not_cut(values, path)
-    return values
-
-
-def _dataset_values(dataset: Any) -> dict[str, Any]:
-    """The texts of :data:`TAGS` (and the functional-group fallbacks) from a pydicom dataset."""
-    values: dict[str, Any] = {}
-    meta = getattr(dataset, "file_meta", None)
-    if meta is not None:
-        for tag, key in META_TAGS.items():
-            values[key] = _text(meta, tag)
-    for tag, (_vr, key) in TAGS.items():
-        values[key] = _text(dataset, tag)
-    shared = _first_item(dataset, 0x52009229)
-    frame = _first_item(dataset, 0x52009230)
-    fallbacks = {"_pixel_spacing": (0x00289110, 0x00280030),
-                 "slice_thickness_mm": (0x00289110, 0x00180050),
-                 "_orientation": (0x00209116, 0x00200037),
-                 "_position": (0x00209113, 0x00200032)}
-    for key, (sequence, tag) in fallbacks.items():
-        for group in (shared, frame):
-            if values.get(key) is None and group is not None:
-                values[key] = _text(_first_item(group, sequence), tag)
-    return values
-
-
-def _first_item(dataset: Any, tag: int) -> Any:
-    if dataset is None or tag not in dataset:
-        return None
-    try:
-        sequence = dataset[tag].value
-        return sequence[0] if sequence else None
-    except Exception:  # noqa: BLE001 - a malformed sequence is simply absent
-        return None
-
-
-def _text(dataset: Any, tag: int) -> Any:
-    """An element's value as stripped text (``int`` for US), None when absent or unreadable."""
-    if dataset is None or tag not in dataset:
-        return None
-    try:
-        value = dataset[tag].value
-    except Exception:  # noqa: BLE001 - a malformed value is null in the catalog
-        return None
-    if value is None or value == "":
-        return None
-    if isinstance(value, int) and not isinstance(value, bool) and dataset[tag].VR == "US":
-        return value
-    if isinstance(value, bytes):
-        return value.decode("latin-1").strip(" \x00") or None
-    if isinstance(value, list | tuple) or type(value).__name__ == "MultiValue":
-        return "\\".join(str(part) for part in value) or None
-    return str(value).strip(" \x00") or None

@@ -154,6 +154,8 @@ TAGS: dict[int, tuple[str, str]] = {
     0x00280010: ("US", "rows"),
     0x00280011: ("US", "columns"),
     0x00280030: ("DS", "_pixel_spacing"),
+    0x00280002: ("US", "_samples_per_pixel"),  # with Rows, Columns, BitsAllocated: the size
+    0x00280100: ("US", "_bits_allocated"),     # of native Pixel Data (completeness check)
 }
 
 #: File meta tags read: tag -> internal key.

@@ -136,11 +136,19 @@ def query(catalog_path: str | os.PathLike[str], sql: str, *, output: Output = "p
     --------
     >>> query("archive.parquet", "SELECT count(*) AS n FROM series")  # doctest: +SKIP
     """
-    import duckdb
-
     if output not in ("pandas", "arrow"):
         raise InputError(f"query output must be 'pandas' or 'arrow', got {output!r}")
     connection = connect(catalog_path)
+    try:
+        return _run(connection, sql, output, catalog_path)
+    finally:
+        connection.close()
+
+
+def _run(connection: duckdb.DuckDBPyConnection, sql: str, output: Output,
+         catalog_path: str | os.PathLike[str]) -> Any:
+    import duckdb
+
     try:
         relation = connection.sql(sql)
         if relation is None:
@@ -149,8 +157,6 @@ def query(catalog_path: str | os.PathLike[str], sql: str, *, output: Output = "p
     except duckdb.Error as err:
         message = " ".join(str(err).split())
         raise InputError(f"query on {catalog_path} failed: {message}") from err
-    finally:
-        connection.close()
 
 
 def series_view(catalog_path: str | os.PathLike[str], *, output: Output = "pandas") -> Any:
@@ -184,20 +190,27 @@ def summary(catalog_path: str | os.PathLike[str]) -> dict[str, Any]:
                (SELECT count(*) FROM errors) AS errors,
                (SELECT coalesce(sum(size_bytes), 0) FROM instances) AS size_bytes
     """
-    totals = query(catalog_path, totals_sql).iloc[0]
-    return {
-        "totals": {name: int(value) for name, value in totals.items()},
-        "by_modality": query(catalog_path, """
+    tables = {
+        "by_modality": """
             SELECT modality, count(DISTINCT study_instance_uid) AS studies,
                    count(DISTINCT series_instance_uid) AS series, count(*) AS files
-            FROM instances GROUP BY modality ORDER BY files DESC, modality"""),
-        "by_device": query(catalog_path, """
+            FROM instances GROUP BY modality ORDER BY files DESC, modality""",
+        "by_device": """
             SELECT manufacturer, manufacturer_model_name, station_name,
                    count(DISTINCT study_instance_uid) AS studies, count(*) AS files
-            FROM instances GROUP BY ALL ORDER BY files DESC, 1, 2, 3"""),
-        "by_study": query(catalog_path, """
+            FROM instances GROUP BY ALL ORDER BY files DESC, 1, 2, 3""",
+        "by_study": """
             SELECT study_instance_uid, patient_id, study_date, modalities, n_series, n_files
-            FROM studies ORDER BY n_files DESC, study_instance_uid"""),
-        "by_error_type": query(catalog_path, """
-            SELECT error_type, count(*) AS files FROM errors GROUP BY 1 ORDER BY 2 DESC, 1"""),
+            FROM studies ORDER BY n_files DESC, study_instance_uid""",
+        "by_error_type": """
+            SELECT error_type, count(*) AS files FROM errors GROUP BY 1 ORDER BY 2 DESC, 1""",
     }
+    connection = connect(catalog_path)
+    try:
+        totals = _run(connection, totals_sql, "pandas", catalog_path).iloc[0]
+        found: dict[str, Any] = {"totals": {name: int(value) for name, value in totals.items()}}
+        for name, sql in tables.items():
+            found[name] = _run(connection, sql, "pandas", catalog_path)
+    finally:
+        connection.close()
+    return found
