@@ -133,3 +133,16 @@ def test_feature_table_matches_the_reference_ids_and_codes(shared_data: Path) ->
     assert {info.name: info.ibsi_code for info in local_intensity.FEATURES} == {
         r["feature"]: r["ibsi_tag"] for r in rows}
     assert all(info.family == rows[0]["feature_family"] for info in local_intensity.FEATURES)
+
+
+@pytest.mark.parametrize("shape, kernel_shape", [((7, 9, 11), (3, 5, 5)), ((4, 30, 31), (1, 7, 7)),
+                                                 ((10, 10, 10), (4, 4, 4))])
+def test_fft_convolution_matches_scipy_signal(shape, kernel_shape):
+    from scipy.signal import fftconvolve
+
+    from medscale.features.local_intensity import _convolve_same
+
+    rng = np.random.default_rng(3)
+    values, kernel = rng.normal(size=shape), rng.random(kernel_shape)
+    np.testing.assert_allclose(_convolve_same(values, kernel),
+                               fftconvolve(values, kernel, mode="same"), atol=1e-12)
