@@ -11,6 +11,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 
+from pydicom.datadict import dictionary_has_tag, dictionary_VR
 from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
@@ -31,6 +32,7 @@ PATIENT_ID = 0x00100020
 PATIENT_NAME = 0x00100010
 PIXEL_DATA = 0x7FE00010
 _KEEP_ALWAYS = {PIXEL_DATA, 0x00080016}  # Pixel Data, SOP Class UID
+_OUTSIDE_TABLE_VRS = {"SQ", "PN", "DA", "DT", "TM", "UI"}  # the VRs handled outside the table
 _STRING_VRS = {"AE", "AS", "CS", "DA", "DS", "DT", "IS", "LO", "LT", "PN", "SH", "ST", "TM",
                "UC", "UI", "UR", "UT"}
 _TEXT_DUMMY = "ANONYMIZED"
@@ -185,17 +187,36 @@ def _walk(dataset: Dataset, context: _Context, *, top_level: bool) -> None:
             continue
         if tag_int in _KEEP_ALWAYS:
             continue
+        rule = RULES.get(tag_int)
+        top_identity = top_level and tag_int in (PATIENT_ID, PATIENT_NAME)
+        vr = _raw_vr(dataset, tag_int)  # decide before decoding the value where possible
+        if rule is None and vr is not None and vr not in _OUTSIDE_TABLE_VRS:
+            continue
+        if rule is not None and not top_identity and vr is not None and resolve_action(
+                rule, context.option_keys, is_sequence=vr == "SQ") == "X":
+            del dataset[tag]
+            context.actions["removed"] += 1
+            continue
         element = dataset[tag]
-        if top_level and tag_int in (PATIENT_ID, PATIENT_NAME):
+        if top_identity:
             _pseudonymize(element, context)
             continue
-        rule = RULES.get(tag_int)
         if rule is None:
             _apply_outside_table(element, dataset, context)
         else:
             _apply(rule, element, dataset, context)
     for group in private_groups:
         _private_group(dataset, group, context)
+
+
+def _raw_vr(dataset: Dataset, tag: int) -> str | None:
+    """The element's VR without decoding its value (None when only decoding can tell)."""
+    element = dataset.get_item(tag)
+    vr = getattr(element, "VR", None)
+    if vr is None or vr == "UN" or " or " in vr:
+        known = dictionary_VR(tag) if dictionary_has_tag(tag) else None
+        return None if known is None or " or " in known else known
+    return vr
 
 
 def _pseudonymize(element: DataElement, context: _Context) -> None:
