@@ -13,7 +13,7 @@ EXECUTOR_OPTIONS = (
         "--workers",
         type=click.IntRange(min=1),
         default=None,
-        help="Local worker processes (default: the number of cores).",
+        help="Local worker processes (default: number of cores; 1 = run in this process).",
     ),
     click.option(
         "--scheduler",

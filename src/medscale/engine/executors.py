@@ -211,7 +211,7 @@ def make_executor(
     dask_local: int | None = None,
     in_process: bool = False,
 ) -> InProcessExecutor | LocalExecutor | DaskExecutor:
-    """The executor the options ask for (local processes by default)."""
+    """The executor the options ask for (local processes by default; one worker runs inline)."""
     chosen = sum(bool(x) for x in (scheduler, dask_local, in_process))
     if chosen > 1:
         raise ConfigError("choose one of --scheduler, --dask-local and --in-process")
@@ -219,6 +219,8 @@ def make_executor(
         return DaskExecutor(scheduler)
     if dask_local:
         return DaskExecutor(local_workers=dask_local)
-    if in_process:
+    if in_process or workers == 1:
+        # One worker is the driver itself: no second interpreter to start, no pickling.
+        # A crash in native code then ends the run; finished cases stay (--resume).
         return InProcessExecutor()
     return LocalExecutor(workers)

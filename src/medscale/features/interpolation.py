@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy import ndimage
 
 from medscale.errors import GeometryError
 from medscale.image import Image, Mask
@@ -130,6 +129,8 @@ def _interpolate(array: np.ndarray, positions: list[np.ndarray], order: int) -> 
                          for p, n in zip(local, source.shape, strict=True)])
         return source[index]
     coordinates = np.stack(np.meshgrid(*local, indexing="ij"))
+    from scipy import ndimage  # here, not at import: reading settings stays free of SciPy
+
     return ndimage.map_coordinates(source, coordinates, order=order, mode="nearest",
                                    prefilter=order > 1)
 
