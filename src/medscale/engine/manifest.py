@@ -1,10 +1,14 @@
-"""The manifest: one row per case (``case_id``, ``image``, ``mask``, optional other columns)."""
+"""The manifest: one row per case (``case_id``, ``image``, ``mask``, optional other columns).
+
+Read with pyarrow (no pandas on the batch driver's start-up path); every column other than the
+paths is carried through to the outputs with its type.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import pandas as pd
+import pyarrow as pa
 
 from medscale.errors import InputError
 
@@ -13,11 +17,12 @@ PATH_COLUMNS = ("image", "mask")
 
 def read_manifest(
     path: str | Path, *, required: tuple[str, ...] = ("case_id", "image")
-) -> pd.DataFrame:
+) -> pa.Table:
     """Read and check a manifest (CSV or Parquet); relative paths become absolute.
 
     Paths in the ``image`` and ``mask`` columns are taken relative to the manifest's folder.
-    Every other column is kept as it is and carried through to the outputs.
+    ``case_id`` (and ``patient_id`` when present) are read as strings; every other column keeps
+    the type inferred from the whole file. ``.to_pandas()`` gives a DataFrame.
 
     Raises
     ------
@@ -28,20 +33,21 @@ def read_manifest(
     if not path.is_file():
         raise InputError(f"{path}: manifest not found")
     try:
-        if path.suffix.lower() == ".parquet":
-            table = pd.read_parquet(path)
-        else:
-            table = pd.read_csv(path, dtype={"case_id": str, "patient_id": str})
-    except Exception as err:  # noqa: BLE001 - pandas raises many kinds; name the file
+        table = _read_table(path)
+    except (pa.ArrowException, OSError) as err:
         raise InputError(f"{path}: cannot read the manifest ({err})") from err
-    missing = [column for column in required if column not in table.columns]
+    missing = [column for column in required if column not in table.column_names]
     if missing:
         raise InputError(
             f"{path}: the manifest lacks the column(s) {missing}; "
-            f"it has {list(table.columns)} (required: {list(required)})"
+            f"it has {table.column_names} (required: {list(required)})"
         )
-    table["case_id"] = table["case_id"].astype(str)
-    duplicated = table["case_id"][table["case_id"].duplicated()].unique().tolist()
+    table = _set_column(table, "case_id", table["case_id"].cast(pa.string()))
+    case_ids = table["case_id"].to_pylist()
+    if None in case_ids or "" in case_ids:
+        raise InputError(f"{path}: every row needs a case_id (row {_first_empty(case_ids) + 2})")
+    seen: set[str] = set()
+    duplicated = sorted({case for case in case_ids if case in seen or seen.add(case)})
     if duplicated:
         raise InputError(
             f"{path}: case ids must be unique; repeated: {duplicated[:10]}"
@@ -49,12 +55,37 @@ def read_manifest(
         )
     base = path.resolve().parent
     for column in PATH_COLUMNS:
-        if column in table.columns:
-            table[column] = [
-                None if pd.isna(value) or value == "" else str(_resolve(base, str(value)))
-                for value in table[column]
+        if column in table.column_names:
+            resolved = [
+                None if value in (None, "") else str(_resolve(base, str(value)))
+                for value in table[column].to_pylist()
             ]
-    return table.reset_index(drop=True)
+            table = _set_column(table, column, pa.array(resolved, pa.string()))
+    return table
+
+
+def _read_table(path: Path) -> pa.Table:
+    if path.suffix.lower() == ".parquet":
+        import pyarrow.parquet as pq
+
+        return pq.read_table(path)
+    import pyarrow.csv as pcsv
+
+    header = path.open(encoding="utf-8").readline().strip().split(",")
+    as_text = {name: pa.string() for name in ("case_id", "patient_id", *PATH_COLUMNS)}
+    options = pcsv.ConvertOptions(
+        column_types={name: kind for name, kind in as_text.items() if name in header},
+        strings_can_be_null=True,
+    )
+    return pcsv.read_csv(path, convert_options=options)
+
+
+def _set_column(table: pa.Table, name: str, values: pa.Array | pa.ChunkedArray) -> pa.Table:
+    return table.set_column(table.column_names.index(name), name, values)
+
+
+def _first_empty(values: list[object]) -> int:
+    return next(i for i, value in enumerate(values) if value in (None, ""))
 
 
 def _resolve(base: Path, value: str) -> Path:

@@ -19,14 +19,13 @@ import json
 import logging
 import os
 import shutil
+import statistics
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import yaml
@@ -34,6 +33,9 @@ import yaml
 from medscale.engine.manifest import missing_paths, read_manifest
 from medscale.engine.stages import CaseResult, StageSettings, process_case
 from medscale.errors import ConfigError, InputError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +45,7 @@ SETTINGS = "settings.yaml"
 SUMMARY = "summary.json"
 RUN_LOG = "run.log"
 FAILURE_COLUMNS = ("case_id", "stage", "error_type", "message", "traceback_digest")
+FAILURE_SCHEMA = pa.schema([(name, pa.string()) for name in (*FAILURE_COLUMNS, "traceback")])
 
 
 @dataclass(frozen=True)
@@ -121,19 +124,19 @@ def run(spec: RunSpec, *, progress: Callable[[int, int], None] | None = None) ->
     out_dir = Path(spec.out_dir)
     cases = read_manifest(spec.manifest)
     if "extract" in spec.stage_settings.stages and "segment" not in spec.stage_settings.stages:
-        if "mask" not in cases.columns:
+        if "mask" not in cases.column_names:
             raise InputError(f"{spec.manifest}: the extract stage needs a 'mask' column")
     settings = resolved_settings(spec)
     _prepare_run_dir(out_dir, settings, resume=spec.resume, force=spec.force)
     stage_settings = _with_output_dir(spec.stage_settings, out_dir)
     handler = _attach_run_log(out_dir / RUN_LOG)
-    writer = _ResultWriter(out_dir, carried=_carried_columns(cases))
+    writer = _ResultWriter(out_dir, manifest=cases)
     finished = writer.finished_case_ids() if spec.resume else set()
-    todo = cases[~cases["case_id"].isin(finished)]
+    records = {row["case_id"]: row for row in cases.to_pylist() if row["case_id"] not in finished}
+    todo = len(records)
     log.info(
-        "run %s: %d cases, %d already done, %d to do", out_dir, len(cases), len(finished), len(todo)
+        "run %s: %d cases, %d already done, %d to do", out_dir, len(cases), len(finished), todo
     )
-    records = {row["case_id"]: row for row in todo.to_dict("records")}
     for case_id, case in list(records.items()):
         problems = missing_paths(case)
         if problems:
@@ -159,7 +162,7 @@ def run(spec: RunSpec, *, progress: Callable[[int, int], None] | None = None) ->
             if result.failure is not None:
                 log.warning("%s", result.failure["message"])
             if progress is not None:
-                progress(done + failed, len(todo))
+                progress(done + failed, todo)
             if (
                 writer.pending >= spec.flush_every
                 or time.monotonic() - last_flush > spec.flush_seconds
@@ -182,7 +185,7 @@ def run(spec: RunSpec, *, progress: Callable[[int, int], None] | None = None) ->
         cases_per_second=round((done + failed) / wall, 4) if wall > 0 else 0.0,
         executor=executor.name,
         workers=executor.workers,
-        case_seconds_median=round(float(np.median(case_seconds)), 4) if case_seconds else 0.0,
+        case_seconds_median=round(statistics.median(case_seconds), 4) if case_seconds else 0.0,
         case_seconds_max=round(max(case_seconds, default=0.0), 4),
         interrupted=interrupted,
         medscale_version=__version__,
@@ -197,6 +200,8 @@ def run(spec: RunSpec, *, progress: Callable[[int, int], None] | None = None) ->
 
 def read_features(run_dir: str | Path) -> pd.DataFrame:
     """The features table of a run, one row per case, sorted by case_id."""
+    import pandas as pd
+
     path = Path(run_dir) / FEATURES
     parts = sorted(path.glob("part-*.parquet")) if path.is_dir() else []
     if not parts:
@@ -206,6 +211,9 @@ def read_features(run_dir: str | Path) -> pd.DataFrame:
 
 
 def read_failures(run_dir: str | Path) -> pd.DataFrame:
+    """The failures of a run: case_id, stage, error_type, message, traceback_digest."""
+    import pandas as pd
+
     path = Path(run_dir) / FAILURES
     if not path.is_file():
         return pd.DataFrame(columns=list(FAILURE_COLUMNS))
@@ -240,10 +248,6 @@ def _lost(case: dict[str, Any], err: BaseException) -> CaseResult:
 def _with_output_dir(settings: StageSettings, out_dir: Path) -> StageSettings:
     values = {**settings.__dict__, "output_dir": str(out_dir.resolve())}
     return StageSettings(**values)
-
-
-def _carried_columns(cases: pd.DataFrame) -> pd.DataFrame:
-    return cases.set_index("case_id", drop=False)
 
 
 def _prepare_run_dir(out_dir: Path, settings: dict[str, Any], *, resume: bool, force: bool) -> None:
@@ -291,15 +295,22 @@ def _attach_run_log(path: Path) -> logging.Handler:
 
 
 class _ResultWriter:
-    """Buffers finished cases and writes them as whole Parquet parts (atomic rename)."""
+    """Buffers finished cases and writes them as whole Parquet parts (atomic rename).
 
-    def __init__(self, out_dir: Path, *, carried: pd.DataFrame) -> None:
+    Manifest columns are carried into every row with the manifest's types, so that every part
+    has the same schema for them.
+    """
+
+    def __init__(self, out_dir: Path, *, manifest: pa.Table) -> None:
         self.features_dir = out_dir / FEATURES
         self.failures_path = out_dir / FAILURES
         self.features_dir.mkdir(parents=True, exist_ok=True)
-        self._carried = carried
+        self._manifest_schema = manifest.schema
+        self._carried = {row["case_id"]: row for row in manifest.to_pylist()}
         self._rows: list[dict[str, Any]] = []
-        self._failures = read_failures(out_dir).to_dict("records")
+        self._failures = (
+            pq.read_table(self.failures_path).to_pylist() if self.failures_path.is_file() else []
+        )
         self._failures_changed = False
         existing = sorted(self.features_dir.glob("part-*.parquet"))
         self._next_part = 1 + max((int(p.stem.split("-")[1]) for p in existing), default=0)
@@ -322,8 +333,7 @@ class _ResultWriter:
 
     def add(self, result: CaseResult) -> None:
         if result.row is not None:
-            carried = self._carried.loc[result.case_id].to_dict()
-            self._rows.append({**carried, **result.row, "case_id": result.case_id})
+            self._rows.append({**self._carried[result.case_id], **result.row})
             # a case that failed before and now succeeded is no longer a failure
             if any(f["case_id"] == result.case_id for f in self._failures):
                 self._failures = [f for f in self._failures if f["case_id"] != result.case_id]
@@ -335,9 +345,11 @@ class _ResultWriter:
 
     def flush(self) -> None:
         if self._rows:
-            frame = pd.DataFrame(self._rows)
-            columns = ["case_id"] + [c for c in frame.columns if c != "case_id"]
-            table = pa.Table.from_pandas(frame[columns], preserve_index=False)
+            table = pa.Table.from_pylist(self._rows)
+            for field in self._manifest_schema:
+                if field.name in table.column_names:
+                    index = table.column_names.index(field.name)
+                    table = table.set_column(index, field, table[field.name].cast(field.type))
             final = self.features_dir / f"part-{self._next_part:06d}.parquet"
             temporary = self.features_dir / f".part-{self._next_part:06d}.tmp"
             pq.write_table(table, temporary)
@@ -345,8 +357,8 @@ class _ResultWriter:
             self._next_part += 1
             self._rows = []
         if self._failures_changed:
-            frame = pd.DataFrame(self._failures, columns=[*FAILURE_COLUMNS, "traceback"])
+            table = pa.Table.from_pylist(self._failures, schema=FAILURE_SCHEMA)
             temporary = self.failures_path.with_suffix(".tmp")
-            frame.to_parquet(temporary, index=False)
+            pq.write_table(table, temporary)
             os.replace(temporary, self.failures_path)
             self._failures_changed = False
