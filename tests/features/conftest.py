@@ -13,14 +13,41 @@ def ibsi_score_table(request: pytest.FixtureRequest) -> dict:
     return request.config.stash.setdefault(SCORES_KEY, {})
 
 
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """On a pytest-xdist worker, hand this worker's scores to the controller."""
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:
+        import json
+
+        workeroutput["ibsi_scores"] = json.dumps(session.config.stash.get(SCORES_KEY, {}))
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error) -> None:  # noqa: ARG001 - pytest-xdist controller hook
+    """On the xdist controller, merge the scores each worker computed."""
+    import json
+
+    scores = json.loads(node.workeroutput.get("ibsi_scores", "{}"))
+    node.config.stash.setdefault(SCORES_KEY, {}).update(scores)
+
+
 def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:  # noqa: ARG001
-    scores = config.stash.get(SCORES_KEY, {})
+    order = ["dig", "A", "B", "C", "D", "E"]
+    found = config.stash.get(SCORES_KEY, {})
+    scores = {
+        name: found[name]
+        for name in sorted(
+            found, key=lambda n: (n not in order, order.index(n) if n in order else 0, n)
+        )
+    }
     if not scores:
         return
     _save_markdown(config, scores)
     terminalreporter.section("IBSI-1 conformance per configuration")
-    header = (f"{'config':<7}{'features passed':>17}{'total':>7}{'%':>8}"
-              f"{'diagnostics passed':>20}{'total':>7}   not implemented / exceptions")
+    header = (
+        f"{'config':<7}{'features passed':>17}{'total':>7}{'%':>8}"
+        f"{'diagnostics passed':>20}{'total':>7}   not implemented / exceptions"
+    )
     terminalreporter.write_line(header)
     for config_name, row in scores.items():
         terminalreporter.write_line(
@@ -34,12 +61,17 @@ def _save_markdown(config, scores: dict) -> None:
     """Also write the table to bench-output/ibsi_conformance.md (ignored by git)."""
     from pathlib import Path
 
-    lines = ["| config | features passed | total | % | diagnostics passed | total | skipped "
-             "(family missing) | excepted |", "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+    lines = [
+        "| config | features passed | total | % | diagnostics passed | total | skipped "
+        "(family missing) | excepted |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
     for name, row in scores.items():
-        lines.append(f"| {name} | {row['passed']} | {row['total']} | {row['percent']:.1f} | "
-                     f"{row['diag_passed']} | {row['diag_total']} | {row['skipped']} | "
-                     f"{row['excepted']} |")
+        lines.append(
+            f"| {name} | {row['passed']} | {row['total']} | {row['percent']:.1f} | "
+            f"{row['diag_passed']} | {row['diag_total']} | {row['skipped']} | "
+            f"{row['excepted']} |"
+        )
     out = Path(config.rootpath) / "bench-output"
     out.mkdir(exist_ok=True)
     (out / "ibsi_conformance.md").write_text("\n".join(lines) + "\n")
