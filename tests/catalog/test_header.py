@@ -72,14 +72,28 @@ def test_non_dicom_and_empty_files_are_reported(tmp_path):
         assert str(tmp_path / name) in str(caught.value)
 
 
-def test_a_file_cut_at_every_point_of_its_header_is_never_a_row(tmp_path):
+def test_a_file_cut_anywhere_in_its_header_is_an_error_or_a_pixel_less_row(tmp_path):
+    """Cut inside an element: truncated. Cut exactly between two elements before Rows: the
+    file is a valid header-only dataset, a row without pixel data. Never a row with Rows."""
     data = Path(get_testdata_file("CT_small.dcm")).read_bytes()
     cut = tmp_path / "cut.dcm"
-    for length in range(140, 6300, 97):  # the header of CT_small ends at byte 6288
+    errors = 0
+    for length in range(140, 6300, 7):  # the header of CT_small ends at byte 6288
         cut.write_bytes(data[:length])
-        with pytest.raises(UnreadableFileError) as caught:
-            read_row(*_stat(cut))
-        assert caught.value.error_type == "truncated", length
+        try:
+            row = read_row(*_stat(cut))
+        except UnreadableFileError as err:
+            assert err.error_type == "truncated", length
+            errors += 1
+        else:
+            assert row["has_pixel_data"] is False and row["rows"] is None, length
+    assert errors >= 0.85 * len(range(140, 6300, 7))
+    cut.write_bytes(data[:2856])  # (0025,1017) ends here: a boundary before Rows
+    row = read_row(*_stat(cut))
+    assert row["modality"] == "CT" and row["has_pixel_data"] is False
+    cut.write_bytes(data[:3284])  # after Rows and Columns, before Pixel Spacing
+    with pytest.raises(UnreadableFileError, match="Rows present"):
+        read_row(*_stat(cut))
 
 
 @pytest.mark.parametrize("length, complete", [(6300, False), (20000, False), (39067, False),

@@ -67,6 +67,7 @@ def test_ct_small_row_has_the_header_values(archive, tmp_path):
     assert row["image_position_patient"] == pytest.approx([-158.135803, -179.035797, -75.699997])
     assert row["image_orientation_patient"] == pytest.approx([1, 0, 0, 0, 1, 0])
     assert row["transfer_syntax_uid"] == "1.2.840.10008.1.2.1"
+    assert row["has_pixel_data"] is True
     assert (row["series_number"], row["instance_number"]) == (1, 1)
     assert row["device_serial_number"] is None and row["body_part_examined"] is None
 

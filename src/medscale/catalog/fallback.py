@@ -7,7 +7,9 @@ the same values as the fast walker.
 
 from __future__ import annotations
 
+import logging
 import struct
+import warnings
 from typing import Any
 
 from medscale.catalog.header import (
@@ -19,11 +21,25 @@ from medscale.catalog.header import (
 )
 from medscale.catalog.schema import META_TAGS, TAGS
 
+logger = logging.getLogger(__name__)
+
 _DEFLATED = "1.2.840.10008.1.2.1.99"
 
 
 def read_with_pydicom(path: str, size: int) -> dict[str, Any]:
-    """The general reader: pydicom, with the same checks and the same values."""
+    """The general reader: pydicom, with the same checks and the same values.
+
+    pydicom's warnings about odd encodings are logged at DEBUG, not shown.
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        values = _read(path, size)
+    for warning in caught:
+        logger.debug("%s: %s", path, warning.message)
+    return values
+
+
+def _read(path: str, size: int) -> dict[str, Any]:
     import pydicom
     from pydicom.errors import InvalidDicomError
 
@@ -52,20 +68,24 @@ def read_with_pydicom(path: str, size: int) -> dict[str, Any]:
         raise UnreadableFileError(path, "not_dicom", "no DICOM elements could be read")
     implicit, little = dataset.original_encoding
     if values.get("transfer_syntax_uid") == _DEFLATED:
-        return values  # deflated: file offsets say nothing about the dataset
+        values["has_pixel_data"] = None  # deflated: unknown without inflating the whole file
+        return values
     if len(pixel_header) >= 8 and little is not None:
         order = "<" if little else ">"
         group, element = struct.unpack(order + "HH", pixel_header[:4])
         if group << 16 | element in _PIXEL_TAGS:
-            explicit_long = not implicit and len(pixel_header) == 12
+            # a VR after the tag (explicit), else the length (implicit, or a broken file)
+            explicit_long = len(pixel_header) == 12 and pixel_header[4:6].isalpha()
             length = struct.unpack(order + "I", pixel_header[8:12] if explicit_long
                                    else pixel_header[4:8])[0]
             header = 12 if explicit_long else 8
             if length != _UNDEFINED and stop + header + length > size:
                 raise _truncated(path, f"Pixel Data needs {length} bytes, "
                                        f"{size - stop - header} remain")
+            values["has_pixel_data"] = True
             return values
     _check_not_cut(values, path)
+    values["has_pixel_data"] = False
     return values
 
 

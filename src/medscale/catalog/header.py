@@ -46,13 +46,6 @@ _FUNCTIONAL_GROUPS = frozenset({0x52009229, 0x52009230})
 _LAST_WANTED = max(TAGS)
 _IMPLICIT_LE = "1.2.840.10008.1.2"
 _FAST_EXCLUDED = frozenset({"1.2.840.10008.1.2.2", "1.2.840.10008.1.2.1.99"})  # BE, deflated
-#: Image storage SOP classes: their files always end with Pixel Data (PS3.3 A.3-A.80).
-IMAGE_SOP_CLASSES = frozenset("1.2.840.10008.5.1.4.1.1." + suffix for suffix in (
-    "1", "1.1", "1.1.1", "1.2", "1.2.1", "1.3", "1.3.1", "2", "2.1", "2.2", "3.1", "4", "4.1",
-    "4.2", "4.3", "4.4", "6.1", "6.2", "7", "7.1", "7.2", "7.3", "7.4", "12.1", "12.1.1",
-    "12.2", "12.2.1", "13.1.1", "13.1.2", "13.1.3", "20", "30", "66.4", "77.1.1.1", "77.1.2",
-    "77.1.2.1", "77.1.4", "77.1.4.1", "77.1.5.1", "77.1.5.2", "77.1.6", "128", "128.1", "130",
-    "481.1"))
 #: Single-frame image classes without functional groups: where the tail shortcut is safe.
 _CLASSIC_IMAGE_SOP_CLASSES = frozenset("1.2.840.10008.5.1.4.1.1." + suffix for suffix in (
     "1", "1.1", "1.1.1", "1.2", "1.2.1", "1.3", "1.3.1", "2", "4", "6.1", "7", "12.1", "12.2",
@@ -149,15 +142,19 @@ def _read_fast(handle: BinaryIO, size: int, path: str) -> dict[str, Any]:
     _decode(raw, values)
     if not has_pixels:
         _check_not_cut(values, path)
+    values["has_pixel_data"] = has_pixels
     return values
 
 
 def _check_not_cut(values: dict[str, Any], path: str) -> None:
-    """A file without Pixel Data that should have it was cut at an element boundary."""
-    sop_class = values.get("sop_class_uid") or values.get("_media_sop_class_uid")
-    if values.get("rows") is not None or sop_class in IMAGE_SOP_CLASSES:
-        raise _truncated(path, f"an image (SOP class {sop_class}) that ends before its "
-                               f"Pixel Data")
+    """A file with Rows but no Pixel Data was cut at an element boundary after (0028,0010).
+
+    An image SOP class without Rows nor Pixel Data may be a header-only copy (or a file cut
+    before its image attributes, which nothing in the file betrays): it is a row, with
+    ``has_pixel_data`` false.
+    """
+    if values.get("rows") is not None:
+        raise _truncated(path, "an image (Rows present) that ends before its Pixel Data")
 
 
 def _read_meta(window: _Window, values: dict[str, Any], path: str) -> int:

@@ -36,6 +36,8 @@ slice_thickness_mm             float64                     (0018,0050)
 image_position_patient         fixed list<float64>[3]      (0020,0032), LPS mm
 image_orientation_patient      fixed list<float64>[6]      (0020,0037), direction cosines
 transfer_syntax_uid            string                      (0002,0010)
+has_pixel_data                 bool                        a complete (7FE0,0010) or float
+                                                           pixel data element is present
 series_number                  int32                       (0020,0011)
 instance_number                int32                       (0020,0013)
 =============================  ==========================  =====================================
@@ -103,6 +105,7 @@ INSTANCE_SCHEMA = pa.schema(
         pa.field("image_position_patient", pa.list_(pa.float64(), 3)),
         pa.field("image_orientation_patient", pa.list_(pa.float64(), 6)),
         pa.field("transfer_syntax_uid", pa.string()),
+        pa.field("has_pixel_data", pa.bool_()),
         pa.field("series_number", pa.int32()),
         pa.field("instance_number", pa.int32()),
     ],

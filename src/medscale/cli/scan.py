@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import sys
 
 import click
@@ -32,6 +33,9 @@ def command(root: str, catalog_path: str, update: bool, workers: int | None,
 
     from medscale.catalog import scan, summary
 
+    if logging.getLogger().getEffectiveLevel() > logging.INFO:
+        # odd files are expected in an archive: pydicom's warnings would drown the summary
+        logging.getLogger("pydicom").setLevel(logging.ERROR)
     console = Console(stderr=True)
     columns = ("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
                TimeRemainingColumn())
