@@ -35,7 +35,8 @@ def command(root: str, catalog_path: str, update: bool, workers: int | None,
 
     if logging.getLogger().getEffectiveLevel() > logging.INFO:
         # odd files are expected in an archive: pydicom's warnings would drown the summary
-        logging.getLogger("pydicom").setLevel(logging.ERROR)
+        # (a filter, because importing pydicom later resets its logger's level)
+        logging.getLogger("pydicom").addFilter(lambda record: record.levelno >= logging.ERROR)
     console = Console(stderr=True)
     columns = ("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
                TimeRemainingColumn())
