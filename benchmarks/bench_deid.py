@@ -22,6 +22,7 @@ import argparse
 import os
 import platform
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -84,6 +85,7 @@ def leaks_plain(folder: Path, values: tuple[str, ...]) -> int:
 
 def run_medscale(corpus_dir: Path, work: Path, key: bytes, workers: int, repeats: int
                  ) -> tuple[float, Path]:
+    work.mkdir(parents=True, exist_ok=True)
     best = float("inf")
     out = work / "none"
     for repeat in range(repeats):
@@ -97,6 +99,7 @@ def run_medscale(corpus_dir: Path, work: Path, key: bytes, workers: int, repeats
 
 def run_dicognito(python: Path, corpus_dir: Path, work: Path, repeats: int
                   ) -> tuple[float, Path]:
+    work.mkdir(parents=True, exist_ok=True)
     best = float("inf")
     out = work / "none"
     for repeat in range(repeats):
@@ -154,6 +157,22 @@ def main() -> int:
             print(f"dicognito not found at {args.dicognito_python}; see the module docstring",
                   file=sys.stderr)
 
+        plain_rows = []
+        plain = work / "plain"
+        for number, source in enumerate(sources):
+            paths = sorted(Path(source).rglob("*.dcm")) if Path(source).is_dir() else [source]
+            for path in paths:
+                target = plain / f"{number}" / Path(path).name
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(path, target)
+        n_plain = sum(1 for p in plain.rglob("*") if p.is_file())
+        seconds, _ = run_medscale(plain, work / "plain_out", key, 1, args.repeats)
+        plain_rows.append(("medscale deid (workers=1)", seconds, n_plain / seconds))
+        if args.dicognito_python.is_file():
+            seconds, _ = run_dicognito(args.dicognito_python, plain, work / "plain_out",
+                                       args.repeats)
+            plain_rows.append((f"dicognito {version} (1 process)", seconds, n_plain / seconds))
+
     lines = [
         "| tool | seeded values leaked | (plain search) | files with a leak | "
         "profile findings (verify) | seconds | files/s |",
@@ -167,6 +186,9 @@ def main() -> int:
               f"{input_leaks[0]} seeded values in {input_leaks[1]} files. Best of "
               f"{args.repeats} runs. Machine: {platform.processor() or platform.machine()}, "
               f"{os.cpu_count()} CPUs, Python {platform.python_version()}.")
+    lines += ["", f"Speed on the {n_plain} source files as they are (no PHI planted):", "",
+              "| tool | seconds | files/s |", "| --- | ---: | ---: |"]
+    lines += [f"| {tool} | {seconds:.2f} | {rate:.1f} |" for tool, seconds, rate in plain_rows]
     text = header + "\n\n" + "\n".join(lines) + "\n"
     print(text)
     if args.out:
