@@ -63,7 +63,7 @@ def shared_data() -> Path | None:
 def leaks(folder: Path, values: tuple[str, ...]) -> tuple[int, int]:
     """(distinct seeded values found, files with at least one) in every file under folder."""
     index = ValueIndex(v for v in values if len(v) >= 4)
-    found: set[bytes] = set()
+    found: set[str] = set()
     n_files = 0
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
         hits = index.search(path.read_bytes())

@@ -30,8 +30,16 @@ def test_value_index_matches_plain_search():
             position = int(rng.integers(0, 3900))
             data[position:position + len(value)] = value.upper().encode()
         data = bytes(data)
-        expected = {v.lower().encode() for v in values if v.lower().encode() in data.lower()}
+        expected = {v for v in values if v.lower().encode() in data.lower()}
         assert ValueIndex(values).search(data) == expected
+
+
+def test_value_index_finds_non_ascii_names_in_utf8_and_latin1():
+    index = ValueIndex(["Müller^Zoë", "ÉLODIE"])
+    assert index.search(b"xx" + "MÜLLER^ZOË".encode()) == {"Müller^Zoë"}
+    assert index.search(b"\0" + "Müller^Zoë".encode("latin-1") + b"\0") == {"Müller^Zoë"}
+    assert index.search("élodie".encode("latin-1")) == {"ÉLODIE"}
+    assert index.search(b"Muller^Zoe Elodie") == set()
 
 
 def test_residual_identifiers_are_found(deidentified, tmp_path):

@@ -84,7 +84,7 @@ def verify_tree(folder: str | Path, *, phi_values: Iterable[str] = ()) -> list[F
     folder = Path(folder)
     values = sorted({value for value in phi_values if len(value) >= MIN_SEARCH_LENGTH})
     index = ValueIndex(values)
-    numbers = {value.lower().encode("utf-8"): n for n, value in enumerate(values, 1)}
+    numbers = {value: n for n, value in enumerate(values, 1)}
     findings: list[Finding] = []
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
         relative = path.relative_to(folder).as_posix()
@@ -104,31 +104,33 @@ def verify_tree(folder: str | Path, *, phi_values: Iterable[str] = ()) -> list[F
 
 
 class ValueIndex:
-    """Case-insensitive search of many byte strings at once, vectorised with NumPy.
+    """Case-insensitive search of many values at once in raw bytes, vectorised with NumPy.
 
-    Every value is keyed by its first 4 bytes (8 for values of 8 bytes or more); each window
-    of the data is compared with all keys at once (`numpy.isin`), and only the rare
-    candidate positions are compared in full.
+    Each value is searched as UTF-8 and as Latin-1 (ISO_IR 100, the usual single-byte DICOM
+    character set), as given and lower-cased. Every encoded variant is keyed by its first 4
+    bytes (8 for variants of 8 bytes or more); each window of the lower-cased data is
+    compared with all keys at once (`numpy.isin`), and only the rare candidate positions are
+    compared in full.
 
     Parameters
     ----------
     values : iterable of str
-        Values of at least 4 characters, searched as UTF-8, lower-cased.
+        Values of at least 4 characters.
     """
 
     def __init__(self, values: Iterable[str]) -> None:
-        self._by_width: dict[int, dict[int, list[bytes]]] = {4: {}, 8: {}}
+        self._by_width: dict[int, dict[int, list[tuple[bytes, str]]]] = {4: {}, 8: {}}
         for value in values:
-            encoded = value.lower().encode("utf-8")
-            width = 8 if len(encoded) >= 8 else 4
-            key = int.from_bytes(encoded[:width], "little")
-            self._by_width[width].setdefault(key, []).append(encoded)
+            for variant in _variants(value):
+                width = 8 if len(variant) >= 8 else 4
+                key = int.from_bytes(variant[:width], "little")
+                self._by_width[width].setdefault(key, []).append((variant, value))
 
-    def search(self, data: bytes) -> set[bytes]:
-        """The values (lower-cased, encoded) that occur in `data`."""
+    def search(self, data: bytes) -> set[str]:
+        """The values that occur in `data`."""
         lowered = data.lower()
         array = np.frombuffer(lowered, dtype=np.uint8)
-        found: set[bytes] = set()
+        found: set[str] = set()
         for width, table in self._by_width.items():
             if not table or len(array) < width:
                 continue
@@ -138,11 +140,22 @@ class ValueIndex:
                     np.uint64(8 * offset))
             keys = np.fromiter(table, dtype=np.uint64, count=len(table))
             for position in np.flatnonzero(np.isin(windows, keys)):
-                key = int(windows[position])
-                for value in table[key]:
-                    if lowered.startswith(value, int(position)):
+                for variant, value in table[int(windows[position])]:
+                    if lowered.startswith(variant, int(position)):
                         found.add(value)
         return found
+
+
+def _variants(value: str) -> set[bytes]:
+    """Byte forms of `value` (as given, lower, upper case; UTF-8, Latin-1), ASCII-lowered."""
+    forms = set()
+    for text in (value, value.lower(), value.upper()):
+        for encoding in ("utf-8", "latin-1"):
+            try:
+                forms.add(text.encode(encoding).lower())
+            except UnicodeEncodeError:
+                continue
+    return forms
 
 
 def check_dataset(dataset: Dataset, *, file: str) -> list[Finding]:
