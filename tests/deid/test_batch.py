@@ -34,14 +34,19 @@ def test_non_dicom_and_truncated_files_are_reported_not_copied(corpus_dir, tmp_p
     (source / "notes.txt").write_text("Jane Doe called, MRN-0042\n")
     data = corpus.files[0].read_bytes()
     (source / "cut.dcm").write_bytes(data[: len(data) - 100])
+    from pydicom.data import get_testdata_file
+
+    shutil.copyfile(get_testdata_file("DICOMDIR"), source / "DICOMDIR")
     summary = deidentify_tree(source, tmp_path / "out", key=KEY)
-    assert summary.by_status == {"ok": 7, "not_dicom": 1, "truncated": 1, "failed": 0}
+    assert summary.by_status == {"ok": 7, "not_dicom": 2, "truncated": 1, "failed": 0}
     assert summary.n_review == 2  # the secondary capture and the ultrasound
     outputs = list((tmp_path / "out").rglob("*.dcm"))
     assert len(outputs) == 7
+    assert not any("Phi" in str(path) or "CT_" in str(path) for path in outputs)  # no input names
     assert not list((tmp_path / "out").rglob("*.txt"))
     rows = _audit(tmp_path / "out")
     assert [r["status"] for r in rows].count("truncated") == 1
+    assert any(r["message"].startswith("DICOMDIR") for r in rows)
     assert tuple(rows[0]) == AUDIT_COLUMNS
     audit_text = (tmp_path / "out" / AUDIT_NAME).read_text()
     assert "Jane" not in audit_text and "Phi" not in audit_text and "notes" not in audit_text

@@ -216,7 +216,10 @@ def _process_one(task: tuple[str, str]) -> dict[str, object]:
     name = f"input {row['input_ref']}"
     try:
         dataset = read_dicom_bytes(data, name=name)
-        if str(dataset.get("SOPClassUID", "")) == _DICOMDIR_CLASS:
+        meta = getattr(dataset, "file_meta", None) or {}
+        sop_classes = {str(dataset.get("SOPClassUID", "")),
+                       str(meta.get("MediaStorageSOPClassUID", ""))}
+        if _DICOMDIR_CLASS in sop_classes:
             row.update(status="not_dicom", message="DICOMDIR: not copied (its paths go stale)")
             return row
         dataset, result = deidentify_dataset(dataset, pseudonymizer=pseudonymizer,
