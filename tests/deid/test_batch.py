@@ -92,3 +92,12 @@ def test_non_empty_output_needs_resume_which_completes_the_run(corpus_dir, tmp_p
     resumed = {p.relative_to(tmp_path / "out"): p.read_bytes()
                for p in (tmp_path / "out").rglob("*.dcm")}
     assert resumed == {p.relative_to(fresh): p.read_bytes() for p in fresh.rglob("*.dcm")}
+
+
+def test_flagged_images_can_be_held_apart(corpus_dir, tmp_path):
+    root, _ = corpus_dir
+    summary = deidentify_tree(root, tmp_path / "out", key=KEY, hold_for_review=True)
+    assert summary.n_review == 2
+    held = sorted(p.relative_to(tmp_path / "out").parts[0]
+                  for p in (tmp_path / "out").rglob("*.dcm"))
+    assert held.count("review") == 2 and len(held) == 7

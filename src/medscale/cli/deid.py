@@ -66,9 +66,12 @@ def _parse_safe_private(values: tuple[str, ...]) -> frozenset[tuple[str, int]]:
 @click.option("--workers", type=click.IntRange(min=1), default=None,
               help="Worker processes [default: CPU count, at most 8].")
 @click.option("--resume", is_flag=True, help="Complete a partial run into a non-empty OUT_DIR.")
+@click.option("--hold-for-review", is_flag=True,
+              help="Write images that may show burned-in text under OUT_DIR/review/.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON on stdout.")
 def run(in_dir: str, out_dir: str, key_file: str, profile: str, options: tuple[str, ...],
-        safe_private: tuple[str, ...], workers: int | None, resume: bool, as_json: bool) -> int:
+        safe_private: tuple[str, ...], workers: int | None, resume: bool, hold_for_review: bool,
+        as_json: bool) -> int:
     """De-identify every DICOM file under IN_DIR into OUT_DIR.
 
     Outputs are named OUT_DIR/<study>/<series>/<instance>.dcm by their new UIDs; pixel data
@@ -82,7 +85,8 @@ def run(in_dir: str, out_dir: str, key_file: str, profile: str, options: tuple[s
     settings = DeidSettings.from_names(options, safe_private=_parse_safe_private(safe_private))
     n_workers = workers or max(1, min(8, os.cpu_count() or 1))
     summary = _run_with_progress(deidentify_tree, in_dir, out_dir, key=key, settings=settings,
-                                 workers=n_workers, resume=resume, show=not as_json)
+                                 workers=n_workers, resume=resume,
+                                 hold_for_review=hold_for_review, show=not as_json)
     record = {k: v for k, v in summary.__dict__.items() if k != "rows"}
     if as_json:
         click.echo(json.dumps(record))
@@ -90,8 +94,9 @@ def run(in_dir: str, out_dir: str, key_file: str, profile: str, options: tuple[s
     click.echo(f"{out_dir}: {counts or 'no files'}; {summary.n_processed} processed in "
                f"{summary.wall_s:.1f} s ({summary.files_per_s:.1f} files/s)", err=True)
     if summary.n_review:
-        click.echo(f"warning: {summary.n_review} image(s) may show burned-in text; review "
-                   "the rows with a 'review' reason in deid_audit.csv", err=True)
+        where = "under review/" if hold_for_review else "in the rows with a 'review' reason"
+        click.echo(f"warning: {summary.n_review} image(s) may show burned-in text; check "
+                   f"them by eye ({where}, deid_audit.csv)", err=True)
     problems = summary.by_status.get("truncated", 0) + summary.by_status.get("failed", 0)
     if summary.by_status.get("not_dicom", 0):
         click.echo(f"note: {summary.by_status['not_dicom']} non-DICOM file(s) not copied",

@@ -29,6 +29,7 @@ from medscale.errors import ConfigError, InputError
 logger = logging.getLogger(__name__)
 
 AUDIT_NAME = "deid_audit.csv"
+REVIEW_FOLDER = "review"
 SUMMARY_NAME = "deid_summary.json"
 COUNT_COLUMNS = ("removed", "emptied", "dummied", "kept", "cleaned", "uid_replaced",
                  "sequence_uids_replaced", "date_shifted", "pseudonymized", "private_removed",
@@ -98,8 +99,8 @@ def check_paths(in_dir: Path, out_dir: Path, *, resume: bool) -> None:
 
 def deidentify_tree(in_dir: str | Path, out_dir: str | Path, *, key: bytes,
                     settings: DeidSettings | None = None, workers: int = 1,
-                    resume: bool = False, progress: ProgressCallback | None = None
-                    ) -> DeidSummary:
+                    resume: bool = False, hold_for_review: bool = False,
+                    progress: ProgressCallback | None = None) -> DeidSummary:
     """De-identify every DICOM file under `in_dir` into `out_dir`.
 
     Parameters
@@ -114,6 +115,10 @@ def deidentify_tree(in_dir: str | Path, out_dir: str | Path, *, key: bytes,
         Worker processes (1: in this process).
     resume : bool
         Complete a partial run: inputs already in the audit table are skipped.
+    hold_for_review : bool
+        Write images flagged for burned-in text (`medscale.deid.review_reasons`) under
+        ``OUT/review/`` instead of the main tree, so that they cannot be shared by mistake
+        before someone has looked at them.
     progress : callable, optional
         Called as ``progress(done, total)`` after each file.
 
@@ -148,7 +153,8 @@ def deidentify_tree(in_dir: str | Path, out_dir: str | Path, *, key: bytes,
         writer = csv.DictWriter(handle, fieldnames=AUDIT_COLUMNS)
         if new_file:
             writer.writeheader()
-        for index, row in enumerate(_run(tasks, key, settings, out_dir, done, workers), 1):
+        rows_iter = _run(tasks, key, settings, out_dir, done, workers, hold_for_review)
+        for index, row in enumerate(rows_iter, 1):
             if row["status"] != "skipped":
                 writer.writerow(row)
                 handle.flush()
@@ -182,23 +188,24 @@ def _summarise(audit_path: Path, rows: list[dict[str, object]], wall: float) -> 
 
 
 def _run(tasks: list[tuple[str, str]], key: bytes, settings: DeidSettings, out_dir: Path,
-         done: set[str], workers: int) -> Iterator[dict[str, object]]:
+         done: set[str], workers: int, hold: bool) -> Iterator[dict[str, object]]:
     if workers == 1 or len(tasks) < 2:
-        _init_worker(key, settings, out_dir, done)
+        _init_worker(key, settings, out_dir, done, hold)
         yield from map(_process_one, tasks)
         return
     chunksize = max(1, min(16, len(tasks) // (workers * 4)))
     with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker,
-                             initargs=(key, settings, out_dir, done)) as pool:
+                             initargs=(key, settings, out_dir, done, hold)) as pool:
         yield from pool.map(_process_one, tasks, chunksize=chunksize)
 
 
 _STATE: dict[str, object] = {}
 
 
-def _init_worker(key: bytes, settings: DeidSettings, out_dir: Path, done: set[str]) -> None:
+def _init_worker(key: bytes, settings: DeidSettings, out_dir: Path, done: set[str],
+                 hold: bool) -> None:
     _STATE.update(pseudonymizer=Pseudonymizer(key), settings=settings, out_dir=out_dir,
-                  done=done)
+                  done=done, hold=hold)
 
 
 def _process_one(task: tuple[str, str]) -> dict[str, object]:
@@ -225,7 +232,9 @@ def _process_one(task: tuple[str, str]) -> dict[str, object]:
         dataset, result = deidentify_dataset(dataset, pseudonymizer=pseudonymizer,
                                              settings=_STATE["settings"],  # type: ignore[arg-type]
                                              in_place=True)
-        row["output_file"] = _write(dataset, _STATE["out_dir"])  # type: ignore[arg-type]
+        held = bool(result.review) and bool(_STATE["hold"])
+        row["output_file"] = _write(dataset, _STATE["out_dir"],  # type: ignore[arg-type]
+                                    prefix=REVIEW_FOLDER if held else "")
     except NotDicomError:
         row.update(status="not_dicom", message="not a DICOM file; not copied")
         return row
@@ -242,11 +251,11 @@ def _process_one(task: tuple[str, str]) -> dict[str, object]:
     return row
 
 
-def _write(dataset: object, out_dir: Path) -> str:
+def _write(dataset: object, out_dir: Path, *, prefix: str) -> str:
     study = str(getattr(dataset, "StudyInstanceUID", "") or "no-study")
     series = str(getattr(dataset, "SeriesInstanceUID", "") or "no-series")
     instance = str(getattr(dataset, "SOPInstanceUID", "") or "no-instance")
-    relative = Path(study, series, f"{instance}.dcm")
+    relative = Path(prefix, study, series, f"{instance}.dcm")
     target = out_dir / relative
     target.parent.mkdir(parents=True, exist_ok=True)
     temporary = target.with_name(f".{target.name}.{os.getpid()}.part")
