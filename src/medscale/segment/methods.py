@@ -4,7 +4,8 @@ A method is a plain function ``method(image, *, params...) -> Mask``. `segment` 
 method shares: a seed and a bounding box in voxel indices (z, y, x).
 
 - ``box=(z0, y0, x0, z1, y1, x1)`` (upper bounds exclusive): methods that do not take a box
-  run on the cropped image and their result is pasted back on the full grid.
+  run on the cropped image and their result is pasted back on the full grid; methods that
+  take one (the U-Net, which needs the whole field of view) get it as six integers.
 - ``seed=(z, y, x)``: methods that do not take a seed keep only the connected component that
   holds the seed (or the one nearest to it).
 """
@@ -113,13 +114,17 @@ def segment(image: Image, method: str, **params: Any) -> Mask:
     if extra.get("box") is not None:
         box = check_box(_ints(extra["box"], name, "box"), image, name)
     target = image
-    if box is not None:
+    takes_box = "box" in operation.parameters
+    if takes_box:
+        params["box"] = None if box is None else tuple(int(v) for v in (*box[0], *box[1]))
+    elif box is not None:
         target = image.crop(*box)
-        if seed is not None:
-            inside = np.all((np.asarray(seed) >= box[0]) & (np.asarray(seed) < box[1]))
-            if not inside:
-                raise ConfigError(f"{name}: parameter 'seed' {seed} lies outside the box "
-                                  f"{box[0].tolist()}..{box[1].tolist()} (upper exclusive)")
+    if box is not None and seed is not None:
+        inside = np.all((np.asarray(seed) >= box[0]) & (np.asarray(seed) < box[1]))
+        if not inside:
+            raise ConfigError(f"{name}: parameter 'seed' {seed} lies outside the box "
+                              f"{box[0].tolist()}..{box[1].tolist()} (upper exclusive)")
+        if not takes_box:
             seed = tuple(int(v) for v in np.asarray(seed) - box[0])
     takes_seed = "seed" in operation.parameters
     if takes_seed:
@@ -130,7 +135,7 @@ def segment(image: Image, method: str, **params: Any) -> Mask:
         raise InputError(f"{name}: returned shape {array.shape}, expected {target.shape}")
     if seed is not None and not takes_seed:
         array = component_at(array, seed, target.spacing)
-    if box is not None:
+    if box is not None and not takes_box:
         full = np.zeros(image.shape, dtype=bool)
         full[tuple(slice(lo, hi) for lo, hi in zip(*box, strict=True))] = array
         array = full

@@ -55,12 +55,19 @@ class UNetSettings:
         Number of 2x down-samplings.
     intensity_min, intensity_max : float, image units (HU for CT)
         Input window: values are clipped to it and scaled to [-1, 1].
+    pixel_spacing_mm : float or None, mm
+        In-plane spacing the network was trained at; slices of other spacings are resampled
+        to it (bilinear) and the probabilities back. None: use every image as it is.
+    context_slices : int
+        Neighbouring slices on each side fed as extra input channels (2.5-D); 0 for plain 2-D.
     """
 
     base_channels: int = 16
     depth: int = 3
     intensity_min: float = -1000.0
     intensity_max: float = 400.0
+    pixel_spacing_mm: float | None = None
+    context_slices: int = 1
 
     def __post_init__(self) -> None:
         require(1 <= self.base_channels <= 128, "unet", "base_channels", "in 1..128",
@@ -68,6 +75,10 @@ class UNetSettings:
         require(1 <= self.depth <= 6, "unet", "depth", "in 1..6", self.depth)
         require(self.intensity_max > self.intensity_min, "unet", "intensity_max",
                 f"> intensity_min ({self.intensity_min})", self.intensity_max)
+        require(0 <= self.context_slices <= 3, "unet", "context_slices", "in 0..3",
+                self.context_slices)
+        require(self.pixel_spacing_mm is None or self.pixel_spacing_mm > 0, "unet",
+                "pixel_spacing_mm", "> 0 mm or None", self.pixel_spacing_mm)
 
 
 def build_network(settings: UNetSettings) -> Any:
@@ -87,7 +98,7 @@ def build_network(settings: UNetSettings) -> Any:
         def __init__(self) -> None:
             super().__init__()
             widths = [settings.base_channels * 2**level for level in range(settings.depth + 1)]
-            self.down = nn.ModuleList([block(1, widths[0])] + [
+            self.down = nn.ModuleList([block(2 * settings.context_slices + 1, widths[0])] + [
                 block(widths[i], widths[i + 1]) for i in range(settings.depth)])
             self.up = nn.ModuleList([
                 nn.ConvTranspose2d(widths[i + 1], widths[i], 2, stride=2)
@@ -116,6 +127,14 @@ def _scale(array: np.ndarray, settings: UNetSettings) -> np.ndarray:
     return (2.0 * (clipped - low) / (high - low) - 1.0).astype(np.float32)
 
 
+def _with_context(scaled: np.ndarray, context: int) -> np.ndarray:
+    """(z, y, x) -> (z, 2c+1, y, x): each slice with its `context` neighbours (edges repeated)."""
+    if context == 0:
+        return scaled[:, None]
+    padded = np.pad(scaled, [(context, context), (0, 0), (0, 0)], mode="edge")
+    return np.stack([padded[k:k + scaled.shape[0]] for k in range(2 * context + 1)], axis=1)
+
+
 def _pad_to(array: np.ndarray, multiple: int) -> tuple[np.ndarray, tuple[int, int]]:
     """Pad the last two axes (y, x) at the end to a multiple of `multiple` (edge values)."""
     ny, nx = array.shape[-2:]
@@ -134,17 +153,35 @@ class UNetSegmenter:
         self.network = network
 
     def probabilities(self, image: Image, *, batch_size: int = 8) -> np.ndarray:
-        """Lesion probability per voxel, float32, shape (z, y, x), slice by slice."""
+        """Object probability per voxel, float32, shape (z, y, x), slice by slice."""
         torch = _torch()
+        functional = torch.nn.functional
         require(batch_size >= 1, "unet", "batch_size", ">= 1", batch_size)
-        scaled, (ny, nx) = _pad_to(_scale(image.array, self.settings), 2**self.settings.depth)
+        ny, nx = image.shape[1:]
+        size = (ny, nx)
+        target = self.settings.pixel_spacing_mm
+        if target is not None:
+            size = tuple(max(int(round(n * s / target)), 1)
+                         for n, s in zip((ny, nx), image.spacing[1:], strict=True))
+        multiple = 2**self.settings.depth
         self.network.eval()
-        out = np.empty((image.shape[0], ny, nx), dtype=np.float32)
+        stacked = _with_context(_scale(image.array, self.settings), self.settings.context_slices)
+        out = np.empty(image.shape, dtype=np.float32)
         with torch.inference_mode():
             for start in range(0, image.shape[0], batch_size):
-                batch = torch.from_numpy(scaled[start:start + batch_size, None])
-                logits = self.network(batch)[:, 0, :ny, :nx]
-                out[start:start + batch_size] = torch.sigmoid(logits).numpy()
+                batch = torch.from_numpy(np.ascontiguousarray(
+                    stacked[start:start + batch_size]))
+                if size != (ny, nx):
+                    batch = functional.interpolate(batch, size=size, mode="bilinear",
+                                                   align_corners=False)
+                pad_y, pad_x = (-size[0]) % multiple, (-size[1]) % multiple
+                if pad_y or pad_x:
+                    batch = functional.pad(batch, (0, pad_x, 0, pad_y), mode="replicate")
+                prob = torch.sigmoid(self.network(batch)[:, :, :size[0], :size[1]])
+                if size != (ny, nx):
+                    prob = functional.interpolate(prob, size=(ny, nx), mode="bilinear",
+                                                  align_corners=False)
+                out[start:start + batch_size] = prob[:, 0].numpy()
         return out
 
     def predict(self, image: Image, *, threshold: float = 0.5, batch_size: int = 8) -> Mask:
@@ -174,7 +211,9 @@ class UNetSegmenter:
             raise InputError(f"{path}: not a medscale U-Net model ({err})") from err
         if not isinstance(saved, dict) or saved.get("format") != FORMAT:
             raise InputError(f"{path}: not a medscale U-Net model (format {FORMAT} expected)")
-        settings = UNetSettings(**saved["settings"])
+        stored = dict(saved["settings"])
+        stored.setdefault("context_slices", 0)  # files written before 2.5-D input existed
+        settings = UNetSettings(**stored)
         network = build_network(settings)
         network.load_state_dict(saved["state_dict"])
         network.eval()
@@ -193,7 +232,7 @@ def _slices(images: Sequence[Image], masks: Sequence[Mask], settings: UNetSettin
         if image.shape[1:] != shape:
             raise InputError(f"training image {position} has slices of {image.shape[1:]}, "
                              f"the first has {shape}; resample to one in-plane size")
-        xs.append(_scale(image.array, settings))
+        xs.append(_with_context(_scale(image.array, settings), settings.context_slices))
         ys.append(mask.array.astype(np.float32))
     return np.concatenate(xs), np.concatenate(ys)
 
@@ -217,7 +256,9 @@ def train_unet(
     images, masks : sequences of Image / Mask
         Training cases; all slices must have one in-plane shape.
     settings : UNetSettings, optional
-        Architecture and input window (defaults: 16 channels, depth 3, -1000..400).
+        Architecture and input window (defaults: 16 channels, depth 3, -1000..400 HU, the
+        first image's x spacing as the working pixel spacing). Training images should have
+        that in-plane spacing.
     epochs : int
         Passes over the slices holding the object (plus sampled empty slices).
     batch_size : int
@@ -236,7 +277,7 @@ def train_unet(
     Loss: binary cross-entropy plus soft Dice on each batch; random flips in y and x.
     """
     torch = _torch()
-    settings = settings or UNetSettings()
+    settings = settings or UNetSettings(pixel_spacing_mm=float(images[0].spacing[2]))
     require(epochs >= 1, "train_unet", "epochs", ">= 1", epochs)
     require(batch_size >= 1, "train_unet", "batch_size", ">= 1", batch_size)
     require(0 <= negative_fraction <= 10, "train_unet", "negative_fraction", "in [0, 10]",
@@ -266,10 +307,10 @@ def train_unet(
             index = chosen[start:start + batch_size]
             xb, yb = x_all[index], y_all[index]
             if rng.random() < 0.5:
-                xb, yb = xb[:, ::-1], yb[:, ::-1]
+                xb, yb = xb[..., ::-1, :], yb[:, ::-1]
             if rng.random() < 0.5:
-                xb, yb = xb[:, :, ::-1], yb[:, :, ::-1]
-            inputs = torch.from_numpy(np.ascontiguousarray(xb)[:, None])
+                xb, yb = xb[..., ::-1], yb[:, :, ::-1]
+            inputs = torch.from_numpy(np.ascontiguousarray(xb))
             target = torch.from_numpy(np.ascontiguousarray(yb)[:, None])
             logits = network(inputs)
             prob = torch.sigmoid(logits)
@@ -279,7 +320,7 @@ def train_unet(
             loss.backward()
             optimiser.step()
             schedule.step()
-            total += float(loss) * len(index)
+            total += float(loss.detach()) * len(index)
         elapsed = time.perf_counter() - started
         log.info("unet epoch %d/%d: loss %.4f (%.0f s)", epoch + 1, epochs, total / chosen.size,
                  elapsed)
@@ -297,7 +338,10 @@ def _cached_model(path: str, mtime: float) -> UNetSegmenter:
 
 
 @METHODS.register("unet")
-def unet(image: Image, *, model: str | None = None, threshold: float = 0.5) -> Mask:
+def unet(
+    image: Image, *, model: str | None = None, threshold: float = 0.5,
+    box: tuple[int, ...] | None = None,
+) -> Mask:
     """Segment with a trained U-Net saved by `UNetSegmenter.save` (``model=PATH``).
 
     Parameters
@@ -306,6 +350,9 @@ def unet(image: Image, *, model: str | None = None, threshold: float = 0.5) -> M
         Path of the model file (required).
     threshold : float
         Probability above which a voxel is in the mask.
+    box : tuple of 6 int, optional
+        Z0,Y0,X0,Z1,Y1,X1 (upper exclusive): the net sees the whole image (it was trained on
+        whole slices) and the mask is cut to the box.
     """
     if model is None:
         raise ConfigError("unet: parameter 'model' is required (the path of a trained model; "
@@ -314,4 +361,9 @@ def unet(image: Image, *, model: str | None = None, threshold: float = 0.5) -> M
     if not path.is_file():
         raise InputError(f"unet: model file {path} does not exist")
     segmenter = _cached_model(str(path.resolve()), path.stat().st_mtime)
-    return segmenter.predict(image, threshold=threshold)
+    mask = segmenter.predict(image, threshold=threshold)
+    if box is None:
+        return mask
+    inside = np.zeros(image.shape, dtype=bool)
+    inside[tuple(slice(lo, hi) for lo, hi in zip(box[:3], box[3:], strict=True))] = True
+    return mask.with_array(mask.array & inside)
