@@ -173,6 +173,10 @@ def test_bad_arguments_are_input_errors(tmp_path):
         scan(tmp_path / "missing", tmp_path / "cat.parquet")
     with pytest.raises(InputError, match="row_group_size must be >= 1"):
         scan(tmp_path, tmp_path / "cat.parquet", row_group_size=0)
+    with pytest.raises(InputError, match="chunk_size must be >= 1"):
+        scan(tmp_path, tmp_path / "cat.parquet", chunk_size=0)
+    with pytest.raises(InputError, match="workers must be >= 1"):
+        scan(tmp_path, tmp_path / "cat.parquet", workers=0)
 
 
 def test_failed_scan_keeps_the_previous_catalog(archive, tmp_path, monkeypatch):

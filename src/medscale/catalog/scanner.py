@@ -229,8 +229,10 @@ def scan(root: str | os.PathLike[str], catalog_path: str | os.PathLike[str], *,
     root_path, catalog = Path(root), Path(catalog_path).absolute()
     if not root_path.is_dir():
         raise InputError(f"scan root {str(root)!r} is not a folder")
-    for name, value in (("row_group_size", row_group_size), ("chunk_size", chunk_size or 1),
-                        ("workers", workers if workers is not None else 1)):
+    checked = {"row_group_size": row_group_size,
+               "chunk_size": 1 if chunk_size is None else chunk_size,
+               "workers": 1 if workers is None else workers}
+    for name, value in checked.items():
         if value < 1:
             raise InputError(f"scan: {name} must be >= 1, got {value}")
     errors_file = errors_path_for(catalog)
