@@ -7,6 +7,8 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydicom.data import get_testdata_file
 
 from medscale.catalog.fallback import read_with_pydicom
@@ -150,3 +152,11 @@ def test_malformed_numbers_are_null_not_guesses():
     assert row["series_number"] is None and row["instance_number"] == 3
     assert row["pixel_spacing_row_mm"] is None and row["image_position_patient"] is None
     assert row["slice_thickness_mm"] == 2.5
+
+
+@settings(max_examples=200, deadline=None)
+@given(moment=st.datetimes(min_value=dt.datetime(1900, 1, 1), max_value=dt.datetime(2100, 1, 1)))
+def test_dicom_date_time_round_trip(moment):
+    assert parse_da(moment.strftime("%Y%m%d")) == moment.date()
+    assert parse_tm(moment.strftime("%H%M%S.%f")) == moment.time()
+    assert parse_dt(moment.strftime("%Y%m%d%H%M%S.%f")) == moment
