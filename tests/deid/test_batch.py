@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -38,7 +39,8 @@ def test_non_dicom_and_truncated_files_are_reported_not_copied(corpus_dir, tmp_p
 
     shutil.copyfile(get_testdata_file("DICOMDIR"), source / "DICOMDIR")
     summary = deidentify_tree(source, tmp_path / "out", key=KEY)
-    assert summary.by_status == {"ok": 7, "not_dicom": 2, "truncated": 1, "failed": 0}
+    assert summary.by_status == {"ok": 7, "not_dicom": 2, "truncated": 1, "invalid": 0,
+                                 "failed": 0}
     assert summary.n_review == 2  # the secondary capture and the ultrasound
     outputs = list((tmp_path / "out").rglob("*.dcm"))
     assert len(outputs) == 7
@@ -101,3 +103,27 @@ def test_flagged_images_can_be_held_apart(corpus_dir, tmp_path):
     held = sorted(p.relative_to(tmp_path / "out").parts[0]
                   for p in (tmp_path / "out").rglob("*.dcm"))
     assert held.count("review") == 2 and len(held) == 7
+
+
+def test_every_pydicom_test_file_is_deidentified_or_reported(tmp_path):
+    """pydicom's own test files: odd encodings, missing meta, lying headers, truncations."""
+    import warnings
+
+    import pydicom.data
+
+    from medscale.deid import verify_tree
+
+    source = tmp_path / "in"
+    source.mkdir()
+    local = Path(pydicom.data.__file__).parent / "test_files"  # no download attempts
+    paths = sorted(p for p in local.rglob("*") if p.is_file() and p.stat().st_size < 300_000)
+    for number, path in enumerate(paths):
+        shutil.copyfile(path, source / f"{number:03d}_{Path(path).name}")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        summary = deidentify_tree(source, tmp_path / "out", key=KEY)
+        findings = verify_tree(tmp_path / "out")
+    assert summary.by_status["failed"] == 0
+    assert summary.by_status["ok"] >= 40 and summary.by_status["truncated"] >= 2
+    assert findings == []
+    assert not list((tmp_path / "out").rglob("*.part"))

@@ -97,12 +97,14 @@ def run(in_dir: str, out_dir: str, key_file: str, profile: str, options: tuple[s
         where = "under review/" if hold_for_review else "in the rows with a 'review' reason"
         click.echo(f"warning: {summary.n_review} image(s) may show burned-in text; check "
                    f"them by eye ({where}, deid_audit.csv)", err=True)
-    problems = summary.by_status.get("truncated", 0) + summary.by_status.get("failed", 0)
+    problems = sum(summary.by_status.get(status, 0)
+                   for status in ("truncated", "invalid", "failed"))
     if summary.by_status.get("not_dicom", 0):
         click.echo(f"note: {summary.by_status['not_dicom']} non-DICOM file(s) not copied",
                    err=True)
     if problems:
-        click.echo(f"error: {problems} file(s) truncated or failed; see deid_audit.csv",
+        click.echo(f"error: {problems} file(s) truncated, invalid or failed; not copied; see "
+                   "deid_audit.csv",
                    err=True)
         return 1
     return 0

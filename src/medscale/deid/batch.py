@@ -20,6 +20,10 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pydicom.dataelem import RawDataElement
+from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.uid import ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian
+
 from medscale.deid.dataset import deidentify_dataset
 from medscale.deid.keys import Pseudonymizer
 from medscale.deid.profile import DeidSettings
@@ -37,7 +41,7 @@ COUNT_COLUMNS = ("removed", "emptied", "dummied", "kept", "cleaned", "uid_replac
 AUDIT_COLUMNS = ("input_sha256", "input_ref", "status", "output_file", "review", "message",
                  *COUNT_COLUMNS)
 #: Statuses of audit rows: de-identified, or reported and not copied.
-STATUSES = ("ok", "not_dicom", "truncated", "failed")
+STATUSES = ("ok", "not_dicom", "truncated", "invalid", "failed")
 
 _DICOMDIR_CLASS = "1.2.840.10008.1.3.10"  # Media Storage Directory Storage
 
@@ -229,6 +233,10 @@ def _process_one(task: tuple[str, str]) -> dict[str, object]:
         if _DICOMDIR_CLASS in sop_classes:
             row.update(status="not_dicom", message="DICOMDIR: not copied (its paths go stale)")
             return row
+        if not (dataset.get("SOPClassUID") and dataset.get("SOPInstanceUID")):
+            row.update(status="invalid", message="no SOP Class or SOP Instance UID: not a "
+                                                 "storable instance; not copied")
+            return row
         dataset, result = deidentify_dataset(dataset, pseudonymizer=pseudonymizer,
                                              settings=_STATE["settings"],  # type: ignore[arg-type]
                                              in_place=True)
@@ -252,14 +260,43 @@ def _process_one(task: tuple[str, str]) -> dict[str, object]:
     return row
 
 
-def _write(dataset: object, out_dir: Path, *, prefix: str) -> str:
-    study = str(getattr(dataset, "StudyInstanceUID", "") or "no-study")
-    series = str(getattr(dataset, "SeriesInstanceUID", "") or "no-series")
-    instance = str(getattr(dataset, "SOPInstanceUID", "") or "no-instance")
+def _write(dataset: Dataset, out_dir: Path, *, prefix: str) -> str:
+    study = str(dataset.get("StudyInstanceUID", "") or "no-study")
+    series = str(dataset.get("SeriesInstanceUID", "") or "no-series")
+    instance = str(dataset.get("SOPInstanceUID", "") or "no-instance")
     relative = Path(prefix, study, series, f"{instance}.dcm")
     target = out_dir / relative
     target.parent.mkdir(parents=True, exist_ok=True)
+    _complete_file_meta(dataset)
     temporary = target.with_name(f".{target.name}.{os.getpid()}.part")
-    dataset.save_as(temporary, enforce_file_format=True)  # type: ignore[attr-defined]
-    os.replace(temporary, target)
+    try:
+        dataset.save_as(temporary, enforce_file_format=True)
+        os.replace(temporary, target)
+    finally:
+        temporary.unlink(missing_ok=True)
     return relative.as_posix()
+
+
+def _complete_file_meta(dataset: Dataset) -> None:
+    """Make the data set writable as a PS3.10 file whatever its input's header lacked."""
+    meta = dataset.file_meta if "file_meta" in dataset.__dict__ else FileMetaDataset()
+    dataset.file_meta = meta
+    implicit, little = dataset.original_encoding
+    if "TransferSyntaxUID" not in meta:
+        meta.TransferSyntaxUID = (ImplicitVRLittleEndian if implicit is not False else
+                                  ExplicitVRLittleEndian if little is not False else
+                                  ExplicitVRBigEndian)
+    if not meta.get("MediaStorageSOPClassUID") and "SOPClassUID" in dataset:
+        meta.MediaStorageSOPClassUID = dataset.SOPClassUID
+    if not meta.get("MediaStorageSOPInstanceUID") and "SOPInstanceUID" in dataset:
+        meta.MediaStorageSOPInstanceUID = dataset.SOPInstanceUID
+    syntax = meta.TransferSyntaxUID
+    if not syntax.is_transfer_syntax:
+        return
+    declared = (syntax.is_implicit_VR, syntax.is_little_endian)
+    raw_encodings = {(element.is_implicit_VR, element.is_little_endian)
+                     for element in map(dataset.get_item, dataset.keys())
+                     if isinstance(element, RawDataElement)}
+    if (implicit, little) != declared or raw_encodings - {declared}:
+        for _ in dataset.iterall():  # the header lied about the encoding: decode every
+            pass                     # element so that it is written in the declared one
