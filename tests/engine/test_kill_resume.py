@@ -43,3 +43,34 @@ def test_sigkill_then_resume_gives_one_row_per_case(tmp_path, cohort_writer):
     table = read_features(tmp_path / "run")
     assert len(table) == 30 and table["case_id"].is_unique
     assert sorted(table["case_id"]) == [f"case{i:03d}" for i in range(30)]
+
+
+def test_ctrl_c_stops_cleanly_and_keeps_finished_cases(tmp_path, cohort_writer):
+    import json
+
+    manifest = cohort_writer(tmp_path / "cohort", 40)
+    run_file = tmp_path / "run.yaml"
+    run_file.write_text(
+        yaml.safe_dump(
+            {
+                "manifest": str(manifest),
+                "out": "run",
+                "stages": ["read", "extract"],
+                "features": "default",
+                "flush_every": 1,
+            }
+        )
+    )
+    command = [sys.executable, "-m", "medscale.cli.main", "run", str(run_file), "--workers", "2"]
+    driver = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    parts = tmp_path / "run" / "features.parquet"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and len(list(parts.glob("part-*.parquet"))) < 3:
+        time.sleep(0.02)
+    driver.send_signal(signal.SIGINT)
+    _, err = driver.communicate(timeout=120)
+    assert driver.returncode == 130, err
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    kept = read_features(tmp_path / "run")
+    assert summary["interrupted"] is True and 3 <= len(kept) < 40
+    assert summary["cases_done"] == len(kept) and kept["case_id"].is_unique
