@@ -131,3 +131,12 @@ def test_unknown_method_param_and_nan() -> None:
     with pytest.raises(InputError, match="otsu: .*NaN"):
         segment(Image(bad), "otsu")
     assert "unet" in METHODS and "region_growing" in METHODS
+
+
+def test_star_prior_keeps_a_round_object_seeded_off_centre() -> None:
+    z, y, x = np.mgrid[:30, :60, :60]
+    ball = (z - 15) ** 2 + (y - 30) ** 2 + (x - 30) ** 2 <= 9**2
+    wall = (x >= 39) & (x < 50)
+    cut = star_constrain(ball | wall, (15, 25, 26), (1.0, 1.0, 1.0))
+    assert dice(Mask(cut), Mask(ball)) > 0.93
+    assert dice(Mask(star_constrain(ball, (15, 24, 30), (1.0, 1.0, 1.0))), Mask(ball)) > 0.97

@@ -50,9 +50,10 @@ def star_constrain(
     seed: Sequence[int],
     spacing: Sequence[float],
     *,
-    leak_ratio: float = 1.5,
+    leak_ratio: float = 1.1,
     n_directions: int = 400,
     neighbourhood_deg: float = 50.0,
+    recentre: bool = True,
 ) -> np.ndarray:
     """Cut `region` (boolean, z y x) to a star-shaped hull around `seed`, removing leaks.
 
@@ -69,6 +70,10 @@ def star_constrain(
         Number of rays.
     neighbourhood_deg : float, degrees
         Leaked rays take the median length of the good rays within this angle.
+    recentre : bool
+        Repeat from the deepest point of the result (largest distance to its border; up to 6
+        times, until it moves less than a voxel), so that a seed placed off the object's
+        centre does not cut its far side.
 
     Returns
     -------
@@ -77,6 +82,22 @@ def star_constrain(
         radius of their nearest ray direction.
     """
     require(leak_ratio > 1, "star_constrain", "leak_ratio", "> 1", leak_ratio)
+    result = _star_pass(region, seed, spacing, leak_ratio, n_directions, neighbourhood_deg)
+    centre = tuple(int(v) for v in seed)
+    for _ in range(6 if recentre else 0):
+        if not result.any():
+            break
+        depth = ndimage.distance_transform_edt(result, sampling=spacing)
+        moved = tuple(int(v) for v in np.unravel_index(int(np.argmax(depth)), depth.shape))
+        if not region[moved] or max(abs(a - b) for a, b in zip(moved, centre, strict=True)) < 1:
+            break
+        centre = moved
+        result = _star_pass(region, centre, spacing, leak_ratio, n_directions, neighbourhood_deg)
+    return result
+
+
+def _star_pass(region: np.ndarray, seed: Sequence[int], spacing: Sequence[float],
+               leak_ratio: float, n_directions: int, neighbourhood_deg: float) -> np.ndarray:
     planar = region.shape[0] == 1
     directions = fibonacci_directions(n_directions, planar=planar)
     spacing_arr = np.asarray(spacing, dtype=float)
