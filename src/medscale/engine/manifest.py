@@ -91,12 +91,3 @@ def _first_empty(values: list[object]) -> int:
 def _resolve(base: Path, value: str) -> Path:
     candidate = Path(value).expanduser()
     return candidate if candidate.is_absolute() else base / candidate
-
-
-def missing_paths(case: dict[str, object]) -> list[str]:
-    """The image / mask paths of `case` that do not exist."""
-    return [
-        f"{column} {case[column]}"
-        for column in PATH_COLUMNS
-        if isinstance(case.get(column), str) and not Path(str(case[column])).exists()
-    ]

@@ -21,16 +21,17 @@ import os
 import shutil
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import yaml
 
-from medscale.engine.manifest import missing_paths, read_manifest
+from medscale.engine.manifest import read_manifest
 from medscale.engine.stages import CaseResult, StageSettings, process_case
 from medscale.errors import ConfigError, InputError
 
@@ -130,18 +131,19 @@ def run(spec: RunSpec, *, progress: Callable[[int, int], None] | None = None) ->
     _prepare_run_dir(out_dir, settings, resume=spec.resume, force=spec.force)
     stage_settings = _with_output_dir(spec.stage_settings, out_dir)
     handler = _attach_run_log(out_dir / RUN_LOG)
-    writer = _ResultWriter(out_dir, manifest=cases)
+    writer = _ResultWriter(out_dir, manifest_schema=cases.schema)
     finished = writer.finished_case_ids() if spec.resume else set()
-    records = {row["case_id"]: row for row in cases.to_pylist() if row["case_id"] not in finished}
-    todo = len(records)
+    if finished:
+        done_already = pc.is_in(cases["case_id"], value_set=pa.array(sorted(finished)))
+        cases = cases.filter(pc.invert(done_already))
+    todo = cases.num_rows
     log.info(
-        "run %s: %d cases, %d already done, %d to do", out_dir, len(cases), len(finished), todo
+        "run %s: %d cases, %d already done, %d to do",
+        out_dir,
+        todo + len(finished),
+        len(finished),
+        todo,
     )
-    for case_id, case in list(records.items()):
-        problems = missing_paths(case)
-        if problems:
-            writer.add(CaseResult(case_id, None, _missing_failure(case_id, problems), 0.0))
-            del records[case_id]
     executor = make_executor(
         workers=spec.workers,
         scheduler=spec.scheduler,
@@ -153,8 +155,9 @@ def run(spec: RunSpec, *, progress: Callable[[int, int], None] | None = None) ->
     case_seconds: list[float] = []
     try:
         last_flush = time.monotonic()
-        cases_iter = records.values()
-        for result in executor.map_unordered(process_case, cases_iter, stage_settings, _lost):
+        for result in executor.map_unordered(
+            process_case, _case_dicts(cases), stage_settings, _lost
+        ):
             writer.add(result)
             case_seconds.append(result.seconds)
             done += result.row is not None
@@ -177,7 +180,7 @@ def run(spec: RunSpec, *, progress: Callable[[int, int], None] | None = None) ->
         executor.close()
     wall = time.perf_counter() - start
     summary = RunSummary(
-        cases_total=len(cases),
+        cases_total=todo + len(finished),
         cases_done=len(writer.finished_case_ids()),
         cases_failed=writer.failed_count,
         cases_skipped=len(finished),
@@ -220,15 +223,10 @@ def read_failures(run_dir: str | Path) -> pd.DataFrame:
     return pd.read_parquet(path)
 
 
-def _missing_failure(case_id: str, problems: list[str]) -> dict[str, Any]:
-    return {
-        "case_id": case_id,
-        "stage": "read",
-        "error_type": "InputError",
-        "message": f"case {case_id}: missing {'; '.join(problems)}",
-        "traceback_digest": "",
-        "traceback": "",
-    }
+def _case_dicts(cases: pa.Table, batch_rows: int = 1024) -> Iterator[dict[str, Any]]:
+    """The manifest's rows as dicts, made a batch at a time (the table itself stays columnar)."""
+    for batch in cases.to_batches(max_chunksize=batch_rows):
+        yield from batch.to_pylist()
 
 
 def _lost(case: dict[str, Any], err: BaseException) -> CaseResult:
@@ -301,12 +299,11 @@ class _ResultWriter:
     has the same schema for them.
     """
 
-    def __init__(self, out_dir: Path, *, manifest: pa.Table) -> None:
+    def __init__(self, out_dir: Path, *, manifest_schema: pa.Schema) -> None:
         self.features_dir = out_dir / FEATURES
         self.failures_path = out_dir / FAILURES
         self.features_dir.mkdir(parents=True, exist_ok=True)
-        self._manifest_schema = manifest.schema
-        self._carried = {row["case_id"]: row for row in manifest.to_pylist()}
+        self._manifest_schema = manifest_schema
         self._rows: list[dict[str, Any]] = []
         self._failures = (
             pq.read_table(self.failures_path).to_pylist() if self.failures_path.is_file() else []
@@ -333,7 +330,7 @@ class _ResultWriter:
 
     def add(self, result: CaseResult) -> None:
         if result.row is not None:
-            self._rows.append({**self._carried[result.case_id], **result.row})
+            self._rows.append(result.row)
             # a case that failed before and now succeeded is no longer a failure
             if any(f["case_id"] == result.case_id for f in self._failures):
                 self._failures = [f for f in self._failures if f["case_id"] != result.case_id]

@@ -67,7 +67,10 @@ class StageSettings:
 
 @dataclass(frozen=True)
 class CaseResult:
-    """What a worker sends back for one case: a row, or a failure, never both."""
+    """What a worker sends back for one case: a row, or a failure, never both.
+
+    The row holds the case's manifest columns followed by what the stages produced.
+    """
 
     case_id: str
     row: dict[str, Any] | None
@@ -84,7 +87,7 @@ def process_case(case: dict[str, Any], settings: StageSettings) -> CaseResult:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # undefined features are NaN; counted, not printed
             image, mask = _read(case, settings.mask_label)
-            row: dict[str, Any] = {}
+            row: dict[str, Any] = dict(case)  # manifest columns are carried to the output
             if "preprocess" in settings.stages:
                 stage = "preprocess"
                 image = _preprocess(image, settings.preprocess_steps)
