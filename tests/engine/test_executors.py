@@ -142,3 +142,14 @@ def test_dask_run_completes_when_a_worker_is_killed(tmp_path, dask_cluster, coho
     table = read_features(tmp_path / "run")
     assert table["case_id"].is_unique and len(table) == 24
     assert read_failures(tmp_path / "run").empty
+
+
+def test_unreachable_scheduler_is_a_clear_error(tmp_path, cohort_writer, monkeypatch):
+    from medscale import ConfigError
+    from medscale.engine.executors import DaskExecutor
+
+    monkeypatch.setattr(DaskExecutor, "connect_timeout", "1s")
+    manifest = cohort_writer(tmp_path / "cohort", 2)
+    address = f"tcp://127.0.0.1:{_free_port()}"
+    with pytest.raises(ConfigError, match="cannot reach the Dask scheduler"):
+        run(RunSpec(str(manifest), str(tmp_path / "run"), EXTRACT, scheduler=address))

@@ -138,6 +138,7 @@ class DaskExecutor:
     """
 
     name = "dask"
+    connect_timeout = "15s"
 
     def __init__(self, scheduler: str | None = None, *, local_workers: int | None = None) -> None:
         try:
@@ -148,7 +149,13 @@ class DaskExecutor:
             ) from err
         self._cluster = None
         if scheduler:
-            self._client = Client(scheduler, timeout="30s")
+            try:
+                self._client = Client(scheduler, timeout=self.connect_timeout)
+            except (OSError, TimeoutError) as err:
+                raise ConfigError(
+                    f"cannot reach the Dask scheduler at {scheduler} ({err}); "
+                    "check the address, or use --dask-local N for a cluster on this machine"
+                ) from err
         else:
             self._cluster = LocalCluster(
                 n_workers=local_workers or os.cpu_count() or 1,
