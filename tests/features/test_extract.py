@@ -163,7 +163,10 @@ def test_cli_extract_and_features(manifest, tmp_path, capsys):
     listed = json.loads(capsys.readouterr().out)["features"]
     assert {"name": "stat_mean", "family": "statistics"}.items() <= next(
         f for f in listed if f["name"] == "stat_mean").items()
-    assert all(len(f["ibsi_code"]) == 4 for f in listed)
+    assert all(len(f["ibsi_code"]) == 4 for f in listed if f["family"] != "morphology_2d")
+    not_ibsi = [f for f in listed if f["family"] == "morphology_2d"]
+    assert len(not_ibsi) == 11 and all(f["ibsi_code"] == "" and not f["ibsi_standardised"]
+                                       for f in not_ibsi)
 
 
 def test_cli_extract_manifest_runs_through_the_engine(manifest, tmp_path, capsys):

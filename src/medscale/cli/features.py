@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+_NOT_IBSI = "- (not IBSI)"  # shown for features IBSI does not standardise (morph_2d_*)
+
 
 @click.command(epilog="Example: medscale features --list --json")
 @click.option("--list", "list_features", is_flag=True,
@@ -11,7 +13,11 @@ import click
 @click.option("--json", "as_json", is_flag=True, help="One JSON object on stdout.")
 @click.option("--family", default=None, help="Only this family (e.g. glcm).")
 def command(list_features: bool, as_json: bool, family: str | None) -> None:
-    """List the radiomics features medscale computes, with their IBSI codes."""
+    """List the radiomics features medscale computes, with their IBSI codes.
+
+    Features that IBSI does not standardise (the 2-D shape family morph_2d_*) have no code:
+    "- (not IBSI)" in the table, "ibsi_code": "" and "ibsi_standardised": false in JSON.
+    """
     import json
 
     from medscale.errors import ConfigError
@@ -25,12 +31,13 @@ def command(list_features: bool, as_json: bool, family: str | None) -> None:
     if as_json:
         click.echo(json.dumps({"features": [
             {"name": i.name, "family": i.family, "ibsi_code": i.ibsi_code,
-             "definition": i.definition} for i in rows]}))
+             "ibsi_standardised": bool(i.ibsi_code), "definition": i.definition}
+            for i in rows]}))
         return
     from rich.console import Console
     from rich.table import Table
 
     table = Table("name", "family", "IBSI", "definition", title=f"{len(rows)} features")
     for info in rows:
-        table.add_row(info.name, info.family, info.ibsi_code, info.definition)
+        table.add_row(info.name, info.family, info.ibsi_code or _NOT_IBSI, info.definition)
     Console(width=160).print(table)

@@ -33,7 +33,7 @@ from medscale.features.interpolation import (
 )
 from medscale.features.registry import FAMILY_MODULES
 from medscale.features.resegmentation import resegment
-from medscale.features.settings import Settings, load_settings
+from medscale.features.settings import Settings, for_image, load_settings
 from medscale.image import Image, Mask
 
 log = logging.getLogger(__name__)
@@ -272,6 +272,9 @@ def compute_families(prepared: PreparedRoi, settings: Settings,
         "morphology": lambda m: m.compute(tight["morph_mask"], prepared.spacing_mm,
                                           intensity=tight["intensity"],
                                           intensity_mask=tight["intensity_mask"]),
+        "morphology_2d": lambda m: m.compute(tight["morph_mask"], prepared.spacing_mm,
+                                             intensity=tight["intensity"],
+                                             intensity_mask=tight["intensity_mask"]),
         "local_intensity": lambda m: m.compute(prepared.intensity, prepared.intensity_mask,
                                                prepared.spacing_mm),
         "statistics": lambda m: m.compute(values),
@@ -310,7 +313,11 @@ def extract(image: Image, mask: Image, settings: Settings | str | dict = "defaul
     mask : Mask
         The ROI on the image's grid.
     settings : Settings, preset name, YAML path or dict
-        See `medscale.features.settings`; presets ``default``, ``ibsi1-dig``, ``ibsi1-a`` ...
+        See `medscale.features.settings`; presets ``default``, ``default-2d``, ``ibsi1-dig``,
+        ``ibsi1-a`` ... ``ibsi1-e``. For a 2-D image (one slice, z = 1) ``default`` is replaced
+        by ``default-2d``: 2-D shape (``morph_2d_*``, not IBSI) and 2-D texture (``_2D`` ids)
+        instead of the 3-D morphology and texture of a one-slice volume. Other settings are
+        used as given.
     timings : dict, optional
         If given, filled with seconds spent per stage (``chain``) and per family.
 
@@ -342,6 +349,11 @@ def extract(image: Image, mask: Image, settings: Settings | str | dict = "defaul
     {}
     """
     settings = load_settings(settings)
+    resolved = for_image(settings, image.shape)
+    if resolved is not settings:
+        log.info("%sone-slice image: settings %r -> %r", _where(image), settings.name,
+                 resolved.name)
+        settings = resolved
     start = time.perf_counter()
     prepared = prepare(image, mask, settings)
     if timings is not None:

@@ -22,7 +22,12 @@ FAMILY_MODULES: dict[str, str] = {
     "gldzm": "medscale.features.gldzm",
     "ngtdm": "medscale.features.ngtdm",
     "ngldm": "medscale.features.ngldm",
+    "morphology_2d": "medscale.features.morphology_2d",
 }
+
+#: The families IBSI-1 standardises: what ``families: all`` means. ``morphology_2d`` (2-D shape
+#: of single-slice images, not IBSI) is asked for by name, or by the ``default-2d`` preset.
+IBSI_FAMILIES: tuple[str, ...] = tuple(f for f in FAMILY_MODULES if f != "morphology_2d")
 
 
 @dataclass(frozen=True)
@@ -36,7 +41,8 @@ class FeatureInfo:
     family : str
         One of the keys of `FAMILY_MODULES`.
     ibsi_code : str
-        The four-character IBSI identifier, e.g. ``"GYBY"``.
+        The four-character IBSI identifier, e.g. ``"GYBY"``; ``""`` for a feature IBSI does not
+        standardise (the ``morph_2d_*`` family).
     definition : str
         One line saying what the feature measures.
     """

@@ -3,7 +3,7 @@
 One frozen dataclass per stage, nested in `Settings`::
 
     name: my-settings
-    families: [morphology, statistics, glcm]     # default: all
+    families: [morphology, statistics, glcm]     # default: all (the IBSI families)
     round_input: false        # round intensities to integers when loading (IBSI CT NIfTI)
     diagnostics: false        # also return the IBSI diagnostic values (image/ROI checks)
     interpolation:
@@ -24,8 +24,14 @@ One frozen dataclass per stage, nested in `Settings`::
     texture:
       dimensions: [3D]        # any of 2D, 2.5D, 3D
 
-Built-in presets live in ``medscale/features/presets/<name>.yaml``: `default`, `ibsi1-dig`,
-`ibsi1-a` ... `ibsi1-e` (IBSI-1 reference configurations, arXiv:1612.07003, chapter 5).
+Built-in presets live in ``medscale/features/presets/<name>.yaml``: `default`, `default-2d`,
+`ibsi1-dig`, `ibsi1-a` ... `ibsi1-e` (IBSI-1 reference configurations, arXiv:1612.07003,
+chapter 5).
+
+2-D images (one slice, z = 1: X-ray, ultrasound): `for_image` turns the `default` preset into
+`default-2d` (2-D shape family ``morphology_2d`` instead of the 3-D morphology of a one-slice
+slab, and 2-D texture), so that ``extract(xray_image, xray_mask)`` gives 2-D features. Any
+other settings are used as given.
 """
 
 from __future__ import annotations
@@ -42,7 +48,7 @@ from pathlib import Path
 from typing import Any
 
 from medscale.errors import ConfigError
-from medscale.features.registry import FAMILY_MODULES
+from medscale.features.registry import FAMILY_MODULES, IBSI_FAMILIES
 
 MAX_BINS = 100_000
 MAX_SPACING_MM = 100.0
@@ -122,7 +128,7 @@ class Settings:
     """The full, validated settings of one feature extraction."""
 
     name: str = "custom"
-    families: tuple[str, ...] = tuple(FAMILY_MODULES)
+    families: tuple[str, ...] = IBSI_FAMILIES
     round_input: bool = False
     diagnostics: bool = False
     interpolation: InterpolationSettings = field(default_factory=InterpolationSettings)
@@ -144,6 +150,22 @@ def _plain(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [_plain(item) for item in value]
     return value
+
+
+def for_image(settings: Settings, shape: tuple[int, ...]) -> Settings:
+    """The settings to use for an image of `shape` (z, y, x): `default` becomes `default-2d`
+    for a one-slice image (z = 1); anything else is returned unchanged.
+
+    Examples
+    --------
+    >>> for_image(load_settings("default"), (1, 256, 256)).texture.dimensions
+    ('2D',)
+    >>> for_image(load_settings("default"), (60, 512, 512)).name
+    'default'
+    """
+    if settings.name == "default" and len(shape) == 3 and shape[0] == 1:
+        return _preset("default-2d")
+    return settings
 
 
 # -- loading ---------------------------------------------------------------------------------
@@ -301,7 +323,7 @@ def _from_dict(data: Mapping[str, Any], *, where: str) -> Settings:
     _check_keys(data, Settings, where)
     families = data.get("families")
     if families is None or families == "all":
-        families = tuple(FAMILY_MODULES)
+        families = IBSI_FAMILIES
     if isinstance(families, str) or not isinstance(families, list | tuple):
         raise ConfigError(f"{where}: families must be a list of family names or 'all'")
     for family in families:
