@@ -33,7 +33,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
 from medscale.datasets.phi_corpus import build_phi_corpus  # noqa: E402
-from medscale.deid import deidentify_tree, verify_tree  # noqa: E402
+from medscale.deid import check_references, deidentify_tree, verify_tree  # noqa: E402
 from medscale.deid.verify import ValueIndex  # noqa: E402
 
 DICOGNITO_SCRIPT = r"""
@@ -135,24 +135,27 @@ def main() -> int:
         size_mb = sum(p.stat().st_size for p in corpus.files) / 1e6
         rows = []
         input_leaks = leaks(work / "corpus", corpus.seeded_values)
+        links_in = check_references(work / "corpus").n_resolved
         for workers in (1, 2):
             seconds, out = run_medscale(work / "corpus", work, key, workers, args.repeats)
             found, files = leaks(out, corpus.seeded_values)
             plain = leaks_plain(out, corpus.seeded_values)
             findings = len(verify_tree(out))
+            links = check_references(out).n_resolved
             rows.append((f"medscale deid (workers={workers})", found, plain, files, findings,
-                         seconds, n_files / seconds))
+                         links, seconds, n_files / seconds))
         if args.dicognito_python.is_file():
             seconds, out = run_dicognito(args.dicognito_python, work / "corpus", work,
                                          args.repeats)
             found, files = leaks(out, corpus.seeded_values)
             plain = leaks_plain(out, corpus.seeded_values)
             findings = len(verify_tree(out))
+            links = check_references(out).n_resolved
             version = subprocess.run([str(args.dicognito_python), "-c",
                                       "import dicognito; print(dicognito.__version__)"],
                                      capture_output=True, text=True).stdout.strip()
             rows.append((f"dicognito {version} (1 process)", found, plain, files, findings,
-                         seconds, n_files / seconds))
+                         links, seconds, n_files / seconds))
         else:
             print(f"dicognito not found at {args.dicognito_python}; see the module docstring",
                   file=sys.stderr)
@@ -175,12 +178,12 @@ def main() -> int:
 
     lines = [
         "| tool | seeded values leaked | (plain search) | files with a leak | "
-        "profile findings (verify) | seconds | files/s |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "profile findings (verify) | links kept | seconds | files/s |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
-    for tool, found, plain, files, findings, seconds, rate in rows:
+    for tool, found, plain, files, findings, links, seconds, rate in rows:
         lines.append(f"| {tool} | {found} | {plain} | {files} / {n_files} | {findings} | "
-                     f"{seconds:.2f} | {rate:.1f} |")
+                     f"{links} / {links_in} | {seconds:.2f} | {rate:.1f} |")
     header = (f"Corpus: {n_files} files ({size_mb:.1f} MB), {len(corpus.seeded_values)} seeded "
               f"values, {corpus.n_planted} Table E.1-1 attributes planted per file; input: "
               f"{input_leaks[0]} seeded values in {input_leaks[1]} files. Best of "

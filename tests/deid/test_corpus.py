@@ -9,7 +9,13 @@ import pydicom
 import pytest
 
 from medscale.datasets.phi_corpus import build_phi_corpus, build_synthetic_phi_corpus
-from medscale.deid import DeidSettings, Pseudonymizer, deidentify_tree, verify_tree
+from medscale.deid import (
+    DeidSettings,
+    Pseudonymizer,
+    check_references,
+    deidentify_tree,
+    verify_tree,
+)
 from medscale.deid.batch import AUDIT_NAME
 
 KEY = bytes(range(100, 132))
@@ -97,6 +103,13 @@ def test_references_resolve_and_patients_stay_linked(synthetic):
         assert ds.PatientIdentityRemoved == "YES"
 
 
+def test_every_reference_that_resolved_still_resolves(synthetic):
+    corpus, root = synthetic
+    before, after = check_references(root / "in"), check_references(root / "out")
+    assert before.n_resolved >= 10  # contour images, series, study and frame links
+    assert after.n_resolved == before.n_resolved  # (unresolvable planted ones are removed)
+
+
 def test_pixel_data_is_identical(synthetic):
     corpus, root = synthetic
     pseudo = Pseudonymizer(KEY)
@@ -151,6 +164,9 @@ def test_ibsi_ct_phantom_and_rtstruct(shared_data, tmp_path):
     assert summary.by_status["ok"] == len(corpus.files) == 64
     assert leaked_values(tmp_path / "out", corpus.seeded_values) == {}
     assert verify_tree(tmp_path / "out", phi_values=corpus.seeded_values) == []
+    before = check_references(tmp_path / "in")
+    assert before.n_resolved >= 60
+    assert check_references(tmp_path / "out").n_resolved == before.n_resolved
     files = dicom_files(tmp_path / "out")
     (rtstruct,) = [ds for ds in files.values() if ds.Modality == "RTSTRUCT"]
     ct_uids = {ds.SOPInstanceUID for ds in files.values()

@@ -141,13 +141,17 @@ def verify(folder: str, phi_list: str | None, max_lines: int, as_json: bool) -> 
     """
     from collections import Counter
 
-    from medscale.deid import read_phi_list, verify_tree
+    from medscale.deid import check_references, read_phi_list, verify_tree
 
     values = read_phi_list(phi_list) if phi_list else []
     findings = verify_tree(folder, phi_values=values)
+    links = check_references(folder)
+    click.echo(f"{folder}: {links.n_resolved} of {links.n_references} UID references between "
+               "files resolve inside the folder", err=True)
     by_kind = Counter(finding.kind for finding in findings)
     if as_json:
         click.echo(json.dumps({"n_findings": len(findings), "by_kind": dict(by_kind),
+                               "references": links.__dict__,
                                "findings": [f.__dict__ for f in findings]}))
     else:
         for finding in findings[:max_lines]:

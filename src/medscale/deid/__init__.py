@@ -4,6 +4,7 @@
   untouched);
 - `deidentify_tree`: a folder, in parallel, named by new UIDs, with an audit table;
 - `verify_tree`: residual identifiers (known values in raw bytes, profile conformance);
+- `check_references`: how many UID references between files resolve (must not drop);
 - `generate_key` / `load_key` / `Pseudonymizer`: the project secret and what derives from it;
 - `RULES`: PS3.15 Table E.1-1 as data (`medscale.deid.profile_table`).
 """
@@ -14,7 +15,13 @@ from medscale.deid.keys import MIN_KEY_BYTES, Pseudonymizer, generate_key, load_
 from medscale.deid.profile import DeidSettings, Option, resolve_action
 from medscale.deid.profile_table import RULES, ProfileRule
 from medscale.deid.review import review_reasons
-from medscale.deid.verify import Finding, read_phi_list, verify_tree
+from medscale.deid.verify import (
+    Finding,
+    ReferenceCheck,
+    check_references,
+    read_phi_list,
+    verify_tree,
+)
 
 __all__ = [
     "MIN_KEY_BYTES",
@@ -25,7 +32,9 @@ __all__ = [
     "Finding",
     "Option",
     "ProfileRule",
+    "ReferenceCheck",
     "Pseudonymizer",
+    "check_references",
     "deidentify_dataset",
     "deidentify_tree",
     "generate_key",

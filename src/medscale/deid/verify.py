@@ -236,3 +236,69 @@ def _residual_kind(element: object, tag: int, keys: frozenset[str], *, top_level
         foreign = [t for t in texts if t not in UID_dictionary and not t.startswith("2.25.")]
         return "uid_not_replaced" if foreign else ""
     return ""
+
+
+@dataclass(frozen=True)
+class ReferenceCheck:
+    """How many UID references inside a folder's files point to something in the folder.
+
+    Attributes
+    ----------
+    n_references : int
+        Nested references seen: Referenced SOP Instance UID, Series / Study Instance UID and
+        (Referenced) Frame of Reference UID inside sequences.
+    n_resolved : int
+        Those equal to the top-level UID of some file of the folder (instance, series,
+        study or frame of reference, by kind).
+    """
+
+    n_references: int
+    n_resolved: int
+
+
+_REFERENCE_KINDS = {0x00081155: "instance", 0x0020000E: "series", 0x0020000D: "study",
+                    0x00200052: "frame", 0x30060024: "frame"}
+_TOP_LEVEL_KINDS = {0x00080018: "instance", 0x0020000E: "series", 0x0020000D: "study",
+                    0x00200052: "frame"}
+
+
+def check_references(folder: str | Path) -> ReferenceCheck:
+    """Count the nested UID references of the DICOM files under `folder` that resolve.
+
+    De-identification must not break a link: the same folder before and after must give the
+    same `n_resolved` (references to files outside the folder never resolve, before or after;
+    `n_references` drops when the profile removes sequences that held references).
+    A Referenced SOP Instance UID may name an instance or, as RT structure sets do for their
+    study, a study.
+    """
+    targets: dict[str, set[str]] = {kind: set() for kind in ("instance", "series", "study",
+                                                             "frame")}
+    references: list[tuple[str, str]] = []
+    for path in sorted(Path(folder).rglob("*")):
+        if not path.is_file():
+            continue
+        try:
+            dataset = read_dicom_bytes(path.read_bytes(), name=path.name)
+        except (NotDicomError, TruncatedDicomError):
+            continue
+        for tag, kind in _TOP_LEVEL_KINDS.items():
+            if tag in dataset:
+                targets[kind].add(str(dataset[tag].value))
+        for element in dataset:
+            if element.VR == "SQ":
+                references.extend(_nested_references(element.value))
+    resolved = sum(1 for kind, uid in references
+                   if uid in targets[kind] or (kind == "instance" and uid in targets["study"]))
+    return ReferenceCheck(n_references=len(references), n_resolved=resolved)
+
+
+def _nested_references(items: Iterable[Dataset]) -> list[tuple[str, str]]:
+    found = []
+    for item in items:
+        for element in item:
+            kind = _REFERENCE_KINDS.get(int(element.tag))
+            if kind and element.value:
+                found.append((kind, str(element.value)))
+            elif element.VR == "SQ":
+                found.extend(_nested_references(element.value))
+    return found
