@@ -65,7 +65,10 @@ def _need_seed(seed: tuple[int, ...] | None, image: Image, op: str) -> tuple[int
 
 def _finish(image: Image, grown: np.ndarray, seed: Sequence[int], opening_mm: float,
             leak_ratio: float = 0.0, recentre: bool = True) -> Mask:
+    structure = ndimage.generate_binary_structure(3, 1)
     if leak_ratio > 0:
+        # rays must cross the object, not stop at noise holes: fill them first
+        grown = component_at(ndimage.binary_fill_holes(grown, structure), seed, image.spacing)
         grown = star_constrain(grown, seed, image.spacing, leak_ratio=leak_ratio,
                                recentre=recentre)
     if opening_mm > 0:
@@ -74,7 +77,6 @@ def _finish(image: Image, grown: np.ndarray, seed: Sequence[int], opening_mm: fl
         opened = ndimage.binary_opening(grown, footprint)
         grown = opened if opened.any() else grown
     grown = component_at(grown, seed, image.spacing)
-    structure = ndimage.generate_binary_structure(3, 1)
     return as_mask(image, ndimage.binary_fill_holes(grown, structure))
 
 
@@ -158,6 +160,8 @@ def confidence_connected(
     iterations: int = 3,
     radius: int = 2,
     opening_mm: float = 1.0,
+    leak_ratio: float = 1.1,
+    recentre: bool = True,
 ) -> Mask:
     """Confidence-connected region growing: band ``mean ± multiplier · sd``, re-estimated.
 
@@ -173,6 +177,8 @@ def confidence_connected(
         Neighbourhood of the seed for the first estimate.
     opening_mm : float, mm
         Ball opening after growing; 0 for none.
+    leak_ratio, recentre
+        Star-shape prior against leaks, as in `region_growing`; ``leak_ratio=0`` disables it.
 
     Notes
     -----
@@ -185,8 +191,11 @@ def confidence_connected(
     require(iterations >= 0, "confidence_connected", "iterations", ">= 0", iterations)
     require(radius >= 1, "confidence_connected", "radius", ">= 1 voxel", radius)
     require(opening_mm >= 0, "confidence_connected", "opening_mm", ">= 0 mm", opening_mm)
+    require(leak_ratio == 0 or leak_ratio > 1, "confidence_connected", "leak_ratio",
+            "0 or > 1", leak_ratio)
     source = sitk.GetImageFromArray(np.ascontiguousarray(image.array, dtype=np.float32))
     grown = sitk.ConfidenceConnected(
         source, seedList=[tuple(int(v) for v in seed[::-1])], numberOfIterations=iterations,
         multiplier=multiplier, initialNeighborhoodRadius=radius, replaceValue=1)
-    return _finish(image, sitk.GetArrayFromImage(grown).astype(bool), seed, opening_mm)
+    return _finish(image, sitk.GetArrayFromImage(grown).astype(bool), seed, opening_mm,
+                   leak_ratio, recentre)

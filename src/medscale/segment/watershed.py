@@ -10,6 +10,7 @@ from medscale.preprocess.morphology import structuring_element
 from medscale.preprocess.params import require
 from medscale.segment.methods import METHODS, as_mask, component_at
 from medscale.segment.region import _need_seed, seed_thresholds
+from medscale.segment.shape import star_constrain
 
 
 def gradient_magnitude(image: Image, *, sigma_mm: float) -> np.ndarray:
@@ -37,6 +38,7 @@ def watershed(
     sigma_mm: float = 1.0,
     seed_radius_mm: float = 2.0,
     window_mm: float = 25.0,
+    leak_ratio: float = 1.1,
 ) -> Mask:
     """Watershed from markers: the object marker around the seed, the background from intensity.
 
@@ -50,6 +52,9 @@ def watershed(
         Radius of the object marker, and of the neighbourhood giving the seed statistics.
     window_mm : float, mm
         Window of the local Otsu threshold (see `region.seed_thresholds`).
+    leak_ratio : float
+        Star-shape prior against floods into touching structures (`shape.star_constrain`);
+        0 disables it.
 
     Notes
     -----
@@ -63,6 +68,7 @@ def watershed(
     seed = _need_seed(seed, image, "watershed")
     require(sigma_mm > 0, "watershed", "sigma_mm", "> 0 mm", sigma_mm)
     require(seed_radius_mm > 0, "watershed", "seed_radius_mm", "> 0 mm", seed_radius_mm)
+    require(leak_ratio == 0 or leak_ratio > 1, "watershed", "leak_ratio", "0 or > 1", leak_ratio)
     lower, upper = seed_thresholds(image, seed, seed_radius_mm=seed_radius_mm,
                                    window_mm=window_mm)
     outside = (image.array < lower) | (image.array > upper)
@@ -81,4 +87,7 @@ def watershed(
     seed_marker = ndimage.binary_dilation(seed_marker, ball)
     markers[seed_marker] = 1
     labels = flood(gradient_magnitude(image, sigma_mm=sigma_mm), markers)
-    return as_mask(image, component_at(labels == 1, seed, image.spacing))
+    region = component_at(labels == 1, seed, image.spacing)
+    if leak_ratio > 0:
+        region = star_constrain(region, seed, image.spacing, leak_ratio=leak_ratio)
+    return as_mask(image, region)
