@@ -60,15 +60,20 @@ def _run_manifest(manifest: str, out: str | None, config: str, label: int | None
 @click.option("--roi", default=None, help="ROI name, when MASK is a DICOM RTSTRUCT.")
 @click.option("--out", default=None, type=click.Path(dir_okay=True),
               help="Output FILE.csv|.parquet|.json (one row); with --manifest, the RUN_DIR.")
+@click.option("--names", type=click.Choice(["ibsi", "pyradiomics"]), default="ibsi",
+              show_default=True,
+              help="Feature ids: IBSI ids, or pyradiomics names (original_firstorder_Mean ...) "
+                   "for the features pyradiomics defines the same way (single case only).")
 @click.option("--manifest", type=click.Path(exists=True, dir_okay=False), default=None,
               help="Batch mode: a CSV/Parquet manifest of cases (case_id, image, mask).")
 @executor_options
 def command(image: str | None, mask: str | None, config: str, label: int | None,
-            roi: str | None, out: str | None, manifest: str | None,
+            roi: str | None, out: str | None, names: str, manifest: str | None,
             **executor: object) -> int | None:
     """Extract IBSI radiomics features of one ROI (or of every case of a manifest).
 
     Without --out, prints one JSON object (case_id and every feature) on stdout.
+    A 2-D image (one slice) with the default preset gets 2-D shape and texture (default-2d).
     With --manifest, runs the batch engine (local processes, or Dask with --scheduler /
     --dask-local) and writes RUN_DIR: features.parquet, failures.parquet, settings.yaml,
     summary.json and run.log; --resume finishes an interrupted run.
@@ -76,16 +81,21 @@ def command(image: str | None, mask: str | None, config: str, label: int | None,
     if manifest is not None:
         if image is not None:
             raise click.UsageError("give either IMAGE MASK or --manifest, not both")
+        if names != "ibsi":
+            raise click.UsageError("--names pyradiomics is for one case (IMAGE MASK); batch "
+                                   "runs write IBSI ids (rename with medscale.features."
+                                   "pyradiomics_names.to_pyradiomics)")
         return _run_manifest(manifest, out, config, label, **executor)
     if image is None or mask is None:
         raise click.UsageError("IMAGE and MASK are required (or --manifest CASES.csv)")
     from pathlib import Path
 
+    from medscale.features.pyradiomics_names import rename
     from medscale.features.settings import load_settings
     from medscale.features.transformer import extract_case
 
     settings = load_settings(config)
-    features = extract_case(image, mask, settings, mask_label=label, roi=roi)
+    features = rename(extract_case(image, mask, settings, mask_label=label, roi=roi), names)
     name = Path(image).name
     case_id = name.split(".")[0] if name else str(image)
     row = {"case_id": case_id, **features}

@@ -31,6 +31,7 @@ from medscale.features.interpolation import (
     resample_image,
     resample_mask,
 )
+from medscale.features.pyradiomics_names import NAME_STYLES, rename
 from medscale.features.registry import FAMILY_MODULES
 from medscale.features.resegmentation import resegment
 from medscale.features.settings import Settings, for_image, load_settings
@@ -303,7 +304,8 @@ def compute_families(prepared: PreparedRoi, settings: Settings,
 
 
 def extract(image: Image, mask: Image, settings: Settings | str | dict = "default",
-            *, timings: dict[str, float] | None = None) -> dict[str, float]:
+            *, names: str = "ibsi",
+            timings: dict[str, float] | None = None) -> dict[str, float]:
     """IBSI radiomics features of one ROI: the processing chain, then every feature family.
 
     Parameters
@@ -318,6 +320,10 @@ def extract(image: Image, mask: Image, settings: Settings | str | dict = "defaul
         by ``default-2d``: 2-D shape (``morph_2d_*``, not IBSI) and 2-D texture (``_2D`` ids)
         instead of the 3-D morphology and texture of a one-slice volume. Other settings are
         used as given.
+    names : {"ibsi", "pyradiomics"}
+        Output ids: IBSI ids (default), or pyradiomics's ``original_<class>_<Feature>`` names
+        for the features pyradiomics defines the same way (others keep their IBSI id; see
+        `medscale.features.pyradiomics_names`).
     timings : dict, optional
         If given, filled with seconds spent per stage (``chain``) and per family.
 
@@ -336,7 +342,7 @@ def extract(image: Image, mask: Image, settings: Settings | str | dict = "defaul
     InputError
         NaN / infinite voxels around the ROI, non-numeric image.
     ConfigError
-        Invalid settings or unknown preset.
+        Invalid settings, unknown preset or unknown naming style.
 
     Examples
     --------
@@ -348,6 +354,8 @@ def extract(image: Image, mask: Image, settings: Settings | str | dict = "defaul
     >>> features
     {}
     """
+    if names not in NAME_STYLES:
+        raise ConfigError(f"names must be one of {', '.join(NAME_STYLES)}, got {names!r}")
     settings = load_settings(settings)
     resolved = for_image(settings, image.shape)
     if resolved is not settings:
@@ -360,7 +368,7 @@ def extract(image: Image, mask: Image, settings: Settings | str | dict = "defaul
         timings["chain"] = time.perf_counter() - start
     found = dict(prepared.diagnostics)
     found.update(compute_families(prepared, settings, timings))
-    return found
+    return found if names == "ibsi" else rename(found, names)
 
 
 __all__ = ["PreparedRoi", "check_inputs", "compute_families", "extract",

@@ -1,0 +1,196 @@
+"""pyradiomics-style feature names as an output option (``extract(..., names="pyradiomics")``).
+
+medscale names its features by the IBSI ids (``stat_mean``, ``cm_contrast_3D_avg``);
+`to_pyradiomics` renames those that pyradiomics (v3) defines the same way to pyradiomics's
+``original_<class>_<Feature>`` names, so that tables can be joined with pyradiomics output.
+Features with no pyradiomics counterpart keep their IBSI id (nothing is dropped).
+
+Mapped (`PYRADIOMICS_NAMES`, 3-D and first-order; `PYRADIOMICS_NAMES_2D`, one-slice images):
+
+- ``firstorder``: mean, variance, skewness, median, minimum, maximum, 10th / 90th percentile,
+  interquartile range, range, mean / robust mean absolute deviation, root mean square,
+  energy (``stat_*``, no discretisation); entropy and uniformity (``ih_entropy``,
+  ``ih_uniformity``: the same formulas on the discretised histogram).
+- ``shape``: mesh and voxel volume, surface area, surface-to-volume ratio, sphericity,
+  compactness 1 / 2, spherical disproportion, maximum 3-D diameter, elongation, flatness
+  (``morph_*``). Same definitions; on pyradiomics's sample cases the mesh volume and area differ
+  from pyradiomics's by up to 0.4 % (compactness 2, which goes with V^2 / A^3, by 1.2 %)
+  because the two marching-cubes implementations resolve ambiguous cubes differently.
+- ``shape2D`` (one-slice images, `PYRADIOMICS_NAMES_2D`): mesh (contour) and pixel surface,
+  maximum diameter, elongation (``morph_2d_*``).
+- ``glcm``, ``glrlm``: the features averaged over the 13 directions of the 3-D neighbourhood
+  (``*_3D_avg``), which is pyradiomics's default aggregation; on one-slice images the 2-D
+  average (``*_2D_avg``, 4 in-plane directions), which is what pyradiomics computes there.
+- ``glszm``, ``ngtdm`` and ``gldm`` (pyradiomics's name for IBSI's NGLDM with
+  alpha = 0, distance 1): the ``_3D`` (or, on one-slice images, ``_2D``) ids.
+
+Not mapped, and why:
+
+- ``stat_kurt``: IBSI's is the *excess* kurtosis, pyradiomics's ``Kurtosis`` is not (+3).
+- ``morph_pca_maj_axis``, ``morph_pca_min_axis``, ``morph_pca_least_axis`` and the 2-D
+  ``morph_2d_pca_maj_axis``, ``morph_2d_pca_min_axis``: IBSI takes the eigenvalues of the
+  sample covariance (N - 1), pyradiomics of the population covariance (N): its axes are
+  shorter by sqrt((N - 1) / N) (0.35 % for 143 voxels). Their ratios (elongation, flatness)
+  agree and are mapped.
+- ``cm_sum_var``, ``cm_dissimilarity``: pyradiomics dropped / never had them (its ``SumSquares``
+  is IBSI's joint variance, mapped); ``ngl_dc_perc``, ``ngl_dc_energy`` and every other
+  feature that pyradiomics lacks: the intensity-histogram statistics except entropy and
+  uniformity, the intensity-volume histogram, local intensity peaks, GLDZM, Moran's I / Geary's
+  C, centre-of-mass shift, integrated intensity, bounding box, ellipsoid and convex-hull
+  densities, the other ``morph_2d_*`` (perimeter: pyradiomics measures the unsmoothed contour).
+- ``*_comb``, ``*_2_5D*`` texture aggregations: pyradiomics has no such variants.
+- pyradiomics-only features (``StandardDeviation``, ``TotalEnergy``, ``MCC``, the 2-D slice
+  diameters ...) are not computed.
+
+Checked against pyradiomics v3.1 by ``benchmarks/bench_features_pyradiomics_names.py``
+(results in benchmarks/results/features_pyradiomics_names.md): with pyradiomics's bin edges,
+every mapped first-order and texture feature agrees to < 1e-10 relative (``Idn`` / ``Idmn``
+too: both tools take Ng as the highest grey level, also with empty levels in between).
+
+Values: a renamed value *is* medscale's value. It equals pyradiomics's where both use the same
+grey levels; note that for fixed bin size pyradiomics aligns bin edges to multiples of the bin
+width, IBSI to the ROI minimum (a re-segmentation range lower bound at such a multiple makes
+them coincide), so discretised features (``ih_*``, texture) then differ by that shift.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+_FIRST_ORDER = {
+    "stat_mean": "Mean", "stat_var": "Variance", "stat_skew": "Skewness",
+    "stat_median": "Median", "stat_min": "Minimum", "stat_max": "Maximum",
+    "stat_p10": "10Percentile", "stat_p90": "90Percentile", "stat_iqr": "InterquartileRange",
+    "stat_range": "Range", "stat_mad": "MeanAbsoluteDeviation",
+    "stat_rmad": "RobustMeanAbsoluteDeviation", "stat_rms": "RootMeanSquared",
+    "stat_energy": "Energy", "ih_entropy": "Entropy", "ih_uniformity": "Uniformity",
+}
+_SHAPE = {
+    "morph_volume": "MeshVolume", "morph_vol_approx": "VoxelVolume",
+    "morph_area_mesh": "SurfaceArea", "morph_av": "SurfaceVolumeRatio",
+    "morph_sphericity": "Sphericity", "morph_comp_1": "Compactness1",
+    "morph_comp_2": "Compactness2", "morph_sph_dispr": "SphericalDisproportion",
+    "morph_diam": "Maximum3DDiameter", "morph_pca_elongation": "Elongation",
+    "morph_pca_flatness": "Flatness",
+}
+_SHAPE_2D = {
+    "morph_2d_area_contour": "MeshSurface", "morph_2d_area_pixel": "PixelSurface",
+    "morph_2d_diam": "MaximumDiameter", "morph_2d_pca_elongation": "Elongation",
+}
+_GLCM = {
+    "cm_auto_corr": "Autocorrelation", "cm_joint_avg": "JointAverage",
+    "cm_clust_prom": "ClusterProminence", "cm_clust_shade": "ClusterShade",
+    "cm_clust_tend": "ClusterTendency", "cm_contrast": "Contrast", "cm_corr": "Correlation",
+    "cm_diff_avg": "DifferenceAverage", "cm_diff_entr": "DifferenceEntropy",
+    "cm_diff_var": "DifferenceVariance", "cm_energy": "JointEnergy",
+    "cm_joint_entr": "JointEntropy", "cm_info_corr1": "Imc1", "cm_info_corr2": "Imc2",
+    "cm_inv_diff_mom": "Idm", "cm_inv_diff": "Id", "cm_inv_diff_mom_norm": "Idmn",
+    "cm_inv_diff_norm": "Idn", "cm_inv_var": "InverseVariance",
+    "cm_joint_max": "MaximumProbability", "cm_sum_avg": "SumAverage",
+    "cm_sum_entr": "SumEntropy", "cm_joint_var": "SumSquares",
+}
+_GLRLM = {
+    "rlm_sre": "ShortRunEmphasis", "rlm_lre": "LongRunEmphasis",
+    "rlm_glnu": "GrayLevelNonUniformity", "rlm_glnu_norm": "GrayLevelNonUniformityNormalized",
+    "rlm_rlnu": "RunLengthNonUniformity",
+    "rlm_rlnu_norm": "RunLengthNonUniformityNormalized", "rlm_r_perc": "RunPercentage",
+    "rlm_gl_var": "GrayLevelVariance", "rlm_rl_var": "RunVariance",
+    "rlm_rl_entr": "RunEntropy", "rlm_lgre": "LowGrayLevelRunEmphasis",
+    "rlm_hgre": "HighGrayLevelRunEmphasis", "rlm_srlge": "ShortRunLowGrayLevelEmphasis",
+    "rlm_srhge": "ShortRunHighGrayLevelEmphasis", "rlm_lrlge": "LongRunLowGrayLevelEmphasis",
+    "rlm_lrhge": "LongRunHighGrayLevelEmphasis",
+}
+_GLSZM = {
+    "szm_sze": "SmallAreaEmphasis", "szm_lze": "LargeAreaEmphasis",
+    "szm_glnu": "GrayLevelNonUniformity", "szm_glnu_norm": "GrayLevelNonUniformityNormalized",
+    "szm_zsnu": "SizeZoneNonUniformity", "szm_zsnu_norm": "SizeZoneNonUniformityNormalized",
+    "szm_z_perc": "ZonePercentage", "szm_gl_var": "GrayLevelVariance",
+    "szm_zs_var": "ZoneVariance", "szm_zs_entr": "ZoneEntropy",
+    "szm_lgze": "LowGrayLevelZoneEmphasis", "szm_hgze": "HighGrayLevelZoneEmphasis",
+    "szm_szlge": "SmallAreaLowGrayLevelEmphasis", "szm_szhge": "SmallAreaHighGrayLevelEmphasis",
+    "szm_lzlge": "LargeAreaLowGrayLevelEmphasis", "szm_lzhge": "LargeAreaHighGrayLevelEmphasis",
+}
+_NGTDM = {
+    "ngt_coarseness": "Coarseness", "ngt_contrast": "Contrast", "ngt_busyness": "Busyness",
+    "ngt_complexity": "Complexity", "ngt_strength": "Strength",
+}
+_GLDM = {
+    "ngl_lde": "SmallDependenceEmphasis", "ngl_hde": "LargeDependenceEmphasis",
+    "ngl_glnu": "GrayLevelNonUniformity", "ngl_dcnu": "DependenceNonUniformity",
+    "ngl_dcnu_norm": "DependenceNonUniformityNormalized", "ngl_gl_var": "GrayLevelVariance",
+    "ngl_dc_var": "DependenceVariance", "ngl_dc_entr": "DependenceEntropy",
+    "ngl_lgce": "LowGrayLevelEmphasis", "ngl_hgce": "HighGrayLevelEmphasis",
+    "ngl_ldlge": "SmallDependenceLowGrayLevelEmphasis",
+    "ngl_ldhge": "SmallDependenceHighGrayLevelEmphasis",
+    "ngl_hdlge": "LargeDependenceLowGrayLevelEmphasis",
+    "ngl_hdhge": "LargeDependenceHighGrayLevelEmphasis",
+}
+
+# (pyradiomics class, medscale id -> feature, suffix of the medscale id in 3-D, in 2-D)
+_TEXTURE = (("glcm", _GLCM, "_3D_avg", "_2D_avg"), ("glrlm", _GLRLM, "_3D_avg", "_2D_avg"),
+            ("glszm", _GLSZM, "_3D", "_2D"), ("ngtdm", _NGTDM, "_3D", "_2D"),
+            ("gldm", _GLDM, "_3D", "_2D"))
+
+
+def _table(*, two_d: bool) -> dict[str, str]:
+    table = {k: f"original_firstorder_{v}" for k, v in _FIRST_ORDER.items()}
+    if two_d:
+        table |= {k: f"original_shape2D_{v}" for k, v in _SHAPE_2D.items()}
+    else:
+        table |= {k: f"original_shape_{v}" for k, v in _SHAPE.items()}
+    for family, names, suffix_3d, suffix_2d in _TEXTURE:
+        suffix = suffix_2d if two_d else suffix_3d
+        table |= {k + suffix: f"original_{family}_{v}" for k, v in names.items()}
+    return table
+
+
+#: medscale id -> pyradiomics name, for 3-D images (and the first-order features).
+PYRADIOMICS_NAMES: dict[str, str] = _table(two_d=False)
+#: medscale id -> pyradiomics name for one-slice images (``default-2d``: shape2D, 2-D texture).
+PYRADIOMICS_NAMES_2D: dict[str, str] = _table(two_d=True)
+
+NAME_STYLES = ("ibsi", "pyradiomics")
+
+
+def to_pyradiomics(features: Mapping[str, float]) -> dict[str, float]:
+    """`features` with the ids pyradiomics defines the same way renamed to its names.
+
+    The 3-D table applies to 3-D ids; the 2-D ids (``morph_2d_*``, ``*_2D_avg``, ``*_2D``)
+    are renamed only when no 3-D id claims the same pyradiomics name, so that every output
+    name is unique. Unmapped ids are kept as they are; the order is kept.
+
+    Examples
+    --------
+    >>> to_pyradiomics({"stat_mean": 1.5, "stat_kurt": 0.2, "cm_contrast_3D_avg": 4.0})
+    {'original_firstorder_Mean': 1.5, 'stat_kurt': 0.2, 'original_glcm_Contrast': 4.0}
+    """
+    taken = {PYRADIOMICS_NAMES[k] for k in features if k in PYRADIOMICS_NAMES}
+    renamed: dict[str, float] = {}
+    for key, value in features.items():
+        name = PYRADIOMICS_NAMES.get(key)
+        if name is None:
+            two_d = PYRADIOMICS_NAMES_2D.get(key)
+            name = two_d if two_d is not None and two_d not in taken else key
+        renamed[name] = value
+    return renamed
+
+
+def rename(features: Mapping[str, float], names: str = "ibsi") -> dict[str, float]:
+    """`features` under the naming style `names`: ``"ibsi"`` (as is) or ``"pyradiomics"``.
+
+    Raises
+    ------
+    ConfigError
+        Unknown naming style.
+    """
+    if names == "ibsi":
+        return dict(features)
+    if names == "pyradiomics":
+        return to_pyradiomics(features)
+    from medscale.errors import ConfigError
+
+    raise ConfigError(f"names must be one of {', '.join(NAME_STYLES)}, got {names!r}")
+
+
+__all__ = ["NAME_STYLES", "PYRADIOMICS_NAMES", "PYRADIOMICS_NAMES_2D", "rename",
+           "to_pyradiomics"]
