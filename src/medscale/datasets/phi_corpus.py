@@ -34,7 +34,7 @@ import pydicom
 from pydicom.datadict import dictionary_has_tag, dictionary_VR
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.sequence import Sequence as DicomSequence
-from pydicom.uid import ExplicitVRLittleEndian, UID_dictionary
+from pydicom.uid import UID, ExplicitVRLittleEndian, UID_dictionary
 
 from medscale.deid.profile_table import RULES
 
@@ -262,10 +262,10 @@ def build_phi_corpus(out_dir: str | Path, *, sources: Iterable[str | Path],
     out_dir = Path(out_dir)
     files: list[Path] = []
     seeded: set[str] = set()
-    sources = [Path(source) for source in sources]
+    source_paths = [Path(source) for source in sources]
     patient = first_patient
     for copy_number in range(n_copies):
-        for source in sources:
+        for source in source_paths:
             paths = sorted(source.rglob("*.dcm")) if source.is_dir() else [source]
             folder = out_dir / f"Phi{patient}_{source.stem}_copy{copy_number}"
             folder.mkdir(parents=True, exist_ok=True)
@@ -354,8 +354,8 @@ def _image(sop_class: str, modality: str, study: str, series: str, instance: str
 def _base(sop_class: str, modality: str, study: str, series: str, instance: str) -> Dataset:
     dataset = Dataset()
     dataset.file_meta = FileMetaDataset()
-    dataset.file_meta.MediaStorageSOPClassUID = sop_class
-    dataset.file_meta.MediaStorageSOPInstanceUID = instance
+    dataset.file_meta.MediaStorageSOPClassUID = UID(sop_class)
+    dataset.file_meta.MediaStorageSOPInstanceUID = UID(instance)
     dataset.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
     dataset.SOPClassUID = sop_class
     dataset.SOPInstanceUID = instance

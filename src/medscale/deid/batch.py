@@ -294,9 +294,11 @@ def _complete_file_meta(dataset: Dataset) -> None:
     if not syntax.is_transfer_syntax:
         return
     declared = (syntax.is_implicit_VR, syntax.is_little_endian)
-    raw_encodings = {(element.is_implicit_VR, element.is_little_endian)
-                     for element in map(dataset.get_item, dataset.keys())
-                     if isinstance(element, RawDataElement)}
+    raw_encodings = set()
+    for tag in dataset.keys():
+        raw = dataset.get_item(tag)
+        if isinstance(raw, RawDataElement):
+            raw_encodings.add((raw.is_implicit_VR, raw.is_little_endian))
     if (implicit, little) != declared or raw_encodings - {declared}:
         for _ in dataset.iterall():  # the header lied about the encoding: decode every
             pass                     # element so that it is written in the declared one
