@@ -294,7 +294,7 @@ def _complete_file_meta(dataset: Dataset) -> None:
     if not syntax.is_transfer_syntax:
         return
     declared = (syntax.is_implicit_VR, syntax.is_little_endian)
-    raw_encodings = set()
+    raw_encodings: set[tuple[bool | None, bool | None]] = set()
     for tag in dataset.keys():
         raw = dataset.get_item(tag)
         if isinstance(raw, RawDataElement):
