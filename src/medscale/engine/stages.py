@@ -146,9 +146,9 @@ def _read(case: dict[str, Any], default_label: int | None) -> tuple[Any, Any]:
 
 
 def _preprocess(image: Any, steps: tuple[str, ...]) -> Any:
-    from medscale.preprocess import Chain
+    from medscale.preprocess import apply_steps
 
-    return Chain.from_specs(list(steps)).apply(image)
+    return apply_steps(image, steps)
 
 
 def _segment(image: Any, settings: StageSettings) -> Any:
