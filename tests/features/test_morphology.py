@@ -219,7 +219,7 @@ def test_feature_table_matches_the_reference_ids_and_codes(shared_data: Path) ->
 def test_hull_failure_gives_nan_with_warning(monkeypatch) -> None:
     from scipy.spatial import QhullError
 
-    def failing_hull(points):
+    def failing_hull(points, **_options):
         raise QhullError("QH6154 Qhull precision error: initial simplex is flat")
 
     monkeypatch.setattr(morphology, "convex_hull", failing_hull)
@@ -242,3 +242,20 @@ def test_diagonal_line_of_voxels_has_no_minor_extent() -> None:
     assert out["morph_pca_min_axis"] == 0.0 and out["morph_pca_least_axis"] == 0.0
     assert out["morph_pca_maj_axis"] == pytest.approx(4 * math.sqrt(3 * np.var(index, ddof=1)))
     assert out["morph_pca_elongation"] == 0.0 and math.isnan(out["morph_vol_dens_aee"])
+
+
+def test_hull_line_end_filter_keeps_the_hull() -> None:
+    from scipy.spatial import ConvexHull
+
+    from medscale.features._mesh import convex_hull, line_end_points, roi_mesh
+
+    rng = np.random.default_rng(5)
+    mask = ball(6.0, (1.2, 0.8, 0.7)) & (rng.random(ball(6.0, (1.2, 0.8, 0.7)).shape) < 0.9)
+    spacing = np.array([1.2, 0.8, 0.7])
+    vertices = roi_mesh(mask, tuple(spacing)).vertices
+    kept = line_end_points(vertices, tuple(spacing / 2))
+    assert len(kept) < 0.8 * len(vertices)
+    full, filtered = ConvexHull(vertices), convex_hull(vertices, grid_mm=tuple(spacing / 2))
+    assert filtered.volume == pytest.approx(full.volume, rel=1e-12)
+    assert filtered.area == pytest.approx(full.area, rel=1e-12)
+    assert {tuple(p) for p in filtered.points} == {tuple(p) for p in vertices[full.vertices]}

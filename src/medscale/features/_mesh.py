@@ -8,6 +8,7 @@ coordinates in mm from the voxel spacing, consistently oriented faces.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 from scipy.spatial import ConvexHull
@@ -29,17 +30,29 @@ class Mesh:
     vertices: np.ndarray
     faces: np.ndarray
 
+    @cached_property
+    def _volume_area(self) -> tuple[float, float]:
+        """(volume, area) from one pass over the faces.
+
+        With :math:`n = (b - a) \\times (c - a)` per triangle, the area is :math:`|n| / 2` and
+        the signed tetrahedron volume :math:`a \\cdot (b \\times c) / 6 = a \\cdot n / 6`
+        (the terms :math:`a \\cdot (a \\times \\cdot)` vanish).
+        """
+        a, b, c = (self.vertices[self.faces[:, k]] for k in range(3))
+        normals = np.cross(b - a, c - a)
+        volume = abs(float(np.einsum("ij,ij->", a, normals))) / 6.0
+        area = float(np.sqrt(np.einsum("ij,ij->i", normals, normals)).sum()) / 2.0
+        return volume, area
+
     @property
     def volume(self) -> float:
         """Enclosed volume in mm^3: sum of signed tetrahedra a . (b x c) / 6, absolute value."""
-        a, b, c = (self.vertices[self.faces[:, k]] for k in range(3))
-        return float(abs(np.einsum("ij,ij->", a, np.cross(b, c))) / 6.0)
+        return self._volume_area[0]
 
     @property
     def area(self) -> float:
         """Surface area in mm^2: sum of the triangle areas |ab x ac| / 2."""
-        a, b, c = (self.vertices[self.faces[:, k]] for k in range(3))
-        return float(np.linalg.norm(np.cross(b - a, c - a), axis=1).sum() / 2.0)
+        return self._volume_area[1]
 
 
 def roi_mesh(mask: np.ndarray, spacing_mm: tuple[float, float, float]) -> Mesh:
@@ -59,9 +72,17 @@ def roi_mesh(mask: np.ndarray, spacing_mm: tuple[float, float, float]) -> Mesh:
     """
     padded = np.pad(np.asarray(mask, dtype=np.float32), 1)
     spacing = tuple(float(s) for s in spacing_mm)
+    # A 0/1 volume at level 0.5 puts every vertex at an edge midpoint, so no triangle is
+    # degenerate and skimage's degenerate-face pass (allow_degenerate=False) changes nothing
+    # but the vertex dtype (float32); it is skipped, and its float32 rounding kept, so that
+    # the mesh is the same. Should a face repeat a vertex, the pass runs after all.
     vertices, faces, _, _ = marching_cubes(padded, level=0.5, spacing=spacing,
-                                           method="lewiner", allow_degenerate=False)
-    vertices = vertices.astype(np.float64) - np.asarray(spacing)  # undo the padding shift
+                                           method="lewiner", allow_degenerate=True)
+    if np.any((faces[:, 0] == faces[:, 1]) | (faces[:, 1] == faces[:, 2])
+              | (faces[:, 0] == faces[:, 2])):
+        vertices, faces, _, _ = marching_cubes(padded, level=0.5, spacing=spacing,
+                                               method="lewiner", allow_degenerate=False)
+    vertices = vertices.astype(np.float32).astype(np.float64) - np.asarray(spacing)
     return Mesh(vertices, faces.astype(np.int64))
 
 
@@ -74,10 +95,30 @@ class Hull:
     points: np.ndarray
 
 
-def convex_hull(points: np.ndarray) -> Hull:
-    """Convex hull of 3-D points in mm (Qhull); the points must span a volume."""
-    hull = ConvexHull(points)
-    return Hull(float(hull.volume), float(hull.area), points[hull.vertices])
+def convex_hull(points: np.ndarray, *, grid_mm: tuple[float, ...] | None = None) -> Hull:
+    """Convex hull of 3-D points in mm (Qhull); the points must span a volume.
+
+    With `grid_mm`, the points lie on a grid of that step (mm per axis; e.g. half the voxel
+    spacing for marching-cubes vertices of a mask): a point strictly between two others on a
+    grid line along the last axis is no hull vertex, so only the end points of each line go to
+    Qhull (the same hull, a quarter of the points or fewer).
+    """
+    candidates = points if grid_mm is None else line_end_points(points, grid_mm)
+    hull = ConvexHull(candidates)
+    return Hull(float(hull.volume), float(hull.area), candidates[hull.vertices])
+
+
+def line_end_points(points: np.ndarray, grid_mm: tuple[float, ...]) -> np.ndarray:
+    """The first and last point of each grid line along the last axis (points on a grid)."""
+    index = np.rint((points - points.min(axis=0)) / np.asarray(grid_mm)).astype(np.int64)
+    extent = index.max(axis=0) + 1
+    line = index[:, 0] * extent[1] + index[:, 1]
+    along = index[:, 2]
+    low = np.full(int(extent[0] * extent[1]), extent[2], dtype=np.int64)
+    high = np.full(low.shape, -1, dtype=np.int64)
+    np.minimum.at(low, line, along)
+    np.maximum.at(high, line, along)
+    return points[(along == low[line]) | (along == high[line])]
 
 
 def max_diameter(points: np.ndarray, *, chunk: int = 2048) -> float:

@@ -142,7 +142,7 @@ def _pca_features(points: np.ndarray, volume: float, area: float,
     return out
 
 
-def _mesh_box_hull_features(mesh: Mesh, volume: float, area: float,
+def _mesh_box_hull_features(mesh: Mesh, spacing: np.ndarray, volume: float, area: float,
                             missing: list[str]) -> dict[str, float]:
     extent = mesh.vertices.max(axis=0) - mesh.vertices.min(axis=0)
     box_area = 2.0 * (extent[0] * extent[1] + extent[1] * extent[2] + extent[0] * extent[2])
@@ -151,7 +151,7 @@ def _mesh_box_hull_features(mesh: Mesh, volume: float, area: float,
         "morph_area_dens_aabb": area / float(box_area),
     }
     try:
-        hull = convex_hull(mesh.vertices)
+        hull = convex_hull(mesh.vertices, grid_mm=tuple(spacing / 2.0))
     except QhullError as err:  # cannot happen for a closed mesh; kept as a guard
         hull_names = ("morph_diam", "morph_vol_dens_conv_hull", "morph_area_dens_conv_hull")
         missing.append(f"{', '.join(hull_names)} (no convex hull: {str(err).splitlines()[0]})")
@@ -249,7 +249,7 @@ def compute(morph_mask: np.ndarray, spacing_mm: tuple[float, float, float], *,
         "morph_area_mesh": area,
     }
     features.update(_shape_features(volume, area))
-    features.update(_mesh_box_hull_features(mesh, volume, area, missing))
+    features.update(_mesh_box_hull_features(mesh, spacing, volume, area, missing))
     features.update(_pca_features(points, volume, area, missing))
     features.update(_intensity_features(points, image, roi, spacing, volume, missing))
     if missing:
