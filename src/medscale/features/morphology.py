@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import math
 import warnings
+from dataclasses import dataclass
 
 import numpy as np
 from scipy.spatial import QhullError
@@ -92,8 +93,50 @@ def _check_inputs(morph_mask: np.ndarray, spacing_mm: tuple[float, float, float]
                          f"in mm, got {spacing_mm!r}")
 
 
-def _voxel_points(mask: np.ndarray, spacing: np.ndarray) -> np.ndarray:
-    return np.argwhere(mask).astype(np.float64) * spacing
+@dataclass(frozen=True)
+class _Moments:
+    """Centroid (mm) and sample covariance (N - 1, mm^2) of the voxel centres of a mask."""
+
+    count: int
+    centroid: np.ndarray
+    covariance: np.ndarray
+
+
+def _moments(mask: np.ndarray, spacing: np.ndarray) -> _Moments:
+    """Voxel-centre moments from the mask's 1-D and 2-D projections, in exact integers.
+
+    :math:`\\sum_k i_a` and :math:`\\sum_k i_a i_b` over the set voxels come from the
+    projections of the mask onto one axis and onto two, so that no coordinate list is built;
+    the covariance numerator :math:`N \\sum i_a i_b - \\sum i_a \\sum i_b` is an exact integer.
+    """
+    count = int(np.count_nonzero(mask))
+    index = [np.arange(n, dtype=np.int64) for n in mask.shape]
+    planes = {(0, 1): mask.sum(axis=2, dtype=np.int64), (0, 2): mask.sum(axis=1, dtype=np.int64),
+              (1, 2): mask.sum(axis=0, dtype=np.int64)}
+    lines = [planes[(0, 1)].sum(axis=1), planes[(0, 1)].sum(axis=0), planes[(0, 2)].sum(axis=0)]
+    first = [int(index[a] @ lines[a]) for a in range(3)]
+    second = np.empty((3, 3))
+    for a in range(3):
+        for b in range(a, 3):
+            if a == b:
+                total = int((index[a] * index[a]) @ lines[a])
+            else:
+                total = int(index[a] @ planes[(a, b)] @ index[b])
+            numerator = count * total - first[a] * first[b]  # exact (Python integers)
+            second[a, b] = second[b, a] = (numerator / (count * max(count - 1, 1))
+                                           * spacing[a] * spacing[b])
+    centroid = np.array(first, dtype=np.float64) / count * spacing
+    return _Moments(count, centroid, second)
+
+
+def _weighted_centroid(intensity: np.ndarray, mask: np.ndarray, spacing: np.ndarray,
+                       total: float) -> np.ndarray:
+    """Intensity-weighted centroid (mm) of the voxels of `mask`; `total` = sum of their values."""
+    weights = np.where(mask, intensity, 0.0)
+    sums = [np.arange(weights.shape[0]) @ weights.sum(axis=(1, 2)),
+            np.arange(weights.shape[1]) @ weights.sum(axis=(0, 2)),
+            np.arange(weights.shape[2]) @ weights.sum(axis=(0, 1))]
+    return np.array(sums, dtype=np.float64) / total * spacing
 
 
 def _safe_ratio(numerator: float, denominator: float, name: str, reason: str,
@@ -115,12 +158,10 @@ def _shape_features(volume: float, area: float) -> dict[str, float]:
     }
 
 
-def _pca_features(points: np.ndarray, volume: float, area: float,
+def _pca_features(moments: _Moments, volume: float, area: float,
                   missing: list[str]) -> dict[str, float]:
     """Axis lengths and ellipsoid densities from the PCA of the voxel centres (mm)."""
-    centred = points - points.mean(axis=0)
-    covariance = centred.T @ centred / max(len(points) - 1, 1)  # sample covariance (N - 1)
-    eigenvalues = np.sort(np.linalg.eigvalsh(covariance))[::-1]
+    eigenvalues = np.sort(np.linalg.eigvalsh(moments.covariance))[::-1]
     # rounding leaves ~1e-16 relative residue on axes without extent (a line of voxels)
     eigenvalues[eigenvalues <= 1e-12 * max(eigenvalues[0], 0.0)] = 0.0
     major, minor, least = (float(v) for v in eigenvalues)
@@ -144,7 +185,8 @@ def _pca_features(points: np.ndarray, volume: float, area: float,
 
 def _mesh_box_hull_features(mesh: Mesh, spacing: np.ndarray, volume: float, area: float,
                             missing: list[str]) -> dict[str, float]:
-    extent = mesh.vertices.max(axis=0) - mesh.vertices.min(axis=0)
+    columns = np.ascontiguousarray(mesh.vertices.T)  # (n, 3) reductions over axis 0 are slow
+    extent = columns.max(axis=1) - columns.min(axis=1)
     box_area = 2.0 * (extent[0] * extent[1] + extent[1] * extent[2] + extent[0] * extent[2])
     out = {
         "morph_vol_dens_aabb": volume / float(np.prod(extent)),
@@ -163,7 +205,7 @@ def _mesh_box_hull_features(mesh: Mesh, spacing: np.ndarray, volume: float, area
     }
 
 
-def _intensity_features(morph_points: np.ndarray, intensity: np.ndarray,
+def _intensity_features(moments: _Moments, intensity: np.ndarray,
                         intensity_mask: np.ndarray, spacing: np.ndarray, volume: float,
                         missing: list[str]) -> dict[str, float]:
     values = intensity[intensity_mask]
@@ -174,8 +216,8 @@ def _intensity_features(morph_points: np.ndarray, intensity: np.ndarray,
                               "morph_geary_c"), float("nan"))
     total = float(values.sum())
     if total != 0.0:
-        weighted = (_voxel_points(intensity_mask, spacing) * values[:, None]).sum(axis=0) / total
-        com = float(np.linalg.norm(morph_points.mean(axis=0) - weighted))
+        weighted = _weighted_centroid(intensity, intensity_mask, spacing, total)
+        com = float(np.linalg.norm(moments.centroid - weighted))
     else:
         missing.append("morph_com (the intensities in the ROI sum to 0)")
         com = float("nan")
@@ -241,17 +283,17 @@ def compute(morph_mask: np.ndarray, spacing_mm: tuple[float, float, float], *,
     spacing = np.asarray(spacing_mm, dtype=np.float64)
     mesh = roi_mesh(morph, tuple(spacing))
     volume, area = mesh.volume, mesh.area
-    points = _voxel_points(morph, spacing)
+    moments = _moments(morph, spacing)
     missing: list[str] = []
     features: dict[str, float] = {
         "morph_volume": volume,
-        "morph_vol_approx": float(morph.sum() * np.prod(spacing)),
+        "morph_vol_approx": float(moments.count * np.prod(spacing)),
         "morph_area_mesh": area,
     }
     features.update(_shape_features(volume, area))
     features.update(_mesh_box_hull_features(mesh, spacing, volume, area, missing))
-    features.update(_pca_features(points, volume, area, missing))
-    features.update(_intensity_features(points, image, roi, spacing, volume, missing))
+    features.update(_pca_features(moments, volume, area, missing))
+    features.update(_intensity_features(moments, image, roi, spacing, volume, missing))
     if missing:
         warnings.warn("undefined, set to NaN: " + "; ".join(missing), MedscaleWarning,
                       stacklevel=2)
