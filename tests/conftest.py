@@ -12,6 +12,8 @@ from medscale import Image, Mask
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
+pytest_plugins = ["ibsi_scores_plugin"]
+
 
 def shared_data_dir() -> Path | None:
     """``$MEDSCALE_DATA`` or ``../shared/data`` beside the repository, if present."""

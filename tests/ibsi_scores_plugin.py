@@ -1,4 +1,9 @@
-"""Features tests: the IBSI conformance score table, shown in the terminal summary."""
+"""The IBSI conformance score table, shown in pytest's terminal summary.
+
+A plugin loaded by tests/conftest.py (``pytest_plugins``) rather than a conftest of
+tests/features: under pytest-xdist the controller process only loads the root conftest, and it
+is the controller that merges the workers' scores and prints the table.
+"""
 
 from __future__ import annotations
 
