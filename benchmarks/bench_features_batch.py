@@ -130,8 +130,8 @@ def main() -> None:
             [
                 "# Batch extraction, whole process: medscale vs pyradiomics",
                 "",
-                "Five sample cases, one worker each, from a fresh process (start-up included); best of "
-                f"{args.repeats} alternating rounds; peak RSS of the process tree.",
+                "Five sample cases, one worker each, from a fresh process (start-up included); "
+                f"best of {args.repeats} alternating rounds; peak RSS of the process tree.",
                 "",
                 "| tool | command | wall (s) | peak RSS (MiB) |",
                 "| --- | --- | --- | --- |",
