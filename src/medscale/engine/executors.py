@@ -26,7 +26,11 @@ LostHandler = Callable[[Any, BaseException], Any]
 
 
 class InProcessExecutor:
-    """Runs every case in the driver process, one after another: for debugging."""
+    """Runs every case in the driver process, one after another.
+
+    Used for ``--in-process`` (debugging) and for one worker, where a second interpreter would
+    only add its start-up time.
+    """
 
     name = "in-process"
     workers = 1
