@@ -72,6 +72,19 @@ def test_sphere_means_match_brute_force(spacing, at_edge: bool) -> None:
     assert out["loc_peak_loc"] == pytest.approx(expected[np.argmax(image[mask])], abs=1e-9)
 
 
+@pytest.mark.parametrize("shape", [(1, 40, 44), (2, 30, 30)], ids=["one-slice", "two-slices"])
+def test_thin_images_match_brute_force(shape) -> None:
+    """Kernel planes beyond the image's few slices are dropped: same means."""
+    rng = np.random.default_rng(9)
+    image = rng.normal(0, 100, shape)
+    mask = np.zeros(shape, bool)
+    mask[:, 8:30, 10:28] = rng.random((shape[0], 22, 18)) < 0.6
+    spacing = (1.0, 0.5, 0.5)  # 13 kernel planes, 1 or 2 image slices
+    expected = brute_force_means(image, mask, spacing)
+    got = local_intensity.sphere_means(image, mask, spacing)
+    assert np.allclose(got, expected, rtol=0, atol=1e-9)
+
+
 def test_kernel_holds_the_lattice_points_of_the_sphere() -> None:
     kernel = local_intensity.sphere_kernel((1.0, 1.0, 1.0))
     r = local_intensity.SPHERE_RADIUS_MM

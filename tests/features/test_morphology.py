@@ -259,3 +259,25 @@ def test_hull_line_end_filter_keeps_the_hull() -> None:
     assert filtered.volume == pytest.approx(full.volume, rel=1e-12)
     assert filtered.area == pytest.approx(full.area, rel=1e-12)
     assert {tuple(p) for p in filtered.points} == {tuple(p) for p in vertices[full.vertices]}
+
+
+@pytest.mark.parametrize(("shape", "spacing"), [((7, 20, 13), (2.0, 0.7, 0.9)),
+                                                ((1, 5, 6), (1.0, 1.0, 1.0))])
+def test_kernel_spectrum_is_the_fft_of_the_kernel(shape, spacing) -> None:
+    from scipy.fft import rfftn
+
+    from medscale.features._autocorrelation import (
+        _even_fast_len,
+        _pruned_rfftn,
+        circular_inverse_distance_kernel,
+        kernel_spectrum,
+    )
+
+    padded = tuple(_even_fast_len(2 * n - 1) for n in shape)
+    assert all(p % 2 == 0 and p >= 2 * n - 1 for p, n in zip(padded, shape, strict=True))
+    full = rfftn(circular_inverse_distance_kernel(shape, padded, spacing))
+    assert np.allclose(kernel_spectrum(shape, padded, spacing), full.real, rtol=0,
+                       atol=1e-12 * np.abs(full).max())
+    data = np.random.default_rng(2).normal(size=(2, *shape))
+    assert np.allclose(_pruned_rfftn(data, padded), np.stack([rfftn(d, padded) for d in data]),
+                       rtol=0, atol=1e-12 * np.abs(data).sum())

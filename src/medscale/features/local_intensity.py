@@ -99,11 +99,17 @@ def sphere_means(intensity: np.ndarray, mask: np.ndarray,
     box = _crop_box(mask, half)
     values = np.asarray(intensity, dtype=np.float64)[box]
     inside = mask[box]
-    sums = _convolve_same(values, kernel)[inside]
     where = np.nonzero(mask)
     if all(int(w.min()) >= h and int(w.max()) + h < n
            for w, h, n in zip(where, half, mask.shape, strict=True)):
-        return sums / kernel.sum()  # every sphere lies wholly inside the image
+        # every sphere lies wholly inside the image
+        return _convolve_same(values, kernel)[inside] / kernel.sum()
+    # Kernel planes farther from the centre than the box is long meet no voxel of the box:
+    # drop them (a one-slice image then convolves with the central plane only).
+    reach = tuple(slice(h - min(h, n - 1), h + min(h, n - 1) + 1)
+                  for h, n in zip(half, values.shape, strict=True))
+    kernel = kernel[reach]
+    sums = _convolve_same(values, kernel)[inside]
     counts = np.rint(_convolve_same(np.ones_like(values), kernel))[inside]
     return sums / counts
 
