@@ -6,6 +6,9 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
 
 from medscale import Mask
 from medscale.errors import GeometryError
@@ -88,3 +91,26 @@ def test_identical_masks_and_empty_masks() -> None:
 def test_masks_on_different_grids_are_refused() -> None:
     with pytest.raises(GeometryError, match="metrics: .*spacing"):
         dice(_cube((1, 1, 1)), _cube((1, 1, 1), spacing=(2.0, 1.0, 1.0)))
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    arrays(bool, (4, 9, 9)), arrays(bool, (4, 9, 9)),
+    st.tuples(st.integers(0, 3), st.integers(0, 3), st.integers(0, 3)),
+)
+def test_metric_invariants(a: np.ndarray, b: np.ndarray, shift: tuple[int, int, int]) -> None:
+    spacing = (2.0, 0.7, 0.9)
+    ma, mb = Mask(a, spacing=spacing), Mask(b, spacing=spacing)
+    scores, swapped = evaluate(ma, mb), evaluate(mb, ma)
+    assert 0.0 <= scores["jaccard"] <= scores["dice"] <= 1.0
+    assert scores["dice"] == pytest.approx(2 * scores["jaccard"] / (1 + scores["jaccard"]))
+    for key in ("dice", "jaccard", "hd95_mm", "assd_mm"):          # symmetric
+        assert scores[key] == pytest.approx(swapped[key], nan_ok=True)
+    assert scores["volume_difference_ml"] == pytest.approx(-swapped["volume_difference_ml"])
+    # translating both masks together (inside a larger grid) changes nothing
+    big_a, big_b = np.zeros((8, 13, 13), bool), np.zeros((8, 13, 13), bool)
+    region = tuple(slice(s, s + n) for s, n in zip(shift, a.shape, strict=True))
+    big_a[region], big_b[region] = a, b
+    moved = evaluate(Mask(big_a, spacing=spacing), Mask(big_b, spacing=spacing))
+    for key in ("dice", "jaccard", "volume_difference_ml"):
+        assert moved[key] == pytest.approx(scores[key])

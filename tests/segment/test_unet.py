@@ -78,3 +78,21 @@ def test_unet_errors(tmp_path) -> None:
         UNetSegmenter.load(bogus)
     with pytest.raises(ConfigError, match="unet: parameter 'depth'"):
         UNetSettings(depth=0)
+
+
+def test_unet_from_the_command_line(tiny_model: UNetSegmenter, tmp_path, capsys) -> None:
+    from medscale.cli.main import main
+    from medscale.io import read_mask, write_image
+
+    images, masks = _disks(1, seed=4)
+    model = tiny_model.save(tmp_path / "model.pt")
+    image_path = write_image(images[0], tmp_path / "image.nrrd")
+    truth_path = write_image(masks[0], tmp_path / "truth.nrrd")
+    out = tmp_path / "mask.nrrd"
+    assert main(["segment", str(image_path), "--method", "unet", "--param", f"model={model}",
+                 "--out", str(out), "--truth", str(truth_path), "--json"]) == 0
+    import json
+
+    scores = json.loads(capsys.readouterr().out)
+    assert scores["dice"] == pytest.approx(dice(read_mask(out), masks[0]), abs=1e-9)
+    np.testing.assert_array_equal(read_mask(out).array, tiny_model.predict(images[0]).array)
