@@ -63,10 +63,19 @@ def sphere_kernel(spacing_mm: tuple[float, float, float], *,
     return np.asarray(squared <= radius_mm**2 * (1.0 + 1e-12))
 
 
+def _extent(mask: np.ndarray) -> list[tuple[int, int]]:
+    """(first, last) index of the set voxels along each axis (from projections, no index list)."""
+    found = []
+    for axis in range(mask.ndim):
+        other = tuple(a for a in range(mask.ndim) if a != axis)
+        hit = np.flatnonzero(mask.any(axis=other))
+        found.append((int(hit[0]), int(hit[-1])))
+    return found
+
+
 def _crop_box(mask: np.ndarray, margin: tuple[int, ...]) -> tuple[slice, ...]:
-    where = np.nonzero(mask)
-    return tuple(slice(max(int(w.min()) - m, 0), min(int(w.max()) + m + 1, n))
-                 for w, m, n in zip(where, margin, mask.shape, strict=True))
+    return tuple(slice(max(low - m, 0), min(high + m + 1, n))
+                 for (low, high), m, n in zip(_extent(mask), margin, mask.shape, strict=True))
 
 
 def sphere_means(intensity: np.ndarray, mask: np.ndarray,
@@ -99,9 +108,8 @@ def sphere_means(intensity: np.ndarray, mask: np.ndarray,
     box = _crop_box(mask, half)
     values = np.asarray(intensity, dtype=np.float64)[box]
     inside = mask[box]
-    where = np.nonzero(mask)
-    if all(int(w.min()) >= h and int(w.max()) + h < n
-           for w, h, n in zip(where, half, mask.shape, strict=True)):
+    if all(low >= h and high + h < n
+           for (low, high), h, n in zip(_extent(mask), half, mask.shape, strict=True)):
         # every sphere lies wholly inside the image
         return _convolve_same(values, kernel)[inside] / kernel.sum()
     # Kernel planes farther from the centre than the box is long meet no voxel of the box:
