@@ -152,10 +152,9 @@ def _runs(padded: np.ndarray, direction: tuple[int, int, int]) -> tuple[np.ndarr
     """
     lines = _lines(padded, direction)
     flat = lines.ravel()
-    inside = flat != 0
-    change = flat[1:] != flat[:-1]
-    starts = np.flatnonzero(inside[1:] & change) + 1
-    ends = np.flatnonzero(inside[:-1] & change)
+    change = np.flatnonzero(flat[1:] != flat[:-1])  # a run ends at c or one starts at c + 1
+    starts = change[flat[change + 1] != 0] + 1
+    ends = change[flat[change] != 0]
     z = starts // (lines.shape[1] * lines.shape[2])  # meaningful for in-plane directions
     return flat[starts], ends - starts + 1, z
 
