@@ -107,3 +107,16 @@ def test_shape_and_dtype_invariants(array: np.ndarray, name: str) -> None:
     if name in ("minmax", "percentile", "equalize"):
         assert out.array.min() >= 0 and out.array.max() <= 1 + 1e-6
     np.testing.assert_array_equal(image.array, array)       # the input is never modified
+
+
+@pytest.mark.parametrize("name", STEPS.names())
+def test_every_step_accepts_a_mask(name: str) -> None:
+    from medscale import Mask
+
+    array = np.zeros((6, 16, 16), dtype=bool)
+    array[2:4, 4:12, 4:12] = True
+    mask = Mask(array, spacing=(2.0, 1.0, 1.0))
+    out = STEPS.get(name)(mask, **PARAMS.get(name, {}))
+    assert out.shape[1:] == mask.shape[1:] or name == "resample"
+    if name in ("median", "erode", "dilate", "opening", "closing", "fill_holes"):
+        assert isinstance(out, Mask)                       # binary in, binary out

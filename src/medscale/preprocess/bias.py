@@ -8,7 +8,7 @@ import numpy as np
 
 from medscale.image import Image
 from medscale.preprocess.chain import STEPS
-from medscale.preprocess.params import float_dtype, require, require_finite
+from medscale.preprocess.params import float_dtype, new_image, require, require_finite
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +57,7 @@ def n4(
     minimum = float(image.array.min())
     if minimum <= 0:
         offset = 1.0 - minimum
-    shifted = image.with_array(image.array.astype(np.float32) + np.float32(offset))
+    shifted = new_image(image, image.array.astype(np.float32) + np.float32(offset))
     full = to_sitk(shifted if not image.is_2d else shifted.with_array(shifted.array))
     if image.is_2d:
         full = full[:, :, 0]
@@ -75,4 +75,4 @@ def n4(
     field = np.exp(sitk.GetArrayFromImage(log_field))
     corrected = shifted.array.reshape(field.shape) / field
     out = (corrected - offset).astype(dtype).reshape(image.shape)
-    return image.with_array(out)
+    return new_image(image, out)

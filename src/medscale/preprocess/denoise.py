@@ -13,7 +13,7 @@ from scipy import ndimage
 
 from medscale.image import Image
 from medscale.preprocess.chain import STEPS
-from medscale.preprocess.params import float_dtype, per_axis, require, require_finite
+from medscale.preprocess.params import float_dtype, new_image, per_axis, require, require_finite
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +61,7 @@ def gaussian(
     dtype = float_dtype(image.array)
     out = ndimage.gaussian_filter(image.array, sigma, output=dtype, mode="reflect",
                                   truncate=truncate)
-    return image.with_array(out)
+    return new_image(image, out)
 
 
 @STEPS.register("median")
@@ -84,9 +84,11 @@ def median(image: Image, *, size: int = 3) -> Image:
     require_finite(image, "median")
     array = image.array[0] if image.is_2d else image.array
     radius = (size - 1) // 2
-    source = sitk.GetImageFromArray(np.ascontiguousarray(array), isVector=False)
+    binary = array.dtype == bool
+    source = sitk.GetImageFromArray(np.ascontiguousarray(array, dtype=np.uint8 if binary else None),
+                                    isVector=False)
     out = sitk.GetArrayFromImage(sitk.Median(source, [radius] * array.ndim))
-    return image.with_array(out)
+    return new_image(image, out.astype(bool) if binary else out)
 
 
 @STEPS.register("bilateral")
@@ -117,7 +119,7 @@ def bilateral(
     spacing = image.spacing[1:] if image.is_2d else image.spacing
     source.SetSpacing(tuple(reversed(spacing)))
     out = sitk.GetArrayFromImage(sitk.Bilateral(source, sigma_mm, sigma_intensity))
-    return image.with_array(out)
+    return new_image(image, out)
 
 
 @STEPS.register("nlmeans")
@@ -157,7 +159,7 @@ def nlmeans(
         h = 0.8 * float(estimate_sigma(array, channel_axis=None))
         log.debug("nlmeans: estimated h = %.4g", h)
         if h <= 0:
-            return image.with_array(array.copy())
+            return new_image(image, array.copy())
     out = denoise_nl_means(array, h=h, patch_size=patch_size, patch_distance=patch_distance,
                            fast_mode=True, channel_axis=None)
-    return image.with_array(out.astype(dtype, copy=False))
+    return new_image(image, out.astype(dtype, copy=False))

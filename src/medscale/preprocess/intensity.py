@@ -11,7 +11,7 @@ from medscale.errors import ConfigError
 from medscale.image import Image
 from medscale.preprocess.chain import STEPS
 from medscale.preprocess.denoise import sigma_voxels
-from medscale.preprocess.params import float_dtype, require, require_finite
+from medscale.preprocess.params import float_dtype, new_image, require, require_finite
 
 log = logging.getLogger(__name__)
 
@@ -92,11 +92,11 @@ def window(
     dtype = float_dtype(image.array)
     clipped = np.clip(image.array, lower, upper, dtype=dtype)
     if output == "hu":
-        return image.with_array(clipped)
+        return new_image(image, clipped)
     scaled = (clipped - dtype.type(lower)) / dtype.type(upper - lower)
     if output == "unit":
-        return image.with_array(scaled, units="window fraction")
-    return image.with_array(np.rint(scaled * 255).astype(np.uint8), units="grey level")
+        return new_image(image, scaled, units="window fraction")
+    return new_image(image, np.rint(scaled * 255).astype(np.uint8), units="grey level")
 
 
 def _unit_range(array: np.ndarray) -> np.ndarray:
@@ -125,8 +125,10 @@ def equalize(image: Image, *, n_bins: int = 256) -> Image:
     require(n_bins >= 2, "equalize", "n_bins", ">= 2", n_bins)
     require_finite(image, "equalize")
     array = image.array[0] if image.is_2d else image.array
+    if array.dtype == bool:
+        array = array.view(np.uint8)
     out = equalize_hist(array, nbins=n_bins).astype(float_dtype(image.array), copy=False)
-    return image.with_array(out, units="cumulative fraction")
+    return new_image(image, out, units="cumulative fraction")
 
 
 @STEPS.register("clahe")
@@ -162,7 +164,7 @@ def clahe(
         kernel = tuple(int(k) for k in np.maximum(np.rint(kernel_mm / spacing), 1))
     out = equalize_adapthist(_unit_range(array), kernel_size=kernel, clip_limit=clip_limit,
                              nbins=n_bins)
-    return image.with_array(out.astype(float_dtype(image.array), copy=False),
+    return new_image(image, out.astype(float_dtype(image.array), copy=False),
                             units="cumulative fraction")
 
 
@@ -186,4 +188,4 @@ def unsharp(image: Image, *, sigma_mm: float = 1.0, amount: float = 1.0) -> Imag
     out -= blurred
     out *= dtype.type(amount)
     out += image.array
-    return image.with_array(out)
+    return new_image(image, out)

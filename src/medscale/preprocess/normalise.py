@@ -6,7 +6,7 @@ import numpy as np
 
 from medscale.image import Image
 from medscale.preprocess.chain import STEPS
-from medscale.preprocess.params import float_dtype, require, require_finite
+from medscale.preprocess.params import float_dtype, new_image, require, require_finite
 
 
 @STEPS.register("zscore")
@@ -29,7 +29,7 @@ def zscore(image: Image) -> Image:
     array -= dtype.type(mean)
     if std > 0:
         array /= dtype.type(std)
-    return image.with_array(array, units="z-score")
+    return new_image(image, array, units="z-score")
 
 
 @STEPS.register("minmax")
@@ -60,7 +60,8 @@ def percentile(
     require(lower < upper <= 100, "percentile", "upper", f"in ({lower}, 100]", upper)
     require(out_max > out_min, "percentile", "out_max", f"> out_min ({out_min})", out_max)
     require_finite(image, "percentile")
-    low, high = np.percentile(image.array, [lower, upper])
+    values = image.array.view(np.uint8) if image.array.dtype == bool else image.array
+    low, high = np.percentile(values, [lower, upper])
     return _scale(image, float(low), float(high), out_min, out_max, clip=True)
 
 
@@ -74,6 +75,7 @@ def _scale(image: Image, low: float, high: float, out_min: float, out_max: float
         array -= dtype.type(low)
         array *= dtype.type((out_max - out_min) / (high - low))
         array += dtype.type(out_min)
+        np.clip(array, out_min, out_max, out=array)  # float32 rounding may overshoot by 1 ulp
     else:
         array[...] = out_min
-    return image.with_array(array, units="normalised")
+    return new_image(image, array, units="normalised")

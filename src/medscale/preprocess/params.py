@@ -240,3 +240,14 @@ def per_axis(value: float | tuple[float, ...], image: Image, op: str, key: str) 
 def float_dtype(array: np.ndarray) -> np.dtype:
     """float64 stays float64; every other dtype computes in float32."""
     return np.dtype(np.float64) if array.dtype == np.float64 else np.dtype(np.float32)
+
+
+def new_image(image: Image, array: np.ndarray, **meta_updates: Any) -> Image:
+    """`image.with_array`, except that non-boolean voxels computed from a `Mask` give an `Image`."""
+    from medscale.image import Mask
+
+    array = np.asarray(array)
+    if isinstance(image, Mask) and array.dtype != bool:
+        return Image(array.reshape(image.shape), image.spacing, image.origin, image.direction,
+                     {**image.meta, **meta_updates})
+    return image.with_array(array, **meta_updates)
