@@ -115,3 +115,19 @@ def test_matrices_account_for_every_voxel(shape, seed, n_levels) -> None:
         assert (zones * sizes).sum() == n_voxels == counted.sum()
     dependence, _ = ngldm.dependence_matrices(padded, in_plane=False)
     assert dependence.sum() == n_voxels
+
+
+def test_shared_prepare_reuses_only_the_same_arrays():
+    from medscale.features import texture_common
+
+    levels = np.array([[[1, 2, 0], [2, 2, 1]]])
+    roi = levels > 0
+    with texture_common.shared_prepare():
+        first = texture_common.prepare(levels, roi, 2)
+        assert texture_common.prepare(levels, roi, 2) is first
+        assert not first.flags.writeable
+        other = texture_common.prepare(levels.copy(), roi, 2)
+        assert other is not first and np.array_equal(other, first)
+        assert texture_common.prepare(levels, roi, 2, margin=2).shape != first.shape
+    outside = texture_common.prepare(levels, roi, 2)
+    assert outside is not first and outside.flags.writeable

@@ -35,6 +35,7 @@ from medscale.features.pyradiomics_names import NAME_STYLES, rename
 from medscale.features.registry import FAMILY_MODULES
 from medscale.features.resegmentation import resegment
 from medscale.features.settings import Settings, for_image, load_settings
+from medscale.features.texture_common import shared_prepare
 from medscale.image import Image, Mask
 
 log = logging.getLogger(__name__)
@@ -286,20 +287,22 @@ def compute_families(prepared: PreparedRoi, settings: Settings,
             n_bins=ivh.n_bins, value_range=ivh_range),
     }
     found: dict[str, float] = {}
-    for family in settings.families:
-        module = family_module(family)
-        if module is None:
-            continue
-        start = time.perf_counter()
-        if family in TEXTURE_FAMILIES:
-            extra = {"morph_roi": tight["morph_mask"]} if family == "gldzm" else {}
-            for dimension in settings.texture.dimensions:
-                found.update(module.compute(tight["levels"], tight["intensity_mask"],
-                                            prepared.n_levels, dimension=dimension, **extra))
-        else:
-            found.update(calls[family](module))
-        if timings is not None:
-            timings[family] = timings.get(family, 0.0) + time.perf_counter() - start
+    with shared_prepare():  # the texture families crop the same arrays once
+        for family in settings.families:
+            module = family_module(family)
+            if module is None:
+                continue
+            start = time.perf_counter()
+            if family in TEXTURE_FAMILIES:
+                extra = {"morph_roi": tight["morph_mask"]} if family == "gldzm" else {}
+                for dimension in settings.texture.dimensions:
+                    found.update(module.compute(tight["levels"], tight["intensity_mask"],
+                                                prepared.n_levels, dimension=dimension,
+                                                **extra))
+            else:
+                found.update(calls[family](module))
+            if timings is not None:
+                timings[family] = timings.get(family, 0.0) + time.perf_counter() - start
     return found
 
 

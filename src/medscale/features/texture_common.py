@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import logging
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 import numpy as np
 import numpy.typing as npt
@@ -61,6 +63,25 @@ def parse_dimensions(dimension: str | Sequence[str]) -> tuple[str, ...]:
     return wanted
 
 
+# (levels, roi, n_levels, margin) -> padded array, while `shared_prepare` is active
+_SHARED: ContextVar[dict | None] = ContextVar("texture_prepare_shared", default=None)
+
+
+@contextmanager
+def shared_prepare() -> Iterator[None]:
+    """Within this block, `prepare` of the same array objects is computed once and shared.
+
+    `extract` runs the six texture families on the same ``levels`` / ``roi`` arrays; this
+    saves five crops. The cached result is read-only, and the arrays must not change while
+    the block runs. Thread- and task-safe (a context variable).
+    """
+    token = _SHARED.set({})
+    try:
+        yield
+    finally:
+        _SHARED.reset(token)
+
+
 def prepare(
     levels: npt.ArrayLike, roi: npt.ArrayLike, n_levels: int, *, margin: int = 1,
     family: str = "texture",
@@ -94,6 +115,21 @@ def prepare(
     InputError
         When a level inside the ROI lies outside 1..`n_levels`.
     """
+    shared = _SHARED.get()
+    key = (id(levels), id(roi), int(n_levels), margin)
+    if shared is not None and key in shared:
+        kept_levels, kept_roi, padded = shared[key]
+        if kept_levels is levels and kept_roi is roi:
+            return padded
+    padded = _prepare(levels, roi, n_levels, margin=margin, family=family)
+    if shared is not None and padded is not None:
+        padded.flags.writeable = False
+        shared[key] = (levels, roi, padded)
+    return padded
+
+
+def _prepare(levels: npt.ArrayLike, roi: npt.ArrayLike, n_levels: int, *, margin: int,
+             family: str) -> np.ndarray | None:
     levels = np.asarray(levels)
     roi = np.asarray(roi)
     if levels.ndim != 3 or roi.shape != levels.shape:
