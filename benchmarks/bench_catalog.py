@@ -93,8 +93,10 @@ def _cpu_seconds() -> float:
     """CPU time of this process and of its reaped children (pool workers), s."""
     import resource
 
-    own, children = (resource.getrusage(resource.RUSAGE_SELF),
-                     resource.getrusage(resource.RUSAGE_CHILDREN))
+    own, children = (
+        resource.getrusage(resource.RUSAGE_SELF),
+        resource.getrusage(resource.RUSAGE_CHILDREN),
+    )
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
@@ -130,14 +132,21 @@ def measure_speed(root: Path, out: Path, workers: int, repeats: int) -> dict[str
             run()
             walls[name].append(time.perf_counter() - start)
             cpus[name].append(_cpu_seconds() - cpu)
-    return {name: {"files_per_s": len(paths) / statistics.median(walls[name]),
-                   "cpu_ms_per_file": 1000 * statistics.median(cpus[name]) / len(paths)}
-            for name in readers}
+    return {
+        name: {
+            "files_per_s": len(paths) / statistics.median(walls[name]),
+            "cpu_ms_per_file": 1000 * statistics.median(cpus[name]) / len(paths),
+        }
+        for name in readers
+    }
 
 
 def measure_memory(root: Path, catalog: Path, workers: int) -> dict[str, float]:
-    process = subprocess.Popen([sys.executable, "-c", MEMORY_SCRIPT, str(root), str(catalog),
-                                str(workers)], stdout=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-c", MEMORY_SCRIPT, str(root), str(catalog), str(workers)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     peak = 0
     stop = threading.Event()
 
@@ -180,12 +189,15 @@ def main() -> int:
         start = time.perf_counter()
         small_root, large_root = work / "archive" / "small", work / "archive"
         written = write_archive(small_root, args.small, templates)
-        written += write_archive(large_root / "rest", args.large - args.small, templates,
-                                 first_index=args.small)
+        written += write_archive(
+            large_root / "rest", args.large - args.small, templates, first_index=args.small
+        )
         generation = time.perf_counter() - start
-        print(f"generated {args.large} files ({written / 2**30:.2f} GiB, "
-              f"{written / args.large / 1024:.0f} KiB/file) in {generation:.1f} s",
-              file=sys.stderr)
+        print(
+            f"generated {args.large} files ({written / 2**30:.2f} GiB, "
+            f"{written / args.large / 1024:.0f} KiB/file) in {generation:.1f} s",
+            file=sys.stderr,
+        )
         out = work / "out"
         out.mkdir()
         capacity_before = cpu_capacity(args.workers)
@@ -218,9 +230,11 @@ def main() -> int:
         "| reader | files/s (wall) | vs naive | CPU ms/file (all processes) | "
         "naive CPU / this CPU |",
         "| --- | ---: | ---: | ---: | ---: |",
-        *(f"| {name} | {found['files_per_s']:.0f} | {found['files_per_s'] / naive:.2f}x | "
-          f"{found['cpu_ms_per_file']:.3f} | {naive_cpu / found['cpu_ms_per_file']:.2f}x |"
-          for name, found in speed.items()),
+        *(
+            f"| {name} | {found['files_per_s']:.0f} | {found['files_per_s'] / naive:.2f}x | "
+            f"{found['cpu_ms_per_file']:.3f} | {naive_cpu / found['cpu_ms_per_file']:.2f}x |"
+            for name, found in speed.items()
+        ),
         "",
         f"## Memory (`scan(workers={args.workers})` in a fresh process)",
         "",
@@ -229,10 +243,12 @@ def main() -> int:
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for name, found in (("small", memory_small), ("large", memory_large)):
-        lines.append(f"| {name} | {found['files']} | {found['seconds']:.1f} | "
-                     f"{found['files'] / found['seconds']:.0f} | {found['tree_peak_mb']:.0f} | "
-                     f"{found['self_maxrss_kb'] / 1024:.0f} | "
-                     f"{found['children_maxrss_kb'] / 1024:.0f} |")
+        lines.append(
+            f"| {name} | {found['files']} | {found['seconds']:.1f} | "
+            f"{found['files'] / found['seconds']:.0f} | {found['tree_peak_mb']:.0f} | "
+            f"{found['self_maxrss_kb'] / 1024:.0f} | "
+            f"{found['children_maxrss_kb'] / 1024:.0f} |"
+        )
     ratio = memory_large["tree_peak_mb"] / memory_small["tree_peak_mb"]
     speedup = speed[f"scan, workers={args.workers}"]["files_per_s"] / naive
     cpu_ratio = naive_cpu / speed[f"scan, workers={args.workers}"]["cpu_ms_per_file"]

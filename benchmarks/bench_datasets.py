@@ -35,8 +35,9 @@ def grouped_auc(features: np.ndarray, labels: np.ndarray, groups: list[str]) -> 
 
     model = make_pipeline(StandardScaler(), LogisticRegression(C=0.5, max_iter=2000))
     folds = StratifiedGroupKFold(5, shuffle=True, random_state=0)
-    scores = cross_val_predict(model, np.nan_to_num(features), labels, cv=folds, groups=groups,
-                               method="predict_proba")[:, 1]
+    scores = cross_val_predict(
+        model, np.nan_to_num(features), labels, cv=folds, groups=groups, method="predict_proba"
+    )[:, 1]
     return float(roc_auc_score(labels, scores))
 
 
@@ -51,8 +52,9 @@ def simple_features(case) -> list[float]:  # noqa: ANN001
     if case.image.is_2d:
         sphericity = 4 * np.pi * mask.sum() / measure.perimeter(mask[0]) ** 2
     else:
-        verts, faces, _, _ = measure.marching_cubes(np.pad(mask, 1).astype(np.uint8), 0.5,
-                                                    spacing=case.image.spacing)
+        verts, faces, _, _ = measure.marching_cubes(
+            np.pad(mask, 1).astype(np.uint8), 0.5, spacing=case.image.spacing
+        )
         volume = mask.sum() * case.image.voxel_volume_mm3
         sphericity = (36 * np.pi * volume**2) ** (1 / 3) / measure.mesh_surface_area(verts, faces)
     return [sphericity, values[interior].std(), values[mask].mean()]
@@ -87,8 +89,10 @@ def main() -> None:
                 mask = read_mask(row["mask"], reference=image, roi="lesion").array
                 truth = case.mask.array
                 dices.append(2 * np.count_nonzero(mask & truth) / (mask.sum() + truth.sum()))
-            print(f"RTSTRUCT read back by medscale.io: Dice min {min(dices):.4f} "
-                  f"mean {statistics.mean(dices):.4f}")
+            print(
+                f"RTSTRUCT read back by medscale.io: Dice min {min(dices):.4f} "
+                f"mean {statistics.mean(dices):.4f}"
+            )
         except ImportError as err:
             print(f"RTSTRUCT round trip skipped: {err}")
 
@@ -99,12 +103,18 @@ def main() -> None:
             table = np.array([simple_features(case) for case in cohort])
             labels = np.array([case.label for case in cohort])
             groups = [case.patient_id for case in cohort]
-            results.append((grouped_auc(table[:, :2], labels, groups),
-                            grouped_auc(table[:, 2:], labels, groups)))
+            results.append(
+                (
+                    grouped_auc(table[:, :2], labels, groups),
+                    grouped_auc(table[:, 2:], labels, groups),
+                )
+            )
         shape_texture, mean_only = zip(*results, strict=True)
-        print(f"{kind}: AUC sphericity+interior SD {statistics.mean(shape_texture):.3f} "
-              f"(range {min(shape_texture):.3f}-{max(shape_texture):.3f}); mean intensity alone "
-              f"{statistics.mean(mean_only):.3f} (n={n_cases}, 5 seeds, patient-grouped 5-fold)")
+        print(
+            f"{kind}: AUC sphericity+interior SD {statistics.mean(shape_texture):.3f} "
+            f"(range {min(shape_texture):.3f}-{max(shape_texture):.3f}); mean intensity alone "
+            f"{statistics.mean(mean_only):.3f} (n={n_cases}, 5 seeds, patient-grouped 5-fold)"
+        )
 
     if "--radiomics" in sys.argv:
         from medscale.features import extract
@@ -118,8 +128,10 @@ def main() -> None:
         groups = [case.patient_id for case in cohort]
         auc = grouped_auc(table, labels, groups)
         mean_auc = grouped_auc(table[:, [names.index("stat_mean")]], labels, groups)
-        print(f"ct radiomics ({len(names)} features, {time.perf_counter() - start:.0f} s): AUC "
-              f"{auc:.3f}; stat_mean alone {mean_auc:.3f}")
+        print(
+            f"ct radiomics ({len(names)} features, {time.perf_counter() - start:.0f} s): AUC "
+            f"{auc:.3f}; stat_mean alone {mean_auc:.3f}"
+        )
 
 
 if __name__ == "__main__":

@@ -83,8 +83,9 @@ def leaks_plain(folder: Path, values: tuple[str, ...]) -> int:
     return len(found)
 
 
-def run_medscale(corpus_dir: Path, work: Path, key: bytes, workers: int, repeats: int
-                 ) -> tuple[float, Path]:
+def run_medscale(
+    corpus_dir: Path, work: Path, key: bytes, workers: int, repeats: int
+) -> tuple[float, Path]:
     work.mkdir(parents=True, exist_ok=True)
     best = float("inf")
     out = work / "none"
@@ -97,16 +98,19 @@ def run_medscale(corpus_dir: Path, work: Path, key: bytes, workers: int, repeats
     return best, out
 
 
-def run_dicognito(python: Path, corpus_dir: Path, work: Path, repeats: int
-                  ) -> tuple[float, Path]:
+def run_dicognito(python: Path, corpus_dir: Path, work: Path, repeats: int) -> tuple[float, Path]:
     work.mkdir(parents=True, exist_ok=True)
     best = float("inf")
     out = work / "none"
     for repeat in range(repeats):
         out = work / f"dicognito_{repeat}"
         out.mkdir()
-        result = subprocess.run([str(python), "-c", DICOGNITO_SCRIPT, str(corpus_dir),
-                                 str(out)], capture_output=True, text=True, check=True)
+        result = subprocess.run(
+            [str(python), "-c", DICOGNITO_SCRIPT, str(corpus_dir), str(out)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         best = min(best, float(result.stdout.split()[1]))
     return best, out
 
@@ -115,16 +119,21 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--copies", type=int, default=2, help="Copies of every source.")
     parser.add_argument("--repeats", type=int, default=3, help="Timed runs (best kept).")
-    parser.add_argument("--dicognito-python", type=Path,
-                        default=Path.home() / ".cache/medscale-bench/venv/bin/python")
+    parser.add_argument(
+        "--dicognito-python",
+        type=Path,
+        default=Path.home() / ".cache/medscale-bench/venv/bin/python",
+    )
     parser.add_argument("--out", type=Path, help="Write the results as Markdown here.")
     args = parser.parse_args()
 
     from pydicom.data import get_testdata_file
 
     data = shared_data()
-    sources = [get_testdata_file(name) for name in
-               ("CT_small.dcm", "MR_small.dcm", "JPEG2000.dcm", "rtplan.dcm")]
+    sources = [
+        get_testdata_file(name)
+        for name in ("CT_small.dcm", "MR_small.dcm", "JPEG2000.dcm", "rtplan.dcm")
+    ]
     if data is not None:
         sources.insert(0, data / "ibsi1" / "ct_phantom" / "dicom")
     key = bytes(range(32))
@@ -142,23 +151,50 @@ def main() -> int:
             plain = leaks_plain(out, corpus.seeded_values)
             findings = len(verify_tree(out))
             links = check_references(out).n_resolved
-            rows.append((f"medscale deid (workers={workers})", found, plain, files, findings,
-                         links, seconds, n_files / seconds))
+            rows.append(
+                (
+                    f"medscale deid (workers={workers})",
+                    found,
+                    plain,
+                    files,
+                    findings,
+                    links,
+                    seconds,
+                    n_files / seconds,
+                )
+            )
         if args.dicognito_python.is_file():
-            seconds, out = run_dicognito(args.dicognito_python, work / "corpus", work,
-                                         args.repeats)
+            seconds, out = run_dicognito(args.dicognito_python, work / "corpus", work, args.repeats)
             found, files = leaks(out, corpus.seeded_values)
             plain = leaks_plain(out, corpus.seeded_values)
             findings = len(verify_tree(out))
             links = check_references(out).n_resolved
-            version = subprocess.run([str(args.dicognito_python), "-c",
-                                      "import dicognito; print(dicognito.__version__)"],
-                                     capture_output=True, text=True).stdout.strip()
-            rows.append((f"dicognito {version} (1 process)", found, plain, files, findings,
-                         links, seconds, n_files / seconds))
+            version = subprocess.run(
+                [
+                    str(args.dicognito_python),
+                    "-c",
+                    "import dicognito; print(dicognito.__version__)",
+                ],
+                capture_output=True,
+                text=True,
+            ).stdout.strip()
+            rows.append(
+                (
+                    f"dicognito {version} (1 process)",
+                    found,
+                    plain,
+                    files,
+                    findings,
+                    links,
+                    seconds,
+                    n_files / seconds,
+                )
+            )
         else:
-            print(f"dicognito not found at {args.dicognito_python}; see the module docstring",
-                  file=sys.stderr)
+            print(
+                f"dicognito not found at {args.dicognito_python}; see the module docstring",
+                file=sys.stderr,
+            )
 
         plain_rows = []
         plain = work / "plain"
@@ -172,8 +208,9 @@ def main() -> int:
         seconds, _ = run_medscale(plain, work / "plain_out", key, 1, args.repeats)
         plain_rows.append(("medscale deid (workers=1)", seconds, n_plain / seconds))
         if args.dicognito_python.is_file():
-            seconds, _ = run_dicognito(args.dicognito_python, plain, work / "plain_out",
-                                       args.repeats)
+            seconds, _ = run_dicognito(
+                args.dicognito_python, plain, work / "plain_out", args.repeats
+            )
             plain_rows.append((f"dicognito {version} (1 process)", seconds, n_plain / seconds))
 
     lines = [
@@ -182,15 +219,24 @@ def main() -> int:
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for tool, found, plain, files, findings, links, seconds, rate in rows:
-        lines.append(f"| {tool} | {found} | {plain} | {files} / {n_files} | {findings} | "
-                     f"{links} / {links_in} | {seconds:.2f} | {rate:.1f} |")
-    header = (f"Corpus: {n_files} files ({size_mb:.1f} MB), {len(corpus.seeded_values)} seeded "
-              f"values, {corpus.n_planted} Table E.1-1 attributes planted per file; input: "
-              f"{input_leaks[0]} seeded values in {input_leaks[1]} files. Best of "
-              f"{args.repeats} runs. Machine: {platform.processor() or platform.machine()}, "
-              f"{os.cpu_count()} CPUs, Python {platform.python_version()}.")
-    lines += ["", f"Speed on the {n_plain} source files as they are (no PHI planted):", "",
-              "| tool | seconds | files/s |", "| --- | ---: | ---: |"]
+        lines.append(
+            f"| {tool} | {found} | {plain} | {files} / {n_files} | {findings} | "
+            f"{links} / {links_in} | {seconds:.2f} | {rate:.1f} |"
+        )
+    header = (
+        f"Corpus: {n_files} files ({size_mb:.1f} MB), {len(corpus.seeded_values)} seeded "
+        f"values, {corpus.n_planted} Table E.1-1 attributes planted per file; input: "
+        f"{input_leaks[0]} seeded values in {input_leaks[1]} files. Best of "
+        f"{args.repeats} runs. Machine: {platform.processor() or platform.machine()}, "
+        f"{os.cpu_count()} CPUs, Python {platform.python_version()}."
+    )
+    lines += [
+        "",
+        f"Speed on the {n_plain} source files as they are (no PHI planted):",
+        "",
+        "| tool | seconds | files/s |",
+        "| --- | ---: | ---: |",
+    ]
     lines += [f"| {tool} | {seconds:.2f} | {rate:.1f} |" for tool, seconds, rate in plain_rows]
     text = header + "\n\n" + "\n".join(lines) + "\n"
     print(text)

@@ -25,15 +25,18 @@ from medscale.features import intensity_histogram, ivh, local_intensity, morphol
 from medscale.features import statistics as stat_family
 from medscale.io import read_image, read_mask
 
-DATA = Path(os.environ.get("MEDSCALE_DATA", Path(__file__).resolve().parents[2] / "shared" /
-                           "data"))
+DATA = Path(
+    os.environ.get("MEDSCALE_DATA", Path(__file__).resolve().parents[2] / "shared" / "data")
+)
 CASES = ("breast1", "brain2", "lung1", "brain1", "lung2")
 
 
 def crop(mask: np.ndarray, margin: tuple[int, int, int]) -> tuple[slice, ...]:
     where = np.nonzero(mask)
-    return tuple(slice(max(int(w.min()) - m, 0), min(int(w.max()) + m + 1, n))
-                 for w, m, n in zip(where, margin, mask.shape, strict=True))
+    return tuple(
+        slice(max(int(w.min()) - m, 0), min(int(w.max()) + m + 1, n))
+        for w, m, n in zip(where, margin, mask.shape, strict=True)
+    )
 
 
 def timed(function, repeat: int) -> float:
@@ -50,8 +53,10 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
     warnings.simplefilter("ignore")
-    print(f"{'case':<9}{'voxels':>8}{'morph':>9}{'local':>9}{'stat':>8}{'ih':>8}{'ivh':>8}"
-          f"{'total':>9}   (ms, median of {args.repeat})")
+    print(
+        f"{'case':<9}{'voxels':>8}{'morph':>9}{'local':>9}{'stat':>8}{'ih':>8}{'ivh':>8}"
+        f"{'total':>9}   (ms, median of {args.repeat})"
+    )
     for case in CASES:
         image = read_image(DATA / "samples" / f"{case}_image.nrrd")
         mask = read_mask(DATA / "samples" / f"{case}_label.nrrd").array.astype(bool)
@@ -66,18 +71,22 @@ def main() -> None:
         n_levels = int(levels.max())
         calls = {
             "morph": partial(morphology.compute, m, spacing, intensity=x, intensity_mask=m),
-            "local": partial(local_intensity.compute, intensity[local_box], mask[local_box],
-                             spacing),
+            "local": partial(
+                local_intensity.compute, intensity[local_box], mask[local_box], spacing
+            ),
             "stat": partial(stat_family.compute, values),
             "ih": partial(intensity_histogram.compute, levels, n_levels),
             "ivh": partial(ivh.compute, values, discretisation="none"),
         }
         times = {name: timed(call, args.repeat) for name, call in calls.items()}
         total = sum(times.values())
-        print(f"{case:<9}{int(mask.sum()):>8}" + "".join(f"{v:>9.1f}" if k in ("morph", "local")
-                                                        else f"{v:>8.1f}"
-                                                        for k, v in times.items())
-              + f"{total:>9.1f}")
+        print(
+            f"{case:<9}{int(mask.sum()):>8}"
+            + "".join(
+                f"{v:>9.1f}" if k in ("morph", "local") else f"{v:>8.1f}" for k, v in times.items()
+            )
+            + f"{total:>9.1f}"
+        )
 
 
 if __name__ == "__main__":

@@ -43,11 +43,14 @@ def main() -> None:
     theirs = median_seconds(read_sitk)
     image = read_dicom(series)
     assert np.array_equal(image.array, read_sitk()[::1]) or np.array_equal(
-        image.array, read_sitk()[::-1]), "readers disagree on the voxels"
+        image.array, read_sitk()[::-1]
+    ), "readers disagree on the voxels"
     voxels = image.array.size
-    print(f"DICOM series (60 x 201 x 204): medscale {ours * 1e3:.0f} ms, "
-          f"SimpleITK {theirs * 1e3:.0f} ms, ratio {ours / theirs:.2f}; "
-          f"medscale {voxels / ours / 1e6:.1f} Mvoxel/s")
+    print(
+        f"DICOM series (60 x 201 x 204): medscale {ours * 1e3:.0f} ms, "
+        f"SimpleITK {theirs * 1e3:.0f} ms, ratio {ours / theirs:.2f}; "
+        f"medscale {voxels / ours / 1e6:.1f} Mvoxel/s"
+    )
     raster = median_seconds(lambda: read_rtstruct_mask(rtstruct, image, roi="GTV-1"))
     print(f"RTSTRUCT GTV-1 (26 contours, 9 661 points) rasterised in {raster * 1e3:.0f} ms")
 

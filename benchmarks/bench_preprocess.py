@@ -68,9 +68,18 @@ def cases(array: np.ndarray) -> list[tuple[str, str, Callable[[], object], Calla
     def sitk_resample() -> np.ndarray:
         source = _sitk(array)
         shape = resampled_shape(image, np.array([1.0, 1.0, 1.0]))
-        out = sitk.Resample(source, [int(n) for n in reversed(shape)], sitk.Transform(),
-                            sitk.sitkLinear, source.GetOrigin(), (1.0, 1.0, 1.0),
-                            source.GetDirection(), 0.0, sitk.sitkFloat32, True)
+        out = sitk.Resample(
+            source,
+            [int(n) for n in reversed(shape)],
+            sitk.Transform(),
+            sitk.sitkLinear,
+            source.GetOrigin(),
+            (1.0, 1.0, 1.0),
+            source.GetDirection(),
+            0.0,
+            sitk.sitkFloat32,
+            True,
+        )
         return sitk.GetArrayFromImage(out)
 
     def sitk_n4() -> np.ndarray:
@@ -87,38 +96,93 @@ def cases(array: np.ndarray) -> list[tuple[str, str, Callable[[], object], Calla
     sub = "x".join(str(n) for n in small.shape[::-1])
     tinys = "x".join(str(n) for n in tiny.shape[::-1])
     return [
-        ("gaussian sigma 1 mm", full, lambda: pp.gaussian(image, sigma_mm=1.0),
-         lambda: ndimage.gaussian_filter(array, sigma, output=np.float32)),
-        ("median 3", full, lambda: pp.median(image, size=3),
-         lambda: sitk.GetArrayFromImage(sitk.Median(_sitk(array), [1, 1, 1]))),
-        ("window lung", full, lambda: pp.window(image, preset="lung"),
-         lambda: np.clip(array, low, high, dtype=np.float32)),
-        ("unsharp 1 mm", full, lambda: pp.unsharp(image, sigma_mm=1.0, amount=1.0),
-         lambda: filters.unsharp_mask(array, radius=sigma, amount=1.0, preserve_range=True)),
-        ("erode ball 1.5 mm (grey)", full, lambda: pp.erode(image, radius_mm=1.5),
-         lambda: ndimage.grey_erosion(array, footprint=ball)),
-        ("dilate ball 1.5 mm (mask)", full, lambda: pp.dilate(mask, radius_mm=1.5),
-         lambda: ndimage.binary_dilation(mask.array, ball)),
-        ("opening ball 1.5 mm (grey)", full, lambda: pp.opening(image, radius_mm=1.5),
-         lambda: ndimage.grey_opening(array, footprint=ball)),
-        ("fill_holes (mask)", full, lambda: pp.fill_holes(mask),
-         lambda: ndimage.binary_fill_holes(mask.array, ndimage.generate_binary_structure(3, 1))),
-        ("resample to 1 mm linear", full, lambda: pp.resample(image, spacing_mm=1.0),
-         sitk_resample),
-        ("zscore", full, lambda: pp.zscore(image),
-         lambda: (array - array.mean(dtype=np.float64)) / array.std(dtype=np.float64)),
-        ("equalize", full, lambda: pp.equalize(image),
-         lambda: exposure.equalize_hist(array)),
-        ("bilateral 1 mm / 50 HU", sub,
-         lambda: pp.bilateral(small_image, sigma_mm=1.0, sigma_intensity=50.0),
-         lambda: sitk.GetArrayFromImage(sitk.Bilateral(_sitk(small), 1.0, 50.0))),
-        ("clahe", sub, lambda: pp.clahe(small_image),
-         lambda: exposure.equalize_adapthist((small - small.min()) / np.ptp(small))),
-        ("nlmeans h=20", tinys, lambda: pp.nlmeans(tiny_image, h=20.0),
-         lambda: restoration.denoise_nl_means(tiny, h=20.0, patch_size=3, patch_distance=5,
-                                              fast_mode=True, channel_axis=None)),
-        ("n4 (shrink 2, 3 x 20 it.)", sub,
-         lambda: pp.n4(small_image, shrink=2, iterations=20, levels=3), sitk_n4),
+        (
+            "gaussian sigma 1 mm",
+            full,
+            lambda: pp.gaussian(image, sigma_mm=1.0),
+            lambda: ndimage.gaussian_filter(array, sigma, output=np.float32),
+        ),
+        (
+            "median 3",
+            full,
+            lambda: pp.median(image, size=3),
+            lambda: sitk.GetArrayFromImage(sitk.Median(_sitk(array), [1, 1, 1])),
+        ),
+        (
+            "window lung",
+            full,
+            lambda: pp.window(image, preset="lung"),
+            lambda: np.clip(array, low, high, dtype=np.float32),
+        ),
+        (
+            "unsharp 1 mm",
+            full,
+            lambda: pp.unsharp(image, sigma_mm=1.0, amount=1.0),
+            lambda: filters.unsharp_mask(array, radius=sigma, amount=1.0, preserve_range=True),
+        ),
+        (
+            "erode ball 1.5 mm (grey)",
+            full,
+            lambda: pp.erode(image, radius_mm=1.5),
+            lambda: ndimage.grey_erosion(array, footprint=ball),
+        ),
+        (
+            "dilate ball 1.5 mm (mask)",
+            full,
+            lambda: pp.dilate(mask, radius_mm=1.5),
+            lambda: ndimage.binary_dilation(mask.array, ball),
+        ),
+        (
+            "opening ball 1.5 mm (grey)",
+            full,
+            lambda: pp.opening(image, radius_mm=1.5),
+            lambda: ndimage.grey_opening(array, footprint=ball),
+        ),
+        (
+            "fill_holes (mask)",
+            full,
+            lambda: pp.fill_holes(mask),
+            lambda: ndimage.binary_fill_holes(mask.array, ndimage.generate_binary_structure(3, 1)),
+        ),
+        (
+            "resample to 1 mm linear",
+            full,
+            lambda: pp.resample(image, spacing_mm=1.0),
+            sitk_resample,
+        ),
+        (
+            "zscore",
+            full,
+            lambda: pp.zscore(image),
+            lambda: (array - array.mean(dtype=np.float64)) / array.std(dtype=np.float64),
+        ),
+        ("equalize", full, lambda: pp.equalize(image), lambda: exposure.equalize_hist(array)),
+        (
+            "bilateral 1 mm / 50 HU",
+            sub,
+            lambda: pp.bilateral(small_image, sigma_mm=1.0, sigma_intensity=50.0),
+            lambda: sitk.GetArrayFromImage(sitk.Bilateral(_sitk(small), 1.0, 50.0)),
+        ),
+        (
+            "clahe",
+            sub,
+            lambda: pp.clahe(small_image),
+            lambda: exposure.equalize_adapthist((small - small.min()) / np.ptp(small)),
+        ),
+        (
+            "nlmeans h=20",
+            tinys,
+            lambda: pp.nlmeans(tiny_image, h=20.0),
+            lambda: restoration.denoise_nl_means(
+                tiny, h=20.0, patch_size=3, patch_distance=5, fast_mode=True, channel_axis=None
+            ),
+        ),
+        (
+            "n4 (shrink 2, 3 x 20 it.)",
+            sub,
+            lambda: pp.n4(small_image, shrink=2, iterations=20, levels=3),
+            sitk_n4,
+        ),
     ]
 
 
@@ -148,8 +212,10 @@ def main() -> None:
             started = time.perf_counter()
             direct()
             best_direct = min(best_direct, time.perf_counter() - started)
-        line = (f"| {name} | {size} | {best_ours:.3f} | {best_direct:.3f} | "
-                f"{best_ours / best_direct:.2f} |")
+        line = (
+            f"| {name} | {size} | {best_ours:.3f} | {best_direct:.3f} | "
+            f"{best_ours / best_direct:.2f} |"
+        )
         lines.append(line)
         print(line, flush=True)
     if args.write:

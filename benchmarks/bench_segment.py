@@ -31,16 +31,29 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from medscale import Image, Mask  # noqa: E402
 
-DEFAULT_MODEL = Path(os.environ.get("MEDSCALE_UNET", Path.home() / ".cache" / "medscale" /
-                                    "unet_synthetic.pt"))
+DEFAULT_MODEL = Path(
+    os.environ.get("MEDSCALE_UNET", Path.home() / ".cache" / "medscale" / "unet_synthetic.pt")
+)
 RESULTS = ROOT / "benchmarks" / "results" / "segment.md"
 SYNTHETIC_METHODS = [
-    "otsu", "kmeans", "gmm", "edges", "watershed", "region_growing", "confidence_connected",
-    "morphological_chan_vese", "geodesic_active_contour",
+    "otsu",
+    "kmeans",
+    "gmm",
+    "edges",
+    "watershed",
+    "region_growing",
+    "confidence_connected",
+    "morphological_chan_vese",
+    "geodesic_active_contour",
 ]
 SAMPLE_METHODS = [
-    "region_growing", "confidence_connected", "watershed", "morphological_chan_vese",
-    "geodesic_active_contour", "otsu", "kmeans",
+    "region_growing",
+    "confidence_connected",
+    "watershed",
+    "morphological_chan_vese",
+    "geodesic_active_contour",
+    "otsu",
+    "kmeans",
 ]
 
 
@@ -69,15 +82,25 @@ def train(args: argparse.Namespace) -> Path:
     torch.set_num_threads(args.threads)
     started = time.perf_counter()
     cases = [generate_ct_case(i) for i in range(args.train_cases)]
-    settings = UNetSettings(base_channels=args.base_channels, depth=3,
-                            pixel_spacing_mm=float(cases[0].image.spacing[2]))
-    model = train_unet([c.image for c in cases], [c.mask for c in cases], settings=settings,
-                       epochs=args.epochs, batch_size=16, learning_rate=2e-3,
-                       max_seconds=args.max_seconds, seed=0)
+    settings = UNetSettings(
+        base_channels=args.base_channels, depth=3, pixel_spacing_mm=float(cases[0].image.spacing[2])
+    )
+    model = train_unet(
+        [c.image for c in cases],
+        [c.mask for c in cases],
+        settings=settings,
+        epochs=args.epochs,
+        batch_size=16,
+        learning_rate=2e-3,
+        max_seconds=args.max_seconds,
+        seed=0,
+    )
     elapsed = time.perf_counter() - started
     path = model.save(args.model)
-    print(f"U-Net trained on {len(cases)} synthetic cases with {args.threads} threads in "
-          f"{elapsed:.0f} s (data generation included); saved to {path}")
+    print(
+        f"U-Net trained on {len(cases)} synthetic cases with {args.threads} threads in "
+        f"{elapsed:.0f} s (data generation included); saved to {path}"
+    )
     return path
 
 
@@ -95,8 +118,10 @@ def _summary(rows: list[dict[str, float]]) -> str:
     dice = np.array([r["dice"] for r in rows])
     hd95 = np.array([r["hd95_mm"] for r in rows], dtype=float)
     seconds = np.mean([r["seconds"] for r in rows])
-    return (f"| {np.mean(dice):.3f} | {np.median(dice):.3f} | {np.mean(dice >= 0.9):.0%} | "
-            f"{np.nanmedian(hd95):.1f} | {seconds:.2f} |")
+    return (
+        f"| {np.mean(dice):.3f} | {np.median(dice):.3f} | {np.mean(dice >= 0.9):.0%} | "
+        f"{np.nanmedian(hd95):.1f} | {seconds:.2f} |"
+    )
 
 
 def evaluate_synthetic(args: argparse.Namespace, model: Path | None) -> list[str]:
@@ -104,8 +129,10 @@ def evaluate_synthetic(args: argparse.Namespace, model: Path | None) -> list[str
 
     methods = [m for m in SYNTHETIC_METHODS if not args.methods or m in args.methods.split(",")]
     results: dict[str, list[dict[str, float]]] = {m: [] for m in methods}
-    unet_rows: dict[str, list[dict[str, float]]] = {"unet (whole image)": [],
-                                                    "unet (seed + box)": []}
+    unet_rows: dict[str, list[dict[str, float]]] = {
+        "unet (whole image)": [],
+        "unet (seed + box)": [],
+    }
     lung_only: dict[str, list[float]] = {}
     for index in range(1000, 1000 + args.cases):
         case = generate_ct_case(index)
@@ -123,10 +150,12 @@ def evaluate_synthetic(args: argparse.Namespace, model: Path | None) -> list[str
             unet_rows["unet (seed + box)"].append(seeded)
             if in_lung:
                 lung_only.setdefault("unet (whole image)", []).append(whole["dice"])
-        print(f"{case.case_id}: " + " ".join(f"{m}={results[m][-1]['dice']:.2f}"
-                                             for m in methods)
-              + (f" unet={unet_rows['unet (whole image)'][-1]['dice']:.2f}" if model else ""),
-              flush=True)
+        print(
+            f"{case.case_id}: "
+            + " ".join(f"{m}={results[m][-1]['dice']:.2f}" for m in methods)
+            + (f" unet={unet_rows['unet (whole image)'][-1]['dice']:.2f}" if model else ""),
+            flush=True,
+        )
     results.update({k: v for k, v in unet_rows.items() if v})
     n_lung = len(next(iter(lung_only.values()), []))
     lines = [
@@ -163,10 +192,13 @@ def evaluate_samples(args: argparse.Namespace) -> list[str]:
     data = Path(os.environ.get("MEDSCALE_DATA", ROOT.parent / "shared" / "data")) / "samples"
     if not data.is_dir():
         return ["(sample cases not found: set MEDSCALE_DATA)"]
-    lines = ["### Sample cases (pyradiomics): seed = centroid voxel of the label, box = label "
-             "bounding box + 10 mm", "",
-             "| case | method | Dice | HD95 (mm) | ASSD (mm) | volume diff (ml) | s |",
-             "| --- | --- | --- | --- | --- | --- | --- |"]
+    lines = [
+        "### Sample cases (pyradiomics): seed = centroid voxel of the label, box = label "
+        "bounding box + 10 mm",
+        "",
+        "| case | method | Dice | HD95 (mm) | ASSD (mm) | volume diff (ml) | s |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
     for case in ("lung1", "lung2", "breast1"):
         image = read_image(data / f"{case}_image.nrrd")
         truth = read_mask(data / f"{case}_label.nrrd")
@@ -177,9 +209,11 @@ def evaluate_samples(args: argparse.Namespace) -> list[str]:
             except Exception as err:  # noqa: BLE001 - a benchmark reports, never stops
                 lines.append(f"| {case} | {method} | error: {err} | | | | |")
                 continue
-            lines.append(f"| {case} | {method} | {row['dice']:.3f} | {row['hd95_mm']:.1f} | "
-                         f"{row['assd_mm']:.1f} | {row['volume_difference_ml']:+.2f} | "
-                         f"{row['seconds']:.1f} |")
+            lines.append(
+                f"| {case} | {method} | {row['dice']:.3f} | {row['hd95_mm']:.1f} | "
+                f"{row['assd_mm']:.1f} | {row['volume_difference_ml']:+.2f} | "
+                f"{row['seconds']:.1f} |"
+            )
             print(lines[-1], flush=True)
     return lines
 
@@ -192,25 +226,33 @@ def speed(args: argparse.Namespace, model: Path) -> list[str]:
     torch.set_num_threads(args.threads)
     segmenter = UNetSegmenter.load(model)
     rng = np.random.default_rng(0)
-    image = Image(rng.normal(-500, 300, (64, 256, 256)).astype(np.int16),
-                  spacing=(2.5, segmenter.settings.pixel_spacing_mm or 1.0,
-                           segmenter.settings.pixel_spacing_mm or 1.0))
+    image = Image(
+        rng.normal(-500, 300, (64, 256, 256)).astype(np.int16),
+        spacing=(
+            2.5,
+            segmenter.settings.pixel_spacing_mm or 1.0,
+            segmenter.settings.pixel_spacing_mm or 1.0,
+        ),
+    )
     segmenter.predict(Image(image.array[:2], spacing=image.spacing))  # warm-up
     times = []
     for _ in range(args.repeats):
         started = time.perf_counter()
         segmenter.predict(image)
         times.append(time.perf_counter() - started)
-    line = (f"U-Net inference on a 256 x 256 x 64 volume with {args.threads} threads: "
-            f"best {min(times):.2f} s, median {np.median(times):.2f} s of {args.repeats}")
+    line = (
+        f"U-Net inference on a 256 x 256 x 64 volume with {args.threads} threads: "
+        f"best {min(times):.2f} s, median {np.median(times):.2f} s of {args.repeats}"
+    )
     print(line)
     return [line]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("action", nargs="?", default="all",
-                        choices=["all", "train", "evaluate", "samples", "speed"])
+    parser.add_argument(
+        "action", nargs="?", default="all", choices=["all", "train", "evaluate", "samples", "speed"]
+    )
     parser.add_argument("--model", type=Path, default=DEFAULT_MODEL)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--train-cases", type=int, default=80)

@@ -22,8 +22,13 @@ from pathlib import Path
 
 CASES = ("brain1", "brain2", "breast1", "lung1", "lung2")
 FAMILIES = ("glcm", "glrlm", "glszm", "gldzm", "ngtdm", "ngldm")
-PYRADIOMICS = {"glcm": "glcm", "glrlm": "glrlm", "glszm": "glszm", "ngtdm": "ngtdm",
-               "ngldm": "gldm"}
+PYRADIOMICS = {
+    "glcm": "glcm",
+    "glrlm": "glrlm",
+    "glszm": "glszm",
+    "ngtdm": "ngtdm",
+    "ngldm": "gldm",
+}
 REPEATS = 20
 
 
@@ -69,7 +74,9 @@ def worker_medscale(data: Path) -> dict:
             for dims, tag in ((("3D",), "3D"), (("2D", "2.5D"), "2D+2.5D")):
                 out[case][f"{family} {tag}"] = _best(
                     lambda m=module, d=dims, a=levels, r=roi, n=n_levels: m.compute(
-                        a, r, n, dimension=d))
+                        a, r, n, dimension=d
+                    )
+                )
     return out
 
 
@@ -101,11 +108,12 @@ def worker_pyradiomics(data: Path) -> dict:
 
 def _run_worker(python: str, which: str, data: Path) -> dict:
     env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1] / "src"))
-    code = (f"import json, sys; sys.path.insert(0, {str(Path(__file__).parent)!r}); "
-            f"import bench_texture as b; from pathlib import Path; "
-            f"print(json.dumps(b.worker_{which}(Path({str(data)!r}))))")
-    done = subprocess.run([python, "-c", code], capture_output=True, text=True, env=env,
-                          check=True)
+    code = (
+        f"import json, sys; sys.path.insert(0, {str(Path(__file__).parent)!r}); "
+        f"import bench_texture as b; from pathlib import Path; "
+        f"print(json.dumps(b.worker_{which}(Path({str(data)!r}))))"
+    )
+    done = subprocess.run([python, "-c", code], capture_output=True, text=True, env=env, check=True)
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
@@ -119,9 +127,12 @@ def main(argv: list[str] | None = None) -> int:
     theirs = {}
     if (peers / "bin" / "python").is_file():
         theirs = _run_worker(str(peers / "bin" / "python"), "pyradiomics", data)
-    lines = ["# Texture families: medscale vs pyradiomics (ms, best of 20, cropped input)", "",
-             "| case (voxels, Ng) | family | medscale 3D | medscale 2D+2.5D | pyradiomics 3D "
-             "| ratio |", "| --- | --- | --- | --- | --- | --- |"]
+    lines = [
+        "# Texture families: medscale vs pyradiomics (ms, best of 20, cropped input)",
+        "",
+        "| case (voxels, Ng) | family | medscale 3D | medscale 2D+2.5D | pyradiomics 3D | ratio |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
     for case in CASES:
         row = ours[case]
         for family in FAMILIES:
@@ -129,9 +140,11 @@ def main(argv: list[str] | None = None) -> int:
             peer = theirs.get(case, {}).get(f"{family} 3D")
             peer_text = f"{peer * 1000:.1f}" if peer else "-"
             ratio = f"{peer * 1000 / mine:.1f}x" if peer else "-"
-            lines.append(f"| {case} ({row['voxels']}, {row['n_levels']}) | {family} | "
-                         f"{mine:.1f} | {row[f'{family} 2D+2.5D'] * 1000:.1f} | {peer_text} | "
-                         f"{ratio} |")
+            lines.append(
+                f"| {case} ({row['voxels']}, {row['n_levels']}) | {family} | "
+                f"{mine:.1f} | {row[f'{family} 2D+2.5D'] * 1000:.1f} | {peer_text} | "
+                f"{ratio} |"
+            )
     text = "\n".join(lines) + "\n"
     print(text)
     out = root / "benchmarks" / "results"

@@ -29,8 +29,11 @@ from pydicom.data import get_testdata_file
 
 UID_ROOT = "1.2.826.0.1.3680043.10.543."
 SERIES_SIZE = 40
-DEVICES = [("SIEMENS", "SOMATOM Force", "CTAWP01"), ("GE MEDICAL SYSTEMS", "Revolution", "GECT2"),
-           ("Philips", "Ingenia", "PHMR01")]
+DEVICES = [
+    ("SIEMENS", "SOMATOM Force", "CTAWP01"),
+    ("GE MEDICAL SYSTEMS", "Revolution", "GECT2"),
+    ("Philips", "Ingenia", "PHMR01"),
+]
 # placeholder text of each variable attribute (unique in the template) -> field name
 PLACEHOLDERS = {
     f"{UID_ROOT}1888888888881": "study_uid",
@@ -67,8 +70,10 @@ def _encode(dataset: pydicom.Dataset, name: str) -> Template:
     dataset.save_as(path, enforce_file_format=True)
     data = path.read_bytes()
     path.unlink()
-    offsets = {field: [m.start() for m in re.finditer(re.escape(text.encode()), data)]
-               for text, field in PLACEHOLDERS.items()}
+    offsets = {
+        field: [m.start() for m in re.finditer(re.escape(text.encode()), data)]
+        for text, field in PLACEHOLDERS.items()
+    }
     for field, found in offsets.items():
         expected = 2 if field in ("sop_uid", "study_date") else 1
         if len(found) != expected:
@@ -80,8 +85,10 @@ def make_templates(shared_data: Path | None) -> list[list[Template]]:
     """Per kind (CT, MR, phantom), one encoded template per device."""
     rng = np.random.default_rng(0)
     kinds = []
-    for kind, source, shape in (("ct", get_testdata_file("CT_small.dcm"), (512, 512)),
-                                ("mr", get_testdata_file("MR_small.dcm"), (256, 256))):
+    for kind, source, shape in (
+        ("ct", get_testdata_file("CT_small.dcm"), (512, 512)),
+        ("mr", get_testdata_file("MR_small.dcm"), (256, 256)),
+    ):
         variants = []
         for manufacturer, model, station in DEVICES:
             dataset = pydicom.dcmread(source)
@@ -103,8 +110,9 @@ def make_templates(shared_data: Path | None) -> list[list[Template]]:
     return kinds
 
 
-def write_archive(root: Path, n_files: int, templates: list[list[Template]], *,
-                  first_index: int = 0) -> int:
+def write_archive(
+    root: Path, n_files: int, templates: list[list[Template]], *, first_index: int = 0
+) -> int:
     """Write ``n_files`` files under ``root``; file numbers start at ``first_index``.
 
     Returns the number of bytes written.
@@ -132,7 +140,7 @@ def write_archive(root: Path, n_files: int, templates: list[list[Template]], *,
         for field, offsets in template.offsets.items():
             encoded = values[field].encode()
             for offset in offsets:
-                data[offset:offset + len(encoded)] = encoded
+                data[offset : offset + len(encoded)] = encoded
         folder = root / f"P{study:06d}" / f"study{study:06d}" / f"series{series:06d}"
         folder.mkdir(parents=True, exist_ok=True)
         (folder / f"IM{instance:06d}.dcm").write_bytes(data)

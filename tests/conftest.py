@@ -40,6 +40,10 @@ def sphere_case() -> tuple[Image, Mask]:
     z, y, x = np.mgrid[:32, :32, :32]
     inside = (z - 16) ** 2 + (y - 16) ** 2 + (x - 16) ** 2 <= 8**2
     array = np.where(inside, 40.0, -800.0) + rng.normal(0, 10, inside.shape)
-    image = Image(array.astype(np.float32), spacing=(1.0, 0.8, 0.8), origin=(-12.4, 3.0, 50.0),
-                  meta={"modality": "CT", "units": "HU"})
+    image = Image(
+        array.astype(np.float32),
+        spacing=(1.0, 0.8, 0.8),
+        origin=(-12.4, 3.0, 50.0),
+        meta={"modality": "CT", "units": "HU"},
+    )
     return image, Mask.like(image, inside)

@@ -22,8 +22,9 @@ def test_array_is_read_only_and_not_copied():
 
 def test_affine_maps_indices_to_world():
     direction = np.array([[0, 0, 1], [0, 1, 0], [1, 0, 0]], float)  # identity in x, y, z
-    image = Image(np.zeros((3, 4, 5)), spacing=(3.0, 2.0, 0.5), origin=(10, 20, 30),
-                  direction=direction)
+    image = Image(
+        np.zeros((3, 4, 5)), spacing=(3.0, 2.0, 0.5), origin=(10, 20, 30), direction=direction
+    )
     world = image.index_to_world([2, 1, 4])  # z, y, x
     np.testing.assert_allclose(world, [10 + 4 * 0.5, 20 + 1 * 2.0, 30 + 2 * 3.0])
     np.testing.assert_allclose(image.world_to_index(world), [2, 1, 4])

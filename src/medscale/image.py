@@ -211,9 +211,7 @@ class Image:
         upper = np.clip(np.asarray(upper, dtype=int), lower, self.shape)
         region = tuple(slice(lo, hi) for lo, hi in zip(lower, upper, strict=True))
         origin = self.index_to_world(lower)
-        return type(self)(
-            self.array[region], self.spacing, origin, self.direction, self.meta
-        )
+        return type(self)(self.array[region], self.spacing, origin, self.direction, self.meta)
 
     def astype(self, dtype: Any) -> Image:
         return self.with_array(self.array.astype(dtype))

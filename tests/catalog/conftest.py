@@ -36,9 +36,12 @@ def write_ct_slices(folder: Path) -> None:
     from medscale.io.dicom_write import write_dicom_series
 
     rng = np.random.default_rng(5)
-    image = Image(rng.integers(-1000, 1500, (3, 201, 204)).astype(np.int16),
-                  spacing=(3.0, 0.977, 0.977), origin=(-99.5, -120.0, -180.0),
-                  meta={"modality": "CT"})
+    image = Image(
+        rng.integers(-1000, 1500, (3, 201, 204)).astype(np.int16),
+        spacing=(3.0, 0.977, 0.977),
+        origin=(-99.5, -120.0, -180.0),
+        meta={"modality": "CT"},
+    )
     header = {"PatientID": "PAT1", "Manufacturer": "medscale", "SliceThickness": 3.0}
     written = write_dicom_series(image, folder / "tmp", header=header)
     for name, path in zip(PHANTOM_SLICES, written, strict=True):
@@ -68,17 +71,31 @@ def archive(tmp_path: Path) -> dict[str, object]:
     mr_small = get_testdata_file("MR_small.dcm")
     shutil.copyfile(ct_small, root / "ct" / "CT_small.dcm")
     shutil.copyfile(mr_small, root / "mr" / "MR_small.dcm")
-    write_copy(mr_small, root / "mr" / "MR_small_b.dcm", sop_uid="1.2.826.0.1.3680043.8.498.1",
-               AcquisitionDate="20040826", AcquisitionTime="190102.5", InstanceNumber="2")
+    write_copy(
+        mr_small,
+        root / "mr" / "MR_small_b.dcm",
+        sop_uid="1.2.826.0.1.3680043.8.498.1",
+        AcquisitionDate="20040826",
+        AcquisitionTime="190102.5",
+        InstanceNumber="2",
+    )
     write_ct_slices(root / "phantom")
     (root / "notes.txt").write_text("not a DICOM file\n")
     data = Path(ct_small).read_bytes()
     (root / "broken" / "ct_cut_pixels.dcm").write_bytes(data[:-1000])
     (root / "broken" / "ct_cut_header.dcm").write_bytes(data[:700])
-    instances = sorted(str(path) for path in (
-        root / "ct" / "CT_small.dcm", root / "mr" / "MR_small.dcm",
-        root / "mr" / "MR_small_b.dcm", *(root / "phantom" / name for name in PHANTOM_SLICES)))
-    errors = {str(root / "notes.txt"): "not_dicom",
-              str(root / "broken" / "ct_cut_pixels.dcm"): "truncated",
-              str(root / "broken" / "ct_cut_header.dcm"): "truncated"}
+    instances = sorted(
+        str(path)
+        for path in (
+            root / "ct" / "CT_small.dcm",
+            root / "mr" / "MR_small.dcm",
+            root / "mr" / "MR_small_b.dcm",
+            *(root / "phantom" / name for name in PHANTOM_SLICES),
+        )
+    )
+    errors = {
+        str(root / "notes.txt"): "not_dicom",
+        str(root / "broken" / "ct_cut_pixels.dcm"): "truncated",
+        str(root / "broken" / "ct_cut_header.dcm"): "truncated",
+    }
     return {"root": root, "instances": instances, "errors": errors}

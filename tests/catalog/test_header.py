@@ -16,9 +16,19 @@ from medscale.catalog.header import UnreadableFileError, read_row
 from medscale.catalog.schema import make_row, parse_da, parse_dt, parse_tm
 
 # little-endian files with a preamble: the fast path reads them; pydicom is the reference
-FAST_FILES = ["CT_small.dcm", "MR_small.dcm", "MR_small_implicit.dcm", "JPEG2000.dcm",
-              "rtdose.dcm", "liver_1frame.dcm", "nested_priv_SQ.dcm", "test-SR.dcm",
-              "waveform_ecg.dcm", "rtplan.dcm", "SC_rgb_rle.dcm"]
+FAST_FILES = [
+    "CT_small.dcm",
+    "MR_small.dcm",
+    "MR_small_implicit.dcm",
+    "JPEG2000.dcm",
+    "rtdose.dcm",
+    "liver_1frame.dcm",
+    "nested_priv_SQ.dcm",
+    "test-SR.dcm",
+    "waveform_ecg.dcm",
+    "rtplan.dcm",
+    "SC_rgb_rle.dcm",
+]
 # files the fast path hands to pydicom: big endian, deflated, no preamble
 FALLBACK_FILES = ["MR_small_bigendian.dcm", "image_dfl.dcm", "rtstruct.dcm"]
 
@@ -41,8 +51,11 @@ def test_row_equals_the_pydicom_reading(name):
         pytest.skip(f"pydicom test file {name} not installed")
     row = read_row(*_stat(path))
     reference = _pydicom_row(path)
-    differing = {key: (row[key], reference[key]) for key in row
-                 if key not in ("size_bytes", "mtime_ns") and row[key] != reference[key]}
+    differing = {
+        key: (row[key], reference[key])
+        for key in row
+        if key not in ("size_bytes", "mtime_ns") and row[key] != reference[key]
+    }
     assert differing == {}
 
 
@@ -54,10 +67,13 @@ def test_enhanced_multiframe_geometry_comes_from_functional_groups():
     assert row["image_position_patient"] == pytest.approx([-235.2, -226.8, -128.69], abs=1e-3)
 
 
-@pytest.mark.parametrize("name, kind, reason", [
-    ("MR_truncated.dcm", "truncated", "Pixel Data needs 8192 bytes, 8130 remain"),
-    ("rtplan_truncated.dcm", "truncated", "bytes more than the file has"),
-])
+@pytest.mark.parametrize(
+    "name, kind, reason",
+    [
+        ("MR_truncated.dcm", "truncated", "Pixel Data needs 8192 bytes, 8130 remain"),
+        ("rtplan_truncated.dcm", "truncated", "bytes more than the file has"),
+    ],
+)
 def test_truncated_files_are_reported(name, kind, reason):
     with pytest.raises(UnreadableFileError, match=reason) as caught:
         read_row(*_stat(get_testdata_file(name)))
@@ -98,8 +114,10 @@ def test_a_file_cut_anywhere_in_its_header_is_an_error_or_a_pixel_less_row(tmp_p
         read_row(*_stat(cut))
 
 
-@pytest.mark.parametrize("length, complete", [(6300, False), (20000, False), (39067, False),
-                                              (39068, True), (39100, True)])
+@pytest.mark.parametrize(
+    "length, complete",
+    [(6300, False), (20000, False), (39067, False), (39068, True), (39100, True)],
+)
 def test_a_file_cut_in_or_after_its_pixel_data(tmp_path, length, complete):
     """CT_small: Pixel Data (32768 bytes) ends at byte 39068, then trailing padding follows."""
     data = Path(get_testdata_file("CT_small.dcm")).read_bytes()
@@ -115,8 +133,13 @@ def test_a_file_cut_in_or_after_its_pixel_data(tmp_path, length, complete):
 def test_non_ascii_text_is_decoded_with_the_character_set(tmp_path):
     from .conftest import write_copy
 
-    target = write_copy(get_testdata_file("CT_small.dcm"), tmp_path / "x.dcm", sop_uid="1.2.3",
-                        SpecificCharacterSet="ISO_IR 100", InstitutionName="Hôpital Zürich")
+    target = write_copy(
+        get_testdata_file("CT_small.dcm"),
+        tmp_path / "x.dcm",
+        sop_uid="1.2.3",
+        SpecificCharacterSet="ISO_IR 100",
+        InstitutionName="Hôpital Zürich",
+    )
     assert read_row(*_stat(target))["institution_name"] == "Hôpital Zürich"
 
 
@@ -135,8 +158,14 @@ def test_date_and_time_parsers():
 
 def test_acquisition_datetime_fallbacks():
     base = {"path": "x", "size_bytes": 1, "mtime_ns": 1}
-    row = make_row({**base, "_acquisition_dt": "20200102030405", "acquisition_date": "19990101",
-                    "acquisition_time": "101010"})
+    row = make_row(
+        {
+            **base,
+            "_acquisition_dt": "20200102030405",
+            "acquisition_date": "19990101",
+            "acquisition_time": "101010",
+        }
+    )
     assert row["acquisition_datetime"] == dt.datetime(2020, 1, 2, 3, 4, 5)
     row = make_row({**base, "acquisition_time": "101010", "series_date": "20210305"})
     assert row["acquisition_datetime"] == dt.datetime(2021, 3, 5, 10, 10, 10)
@@ -146,9 +175,18 @@ def test_acquisition_datetime_fallbacks():
 
 
 def test_malformed_numbers_are_null_not_guesses():
-    row = make_row({"path": "x", "size_bytes": 1, "mtime_ns": 1, "series_number": "abc",
-                    "instance_number": "3.0", "_pixel_spacing": "0.5", "_position": "1\\2\\x",
-                    "slice_thickness_mm": "2.5"})
+    row = make_row(
+        {
+            "path": "x",
+            "size_bytes": 1,
+            "mtime_ns": 1,
+            "series_number": "abc",
+            "instance_number": "3.0",
+            "_pixel_spacing": "0.5",
+            "_position": "1\\2\\x",
+            "slice_thickness_mm": "2.5",
+        }
+    )
     assert row["series_number"] is None and row["instance_number"] == 3
     assert row["pixel_spacing_row_mm"] is None and row["image_position_patient"] is None
     assert row["slice_thickness_mm"] == 2.5

@@ -30,12 +30,19 @@ def test_scan_finds_every_instance_and_every_error(archive, tmp_path):
     assert {row["path"]: row["error_type"] for row in errors} == archive["errors"]
     assert all(row["reason"] for row in errors)
     assert (result.n_files, result.n_instances, result.n_errors, result.read_count) == (9, 6, 3, 9)
-    assert result.errors_path == tmp_path / "cat_errors.parquet" == errors_path_for(
-        tmp_path / "cat.parquet")
-    assert pq.read_schema(result.catalog_path).remove_metadata().equals(
-        INSTANCE_SCHEMA.remove_metadata())
-    assert pq.read_schema(result.errors_path).remove_metadata().equals(
-        ERROR_SCHEMA.remove_metadata())
+    assert (
+        result.errors_path
+        == tmp_path / "cat_errors.parquet"
+        == errors_path_for(tmp_path / "cat.parquet")
+    )
+    assert (
+        pq.read_schema(result.catalog_path)
+        .remove_metadata()
+        .equals(INSTANCE_SCHEMA.remove_metadata())
+    )
+    assert (
+        pq.read_schema(result.errors_path).remove_metadata().equals(ERROR_SCHEMA.remove_metadata())
+    )
     pixels = next(row for row in errors if row["path"].endswith("ct_cut_pixels.dcm"))
     assert "Pixel Data needs 32768 bytes" in pixels["reason"]
 
@@ -46,15 +53,18 @@ def test_ct_small_row_has_the_header_values(archive, tmp_path):
     source = pydicom.dcmread(row["path"])
     assert row["size_bytes"] == os.path.getsize(row["path"])
     assert row["mtime_ns"] == os.stat(row["path"]).st_mtime_ns
-    for column, keyword in [("sop_instance_uid", "SOPInstanceUID"),
-                            ("sop_class_uid", "SOPClassUID"),
-                            ("study_instance_uid", "StudyInstanceUID"),
-                            ("series_instance_uid", "SeriesInstanceUID"),
-                            ("patient_id", "PatientID"), ("modality", "Modality"),
-                            ("manufacturer", "Manufacturer"),
-                            ("manufacturer_model_name", "ManufacturerModelName"),
-                            ("station_name", "StationName"),
-                            ("institution_name", "InstitutionName")]:
+    for column, keyword in [
+        ("sop_instance_uid", "SOPInstanceUID"),
+        ("sop_class_uid", "SOPClassUID"),
+        ("study_instance_uid", "StudyInstanceUID"),
+        ("series_instance_uid", "SeriesInstanceUID"),
+        ("patient_id", "PatientID"),
+        ("modality", "Modality"),
+        ("manufacturer", "Manufacturer"),
+        ("manufacturer_model_name", "ManufacturerModelName"),
+        ("station_name", "StationName"),
+        ("institution_name", "InstitutionName"),
+    ]:
         assert row[column] == str(source[keyword].value), column
     assert row["study_date"] == dt.date(2004, 1, 19)
     assert row["study_time"] == dt.time(7, 27, 30)
@@ -82,15 +92,17 @@ def test_phantom_rows_match_pydicom(archive, tmp_path):
         assert row["pixel_spacing_row_mm"] == pytest.approx(0.977, abs=1e-6)
         assert row["slice_thickness_mm"] == pytest.approx(3.0)
         assert row["image_position_patient"] == pytest.approx(
-            [float(v) for v in source.ImagePositionPatient])
+            [float(v) for v in source.ImagePositionPatient]
+        )
         assert row["transfer_syntax_uid"] == "1.2.840.10008.1.2"  # implicit VR little endian
         assert row["sop_instance_uid"] == source.SOPInstanceUID
 
 
 def test_parallel_scan_equals_serial_and_streams_row_groups(archive, tmp_path):
     serial = scan(archive["root"], tmp_path / "serial.parquet", workers=1)
-    parallel = scan(archive["root"], tmp_path / "parallel.parquet", workers=2, chunk_size=1,
-                    row_group_size=2)
+    parallel = scan(
+        archive["root"], tmp_path / "parallel.parquet", workers=2, chunk_size=1, row_group_size=2
+    )
     assert pq.read_table(parallel.catalog_path).equals(pq.read_table(serial.catalog_path))
     assert pq.read_table(parallel.errors_path).equals(pq.read_table(serial.errors_path))
     metadata = pq.ParquetFile(parallel.catalog_path).metadata
@@ -101,8 +113,13 @@ def test_parallel_scan_equals_serial_and_streams_row_groups(archive, tmp_path):
 
 def test_progress_reports_every_file(archive, tmp_path):
     calls: list[tuple[int, int]] = []
-    scan(archive["root"], tmp_path / "cat.parquet", workers=1, chunk_size=4,
-         progress=lambda done, total: calls.append((done, total)))
+    scan(
+        archive["root"],
+        tmp_path / "cat.parquet",
+        workers=1,
+        chunk_size=4,
+        progress=lambda done, total: calls.append((done, total)),
+    )
     assert calls == [(0, 9), (4, 9), (8, 9), (9, 9)]
 
 
@@ -113,11 +130,16 @@ def test_update_reads_only_new_and_changed_files(archive, tmp_path, monkeypatch)
     assert first.read_count == 9
     # 3 new files, 1 modified (new content, new size), 1 deleted
     mr_small = get_testdata_file("MR_small.dcm")
-    added = [write_copy(mr_small, root / "new" / f"mr_{i}.dcm", sop_uid=f"1.2.3.4.{i}")
-             for i in range(3)]
+    added = [
+        write_copy(mr_small, root / "new" / f"mr_{i}.dcm", sop_uid=f"1.2.3.4.{i}") for i in range(3)
+    ]
     modified = root / "ct" / "CT_small.dcm"
-    write_copy(get_testdata_file("CT_small.dcm"), modified, sop_uid="1.2.3.99",
-               StationName="CT02_NEW_STATION")
+    write_copy(
+        get_testdata_file("CT_small.dcm"),
+        modified,
+        sop_uid="1.2.3.99",
+        StationName="CT02_NEW_STATION",
+    )
     deleted = root / "phantom" / "DCM_IMG_00001.dcm"
     deleted.unlink()
 

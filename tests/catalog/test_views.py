@@ -36,8 +36,10 @@ def test_series_view(catalog):
     assert mr["manufacturer"] == "TOSHIBA_MEC"
     ct = series[series["n_files"] == 3].iloc[0]
     assert ct["rows"] == 201 and ct["slice_thickness_mm"] == pytest.approx(3.0)
-    assert ct["size_bytes"] == query(
-        catalog, "SELECT sum(size_bytes) AS s FROM instances WHERE rows = 201")["s"].item()
+    assert (
+        ct["size_bytes"]
+        == query(catalog, "SELECT sum(size_bytes) AS s FROM instances WHERE rows = 201")["s"].item()
+    )
 
 
 def test_study_view(catalog):
@@ -53,14 +55,23 @@ def test_study_view(catalog):
 
 def test_summary(catalog):
     found = summary(catalog)
-    assert found["totals"] == {"files": 6, "instances": 6, "series": 3, "studies": 3,
-                               "patients": 3, "errors": 3,
-                               "size_bytes": int(found["by_device"]["files"].sum() and
-                                                 query(catalog, "SELECT sum(size_bytes) s "
-                                                       "FROM instances")["s"].item())}
+    assert found["totals"] == {
+        "files": 6,
+        "instances": 6,
+        "series": 3,
+        "studies": 3,
+        "patients": 3,
+        "errors": 3,
+        "size_bytes": int(
+            found["by_device"]["files"].sum()
+            and query(catalog, "SELECT sum(size_bytes) s FROM instances")["s"].item()
+        ),
+    }
     assert found["by_modality"].set_index("modality")["files"].to_dict() == {"CT": 4, "MR": 2}
     assert found["by_error_type"].set_index("error_type")["files"].to_dict() == {
-        "not_dicom": 1, "truncated": 2}
+        "not_dicom": 1,
+        "truncated": 2,
+    }
     assert found["by_study"]["n_files"].tolist() == [3, 2, 1]
 
 

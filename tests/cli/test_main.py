@@ -38,12 +38,19 @@ def test_failure_is_one_line_exit_1(tmp_path, capsys):
 
 def test_help_starts_fast():
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "medscale.cli.main", "--help"], check=True,
-                   capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "medscale.cli.main", "--help"], check=True, capture_output=True
+    )
     assert time.perf_counter() - start < 1.5  # lazy imports: no numpy/SimpleITK at start-up
     probe = subprocess.run(
-        [sys.executable, "-c",
-         "import sys; from medscale.cli.main import cli; "
-         "print(any(m in sys.modules for m in ('SimpleITK', 'pydicom', 'scipy', 'pandas')))"],
-        check=True, capture_output=True, text=True)
+        [
+            sys.executable,
+            "-c",
+            "import sys; from medscale.cli.main import cli; "
+            "print(any(m in sys.modules for m in ('SimpleITK', 'pydicom', 'scipy', 'pandas')))",
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     assert probe.stdout.strip() == "False"

@@ -36,7 +36,11 @@ def test_write_nifti_cohort(tmp_path: Path) -> None:
     assert tuple(rows[0]) == MANIFEST_COLUMNS
     for case, row in zip(cases, rows, strict=True):
         assert (row["case_id"], int(row["label"]), row["patient_id"], row["site"]) == (
-            case.case_id, case.label, case.patient_id, case.site)
+            case.case_id,
+            case.label,
+            case.patient_id,
+            case.site,
+        )
         assert Path(row["image"]).is_absolute() and row["modality"] == "CT"
         image, mask = read_image(row["image"]), read_mask(row["mask"])
         np.testing.assert_array_equal(image.array, case.image.array)
@@ -63,8 +67,7 @@ def test_write_xray_cohort_png_and_dicom(tmp_path: Path) -> None:
         rows = _rows(write_cohort(cases, tmp_path / fmt, fmt=fmt))
         for case, row in zip(cases, rows, strict=True):
             image, mask = read_image(row["image"]), read_mask(row["mask"])
-            np.testing.assert_array_equal(image.array.reshape(case.image.shape),
-                                          case.image.array)
+            np.testing.assert_array_equal(image.array.reshape(case.image.shape), case.image.array)
             np.testing.assert_array_equal(mask.array.reshape(case.mask.shape), case.mask.array)
             assert row["modality"] == "CR"
             assert image.geometry_equal(mask)  # image and mask files agree on the grid
@@ -94,8 +97,9 @@ def _shape_texture_features(case) -> list[float]:
         sphericity = 4 * np.pi * area / measure.perimeter(mask[0]) ** 2
         volume = area
     else:
-        verts, faces, _, _ = measure.marching_cubes(np.pad(mask, 1).astype(np.uint8), 0.5,
-                                                    spacing=case.image.spacing)
+        verts, faces, _, _ = measure.marching_cubes(
+            np.pad(mask, 1).astype(np.uint8), 0.5, spacing=case.image.spacing
+        )
         volume = mask.sum() * case.image.voxel_volume_mm3
         sphericity = (36 * np.pi * volume**2) ** (1 / 3) / measure.mesh_surface_area(verts, faces)
     return [sphericity, values[interior].std(), values[mask].mean(), np.log(volume)]
@@ -108,10 +112,13 @@ def _cv_auc(features: np.ndarray, labels: np.ndarray) -> float:
     return float(roc_auc_score(labels, scores))
 
 
-@pytest.mark.parametrize(("kind", "seed", "kwargs"), [
-    ("ct", 0, {"shape": (32, 80, 80), "spacing_mm": (2.5, 0.9, 0.9)}),
-    ("xray", 3, {}),
-])
+@pytest.mark.parametrize(
+    ("kind", "seed", "kwargs"),
+    [
+        ("ct", 0, {"shape": (32, 80, 80), "spacing_mm": (2.5, 0.9, 0.9)}),
+        ("xray", 3, {}),
+    ],
+)
 def test_label_is_learnable_but_not_trivial(kind: str, seed: int, kwargs: dict) -> None:
     """Shape + texture statistics give a cross-validated AUC in [0.7, 0.98]; the mean does not."""
     cases = list(generate_cohort(80, kind=kind, seed=seed, **kwargs))

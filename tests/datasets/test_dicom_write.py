@@ -38,8 +38,8 @@ def _oblique_direction() -> np.ndarray:
     a, b = np.radians(20.0), np.radians(10.0)
     rot_z = np.array([[np.cos(a), -np.sin(a), 0], [np.sin(a), np.cos(a), 0], [0, 0, 1]])
     rot_x = np.array([[1, 0, 0], [0, np.cos(b), -np.sin(b)], [0, np.sin(b), np.cos(b)]])
-    xyz = rot_z @ rot_x                      # columns: world directions of x, y, z index axes
-    return xyz[:, ::-1]                      # medscale: columns z, y, x
+    xyz = rot_z @ rot_x  # columns: world directions of x, y, z index axes
+    return xyz[:, ::-1]  # medscale: columns z, y, x
 
 
 @pytest.fixture(scope="module")
@@ -61,8 +61,13 @@ def test_series_geometry_and_values_via_simpleitk(ct_series: tuple) -> None:
 def test_series_oblique_float_image_within_quantisation(tmp_path: Path) -> None:
     rng = np.random.default_rng(3)
     values = rng.normal(100.0, 40.0, (6, 20, 24)).astype(np.float32)
-    image = Image(values, spacing=(3.0, 0.75, 0.6), origin=(-120.25, 33.5, 412.0),
-                  direction=_oblique_direction(), meta={"modality": "MR"})
+    image = Image(
+        values,
+        spacing=(3.0, 0.75, 0.6),
+        origin=(-120.25, 33.5, 412.0),
+        direction=_oblique_direction(),
+        meta={"modality": "MR"},
+    )
     files = write_dicom_series(image, tmp_path)
     read = _read_series(tmp_path)
     assert read.geometry_equal(image, tol_mm=1e-4)
@@ -78,15 +83,24 @@ def test_series_header_uids_and_rescale(ct_series: tuple) -> None:
     first = datasets[0]
     assert first.file_meta.TransferSyntaxUID == pydicom.uid.ExplicitVRLittleEndian
     assert first.SOPClassUID == "1.2.840.10008.5.1.4.1.1.2"
-    for keyword in ("PatientName", "PatientID", "StudyDate", "Manufacturer", "StationName",
-                    "InstitutionName", "StudyInstanceUID", "SeriesInstanceUID",
-                    "FrameOfReferenceUID"):
+    for keyword in (
+        "PatientName",
+        "PatientID",
+        "StudyDate",
+        "Manufacturer",
+        "StationName",
+        "InstitutionName",
+        "StudyInstanceUID",
+        "SeriesInstanceUID",
+        "FrameOfReferenceUID",
+    ):
         assert str(first.data_element(keyword).value) == str(case.header[keyword]), keyword
     assert len({ds.SOPInstanceUID for ds in datasets}) == len(datasets)
     assert {ds.SeriesInstanceUID for ds in datasets} == {case.header["SeriesInstanceUID"]}
     assert float(first.RescaleIntercept) == -1024.0 and float(first.RescaleSlope) == 1.0
     np.testing.assert_array_equal(
-        first.pixel_array.astype(int) - 1024, case.image.array[0].astype(int))
+        first.pixel_array.astype(int) - 1024, case.image.array[0].astype(int)
+    )
     z_positions = [float(ds.ImagePositionPatient[2]) for ds in datasets]
     np.testing.assert_allclose(np.diff(z_positions), case.image.spacing[0])
     assert float(first.SliceThickness) == case.image.spacing[0]
@@ -139,8 +153,12 @@ def test_rtstruct_round_trip_dice(ct_series: tuple, tmp_path: Path) -> None:
 
 
 def test_rtstruct_mask_with_hole_round_trips(tmp_path: Path) -> None:
-    image = Image(np.zeros((3, 32, 32), dtype=np.int16), spacing=(2.0, 1.0, 1.0),
-                  origin=(-10.0, 5.0, 7.0), meta={"modality": "CT"})
+    image = Image(
+        np.zeros((3, 32, 32), dtype=np.int16),
+        spacing=(2.0, 1.0, 1.0),
+        origin=(-10.0, 5.0, 7.0),
+        meta={"modality": "CT"},
+    )
     yy, xx = np.mgrid[:32, :32]
     ring = ((yy - 16) ** 2 + (xx - 15) ** 2 <= 100) & ((yy - 16) ** 2 + (xx - 15) ** 2 > 16)
     array = np.zeros(image.shape, dtype=bool)
@@ -158,8 +176,12 @@ def test_rtstruct_errors(ct_series: tuple, tmp_path: Path) -> None:
     empty = Mask.like(case.image, np.zeros(case.image.shape, dtype=bool))
     with pytest.raises(MaskError, match="empty"):
         write_rtstruct(empty, files, tmp_path / "rs.dcm")
-    moved = Mask(case.mask.array, case.mask.spacing,
-                 np.asarray(case.mask.origin) + (0.0, 0.0, 1.0), case.mask.direction)
+    moved = Mask(
+        case.mask.array,
+        case.mask.spacing,
+        np.asarray(case.mask.origin) + (0.0, 0.0, 1.0),
+        case.mask.direction,
+    )
     with pytest.raises(DicomError, match="no image"):
         write_rtstruct(moved, files, tmp_path / "rs.dcm")
 
@@ -177,8 +199,10 @@ def test_cr_radiograph(tmp_path: Path) -> None:
         write_dicom_image(generate_ct_case(0, **SMALL).image, tmp_path / "x.dcm")
 
 
-@pytest.mark.skipif(importlib.util.find_spec("medscale.io.dicom") is None,
-                    reason="medscale.io.dicom (the DICOM reader) is not written yet")
+@pytest.mark.skipif(
+    importlib.util.find_spec("medscale.io.dicom") is None,
+    reason="medscale.io.dicom (the DICOM reader) is not written yet",
+)
 def test_medscale_reader_round_trip(ct_series: tuple) -> None:
     from medscale.io.dicom import read_dicom
 
@@ -188,8 +212,10 @@ def test_medscale_reader_round_trip(ct_series: tuple) -> None:
     np.testing.assert_allclose(read.array, case.image.array)
 
 
-@pytest.mark.skipif(importlib.util.find_spec("medscale.io.rtstruct") is None,
-                    reason="medscale.io.rtstruct (the RTSTRUCT reader) is not written yet")
+@pytest.mark.skipif(
+    importlib.util.find_spec("medscale.io.rtstruct") is None,
+    reason="medscale.io.rtstruct (the RTSTRUCT reader) is not written yet",
+)
 def test_medscale_rtstruct_reader_dice(ct_series: tuple, tmp_path: Path) -> None:
     from medscale.io.rtstruct import read_rtstruct_mask
 
@@ -205,14 +231,18 @@ def test_medscale_rtstruct_reader_dice(ct_series: tuple, tmp_path: Path) -> None
     origin=st.tuples(*(st.floats(-500.0, 500.0) for _ in range(3))),
     angles=st.tuples(*(st.floats(-np.pi, np.pi) for _ in range(3))),
 )
-def test_series_geometry_round_trip_property(spacing: tuple, origin: tuple,
-                                             angles: tuple) -> None:
+def test_series_geometry_round_trip_property(spacing: tuple, origin: tuple, angles: tuple) -> None:
     """Any right-handed grid reads back from the written series with the same geometry."""
     from scipy.spatial.transform import Rotation
 
     xyz = Rotation.from_euler("xyz", angles).as_matrix()
-    image = Image(np.arange(3 * 5 * 4, dtype=np.int16).reshape(3, 5, 4), spacing=spacing,
-                  origin=origin, direction=xyz[:, ::-1], meta={"modality": "CT"})
+    image = Image(
+        np.arange(3 * 5 * 4, dtype=np.int16).reshape(3, 5, 4),
+        spacing=spacing,
+        origin=origin,
+        direction=xyz[:, ::-1],
+        meta={"modality": "CT"},
+    )
     with tempfile.TemporaryDirectory() as folder:
         write_dicom_series(image, folder)
         read = _read_series(Path(folder))

@@ -20,8 +20,12 @@ from medscale.datasets.public import (
 from medscale.errors import ConfigError, InputError
 
 EXPECTED_COUNTS = {
-    "ibsi1_digital_phantom": 2, "ibsi1_ct_phantom": 63, "ibsi1_reference_values": 2,
-    "ibsi2_digital_phantom": 17, "ibsi2_reference_response_maps": 33, "samples": 10,
+    "ibsi1_digital_phantom": 2,
+    "ibsi1_ct_phantom": 63,
+    "ibsi1_reference_values": 2,
+    "ibsi2_digital_phantom": 17,
+    "ibsi2_reference_response_maps": 33,
+    "samples": 10,
     "medmnist": 3,
 }
 
@@ -40,8 +44,9 @@ def test_registry_contents() -> None:
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED_COUNTS))
-def test_checksums_match_real_files(shared_data: Path, monkeypatch: pytest.MonkeyPatch,
-                                    name: str) -> None:
+def test_checksums_match_real_files(
+    shared_data: Path, monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
     monkeypatch.setenv("MEDSCALE_DATA", str(shared_data))
     paths = verify_dataset(name)
     assert len(paths) == EXPECTED_COUNTS[name]
@@ -67,8 +72,9 @@ def test_data_root_prefers_environment(tmp_path: Path, monkeypatch: pytest.Monke
         data_root()
 
 
-def test_missing_data_root_says_where_and_how(tmp_path: Path,
-                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_missing_data_root_says_where_and_how(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("MEDSCALE_DATA", raising=False)
     monkeypatch.setattr(public, "_candidate_roots", lambda: [tmp_path / "a", tmp_path / "b"])
     with pytest.raises(InputError) as caught:
@@ -83,8 +89,9 @@ def test_missing_file_names_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPat
         fetch_path("samples", "lung1_image.nrrd")
 
 
-def test_checksum_mismatch(shared_data: Path, tmp_path: Path,
-                           monkeypatch: pytest.MonkeyPatch) -> None:
+def test_checksum_mismatch(
+    shared_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     target = tmp_path / "ibsi1" / "digital_phantom"
     target.mkdir(parents=True)
     shutil.copy(shared_data / "ibsi1" / "digital_phantom" / "mask.nii.gz", target)

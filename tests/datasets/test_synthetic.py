@@ -32,15 +32,18 @@ def test_ct_case_is_deterministic_and_independent_of_cohort() -> None:
         np.testing.assert_array_equal(alone.image.array, other.image.array)
         np.testing.assert_array_equal(alone.mask.array, other.mask.array)
         assert (alone.label, alone.patient_id, alone.site, alone.header) == (
-            other.label, other.patient_id, other.site, other.header)
+            other.label,
+            other.patient_id,
+            other.site,
+            other.header,
+        )
 
 
 def test_different_seeds_and_indices_differ() -> None:
     base = generate_ct_case(0, seed=0)
     assert not np.array_equal(base.image.array, generate_ct_case(0, seed=1).image.array)
     assert not np.array_equal(base.image.array, generate_ct_case(1, seed=0).image.array)
-    assert base.header["StudyInstanceUID"] != generate_ct_case(1, seed=0).header[
-        "StudyInstanceUID"]
+    assert base.header["StudyInstanceUID"] != generate_ct_case(1, seed=0).header["StudyInstanceUID"]
 
 
 def test_ct_image_values_and_geometry() -> None:
@@ -72,8 +75,9 @@ def test_lesion_mask_non_empty_inside_body_and_sized(index: int) -> None:
     radius = (3 * volume_mm3 / (4 * np.pi)) ** (1 / 3)
     assert 3.0 < radius < 22.0
     # Not cut by the array border in-plane.
-    assert not (mask[:, 0].any() or mask[:, -1].any() or mask[:, :, 0].any()
-                or mask[:, :, -1].any())
+    assert not (
+        mask[:, 0].any() or mask[:, -1].any() or mask[:, :, 0].any() or mask[:, :, -1].any()
+    )
 
 
 def test_labels_balanced_and_patients_share_ids(ct_cohort: list) -> None:
@@ -97,8 +101,9 @@ def test_labels_balanced_and_patients_share_ids(ct_cohort: list) -> None:
 def test_acquisitions_on_working_days_and_hours_over_weeks(ct_cohort: list) -> None:
     import datetime as dt
 
-    stamps = [dt.datetime.strptime(c.header["AcquisitionDateTime"], "%Y%m%d%H%M%S")
-              for c in ct_cohort]
+    stamps = [
+        dt.datetime.strptime(c.header["AcquisitionDateTime"], "%Y%m%d%H%M%S") for c in ct_cohort
+    ]
     assert all(s.weekday() < 5 and 8 <= s.hour < 18 for s in stamps)
     assert (max(stamps) - min(stamps)).days >= 28
     devices = {(c.header["Manufacturer"], c.header["StationName"]) for c in ct_cohort}
@@ -116,8 +121,10 @@ def test_site_effect_on_soft_tissue_hu(ct_cohort: list) -> None:
     # Expected soft tissue (40-45 HU): A ~ 40, B ~ 57, C ~ 27.
     assert means["SITE-B"] - means["SITE-A"] > 10
     assert means["SITE-A"] - means["SITE-C"] > 8
-    noise = {site: np.mean([_soft_tissue_noise(c) for c in ct_cohort if c.site == site])
-             for site in means}
+    noise = {
+        site: np.mean([_soft_tissue_noise(c) for c in ct_cohort if c.site == site])
+        for site in means
+    }
     assert noise["SITE-A"] < noise["SITE-B"] < noise["SITE-C"]
 
 
@@ -125,8 +132,7 @@ def _soft_tissue_noise(case) -> float:
     """SD of in-plane neighbour differences inside eroded soft tissue (noise, not anatomy)."""
     from scipy import ndimage as ndi
 
-    soft = ndi.binary_erosion(case.tissue.array == TISSUE_CODES["soft_tissue"],
-                              np.ones((1, 5, 5)))
+    soft = ndi.binary_erosion(case.tissue.array == TISSUE_CODES["soft_tissue"], np.ones((1, 5, 5)))
     values = case.image.array.astype(float)
     differences = (values[:, :, 1:] - values[:, :, :-1])[soft[:, :, 1:] & soft[:, :, :-1]]
     return float(np.std(differences))
@@ -161,8 +167,16 @@ def test_xray_case() -> None:
     assert values[mask].mean() > values[ring].mean() + 100
 
 
-@pytest.mark.parametrize("bad", [{"seed": -1}, {"n_sites": 0}, {"n_sites": 9},
-                                 {"shape": (4, 4, 4)}, {"spacing_mm": (1.0, 0.0, 1.0)}])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"seed": -1},
+        {"n_sites": 0},
+        {"n_sites": 9},
+        {"shape": (4, 4, 4)},
+        {"spacing_mm": (1.0, 0.0, 1.0)},
+    ],
+)
 def test_bad_arguments_raise_config_error(bad: dict) -> None:
     with pytest.raises(ConfigError):
         generate_ct_case(0, **bad)

@@ -39,8 +39,7 @@ def test_non_dicom_and_truncated_files_are_reported_not_copied(corpus_dir, tmp_p
 
     shutil.copyfile(get_testdata_file("DICOMDIR"), source / "DICOMDIR")
     summary = deidentify_tree(source, tmp_path / "out", key=KEY)
-    assert summary.by_status == {"ok": 7, "not_dicom": 2, "truncated": 1, "invalid": 0,
-                                 "failed": 0}
+    assert summary.by_status == {"ok": 7, "not_dicom": 2, "truncated": 1, "invalid": 0, "failed": 0}
     assert summary.n_review == 2  # the secondary capture and the ultrasound
     outputs = list((tmp_path / "out").rglob("*.dcm"))
     assert len(outputs) == 7
@@ -91,8 +90,9 @@ def test_non_empty_output_needs_resume_which_completes_the_run(corpus_dir, tmp_p
     assert len(rows) == 7 and len({r["input_sha256"] for r in rows}) == 7
     fresh = tmp_path / "fresh"
     deidentify_tree(source, fresh, key=KEY)
-    resumed = {p.relative_to(tmp_path / "out"): p.read_bytes()
-               for p in (tmp_path / "out").rglob("*.dcm")}
+    resumed = {
+        p.relative_to(tmp_path / "out"): p.read_bytes() for p in (tmp_path / "out").rglob("*.dcm")
+    }
     assert resumed == {p.relative_to(fresh): p.read_bytes() for p in fresh.rglob("*.dcm")}
 
 
@@ -100,8 +100,9 @@ def test_flagged_images_can_be_held_apart(corpus_dir, tmp_path):
     root, _ = corpus_dir
     summary = deidentify_tree(root, tmp_path / "out", key=KEY, hold_for_review=True)
     assert summary.n_review == 2
-    held = sorted(p.relative_to(tmp_path / "out").parts[0]
-                  for p in (tmp_path / "out").rglob("*.dcm"))
+    held = sorted(
+        p.relative_to(tmp_path / "out").parts[0] for p in (tmp_path / "out").rglob("*.dcm")
+    )
     assert held.count("review") == 2 and len(held) == 7
 
 

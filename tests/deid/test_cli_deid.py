@@ -18,8 +18,12 @@ def corpus(tmp_path_factory):
 
 
 def test_help_has_examples(capsys):
-    for args in (["deid", "--help"], ["deid", "run", "--help"], ["deid", "verify", "--help"],
-                 ["deid", "keygen", "--help"]):
+    for args in (
+        ["deid", "--help"],
+        ["deid", "run", "--help"],
+        ["deid", "verify", "--help"],
+        ["deid", "keygen", "--help"],
+    ):
         assert main(args) == 0
         assert "Example:" in capsys.readouterr().out
 
@@ -32,8 +36,10 @@ def test_keygen_run_verify(corpus, tmp_path, capsys):
     assert len(bytes.fromhex(key.read_text().strip())) >= 32
     assert main(["deid", "keygen", str(key)]) == 1  # never overwritten silently
     out = tmp_path / "out"
-    assert main(["deid", str(root / "in"), str(out), "--key", str(key), "--workers", "2",
-                 "--json"]) == 0
+    assert (
+        main(["deid", str(root / "in"), str(out), "--key", str(key), "--workers", "2", "--json"])
+        == 0
+    )
     captured = capsys.readouterr()
     summary = json.loads(captured.out)
     assert summary["by_status"]["ok"] == 7 and summary["n_review"] == 2
@@ -41,8 +47,7 @@ def test_keygen_run_verify(corpus, tmp_path, capsys):
     phi_list = phi.write_phi_list(tmp_path / "phi.txt")
     assert main(["deid", "verify", str(out), "--phi-list", str(phi_list)]) == 0
     assert "no residual identifiers" in capsys.readouterr().err
-    assert main(["deid", "verify", str(root / "in"), "--phi-list", str(phi_list),
-                 "--json"]) == 1
+    assert main(["deid", "verify", str(root / "in"), "--phi-list", str(phi_list), "--json"]) == 1
     report = json.loads(capsys.readouterr().out)
     assert report["n_findings"] > 1000 and report["by_kind"]["known_value"] > 1000
     # the same command again: the output folder is not empty
@@ -57,14 +62,44 @@ def test_bad_keys_and_paths_fail_with_one_line(corpus, tmp_path, capsys):
     short.write_text("abcd")
     assert main(["deid", str(root / "in"), str(tmp_path / "o1"), "--key", str(short)]) == 1
     assert capsys.readouterr().err.startswith("error:")
-    assert main(["deid", str(root / "in"), str(tmp_path / "o2"), "--key",
-                 str(tmp_path / "absent.key")]) == 1
+    assert (
+        main(
+            ["deid", str(root / "in"), str(tmp_path / "o2"), "--key", str(tmp_path / "absent.key")]
+        )
+        == 1
+    )
     assert "not found" in capsys.readouterr().err
     key = tmp_path / "k.key"
     main(["deid", "keygen", str(key)])
     assert main(["deid", str(root / "in"), str(root / "in" / "x"), "--key", str(key)]) == 1
     assert "must not be the input" in capsys.readouterr().err
-    assert main(["deid", str(root / "in"), str(tmp_path / "o3"), "--key", str(key),
-                 "--option", "retain-everything"]) == 2
-    assert main(["deid", str(root / "in"), str(tmp_path / "o4"), "--key", str(key),
-                 "--option", "retain-safe-private", "--safe-private", "nocolon"]) == 2
+    assert (
+        main(
+            [
+                "deid",
+                str(root / "in"),
+                str(tmp_path / "o3"),
+                "--key",
+                str(key),
+                "--option",
+                "retain-everything",
+            ]
+        )
+        == 2
+    )
+    assert (
+        main(
+            [
+                "deid",
+                str(root / "in"),
+                str(tmp_path / "o4"),
+                "--key",
+                str(key),
+                "--option",
+                "retain-safe-private",
+                "--safe-private",
+                "nocolon",
+            ]
+        )
+        == 2
+    )

@@ -39,8 +39,9 @@ def leaked_values(folder: Path, values) -> dict[str, list[str]]:
 
 
 def dicom_files(folder: Path) -> dict[str, pydicom.Dataset]:
-    return {p.relative_to(folder).as_posix(): pydicom.dcmread(p)
-            for p in sorted(folder.rglob("*.dcm"))}
+    return {
+        p.relative_to(folder).as_posix(): pydicom.dcmread(p) for p in sorted(folder.rglob("*.dcm"))
+    }
 
 
 @pytest.fixture(scope="module")
@@ -58,8 +59,11 @@ def test_corpus_is_seeded(synthetic):
     ds = pydicom.dcmread(corpus.files[0])
     assert sum(1 for tag in ds.keys() if tag.is_private) >= 3
     # every seeded value is really in the input: the leak checks can fail
-    found = {value for values in leaked_values(root / "in", corpus.seeded_values).values()
-             for value in values}
+    found = {
+        value
+        for values in leaked_values(root / "in", corpus.seeded_values).values()
+        for value in values
+    }
     assert found == {value.lower() for value in corpus.seeded_values if len(value) >= 4}
     assert len(verify_tree(root / "in", phi_values=corpus.seeded_values)) > 1000
 
@@ -82,9 +86,12 @@ def test_references_resolve_and_patients_stay_linked(synthetic):
     series = {ds.SeriesInstanceUID for ds in ct if ds.StudyInstanceUID == rtstruct.StudyInstanceUID}
     frames = {ds.FrameOfReferenceUID for ds in ct if ds.SeriesInstanceUID in series}
     assert len(series) == 1 and len(frames) == 1
-    referenced = [item.ReferencedSOPInstanceUID
-                  for roi in rtstruct.ROIContourSequence for contour in roi.ContourSequence
-                  for item in contour.ContourImageSequence]
+    referenced = [
+        item.ReferencedSOPInstanceUID
+        for roi in rtstruct.ROIContourSequence
+        for contour in roi.ContourSequence
+        for item in contour.ContourImageSequence
+    ]
     frame_item = rtstruct.ReferencedFrameOfReferenceSequence[0]
     study_item = frame_item.RTReferencedStudySequence[0]
     series_item = study_item.RTReferencedSeriesSequence[0]
@@ -127,8 +134,10 @@ def test_same_key_gives_identical_output_other_key_does_not(synthetic, tmp_path)
     corpus, root = synthetic
     deidentify_tree(root / "in", tmp_path / "again", key=KEY, workers=2)
     first = {p.relative_to(root / "out"): p.read_bytes() for p in (root / "out").rglob("*.dcm")}
-    again = {p.relative_to(tmp_path / "again"): p.read_bytes()
-             for p in (tmp_path / "again").rglob("*.dcm")}
+    again = {
+        p.relative_to(tmp_path / "again"): p.read_bytes()
+        for p in (tmp_path / "again").rglob("*.dcm")
+    }
     assert first == again and len(first) == 7
     assert (root / "out" / AUDIT_NAME).read_text() == (tmp_path / "again" / AUDIT_NAME).read_text()
     deidentify_tree(root / "in", tmp_path / "other", key=OTHER_KEY)
@@ -141,8 +150,9 @@ def test_modified_dates_keep_the_interval_between_studies(synthetic, tmp_path):
     settings = DeidSettings.from_names(["retain-modified-dates"])
     deidentify_tree(root / "in", tmp_path / "dates", key=KEY, settings=settings)
     source_dates = {pydicom.dcmread(p).StudyDate for p in corpus.files if "_CT" in str(p)}
-    out_dates = {ds.StudyDate for ds in dicom_files(tmp_path / "dates").values()
-                 if ds.Modality == "CT"}
+    out_dates = {
+        ds.StudyDate for ds in dicom_files(tmp_path / "dates").values() if ds.Modality == "CT"
+    }
     assert len(source_dates) == 2 and len(out_dates) == 2 and not source_dates & out_dates
     import datetime as dt
 
@@ -156,9 +166,12 @@ def test_modified_dates_keep_the_interval_between_studies(synthetic, tmp_path):
 def test_ibsi_ct_phantom_and_rtstruct(shared_data, tmp_path):
     from pydicom.data import get_testdata_file
 
-    sources = [shared_data / "ibsi1" / "ct_phantom" / "dicom",
-               get_testdata_file("CT_small.dcm"), get_testdata_file("MR_small.dcm"),
-               get_testdata_file("rtplan.dcm")]
+    sources = [
+        shared_data / "ibsi1" / "ct_phantom" / "dicom",
+        get_testdata_file("CT_small.dcm"),
+        get_testdata_file("MR_small.dcm"),
+        get_testdata_file("rtplan.dcm"),
+    ]
     corpus = build_phi_corpus(tmp_path / "in", sources=sources)
     summary = deidentify_tree(tmp_path / "in", tmp_path / "out", key=KEY, workers=2)
     assert summary.by_status["ok"] == len(corpus.files) == 64
@@ -169,17 +182,25 @@ def test_ibsi_ct_phantom_and_rtstruct(shared_data, tmp_path):
     assert check_references(tmp_path / "out").n_resolved == before.n_resolved
     files = dicom_files(tmp_path / "out")
     (rtstruct,) = [ds for ds in files.values() if ds.Modality == "RTSTRUCT"]
-    ct_uids = {ds.SOPInstanceUID for ds in files.values()
-               if ds.Modality == "CT" and ds.StudyInstanceUID == rtstruct.StudyInstanceUID}
+    ct_uids = {
+        ds.SOPInstanceUID
+        for ds in files.values()
+        if ds.Modality == "CT" and ds.StudyInstanceUID == rtstruct.StudyInstanceUID
+    }
     assert len(ct_uids) == 60
-    referenced = {item.ReferencedSOPInstanceUID
-                  for frame in rtstruct.ReferencedFrameOfReferenceSequence
-                  for study in frame.RTReferencedStudySequence
-                  for series in study.RTReferencedSeriesSequence
-                  for item in series.ContourImageSequence}
-    referenced |= {item.ReferencedSOPInstanceUID for roi in rtstruct.ROIContourSequence
-                   for contour in roi.ContourSequence
-                   for item in contour.get("ContourImageSequence", [])}
+    referenced = {
+        item.ReferencedSOPInstanceUID
+        for frame in rtstruct.ReferencedFrameOfReferenceSequence
+        for study in frame.RTReferencedStudySequence
+        for series in study.RTReferencedSeriesSequence
+        for item in series.ContourImageSequence
+    }
+    referenced |= {
+        item.ReferencedSOPInstanceUID
+        for roi in rtstruct.ROIContourSequence
+        for contour in roi.ContourSequence
+        for item in contour.get("ContourImageSequence", [])
+    }
     assert len(referenced) >= 26 and referenced <= ct_uids
     frames = {ds.FrameOfReferenceUID for ds in files.values() if ds.SOPInstanceUID in ct_uids}
     assert len(frames) == 1

@@ -92,9 +92,15 @@ def test_basic_profile_actions():
 
 
 def test_options_retain_what_they_name():
-    settings = DeidSettings.from_names(["retain-patient-characteristics",
-                                        "retain-device-identity", "retain-institution-identity",
-                                        "retain-uids", "clean-descriptors"])
+    settings = DeidSettings.from_names(
+        [
+            "retain-patient-characteristics",
+            "retain-device-identity",
+            "retain-institution-identity",
+            "retain-uids",
+            "clean-descriptors",
+        ]
+    )
     out, _ = deidentify_dataset(_dataset(), pseudonymizer=PSEUDO, settings=settings)
     assert out.PatientSex == "F" and out.PatientAge == "063Y" and out.PatientWeight == 61.5
     assert out.StationName == "CT-ROOM-3" and out.DeviceSerialNumber == "SN-98765"
@@ -127,8 +133,9 @@ def test_modified_dates_shift_per_patient_and_keep_intervals():
 
 
 def test_safe_private_attributes_are_kept_only_when_listed():
-    settings = DeidSettings.from_names(["retain-safe-private"],
-                                       safe_private=frozenset({("ACME 1.0", 0x02)}))
+    settings = DeidSettings.from_names(
+        ["retain-safe-private"], safe_private=frozenset({("ACME 1.0", 0x02)})
+    )
     out, _ = deidentify_dataset(_dataset(), pseudonymizer=PSEUDO, settings=settings)
     private = {tag: out[tag].value for tag in out.keys() if tag.is_private}
     assert private == {0x00110010: "ACME 1.0", 0x00111002: "1.5"}

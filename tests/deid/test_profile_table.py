@@ -67,8 +67,10 @@ def test_combined_codes_resolve_to_the_documented_choice():
     assert resolve_action(by_keyword["InstitutionName"], frozenset("I"), is_sequence=False) == "K"
     assert resolve_action(by_keyword["StudyDate"], frozenset("M"), is_sequence=False) == "C"
     assert resolve_action(by_keyword["DeviceUID"], frozenset("UD"), is_sequence=False) == "K"
-    assert resolve_action(by_keyword["ReferencedPatientSequence"], frozenset("U"),
-                          is_sequence=True) == "X"
+    assert (
+        resolve_action(by_keyword["ReferencedPatientSequence"], frozenset("U"), is_sequence=True)
+        == "X"
+    )
 
 
 def test_repeating_groups():

@@ -18,8 +18,11 @@ from medscale.deid.verify import ValueIndex, check_dataset
 
 PSEUDO = Pseudonymizer(bytes(range(32)))
 TEXT_VRS = {"LO", "SH", "PN", "LT", "ST", "UT", "UC", "CS", "AE"}
-TEXT_TAGS = sorted(tag for tag in RULES if dictionary_has_tag(tag) and tag >> 16 > 2
-                   and dictionary_VR(tag) in TEXT_VRS)
+TEXT_TAGS = sorted(
+    tag
+    for tag in RULES
+    if dictionary_has_tag(tag) and tag >> 16 > 2 and dictionary_VR(tag) in TEXT_VRS
+)
 
 
 def _value(vr: str, marker: str) -> str:
@@ -27,8 +30,11 @@ def _value(vr: str, marker: str) -> str:
 
 
 @settings(max_examples=40, deadline=None)
-@given(tags=st.lists(st.sampled_from(TEXT_TAGS), min_size=1, max_size=25, unique=True),
-       depth=st.integers(min_value=0, max_value=3), seed=st.integers(0, 10_000))
+@given(
+    tags=st.lists(st.sampled_from(TEXT_TAGS), min_size=1, max_size=25, unique=True),
+    depth=st.integers(min_value=0, max_value=3),
+    seed=st.integers(0, 10_000),
+)
 def test_planted_text_never_survives(tags, depth, seed):
     root = Dataset()
     root.SOPClassUID = "1.2.840.10008.5.1.4.1.1.2"

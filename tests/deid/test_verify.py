@@ -28,7 +28,7 @@ def test_value_index_matches_plain_search():
         data = bytearray(rng.integers(0, 256, 4000, dtype=np.uint8).tobytes())
         for value in rng.choice(values, size=trial % 4, replace=False):
             position = int(rng.integers(0, 3900))
-            data[position:position + len(value)] = value.upper().encode()
+            data[position : position + len(value)] = value.upper().encode()
         data = bytes(data)
         expected = {v for v in values if v.lower().encode() in data.lower()}
         assert ValueIndex(values).search(data) == expected

@@ -20,8 +20,9 @@ def phantom_dir(shared_data):
     return shared_data / "ibsi1/ct_phantom/dicom"
 
 
-def test_dicom_folder_to_nifti_keeps_voxels_and_geometry(phantom_dir, shared_data, tmp_path,
-                                                          capsys):
+def test_dicom_folder_to_nifti_keeps_voxels_and_geometry(
+    phantom_dir, shared_data, tmp_path, capsys
+):
     target = tmp_path / "ct.nii.gz"
     assert main(["convert", str(phantom_dir), str(target), "--json"]) == 0
     summary = json.loads(capsys.readouterr().out)
@@ -73,12 +74,12 @@ def test_several_series_need_series_uid(phantom_dir, tmp_path, capsys):
     assert main(["convert", str(folder), str(tmp_path / "x.nii.gz")]) == 1
     error = capsys.readouterr().err
     assert error.startswith("error:") and "2 series found" in error and mr_uid in error
-    assert main(["convert", str(folder), str(tmp_path / "x.nii.gz"), "--list-series",
-                 "--json"]) == 0
+    assert (
+        main(["convert", str(folder), str(tmp_path / "x.nii.gz"), "--list-series", "--json"]) == 0
+    )
     listed = json.loads(capsys.readouterr().out)["series"]
     assert sorted(row["instances"] for row in listed) == [1, 60]
-    assert main(["convert", str(folder), str(tmp_path / "mr.nii.gz"), "--series-uid",
-                 mr_uid]) == 0
+    assert main(["convert", str(folder), str(tmp_path / "mr.nii.gz"), "--series-uid", mr_uid]) == 0
     assert read_image(tmp_path / "mr.nii.gz").shape == (1, 64, 64)
 
 

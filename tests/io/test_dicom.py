@@ -37,9 +37,10 @@ def phantom(phantom_dir):
 
 def _copy_slices(phantom_dir: Path, target: Path, count: int = 8) -> list[Path]:
     """The `count` phantom slices nearest the top (files in z order), copied to `target`."""
-    files = sorted(phantom_dir.glob("*.dcm"),
-                   key=lambda f: -float(pydicom.dcmread(f, stop_before_pixels=True)
-                                        .ImagePositionPatient[2]))[:count]
+    files = sorted(
+        phantom_dir.glob("*.dcm"),
+        key=lambda f: -float(pydicom.dcmread(f, stop_before_pixels=True).ImagePositionPatient[2]),
+    )[:count]
     target.mkdir(parents=True, exist_ok=True)
     return [Path(shutil.copy(f, target / f.name)) for f in files]
 
@@ -82,8 +83,12 @@ def test_enhanced_multiframe_matches_the_series(phantom_dir, tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         enhanced = hd.legacy.LegacyConvertedEnhancedCTImage(
-            legacy_datasets=datasets, series_instance_uid=hd.UID(), series_number=2,
-            sop_instance_uid=hd.UID(), instance_number=1)
+            legacy_datasets=datasets,
+            series_instance_uid=hd.UID(),
+            series_number=2,
+            sop_instance_uid=hd.UID(),
+            instance_number=1,
+        )
     enhanced.save_as(tmp_path / "enhanced.dcm")
     series = read_dicom(tmp_path / "series")
     multiframe = read_dicom(tmp_path / "enhanced.dcm")
@@ -93,10 +98,17 @@ def test_enhanced_multiframe_matches_the_series(phantom_dir, tmp_path):
 
 
 # -- codecs and transfer syntaxes: same pixels as the uncompressed original -------------------
-@pytest.mark.parametrize("name", [
-    "MR_small_jpeg_ls_lossless.dcm", "MR_small_RLE.dcm", "MR_small_jp2klossless.dcm",
-    "MR_small_bigendian.dcm", "MR_small_expb.dcm", "MR_small_implicit.dcm",
-])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "MR_small_jpeg_ls_lossless.dcm",
+        "MR_small_RLE.dcm",
+        "MR_small_jp2klossless.dcm",
+        "MR_small_bigendian.dcm",
+        "MR_small_expb.dcm",
+        "MR_small_implicit.dcm",
+    ],
+)
 def test_transfer_syntaxes_decode_to_the_reference(name):
     reference = read_dicom(_testdata("MR_small.dcm"))
     image = read_dicom(_testdata(name))
@@ -113,8 +125,9 @@ def test_mr_small_geometry_and_values():
     assert int(image.array.sum()) == int(dataset.pixel_array.astype(np.int64).sum())
 
 
-@pytest.mark.parametrize(("name", "tolerance"), [("JPEG2000.dcm", 0),
-                                               ("SC_rgb_jpeg_dcmtk.dcm", 3.0)])
+@pytest.mark.parametrize(
+    ("name", "tolerance"), [("JPEG2000.dcm", 0), ("SC_rgb_jpeg_dcmtk.dcm", 3.0)]
+)
 def test_compressed_frames_match_pillow(name, tolerance):
     """A peer decoder: Pillow's own JPEG / JPEG 2000 codecs on the encapsulated frame."""
     import io
@@ -268,12 +281,14 @@ def test_oblique_series_geometry(phantom_dir, tmp_path):
         dataset.ImagePositionPatient = list(origin + (2 - k) * 2.5 * normal)
         dataset.save_as(file)
     image = read_dicom(tmp_path)
-    np.testing.assert_allclose(image.direction_matrix, np.column_stack([normal, column, row]),
-                               atol=1e-6)
+    np.testing.assert_allclose(
+        image.direction_matrix, np.column_stack([normal, column, row]), atol=1e-6
+    )
     np.testing.assert_allclose(image.spacing, (2.5, 0.977, 0.977), atol=1e-6)
     np.testing.assert_allclose(image.origin, origin, atol=1e-4)
-    np.testing.assert_allclose(image.index_to_world((2, 1, 0)),
-                               origin + 5 * normal + 0.977 * column, atol=1e-3)
+    np.testing.assert_allclose(
+        image.index_to_world((2, 1, 0)), origin + 5 * normal + 0.977 * column, atol=1e-3
+    )
 
 
 def test_non_image_instances_are_ignored_quietly(phantom_dir, tmp_path):

@@ -13,8 +13,12 @@ def _oblique_image() -> Image:
     z_axis = [0, 0, 1]
     direction = np.array([z_axis, y_axis, x_axis]).T
     rng = np.random.default_rng(1)
-    return Image(rng.integers(-1000, 2000, (5, 6, 7)).astype(np.int16),
-                 spacing=(2.5, 0.7, 0.6), origin=(-100.5, 20.25, 7.0), direction=direction)
+    return Image(
+        rng.integers(-1000, 2000, (5, 6, 7)).astype(np.int16),
+        spacing=(2.5, 0.7, 0.6),
+        origin=(-100.5, 20.25, 7.0),
+        direction=direction,
+    )
 
 
 @pytest.mark.parametrize("suffix", [".nii.gz", ".nii", ".nrrd", ".mha"])

@@ -19,8 +19,12 @@ pydicom = pytest.importorskip("pydicom")
 @pytest.fixture(scope="module")
 def phantom_paths(shared_data) -> dict[str, Path]:
     root = shared_data / "ibsi1/ct_phantom"
-    return {"image": root / "dicom/image", "rtstruct": root / "dicom/mask/DCM_RS_00060.dcm",
-            "nifti_image": root / "nifti/phantom.nii.gz", "nifti_mask": root / "nifti/mask.nii.gz"}
+    return {
+        "image": root / "dicom/image",
+        "rtstruct": root / "dicom/mask/DCM_RS_00060.dcm",
+        "nifti_image": root / "nifti/phantom.nii.gz",
+        "nifti_mask": root / "nifti/mask.nii.gz",
+    }
 
 
 @pytest.fixture(scope="module")
@@ -38,8 +42,10 @@ def test_phantom_rtstruct_matches_the_nifti_mask(phantom_paths, phantom_image):
     truth.require_same_grid(mask, tol_mm=1e-3)
     dice = _dice(mask.array, truth.array)
     difference = mask.voxel_count - truth.voxel_count
-    print(f"IBSI CT phantom GTV-1: Dice {dice:.6f}, voxels {mask.voxel_count} vs "
-          f"{truth.voxel_count} (difference {difference})")
+    print(
+        f"IBSI CT phantom GTV-1: Dice {dice:.6f}, voxels {mask.voxel_count} vs "
+        f"{truth.voxel_count} (difference {difference})"
+    )
     assert dice >= 0.99
     # the pixel-centre rule reproduces the reference exactly
     assert dice == pytest.approx(1.0, abs=1e-12) and difference == 0
@@ -75,8 +81,13 @@ def test_unknown_roi_lists_the_rois(phantom_paths, phantom_image):
 
 
 def test_other_frame_of_reference_warns(phantom_paths, phantom_image):
-    moved = Image(phantom_image.array, phantom_image.spacing, phantom_image.origin,
-                  phantom_image.direction, {"frame_of_reference_uid": "1.2.3.4"})
+    moved = Image(
+        phantom_image.array,
+        phantom_image.spacing,
+        phantom_image.origin,
+        phantom_image.direction,
+        {"frame_of_reference_uid": "1.2.3.4"},
+    )
     with pytest.warns(MedscaleWarning, match="frame of reference.*1.2.3.4"):
         read_rtstruct_mask(phantom_paths["rtstruct"], moved)
 
@@ -94,7 +105,7 @@ def test_mask_on_another_grid(phantom_paths, phantom_image):
     with pytest.warns(MedscaleWarning, match="dropped"):
         clipped = read_rtstruct_mask(phantom_paths["rtstruct"], cropped, clip=True)
     full = read_rtstruct_mask(phantom_paths["rtstruct"], phantom_image)
-    np.testing.assert_array_equal(clipped.array, full.array[lower[0] + 2:upper[0]])
+    np.testing.assert_array_equal(clipped.array, full.array[lower[0] + 2 : upper[0]])
     tilted = phantom_image.with_geometry(direction=_rotation_about_x(20))
     with pytest.raises(MaskError, match="not in one slice plane"):
         read_rtstruct_mask(phantom_paths["rtstruct"], tilted)
@@ -150,8 +161,7 @@ def _square(x0: float, x1: float, y0: float, y1: float, z: float) -> np.ndarray:
 @pytest.fixture
 def grid() -> Image:
     """20 x 20 x 3 voxels, 1 mm in-plane, 2.5 mm slices, origin (10, 20, 0) LPS."""
-    return Image(np.zeros((3, 20, 20), np.int16), spacing=(2.5, 1.0, 1.0),
-                 origin=(10.0, 20.0, 0.0))
+    return Image(np.zeros((3, 20, 20), np.int16), spacing=(2.5, 1.0, 1.0), origin=(10.0, 20.0, 0.0))
 
 
 def test_holes_and_several_contours_per_slice(tmp_path, grid):
@@ -160,8 +170,10 @@ def test_holes_and_several_contours_per_slice(tmp_path, grid):
     hole = _square(15.5, 21.5, 25.5, 31.5, 2.5)  # i, j in 6..11: 6 x 6 = 36 voxels
     left = _square(9.5, 13.5, 19.5, 22.5, 5.0)  # i in 0..3, j in 0..2: 12 voxels
     right = _square(19.5, 24.5, 29.5, 31.5, 5.0)  # i in 10..14, j in 10..11: 10 voxels
-    path = _write_rtstruct(tmp_path / "rs.dcm", {"ring": [outer, hole], "pair": [left, right],
-                                                 "skin": [_square(9, 30, 19, 40, 0.9)]})
+    path = _write_rtstruct(
+        tmp_path / "rs.dcm",
+        {"ring": [outer, hole], "pair": [left, right], "skin": [_square(9, 30, 19, 40, 0.9)]},
+    )
     assert is_rtstruct(path) and list_rois(path) == ["ring", "pair", "skin"]
     ring = read_rtstruct_mask(path, grid, roi="ring")
     assert ring.voxel_count == 256 - 36
@@ -179,9 +191,10 @@ def test_contour_between_slices_and_outside(tmp_path, grid):
     far = _write_rtstruct(tmp_path / "far.dcm", {"a": [_square(11.5, 13.5, 21.5, 23.5, 1.3)]})
     with pytest.warns(MedscaleWarning, match="0.48 slice from the centre of slice 1"):
         assert read_rtstruct_mask(far, grid).array[1].sum() == 4
-    outside = _write_rtstruct(tmp_path / "out.dcm",
-                              {"a": [_square(11.5, 13.5, 21.5, 23.5, 6.5),
-                                     _square(11.5, 13.5, 21.5, 23.5, 5.0)]})
+    outside = _write_rtstruct(
+        tmp_path / "out.dcm",
+        {"a": [_square(11.5, 13.5, 21.5, 23.5, 6.5), _square(11.5, 13.5, 21.5, 23.5, 5.0)]},
+    )
     with pytest.raises(MaskError, match="slice position 2.60, off the reference grid"):
         read_rtstruct_mask(outside, grid)
     with pytest.warns(MedscaleWarning, match="dropped"):

@@ -23,8 +23,10 @@ def phantom(shared_data):
     root = shared_data / "ibsi1/ct_phantom/dicom"
     image = read_dicom(root / "image")
     gtv = read_rtstruct_mask(root / "mask/DCM_RS_00060.dcm", image)
-    datasets = sorted((pydicom.dcmread(f) for f in (root / "image").glob("*.dcm")),
-                      key=lambda ds: float(ds.ImagePositionPatient[2]))  # = array z order
+    datasets = sorted(
+        (pydicom.dcmread(f) for f in (root / "image").glob("*.dcm")),
+        key=lambda ds: float(ds.ImagePositionPatient[2]),
+    )  # = array z order
     return image, gtv, datasets
 
 
@@ -33,10 +35,12 @@ def _write_seg(path: Path, datasets, masks: dict[str, np.ndarray], *, kind="BINA
 
     descriptions = [
         hd.seg.SegmentDescription(
-            segment_number=number, segment_label=label,
+            segment_number=number,
+            segment_label=label,
             segmented_property_category=codes.SCT.MorphologicallyAbnormalStructure,
             segmented_property_type=codes.SCT.Neoplasm,
-            algorithm_type=hd.seg.SegmentAlgorithmTypeValues.MANUAL)
+            algorithm_type=hd.seg.SegmentAlgorithmTypeValues.MANUAL,
+        )
         for number, label in enumerate(masks, start=1)
     ]
     stacked = np.stack(list(masks.values()), axis=-1)
@@ -44,11 +48,19 @@ def _write_seg(path: Path, datasets, masks: dict[str, np.ndarray], *, kind="BINA
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         seg = hd.seg.Segmentation(
-            source_images=datasets, pixel_array=stacked,
-            segmentation_type=kind, segment_descriptions=descriptions,
-            series_instance_uid=hd.UID(), series_number=9, sop_instance_uid=hd.UID(),
-            instance_number=1, manufacturer="medscale tests", manufacturer_model_name="tests",
-            software_versions="1", device_serial_number="1")
+            source_images=datasets,
+            pixel_array=stacked,
+            segmentation_type=kind,
+            segment_descriptions=descriptions,
+            series_instance_uid=hd.UID(),
+            series_number=9,
+            sop_instance_uid=hd.UID(),
+            instance_number=1,
+            manufacturer="medscale tests",
+            manufacturer_model_name="tests",
+            software_versions="1",
+            device_serial_number="1",
+        )
     seg.save_as(path)
     return path
 
@@ -93,7 +105,7 @@ def test_seg_on_another_grid(phantom, tmp_path):
     crop = image.crop((lower[0] + 3, 60, 60), (60, 201, 204))
     with pytest.warns(MedscaleWarning, match="outside the reference grid"):
         cropped = read_seg_mask(path, crop)
-    np.testing.assert_array_equal(cropped.array, gtv.array[lower[0] + 3:, 60:, 60:])
+    np.testing.assert_array_equal(cropped.array, gtv.array[lower[0] + 3 :, 60:, 60:])
     half_voxel = image.with_geometry(origin=np.array(image.origin) + (0.5, 0, 0))
     with pytest.raises(MaskError, match="between the voxels"):
         read_seg_mask(path, half_voxel)
@@ -117,8 +129,7 @@ def test_read_mask_dispatches_seg(phantom, tmp_path):
 
     image, gtv, datasets = phantom
     path = _write_seg(tmp_path / "seg.dcm", datasets, {"GTV-1": gtv.array, "Box": gtv.array})
-    np.testing.assert_array_equal(read_mask(path, reference=image, roi="GTV-1").array,
-                                  gtv.array)
+    np.testing.assert_array_equal(read_mask(path, reference=image, roi="GTV-1").array, gtv.array)
     assert read_mask(path, reference=image, label=2).meta["segment"] == "Box"
     with pytest.raises(InputError, match="needs the reference image grid"):
         read_mask(path, roi="GTV-1")

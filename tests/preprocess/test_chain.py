@@ -21,8 +21,13 @@ PARAMS = {"window": {"preset": "lung"}, "nlmeans": {"patch_distance": 2}}
 def _image(shape: tuple[int, int, int]) -> Image:
     rng = np.random.default_rng(0)
     array = (rng.normal(0, 100, shape) - 200).astype(np.int16)
-    return Image(array, spacing=(2.5, 0.7, 0.6), origin=(-3.0, 12.5, 7.0), direction=DIRECTION,
-                 meta={"modality": "CT", "units": "HU"})
+    return Image(
+        array,
+        spacing=(2.5, 0.7, 0.6),
+        origin=(-3.0, 12.5, 7.0),
+        direction=DIRECTION,
+        meta={"modality": "CT", "units": "HU"},
+    )
 
 
 @pytest.mark.parametrize("shape", [(1, 24, 20), (8, 24, 20)], ids=["2d", "3d"])
@@ -43,7 +48,9 @@ def test_every_step_keeps_the_geometry(name: str, shape: tuple[int, int, int]) -
 
 def test_parse_spec_and_chain_from_specs_equal_direct_calls() -> None:
     assert parse_spec("resample:spacing_mm=2,1,1,interpolator=nearest") == (
-        "resample", {"spacing_mm": "2,1,1", "interpolator": "nearest"})
+        "resample",
+        {"spacing_mm": "2,1,1", "interpolator": "nearest"},
+    )
     image = _image((4, 16, 16))
     chain = Chain.from_specs(["gaussian:sigma_mm=1.5", "window:preset=lung"])
     expected = window(gaussian(image, sigma_mm=1.5), preset="lung")
@@ -89,24 +96,38 @@ def test_range_errors_surface_when_the_chain_runs() -> None:
 
 @settings(max_examples=20, deadline=None)
 @given(
-    arrays(st.sampled_from([np.int16, np.float32, np.float64]),
-           st.tuples(st.integers(1, 4), st.integers(4, 10), st.integers(4, 10)),
-           elements=st.integers(-1000, 1000)),
-    st.sampled_from(["gaussian", "median", "unsharp", "window", "zscore", "minmax",
-                     "percentile", "opening", "closing", "equalize"]),
+    arrays(
+        st.sampled_from([np.int16, np.float32, np.float64]),
+        st.tuples(st.integers(1, 4), st.integers(4, 10), st.integers(4, 10)),
+        elements=st.integers(-1000, 1000),
+    ),
+    st.sampled_from(
+        [
+            "gaussian",
+            "median",
+            "unsharp",
+            "window",
+            "zscore",
+            "minmax",
+            "percentile",
+            "opening",
+            "closing",
+            "equalize",
+        ]
+    ),
 )
 def test_shape_and_dtype_invariants(array: np.ndarray, name: str) -> None:
     image = Image(array, spacing=(2.0, 0.9, 0.9))
     out = STEPS.get(name)(image, **PARAMS.get(name, {}))
     assert out.shape == image.shape
     if name in ("median", "opening", "closing"):
-        assert out.dtype == array.dtype                      # order statistics keep the dtype
+        assert out.dtype == array.dtype  # order statistics keep the dtype
     else:
         assert out.dtype == (np.float64 if array.dtype == np.float64 else np.float32)
     assert np.isfinite(out.array).all()
     if name in ("minmax", "percentile", "equalize"):
         assert out.array.min() >= 0 and out.array.max() <= 1 + 1e-6
-    np.testing.assert_array_equal(image.array, array)       # the input is never modified
+    np.testing.assert_array_equal(image.array, array)  # the input is never modified
 
 
 @pytest.mark.parametrize("name", STEPS.names())
@@ -119,4 +140,4 @@ def test_every_step_accepts_a_mask(name: str) -> None:
     out = STEPS.get(name)(mask, **PARAMS.get(name, {}))
     assert out.shape[1:] == mask.shape[1:] or name == "resample"
     if name in ("median", "erode", "dilate", "opening", "closing", "fill_holes"):
-        assert isinstance(out, Mask)                       # binary in, binary out
+        assert isinstance(out, Mask)  # binary in, binary out

@@ -26,7 +26,7 @@ def test_gaussian_of_impulse_is_the_sampled_kernel_in_mm() -> None:
     kz, ky, kx = (_sampled_kernel(2.0 / s) for s in (2.0, 1.0, 0.5))
     expected = np.zeros_like(array)
     rz, ry, rx = len(kz) // 2, len(ky) // 2, len(kx) // 2
-    expected[10 - rz:10 + rz + 1, 10 - ry:10 + ry + 1, 20 - rx:20 + rx + 1] = (
+    expected[10 - rz : 10 + rz + 1, 10 - ry : 10 + ry + 1, 20 - rx : 20 + rx + 1] = (
         kz[:, None, None] * ky[None, :, None] * kx[None, None, :]
     )
     np.testing.assert_allclose(out, expected, atol=1e-12)
@@ -39,7 +39,7 @@ def test_gaussian_per_axis_sigma_and_2d_stays_in_plane() -> None:
     out = gaussian(Image(array, spacing=(5.0, 1.0, 1.0)), sigma_mm=(3.0, 1.0, 1.5)).array[0]
     expected = np.outer(_sampled_kernel(1.0), _sampled_kernel(1.5))
     ry, rx = expected.shape[0] // 2, expected.shape[1] // 2
-    np.testing.assert_allclose(out[7 - ry:7 + ry + 1, 7 - rx:7 + rx + 1], expected, atol=1e-7)
+    np.testing.assert_allclose(out[7 - ry : 7 + ry + 1, 7 - rx : 7 + rx + 1], expected, atol=1e-7)
     assert out.dtype == np.float32
 
 

@@ -23,8 +23,8 @@ from medscale.preprocess import (
 def test_ball_respects_anisotropic_spacing() -> None:
     ball = structuring_element(3.0, (3.0, 1.0, 0.5))
     assert ball.shape == (3, 7, 13)
-    assert ball[1, 3, :].all() and ball[1, :, 6].all()      # full extent in plane
-    assert ball[0, 3, 6] and not ball[0, 3, 7]               # one slice away: 0 mm left in x
+    assert ball[1, 3, :].all() and ball[1, :, 6].all()  # full extent in plane
+    assert ball[0, 3, 6] and not ball[0, 3, 7]  # one slice away: 0 mm left in x
     disk = structuring_element(3.0, (3.0, 1.0, 0.5), shape="disk")
     assert disk.shape == (1, 7, 13)
 
@@ -56,8 +56,11 @@ def test_erosion_of_a_sphere_shrinks_its_radius_by_r_mm() -> None:
 
 @settings(max_examples=25, deadline=None)
 @given(
-    arrays(np.int16, st.tuples(st.integers(1, 5), st.integers(3, 9), st.integers(3, 9)),
-           elements=st.integers(-1000, 1000)),
+    arrays(
+        np.int16,
+        st.tuples(st.integers(1, 5), st.integers(3, 9), st.integers(3, 9)),
+        elements=st.integers(-1000, 1000),
+    ),
     st.floats(0.5, 3.0),
 )
 def test_opening_le_image_le_closing(array: np.ndarray, radius: float) -> None:
@@ -91,8 +94,9 @@ def test_fill_holes_binary_grey_and_slicewise() -> None:
     # a tube open at both ends: holes only slice by slice
     tube = (np.hypot(yy - 7, xx - 7) <= 5) & (np.hypot(yy - 7, xx - 7) >= 3)
     assert fill_holes(Mask(tube)).array.sum() == tube.sum()
-    np.testing.assert_array_equal(fill_holes(Mask(tube), slicewise=True).array,
-                                  np.hypot(yy - 7, xx - 7) <= 5)
+    np.testing.assert_array_equal(
+        fill_holes(Mask(tube), slicewise=True).array, np.hypot(yy - 7, xx - 7) <= 5
+    )
 
 
 def test_bad_radius_and_shape_are_named() -> None:

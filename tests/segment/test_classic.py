@@ -24,10 +24,11 @@ def test_threshold_otsu_and_multi_otsu() -> None:
     image, labels = _three_classes()
     assert np.array_equal(segment(image, "threshold", lower=300).array, labels == 2)
     assert np.array_equal(segment(image, "otsu").array, labels >= 1) or np.array_equal(
-        segment(image, "otsu").array, labels == 2)
+        segment(image, "otsu").array, labels == 2
+    )
     for keep, wanted in ((0, 0), (1, 1), (-1, 2)):
         found = segment(image, "multi_otsu", classes=3, keep=keep).array
-        assert np.count_nonzero(found != (labels == wanted)) <= 3   # a few 4-sigma noise voxels
+        assert np.count_nonzero(found != (labels == wanted)) <= 3  # a few 4-sigma noise voxels
     with pytest.raises(ConfigError, match="threshold: parameter 'upper' must be >= lower"):
         segment(image, "threshold", lower=10, upper=0)
 
@@ -62,7 +63,7 @@ def test_seeded_methods_need_a_seed_inside(sphere_case, method: str) -> None:
 def test_star_prior_cuts_a_leak_into_a_touching_wall() -> None:
     z, y, x = np.mgrid[:30, :60, :60]
     ball = (z - 15) ** 2 + (y - 30) ** 2 + (x - 30) ** 2 <= 8**2
-    wall = (x >= 38) & (x < 50)                             # touches the ball's side
+    wall = (x >= 38) & (x < 50)  # touches the ball's side
     cut = star_constrain(ball | wall, (15, 30, 30), (1.0, 1.0, 1.0))
     assert dice(Mask(cut), Mask(ball)) > 0.93
     image = Image(np.where(ball | wall, 40.0, -850.0).astype(np.float32))

@@ -23,8 +23,21 @@ def files(tmp_path, sphere_case):
 def test_segment_region_growing_json(files, capsys) -> None:
     folder, image_path, truth_path = files
     out = folder / "mask.nii.gz"
-    code = main(["segment", str(image_path), "--method", "region_growing", "--param",
-                 "seed=16,16,16", "--out", str(out), "--truth", str(truth_path), "--json"])
+    code = main(
+        [
+            "segment",
+            str(image_path),
+            "--method",
+            "region_growing",
+            "--param",
+            "seed=16,16,16",
+            "--out",
+            str(out),
+            "--truth",
+            str(truth_path),
+            "--json",
+        ]
+    )
     assert code == 0
     scores = json.loads(capsys.readouterr().out)
     assert set(scores) == {"dice", "jaccard", "hd95_mm", "assd_mm", "volume_difference_ml"}
@@ -36,8 +49,23 @@ def test_segment_region_growing_json(files, capsys) -> None:
 def test_segment_otsu_plain_text_and_box(files, capsys) -> None:
     folder, image_path, truth_path = files
     out = folder / "otsu.nrrd"
-    assert main(["segment", str(image_path), "--method", "otsu", "--param", "box=0,0,0,32,32,16",
-                 "--out", str(out), "--truth", str(truth_path)]) == 0
+    assert (
+        main(
+            [
+                "segment",
+                str(image_path),
+                "--method",
+                "otsu",
+                "--param",
+                "box=0,0,0,32,32,16",
+                "--out",
+                str(out),
+                "--truth",
+                str(truth_path),
+            ]
+        )
+        == 0
+    )
     text = capsys.readouterr().out
     assert "dice" in text and "hd95_mm" in text and " mm" in text
     assert not read_mask(out).array[:, :, 16:].any()
@@ -48,8 +76,21 @@ def test_segment_usage_and_failures(files, capsys) -> None:
     out = str(folder / "x.nii.gz")
     assert main(["segment", str(image_path), "--method", "otzu", "--out", out]) == 2
     assert "did you mean 'otsu'" in capsys.readouterr().err
-    assert main(["segment", str(image_path), "--method", "kmeans", "--param", "n_clusters=1",
-                 "--out", out]) == 1
+    assert (
+        main(
+            [
+                "segment",
+                str(image_path),
+                "--method",
+                "kmeans",
+                "--param",
+                "n_clusters=1",
+                "--out",
+                out,
+            ]
+        )
+        == 1
+    )
     assert "kmeans: parameter 'n_clusters'" in capsys.readouterr().err
     assert main(["segment", str(image_path), "--method", "region_growing", "--out", out]) == 1
     assert "parameter 'seed' is required" in capsys.readouterr().err
@@ -60,8 +101,18 @@ def test_segment_usage_and_failures(files, capsys) -> None:
 def test_preprocess_chain_on_the_command_line(files, capsys, tmp_path) -> None:
     _, image_path, _ = files
     out = tmp_path / "smoothed.nii.gz"
-    code = main(["preprocess", str(image_path), "--step", "gaussian:sigma_mm=1",
-                 "--step", "window:preset=lung", "--out", str(out)])
+    code = main(
+        [
+            "preprocess",
+            str(image_path),
+            "--step",
+            "gaussian:sigma_mm=1",
+            "--step",
+            "window:preset=lung",
+            "--out",
+            str(out),
+        ]
+    )
     assert code == 0
     result, source = read_image(out), read_image(image_path)
     assert result.geometry_equal(source)
@@ -79,8 +130,7 @@ def test_preprocess_yaml_and_errors(files, tmp_path, capsys) -> None:
     out = tmp_path / "out.nii.gz"
     assert main(["preprocess", str(image_path), "--config", str(config), "--out", str(out)]) == 0
     assert read_image(out).spacing == (2.0, 2.0, 2.0)
-    assert main(["preprocess", str(image_path), "--step", "median:size=4", "--out",
-                 str(out)]) == 1
+    assert main(["preprocess", str(image_path), "--step", "median:size=4", "--out", str(out)]) == 1
     assert "median: parameter 'size' must be an odd" in capsys.readouterr().err
     assert main(["preprocess", str(image_path), "--step", "gausian", "--out", str(out)]) == 2
     assert main(["preprocess", "--list"]) == 0
@@ -91,8 +141,10 @@ def test_nan_image_is_a_one_line_failure(tmp_path, capsys) -> None:
     array = np.zeros((4, 8, 8), dtype=np.float32)
     array[1, 2, 3] = np.nan
     path = write_image(Image(array), tmp_path / "nan.nrrd")  # NIfTI writing drops NaN
-    assert main(["preprocess", str(path), "--step", "gaussian", "--out",
-                 str(tmp_path / "o.nii.gz")]) == 1
+    assert (
+        main(["preprocess", str(path), "--step", "gaussian", "--out", str(tmp_path / "o.nii.gz")])
+        == 1
+    )
     err = capsys.readouterr().err
     assert err.startswith("error: gaussian:") and "NaN" in err
     assert Mask  # keeps the import used for readers of this file

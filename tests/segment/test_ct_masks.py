@@ -28,8 +28,12 @@ def test_lung_fields_match_the_tissue_map(chest) -> None:
     from scipy import ndimage
 
     lung = np.isin(tissue, [codes["lung"], codes["vessel"]])
-    truth = Mask.like(chest.image, ndimage.binary_fill_holes(
-        lung, structure=np.array([np.zeros((3, 3)), np.ones((3, 3)), np.zeros((3, 3))], bool)))
+    truth = Mask.like(
+        chest.image,
+        ndimage.binary_fill_holes(
+            lung, structure=np.array([np.zeros((3, 3)), np.ones((3, 3)), np.zeros((3, 3))], bool)
+        ),
+    )
     found = segment(chest.image, "lungs")
     assert dice(found, truth) > 0.9
     # two lungs, not the outside air

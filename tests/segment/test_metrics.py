@@ -25,15 +25,15 @@ from medscale.segment import (
 def _cube(offset: tuple[int, int, int], spacing=(1.0, 1.0, 1.0)) -> Mask:
     array = np.zeros((30, 30, 30), dtype=bool)
     z, y, x = offset
-    array[z:z + 10, y:y + 10, x:x + 10] = True
+    array[z : z + 10, y : y + 10, x : x + 10] = True
     return Mask(array, spacing=spacing)
 
 
 def test_two_offset_cubes_exact_overlap() -> None:
-    a, b = _cube((5, 5, 5)), _cube((5, 5, 8))          # 10^3 cubes, 7 x 10 x 10 overlap
+    a, b = _cube((5, 5, 5)), _cube((5, 5, 8))  # 10^3 cubes, 7 x 10 x 10 overlap
     assert dice(a, b) == pytest.approx(2 * 700 / 2000)
     assert jaccard(a, b) == pytest.approx(700 / 1300)
-    c = _cube((7, 6, 8))                                # 8 x 9 x 7 overlap with a
+    c = _cube((7, 6, 8))  # 8 x 9 x 7 overlap with a
     assert dice(a, c) == pytest.approx(2 * 504 / 2000)
     assert volume_difference_ml(a, b) == 0.0
 
@@ -41,16 +41,18 @@ def test_two_offset_cubes_exact_overlap() -> None:
 def test_volume_difference_in_ml_with_spacing() -> None:
     spacing = (2.0, 0.5, 0.5)
     small = np.zeros((10, 10, 10), bool)
-    small[:2, :4, :4] = True                            # 32 voxels of 0.5 mm³ = 16 mm³
+    small[:2, :4, :4] = True  # 32 voxels of 0.5 mm³ = 16 mm³
     big = np.zeros((10, 10, 10), bool)
-    big[:4, :4, :4] = True                              # 64 voxels = 32 mm³
+    big[:4, :4, :4] = True  # 64 voxels = 32 mm³
     assert volume_difference_ml(Mask(small, spacing=spacing), Mask(big, spacing=spacing)) == (
-        pytest.approx(-0.016))
+        pytest.approx(-0.016)
+    )
 
 
 def _sphere(centre_mm, radius_mm, shape, spacing) -> Mask:
-    grids = np.meshgrid(*(np.arange(n) * s for n, s in zip(shape, spacing, strict=True)),
-                        indexing="ij")
+    grids = np.meshgrid(
+        *(np.arange(n) * s for n, s in zip(shape, spacing, strict=True)), indexing="ij"
+    )
     r2 = sum((g - c) ** 2 for g, c in zip(grids, centre_mm, strict=True))
     return Mask(r2 <= radius_mm**2, spacing=spacing)
 
@@ -80,8 +82,13 @@ def test_hd95_of_shifted_spheres_is_the_shift_in_mm(axis: int) -> None:
 def test_identical_masks_and_empty_masks() -> None:
     a = _cube((5, 5, 5))
     scores = evaluate(a, a)
-    assert scores == {"dice": 1.0, "jaccard": 1.0, "hd95_mm": 0.0, "assd_mm": 0.0,
-                      "volume_difference_ml": 0.0}
+    assert scores == {
+        "dice": 1.0,
+        "jaccard": 1.0,
+        "hd95_mm": 0.0,
+        "assd_mm": 0.0,
+        "volume_difference_ml": 0.0,
+    }
     empty = Mask(np.zeros(a.shape, bool))
     scores = evaluate(empty, a)
     assert scores["dice"] == 0.0 and math.isnan(scores["hd95_mm"])
@@ -95,7 +102,8 @@ def test_masks_on_different_grids_are_refused() -> None:
 
 @settings(max_examples=30, deadline=None)
 @given(
-    arrays(bool, (4, 9, 9)), arrays(bool, (4, 9, 9)),
+    arrays(bool, (4, 9, 9)),
+    arrays(bool, (4, 9, 9)),
     st.tuples(st.integers(0, 3), st.integers(0, 3), st.integers(0, 3)),
 )
 def test_metric_invariants(a: np.ndarray, b: np.ndarray, shift: tuple[int, int, int]) -> None:
@@ -104,7 +112,7 @@ def test_metric_invariants(a: np.ndarray, b: np.ndarray, shift: tuple[int, int, 
     scores, swapped = evaluate(ma, mb), evaluate(mb, ma)
     assert 0.0 <= scores["jaccard"] <= scores["dice"] <= 1.0
     assert scores["dice"] == pytest.approx(2 * scores["jaccard"] / (1 + scores["jaccard"]))
-    for key in ("dice", "jaccard", "hd95_mm", "assd_mm"):          # symmetric
+    for key in ("dice", "jaccard", "hd95_mm", "assd_mm"):  # symmetric
         assert scores[key] == pytest.approx(swapped[key], nan_ok=True)
     assert scores["volume_difference_ml"] == pytest.approx(-swapped["volume_difference_ml"])
     # translating both masks together (inside a larger grid) changes nothing

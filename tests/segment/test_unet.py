@@ -35,14 +35,16 @@ def tiny_model() -> UNetSegmenter:
     torch.set_num_threads(1)
     images, masks = _disks(8, seed=0)
     settings = UNetSettings(base_channels=4, depth=2, pixel_spacing_mm=0.8)
-    return train_unet(images, masks, settings=settings, epochs=15, batch_size=8, seed=0,
-                      learning_rate=1e-2)
+    return train_unet(
+        images, masks, settings=settings, epochs=15, batch_size=8, seed=0, learning_rate=1e-2
+    )
 
 
 def test_tiny_unet_learns_bright_disks(tiny_model: UNetSegmenter) -> None:
     images, masks = _disks(2, seed=1)
-    scores = [dice(tiny_model.predict(image), mask) for image, mask in zip(images, masks,
-                                                                           strict=True)]
+    scores = [
+        dice(tiny_model.predict(image), mask) for image, mask in zip(images, masks, strict=True)
+    ]
     assert min(scores) > 0.8
 
 
@@ -89,8 +91,24 @@ def test_unet_from_the_command_line(tiny_model: UNetSegmenter, tmp_path, capsys)
     image_path = write_image(images[0], tmp_path / "image.nrrd")
     truth_path = write_image(masks[0], tmp_path / "truth.nrrd")
     out = tmp_path / "mask.nrrd"
-    assert main(["segment", str(image_path), "--method", "unet", "--param", f"model={model}",
-                 "--out", str(out), "--truth", str(truth_path), "--json"]) == 0
+    assert (
+        main(
+            [
+                "segment",
+                str(image_path),
+                "--method",
+                "unet",
+                "--param",
+                f"model={model}",
+                "--out",
+                str(out),
+                "--truth",
+                str(truth_path),
+                "--json",
+            ]
+        )
+        == 0
+    )
     import json
 
     scores = json.loads(capsys.readouterr().out)

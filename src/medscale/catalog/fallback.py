@@ -51,9 +51,11 @@ def _read(path: str, size: int) -> dict[str, Any]:
                 handle.seek(0)
                 start = handle.read(8)
                 if len(start) < 8 or start[:2] not in (b"\x08\x00", b"\x02\x00", b"\x00\x08"):
-                    raise UnreadableFileError(path, "not_dicom",
-                                              "not a DICOM file (no DICM preamble, no "
-                                              "recognisable first element)") from err
+                    raise UnreadableFileError(
+                        path,
+                        "not_dicom",
+                        "not a DICOM file (no DICM preamble, no recognisable first element)",
+                    ) from err
                 handle.seek(0)
                 dataset = pydicom.dcmread(handle, stop_before_pixels=True, force=True)
             stop = handle.tell()
@@ -76,12 +78,14 @@ def _read(path: str, size: int) -> dict[str, Any]:
         if group << 16 | element in _PIXEL_TAGS:
             # a VR after the tag (explicit), else the length (implicit, or a broken file)
             explicit_long = len(pixel_header) == 12 and pixel_header[4:6].isalpha()
-            length = struct.unpack(order + "I", pixel_header[8:12] if explicit_long
-                                   else pixel_header[4:8])[0]
+            length = struct.unpack(
+                order + "I", pixel_header[8:12] if explicit_long else pixel_header[4:8]
+            )[0]
             header = 12 if explicit_long else 8
             if length != _UNDEFINED and stop + header + length > size:
-                raise _truncated(path, f"Pixel Data needs {length} bytes, "
-                                       f"{size - stop - header} remain")
+                raise _truncated(
+                    path, f"Pixel Data needs {length} bytes, {size - stop - header} remain"
+                )
             values["has_pixel_data"] = True
             return values
     _check_not_cut(values, path)
@@ -100,10 +104,12 @@ def _dataset_values(dataset: Any) -> dict[str, Any]:
         values[key] = _text(dataset, tag)
     shared = _first_item(dataset, 0x52009229)
     frame = _first_item(dataset, 0x52009230)
-    fallbacks = {"_pixel_spacing": (0x00289110, 0x00280030),
-                 "slice_thickness_mm": (0x00289110, 0x00180050),
-                 "_orientation": (0x00209116, 0x00200037),
-                 "_position": (0x00209113, 0x00200032)}
+    fallbacks = {
+        "_pixel_spacing": (0x00289110, 0x00280030),
+        "slice_thickness_mm": (0x00289110, 0x00180050),
+        "_orientation": (0x00209116, 0x00200037),
+        "_position": (0x00209113, 0x00200032),
+    }
     for key, (sequence, tag) in fallbacks.items():
         for group in (shared, frame):
             if values.get(key) is None and group is not None:

@@ -36,20 +36,60 @@ logger = logging.getLogger(__name__)
 
 _CHUNK = 16384
 _UNDEFINED = 0xFFFFFFFF
-_LONG_VRS = frozenset({b"OB", b"OW", b"OF", b"OD", b"OL", b"OV", b"SQ", b"UC", b"UN", b"UR",
-                       b"UT", b"SV", b"UV"})
-_SHORT_VRS = frozenset({b"AE", b"AS", b"AT", b"CS", b"DA", b"DS", b"DT", b"FL", b"FD", b"IS",
-                        b"LO", b"LT", b"PN", b"SH", b"SL", b"SS", b"ST", b"TM", b"UI", b"UL",
-                        b"US"})
+_LONG_VRS = frozenset(
+    {b"OB", b"OW", b"OF", b"OD", b"OL", b"OV", b"SQ", b"UC", b"UN", b"UR", b"UT", b"SV", b"UV"}
+)
+_SHORT_VRS = frozenset(
+    {
+        b"AE",
+        b"AS",
+        b"AT",
+        b"CS",
+        b"DA",
+        b"DS",
+        b"DT",
+        b"FL",
+        b"FD",
+        b"IS",
+        b"LO",
+        b"LT",
+        b"PN",
+        b"SH",
+        b"SL",
+        b"SS",
+        b"ST",
+        b"TM",
+        b"UI",
+        b"UL",
+        b"US",
+    }
+)
 _PIXEL_TAGS = frozenset({0x7FE00008, 0x7FE00009, 0x7FE00010})
 _FUNCTIONAL_GROUPS = frozenset({0x52009229, 0x52009230})
 _LAST_WANTED = max(TAGS)
 _IMPLICIT_LE = "1.2.840.10008.1.2"
 _FAST_EXCLUDED = frozenset({"1.2.840.10008.1.2.2", "1.2.840.10008.1.2.1.99"})  # BE, deflated
 #: Single-frame image classes without functional groups: where the tail shortcut is safe.
-_CLASSIC_IMAGE_SOP_CLASSES = frozenset("1.2.840.10008.5.1.4.1.1." + suffix for suffix in (
-    "1", "1.1", "1.1.1", "1.2", "1.2.1", "1.3", "1.3.1", "2", "4", "6.1", "7", "12.1", "12.2",
-    "128", "481.1"))
+_CLASSIC_IMAGE_SOP_CLASSES = frozenset(
+    "1.2.840.10008.5.1.4.1.1." + suffix
+    for suffix in (
+        "1",
+        "1.1",
+        "1.1.1",
+        "1.2",
+        "1.2.1",
+        "1.3",
+        "1.3.1",
+        "2",
+        "4",
+        "6.1",
+        "7",
+        "12.1",
+        "12.2",
+        "128",
+        "481.1",
+    )
+)
 _TAG_LENGTH = struct.Struct("<HHI")
 _US = struct.Struct("<H")
 _PIXEL_DATA_TAG = b"\xe0\x7f\x10\x00"
@@ -178,12 +218,13 @@ def _read_meta(window: _Window, values: dict[str, Any], path: str) -> int:
             raise _Fallback("odd file meta")
         key = META_TAGS.get(group << 16 | element)
         if key is not None:
-            values[key] = data[position + header:end].decode("latin-1").strip(" \x00") or None
+            values[key] = data[position + header : end].decode("latin-1").strip(" \x00") or None
         position = end
 
 
-def _walk(window: _Window, position: int, *, explicit: bool, raw: dict[int, bytes],
-          path: str) -> bool:
+def _walk(
+    window: _Window, position: int, *, explicit: bool, raw: dict[int, bytes], path: str
+) -> bool:
     """Walk the dataset's element headers; keep wanted top-level raw values.
 
     Returns True when a complete Pixel Data element was found. This loop is the scan's hot
@@ -196,7 +237,7 @@ def _walk(window: _Window, position: int, *, explicit: bool, raw: dict[int, byte
     limit = base + len(data) - 12  # an element header starting at or before this fits
     unpack_explicit, unpack_implicit = _TAG_VR_SHORT.unpack_from, _TAG_LENGTH.unpack_from
     unpack_long, long_vrs, short_vrs, wanted = _LONG_LENGTH.unpack_from, _LONG_VRS, _SHORT_VRS, TAGS
-    if not explicit and position + 8 <= size and data[position + 4:position + 6] in short_vrs:
+    if not explicit and position + 8 <= size and data[position + 4 : position + 6] in short_vrs:
         raise _Fallback("explicit VR in an implicit VR file")
     while position < size:
         if position > limit:
@@ -241,21 +282,26 @@ def _walk(window: _Window, position: int, *, explicit: bool, raw: dict[int, byte
                 if group >= 0x5200:
                     if tag in _PIXEL_TAGS:
                         if length != undefined and value_start + length > size:
-                            raise _truncated(path, f"Pixel Data needs {length} bytes, "
-                                                   f"{size - value_start} remain")
+                            raise _truncated(
+                                path,
+                                f"Pixel Data needs {length} bytes, {size - value_start} remain",
+                            )
                         return True
                     if tag in _FUNCTIONAL_GROUPS:
                         raise _Fallback("enhanced multi-frame")
             elif tag in wanted and length != undefined:
                 end = value_start + length
                 if end > size:
-                    raise _truncated(path, f"element ({group:04X},{element:04X}) needs "
-                                           f"{length} bytes, {size - value_start} remain")
+                    raise _truncated(
+                        path,
+                        f"element ({group:04X},{element:04X}) needs "
+                        f"{length} bytes, {size - value_start} remain",
+                    )
                 if end > base + len(data):
                     window.load(value_start, length)
                     data, base = window.data, window.start
                     limit = base + len(data) - 12
-                raw[tag] = data[value_start - base:end - base]
+                raw[tag] = data[value_start - base : end - base]
         if length == undefined:
             depth += 1
             position = value_start
@@ -268,8 +314,7 @@ def _walk(window: _Window, position: int, *, explicit: bool, raw: dict[int, byte
     return False
 
 
-def _pixels_ahead(window: _Window, raw: dict[int, bytes], position: int, *,
-                  explicit: bool) -> bool:
+def _pixels_ahead(window: _Window, raw: dict[int, bytes], position: int, *, explicit: bool) -> bool:
     """Is a complete native Pixel Data element of the size the header implies ahead?
 
     Size = Rows x Columns x SamplesPerPixel x BitsAllocated / 8, padded to even. The element
@@ -287,8 +332,12 @@ def _pixels_ahead(window: _Window, raw: dict[int, bytes], position: int, *,
         return False
     if min(len(rows), len(columns), len(bits), len(samples)) < 2:
         return False
-    n_bits = (_US.unpack_from(rows)[0] * _US.unpack_from(columns)[0]
-              * _US.unpack_from(samples)[0] * _US.unpack_from(bits)[0])
+    n_bits = (
+        _US.unpack_from(rows)[0]
+        * _US.unpack_from(columns)[0]
+        * _US.unpack_from(samples)[0]
+        * _US.unpack_from(bits)[0]
+    )
     length = -(-n_bits // 8)
     length += length & 1
     header = 12 if explicit else 8
@@ -296,8 +345,10 @@ def _pixels_ahead(window: _Window, raw: dict[int, bytes], position: int, *,
     found = data.find(_PIXEL_DATA_TAG, position - base)
     while found >= 0 and found + header <= len(data):
         if explicit:
-            matches = (data[found + 4:found + 8] in (b"OW\0\0", b"OB\0\0")
-                       and _LONG_LENGTH.unpack_from(data, found + 8)[0] == length)
+            matches = (
+                data[found + 4 : found + 8] in (b"OW\0\0", b"OB\0\0")
+                and _LONG_LENGTH.unpack_from(data, found + 8)[0] == length
+            )
         else:
             matches = _LONG_LENGTH.unpack_from(data, found + 4)[0] == length
         if matches:

@@ -91,8 +91,11 @@ class ScanResult:
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (paths as strings, plus ``files_per_second``)."""
         out = asdict(self)
-        out.update(catalog_path=str(self.catalog_path), errors_path=str(self.errors_path),
-                   files_per_second=self.files_per_second)
+        out.update(
+            catalog_path=str(self.catalog_path),
+            errors_path=str(self.errors_path),
+            files_per_second=self.files_per_second,
+        )
         return out
 
 
@@ -119,16 +122,24 @@ def read_chunk(entries: list[Entry]) -> tuple[pa.RecordBatch, pa.RecordBatch]:
             errors.append(_error_row(path, size, mtime_ns, err.error_type, err.reason))
         except Exception as err:  # noqa: BLE001 - a scan never aborts on one bad file
             logger.debug("%s: unexpected reader failure", path, exc_info=True)
-            errors.append(_error_row(path, size, mtime_ns, "unreadable",
-                                     f"{type(err).__name__}: {err}"))
-    return (pa.RecordBatch.from_pylist(rows, schema=INSTANCE_SCHEMA),
-            pa.RecordBatch.from_pylist(errors, schema=ERROR_SCHEMA))
+            errors.append(
+                _error_row(path, size, mtime_ns, "unreadable", f"{type(err).__name__}: {err}")
+            )
+    return (
+        pa.RecordBatch.from_pylist(rows, schema=INSTANCE_SCHEMA),
+        pa.RecordBatch.from_pylist(errors, schema=ERROR_SCHEMA),
+    )
 
 
 def _error_row(path: str, size: int, mtime_ns: int, error_type: str, reason: str) -> dict:
     reason = " ".join(str(reason).split()) or error_type
-    return {"path": path, "size_bytes": size, "mtime_ns": mtime_ns, "error_type": error_type,
-            "reason": reason}
+    return {
+        "path": path,
+        "size_bytes": size,
+        "mtime_ns": mtime_ns,
+        "error_type": error_type,
+        "reason": reason,
+    }
 
 
 def list_files(root: Path, *, exclude: Callable[[str], bool]) -> list[Entry]:
@@ -182,10 +193,16 @@ class _RowGroupWriter:
         self.writer.close()
 
 
-def scan(root: str | os.PathLike[str], catalog_path: str | os.PathLike[str], *,
-         update: bool = False, workers: int | None = None,
-         row_group_size: int = DEFAULT_ROW_GROUP_SIZE, chunk_size: int | None = None,
-         progress: ProgressCallback | None = None) -> ScanResult:
+def scan(
+    root: str | os.PathLike[str],
+    catalog_path: str | os.PathLike[str],
+    *,
+    update: bool = False,
+    workers: int | None = None,
+    row_group_size: int = DEFAULT_ROW_GROUP_SIZE,
+    chunk_size: int | None = None,
+    progress: ProgressCallback | None = None,
+) -> ScanResult:
     """Index every file under ``root`` into a Parquet catalog, reading headers only.
 
     Parameters
@@ -229,9 +246,11 @@ def scan(root: str | os.PathLike[str], catalog_path: str | os.PathLike[str], *,
     root_path, catalog = Path(root), Path(catalog_path).absolute()
     if not root_path.is_dir():
         raise InputError(f"scan root {str(root)!r} is not a folder")
-    checked = {"row_group_size": row_group_size,
-               "chunk_size": 1 if chunk_size is None else chunk_size,
-               "workers": 1 if workers is None else workers}
+    checked = {
+        "row_group_size": row_group_size,
+        "chunk_size": 1 if chunk_size is None else chunk_size,
+        "workers": 1 if workers is None else workers,
+    }
     for name, value in checked.items():
         if value < 1:
             raise InputError(f"scan: {name} must be >= 1, got {value}")
@@ -247,16 +266,24 @@ def scan(root: str | os.PathLike[str], catalog_path: str | os.PathLike[str], *,
     previous = _previous_index(catalog, errors_file) if update else {}
     unchanged = {path for path, size, mtime in entries if previous.get(path) == (size, mtime)}
     to_read = [entry for entry in entries if entry[0] not in unchanged]
-    logger.info("scan %s: %d files, %d to read, %d unchanged", root, len(entries), len(to_read),
-                len(unchanged))
+    logger.info(
+        "scan %s: %d files, %d to read, %d unchanged",
+        root,
+        len(entries),
+        len(to_read),
+        len(unchanged),
+    )
 
-    temporary = (catalog.with_name(f"{hidden[0]}-{os.getpid()}"),
-                 errors_file.with_name(f"{hidden[1]}-{os.getpid()}"))
+    temporary = (
+        catalog.with_name(f"{hidden[0]}-{os.getpid()}"),
+        errors_file.with_name(f"{hidden[1]}-{os.getpid()}"),
+    )
     instances = _RowGroupWriter(temporary[0], INSTANCE_SCHEMA, row_group_size)
     failures = _RowGroupWriter(temporary[1], ERROR_SCHEMA, row_group_size)
     try:
-        reused = _carry_over(catalog, errors_file, unchanged, instances, failures) if unchanged \
-            else 0
+        reused = (
+            _carry_over(catalog, errors_file, unchanged, instances, failures) if unchanged else 0
+        )
         if progress is not None:
             progress(0, len(to_read))
         done = 0
@@ -276,24 +303,40 @@ def scan(root: str | os.PathLike[str], catalog_path: str | os.PathLike[str], *,
         for path in temporary:
             Path(path).unlink(missing_ok=True)
         raise
-    result = ScanResult(catalog_path=catalog, errors_path=errors_file, n_files=len(entries),
-                        n_instances=instances.n_rows, n_errors=failures.n_rows,
-                        read_count=len(to_read), reused_count=reused,
-                        removed_count=len(previous) - reused,
-                        seconds=time.perf_counter() - start)
-    logger.info("scan %s: %d instances, %d errors, %d read in %.2f s", root, result.n_instances,
-                result.n_errors, result.read_count, result.seconds)
+    result = ScanResult(
+        catalog_path=catalog,
+        errors_path=errors_file,
+        n_files=len(entries),
+        n_instances=instances.n_rows,
+        n_errors=failures.n_rows,
+        read_count=len(to_read),
+        reused_count=reused,
+        removed_count=len(previous) - reused,
+        seconds=time.perf_counter() - start,
+    )
+    logger.info(
+        "scan %s: %d instances, %d errors, %d read in %.2f s",
+        root,
+        result.n_instances,
+        result.n_errors,
+        result.read_count,
+        result.seconds,
+    )
     return result
 
 
-def _read_all(entries: list[Entry], *, workers: int | None, chunk_size: int | None,
-              ) -> Iterator[tuple[pa.RecordBatch, pa.RecordBatch, int]]:
+def _read_all(
+    entries: list[Entry],
+    *,
+    workers: int | None,
+    chunk_size: int | None,
+) -> Iterator[tuple[pa.RecordBatch, pa.RecordBatch, int]]:
     """Yield (instances, errors, n_files) per chunk, in path order; at most 2 chunks per worker
     in flight."""
     n_workers = workers or os.cpu_count() or 1
     if chunk_size is None:
         chunk_size = min(MAX_CHUNK_SIZE, max(16, -(-len(entries) // (4 * n_workers))))
-    chunks = [entries[i:i + chunk_size] for i in range(0, len(entries), chunk_size)]
+    chunks = [entries[i : i + chunk_size] for i in range(0, len(entries), chunk_size)]
     n_workers = min(n_workers, max(len(chunks), 1))
     if n_workers <= 1:
         for chunk in chunks:
@@ -313,8 +356,9 @@ def _read_all(entries: list[Entry], *, workers: int | None, chunk_size: int | No
                 future, count = pending.popleft()
                 yield (*future.result(), count)
     except BrokenProcessPool as err:
-        raise MedscaleError(f"scan failed: a worker process died ({err}); try fewer "
-                            f"workers") from err
+        raise MedscaleError(
+            f"scan failed: a worker process died ({err}); try fewer workers"
+        ) from err
 
 
 def _previous_index(catalog: Path, errors_file: Path) -> dict[str, tuple[int, int]]:
@@ -327,9 +371,13 @@ def _previous_index(catalog: Path, errors_file: Path) -> dict[str, tuple[int, in
         if not path.is_file():
             continue
         table = _read_columns(path, ["path", "size_bytes", "mtime_ns"])
-        index.update(zip(table["path"].to_pylist(),
-                         zip(table["size_bytes"].to_pylist(), table["mtime_ns"].to_pylist(),
-                             strict=True), strict=True))
+        index.update(
+            zip(
+                table["path"].to_pylist(),
+                zip(table["size_bytes"].to_pylist(), table["mtime_ns"].to_pylist(), strict=True),
+                strict=True,
+            )
+        )
     return index
 
 
@@ -337,12 +385,18 @@ def _read_columns(path: Path, columns: list[str]) -> pa.Table:
     try:
         return pq.read_table(path, columns=columns)
     except (OSError, pa.ArrowException) as err:
-        raise InputError(f"cannot read the existing catalog {path}: {err}; delete it or scan "
-                         f"without --update") from err
+        raise InputError(
+            f"cannot read the existing catalog {path}: {err}; delete it or scan without --update"
+        ) from err
 
 
-def _carry_over(catalog: Path, errors_file: Path, unchanged: set[str],
-                instances: _RowGroupWriter, failures: _RowGroupWriter) -> int:
+def _carry_over(
+    catalog: Path,
+    errors_file: Path,
+    unchanged: set[str],
+    instances: _RowGroupWriter,
+    failures: _RowGroupWriter,
+) -> int:
     """Stream the previous rows of unchanged files into the new writers; return their count."""
     keep = pa.array(sorted(unchanged), type=pa.string())
     count = 0
@@ -351,8 +405,10 @@ def _carry_over(catalog: Path, errors_file: Path, unchanged: set[str],
             continue
         source = pq.ParquetFile(path)
         if not source.schema_arrow.remove_metadata().equals(writer.schema.remove_metadata()):
-            raise InputError(f"the existing catalog {path} has another layout; scan without "
-                             f"--update to rebuild it")
+            raise InputError(
+                f"the existing catalog {path} has another layout; scan without "
+                f"--update to rebuild it"
+            )
         for batch in source.iter_batches(batch_size=writer.row_group_size):
             kept = batch.filter(pc.is_in(batch.column("path"), value_set=keep))
             count += kept.num_rows

@@ -158,7 +158,7 @@ TAGS: dict[int, tuple[str, str]] = {
     0x00280011: ("US", "columns"),
     0x00280030: ("DS", "_pixel_spacing"),
     0x00280002: ("US", "_samples_per_pixel"),  # with Rows, Columns, BitsAllocated: the size
-    0x00280100: ("US", "_bits_allocated"),     # of native Pixel Data (completeness check)
+    0x00280100: ("US", "_bits_allocated"),  # of native Pixel Data (completeness check)
 }
 
 #: File meta tags read: tag -> internal key.
@@ -195,8 +195,9 @@ def parse_tm(text: str | None) -> dt.time | None:
     hour, minute, second, fraction = match.groups()
     second_int = min(int(second or 0), 59)  # DICOM allows a leap second "60"
     try:
-        return dt.time(int(hour), int(minute or 0), second_int,
-                       int((fraction or "0").ljust(6, "0")))
+        return dt.time(
+            int(hour), int(minute or 0), second_int, int((fraction or "0").ljust(6, "0"))
+        )
     except ValueError:
         return None
 
@@ -209,9 +210,15 @@ def parse_dt(text: str | None) -> dt.datetime | None:
         return None
     year, month, day, hour, minute, second, fraction, _offset = match.groups()
     try:
-        return dt.datetime(int(year), int(month or 1), int(day or 1), int(hour or 0),
-                           int(minute or 0), min(int(second or 0), 59),
-                           int((fraction or "0").ljust(6, "0")))
+        return dt.datetime(
+            int(year),
+            int(month or 1),
+            int(day or 1),
+            int(hour or 0),
+            int(minute or 0),
+            min(int(second or 0), 59),
+            int((fraction or "0").ljust(6, "0")),
+        )
     except ValueError:
         return None
 
@@ -289,8 +296,9 @@ def make_row(values: dict[str, Any]) -> dict[str, Any]:
         row[key] = values[key] = parse_tm(values.get(key))
     row["acquisition_datetime"] = acquisition_datetime(values)
     row["sop_class_uid"] = values.get("sop_class_uid") or values.get("_media_sop_class_uid")
-    row["sop_instance_uid"] = (values.get("sop_instance_uid")
-                               or values.get("_media_sop_instance_uid"))
+    row["sop_instance_uid"] = values.get("sop_instance_uid") or values.get(
+        "_media_sop_instance_uid"
+    )
     for key in ("series_number", "instance_number", "number_of_frames"):
         row[key] = _integer(values.get(key))
     thickness = _numbers(values.get("slice_thickness_mm"), 1)

@@ -94,14 +94,17 @@ def connect(catalog_path: str | os.PathLike[str]) -> duckdb.DuckDBPyConnection:
 
     catalog = Path(catalog_path)
     if not catalog.is_file():
-        raise InputError(f"no catalog at {str(catalog)!r}: create it with "
-                         f"`medscale scan DIR --catalog {catalog}`")
+        raise InputError(
+            f"no catalog at {str(catalog)!r}: create it with "
+            f"`medscale scan DIR --catalog {catalog}`"
+        )
     connection = duckdb.connect(":memory:")
     connection.execute(f"CREATE VIEW instances AS SELECT * FROM read_parquet({_quote(catalog)})")
     errors_file = errors_path_for(catalog)
     if errors_file.is_file():
         connection.execute(
-            f"CREATE VIEW errors AS SELECT * FROM read_parquet({_quote(errors_file)})")
+            f"CREATE VIEW errors AS SELECT * FROM read_parquet({_quote(errors_file)})"
+        )
     else:
         logger.warning("no errors table at %s: the errors view is empty", errors_file)
         connection.register("errors_empty", ERROR_SCHEMA.empty_table())
@@ -145,8 +148,12 @@ def query(catalog_path: str | os.PathLike[str], sql: str, *, output: Output = "p
         connection.close()
 
 
-def _run(connection: duckdb.DuckDBPyConnection, sql: str, output: Output,
-         catalog_path: str | os.PathLike[str]) -> Any:
+def _run(
+    connection: duckdb.DuckDBPyConnection,
+    sql: str,
+    output: Output,
+    catalog_path: str | os.PathLike[str],
+) -> Any:
     import duckdb
 
     try:
@@ -161,14 +168,20 @@ def _run(connection: duckdb.DuckDBPyConnection, sql: str, output: Output,
 
 def series_view(catalog_path: str | os.PathLike[str], *, output: Output = "pandas") -> Any:
     """One row per series (:data:`SERIES_SQL`), ordered by study then series number."""
-    return query(catalog_path, "SELECT * FROM series ORDER BY study_instance_uid, series_number, "
-                               "series_instance_uid", output=output)
+    return query(
+        catalog_path,
+        "SELECT * FROM series ORDER BY study_instance_uid, series_number, series_instance_uid",
+        output=output,
+    )
 
 
 def study_view(catalog_path: str | os.PathLike[str], *, output: Output = "pandas") -> Any:
     """One row per study (:data:`STUDIES_SQL`), ordered by patient then study date."""
-    return query(catalog_path, "SELECT * FROM studies ORDER BY patient_id, study_date, "
-                               "study_instance_uid", output=output)
+    return query(
+        catalog_path,
+        "SELECT * FROM studies ORDER BY patient_id, study_date, study_instance_uid",
+        output=output,
+    )
 
 
 def summary(catalog_path: str | os.PathLike[str]) -> dict[str, Any]:

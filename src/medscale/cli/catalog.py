@@ -7,13 +7,19 @@ from typing import Any
 
 import click
 
-_CATALOG = click.option("--catalog", "catalog_path", required=True,
-                        type=click.Path(dir_okay=False),
-                        help="The catalog written by `medscale scan`.")
+_CATALOG = click.option(
+    "--catalog",
+    "catalog_path",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="The catalog written by `medscale scan`.",
+)
 
 
-@click.group(epilog='Example: medscale catalog query "SELECT modality, count(*) FROM series '
-                    'GROUP BY 1" --catalog archive.parquet')
+@click.group(
+    epilog='Example: medscale catalog query "SELECT modality, count(*) FROM series '
+    'GROUP BY 1" --catalog archive.parquet'
+)
 def command() -> None:
     """Query a DICOM catalog with SQL (DuckDB) and summarise it.
 
@@ -23,12 +29,15 @@ def command() -> None:
 
 def _records(frame: Any) -> list[dict[str, Any]]:
     """JSON-ready rows: ISO dates and times, lists for arrays, null for missing."""
-    return json.loads(frame.to_json(orient="records", date_format="iso", date_unit="us",
-                                    default_handler=str))
+    return json.loads(
+        frame.to_json(orient="records", date_format="iso", date_unit="us", default_handler=str)
+    )
 
 
-@command.command(epilog='Example: medscale catalog query "SELECT * FROM studies LIMIT 5" '
-                        '--catalog archive.parquet --csv')
+@command.command(
+    epilog='Example: medscale catalog query "SELECT * FROM studies LIMIT 5" '
+    "--catalog archive.parquet --csv"
+)
 @click.argument("sql")
 @_CATALOG
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
@@ -41,8 +50,15 @@ def query(sql: str, catalog_path: str, as_json: bool, as_csv: bool) -> None:
 
     frame = run_query(catalog_path, sql)
     if as_json:
-        click.echo(json.dumps({"columns": [str(name) for name in frame.columns],
-                               "n_rows": len(frame), "rows": _records(frame)}))
+        click.echo(
+            json.dumps(
+                {
+                    "columns": [str(name) for name in frame.columns],
+                    "n_rows": len(frame),
+                    "rows": _records(frame),
+                }
+            )
+        )
     elif as_csv:
         click.echo(frame.to_csv(index=False), nl=False)
     else:
@@ -52,8 +68,13 @@ def query(sql: str, catalog_path: str, as_json: bool, as_csv: bool) -> None:
 @command.command(epilog="Example: medscale catalog summary --catalog archive.parquet --json")
 @_CATALOG
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
-@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True,
-              help="Rows shown per table (studies, devices).")
+@click.option(
+    "--limit",
+    type=click.IntRange(min=1),
+    default=20,
+    show_default=True,
+    help="Rows shown per table (studies, devices).",
+)
 def summary(catalog_path: str, as_json: bool, limit: int) -> None:
     """Counts per modality, device and study, and of unreadable files."""
     from medscale.catalog import summary as make_summary
@@ -61,14 +82,22 @@ def summary(catalog_path: str, as_json: bool, limit: int) -> None:
     found = make_summary(catalog_path)
     tables = {name: frame for name, frame in found.items() if name != "totals"}
     if as_json:
-        click.echo(json.dumps({"totals": found["totals"],
-                               **{name: _records(frame) for name, frame in tables.items()}}))
+        click.echo(
+            json.dumps(
+                {
+                    "totals": found["totals"],
+                    **{name: _records(frame) for name, frame in tables.items()},
+                }
+            )
+        )
         return
     totals = found["totals"]
     click.echo(", ".join(f"{value} {name}" for name, value in totals.items()))
     for name, frame in tables.items():
-        _print_table(frame.head(limit), title=f"{name.replace('_', ' ')} "
-                                              f"({min(limit, len(frame))} of {len(frame)})")
+        _print_table(
+            frame.head(limit),
+            title=f"{name.replace('_', ' ')} ({min(limit, len(frame))} of {len(frame)})",
+        )
 
 
 def _print_table(frame: Any, *, title: str | None) -> None:

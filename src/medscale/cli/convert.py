@@ -10,15 +10,31 @@ import click
 @click.command(epilog="Example: medscale convert dicom/series/ ct.nii.gz --series-uid 1.2.840.1")
 @click.argument("source", type=click.Path(exists=True))
 @click.argument("target", type=click.Path(dir_okay=False))
-@click.option("--series-uid", default=None,
-              help="SeriesInstanceUID to read when a DICOM folder holds several series.")
-@click.option("--allow-uneven", is_flag=True,
-              help="Read a DICOM series with missing or unevenly spaced slices (warns).")
-@click.option("--list-series", "list_only", is_flag=True,
-              help="Only list the series of a DICOM folder (UID, modality, description, count).")
+@click.option(
+    "--series-uid",
+    default=None,
+    help="SeriesInstanceUID to read when a DICOM folder holds several series.",
+)
+@click.option(
+    "--allow-uneven",
+    is_flag=True,
+    help="Read a DICOM series with missing or unevenly spaced slices (warns).",
+)
+@click.option(
+    "--list-series",
+    "list_only",
+    is_flag=True,
+    help="Only list the series of a DICOM folder (UID, modality, description, count).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
-def command(source: str, target: str, series_uid: str | None, allow_uneven: bool,
-            list_only: bool, as_json: bool) -> None:
+def command(
+    source: str,
+    target: str,
+    series_uid: str | None,
+    allow_uneven: bool,
+    list_only: bool,
+    as_json: bool,
+) -> None:
     """Convert any readable image (DICOM file or series folder, NIfTI, NRRD, PNG) to NIfTI/NRRD.
 
     The geometry (spacing, origin, direction) is kept exactly.
@@ -29,8 +45,15 @@ def command(source: str, target: str, series_uid: str | None, allow_uneven: bool
 
     if list_only:
         found = dicom.list_series(source)
-        rows = [{"series_uid": s.series_uid, "modality": s.modality,
-                 "description": s.description, "instances": s.n_instances} for s in found]
+        rows = [
+            {
+                "series_uid": s.series_uid,
+                "modality": s.modality,
+                "description": s.description,
+                "instances": s.n_instances,
+            }
+            for s in found
+        ]
         if as_json:
             click.echo(json.dumps({"series": rows}))
         else:
@@ -43,14 +66,19 @@ def command(source: str, target: str, series_uid: str | None, allow_uneven: bool
         image = read_image(source)
     written = write_image(image, target)
     summary = {
-        "source": str(Path(source)), "target": str(written),
-        "shape_zyx": list(image.shape), "spacing_zyx_mm": [round(s, 6) for s in image.spacing],
-        "origin_lps_mm": [round(o, 6) for o in image.origin], "dtype": str(image.dtype),
+        "source": str(Path(source)),
+        "target": str(written),
+        "shape_zyx": list(image.shape),
+        "spacing_zyx_mm": [round(s, 6) for s in image.spacing],
+        "origin_lps_mm": [round(o, 6) for o in image.origin],
+        "dtype": str(image.dtype),
         "modality": image.meta.get("modality", ""),
     }
     if as_json:
         click.echo(json.dumps(summary))
     else:
-        click.echo(f"{written}: {image.shape[2]}x{image.shape[1]}x{image.shape[0]} voxels, "
-                   f"spacing {tuple(round(s, 4) for s in reversed(image.spacing))} mm (x, y, z)",
-                   err=True)
+        click.echo(
+            f"{written}: {image.shape[2]}x{image.shape[1]}x{image.shape[0]} voxels, "
+            f"spacing {tuple(round(s, 4) for s in reversed(image.spacing))} mm (x, y, z)",
+            err=True,
+        )

@@ -12,9 +12,14 @@ import sys
 import click
 
 _OPTION_NAMES = (
-    "retain-safe-private", "retain-uids", "retain-device-identity",
-    "retain-institution-identity", "retain-patient-characteristics", "retain-full-dates",
-    "retain-modified-dates", "clean-descriptors",
+    "retain-safe-private",
+    "retain-uids",
+    "retain-device-identity",
+    "retain-institution-identity",
+    "retain-patient-characteristics",
+    "retain-full-dates",
+    "retain-modified-dates",
+    "clean-descriptors",
 )
 
 
@@ -27,8 +32,9 @@ class _DefaultRunGroup(click.Group):
         return super().parse_args(ctx, args)
 
 
-@click.group(cls=_DefaultRunGroup,
-             epilog="Example: medscale deid dicom/ deid-out/ --key project.key")
+@click.group(
+    cls=_DefaultRunGroup, epilog="Example: medscale deid dicom/ deid-out/ --key project.key"
+)
 def command() -> None:
     """De-identify DICOM files (PS3.15 Basic Profile, keyed pseudonyms); verify; make keys.
 
@@ -45,33 +51,72 @@ def _parse_safe_private(values: tuple[str, ...]) -> frozenset[tuple[str, int]]:
         except ValueError:
             number = -1
         if not sep or not creator or not 0 <= number <= 0xFF:
-            raise click.BadParameter(f"{value!r}: expected CREATOR:EE, e.g. 'ACME 1.0:10'",
-                                     param_hint="--safe-private")
+            raise click.BadParameter(
+                f"{value!r}: expected CREATOR:EE, e.g. 'ACME 1.0:10'", param_hint="--safe-private"
+            )
         pairs.add((creator, number))
     return frozenset(pairs)
 
 
-@command.command("run", epilog="Example: medscale deid run dicom/ deid-out/ --key project.key "
-                               "--option retain-modified-dates")
+@command.command(
+    "run",
+    epilog="Example: medscale deid run dicom/ deid-out/ --key project.key "
+    "--option retain-modified-dates",
+)
 @click.argument("in_dir", type=click.Path(exists=True, file_okay=False))
 @click.argument("out_dir", type=click.Path(file_okay=False))
-@click.option("--key", "key_file", required=True, type=click.Path(dir_okay=False),
-              help="Project key file (`medscale deid keygen KEYFILE`).")
-@click.option("--profile", type=click.Choice(["basic"]), default="basic", show_default=True,
-              help="PS3.15 confidentiality profile.")
-@click.option("--option", "options", multiple=True, type=click.Choice(_OPTION_NAMES),
-              help="PS3.15 option on top of the profile (repeatable).")
-@click.option("--safe-private", multiple=True, metavar="CREATOR:EE",
-              help="With retain-safe-private: a private attribute to keep (repeatable).")
-@click.option("--workers", type=click.IntRange(min=1), default=None,
-              help="Worker processes [default: CPU count, at most 8].")
+@click.option(
+    "--key",
+    "key_file",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="Project key file (`medscale deid keygen KEYFILE`).",
+)
+@click.option(
+    "--profile",
+    type=click.Choice(["basic"]),
+    default="basic",
+    show_default=True,
+    help="PS3.15 confidentiality profile.",
+)
+@click.option(
+    "--option",
+    "options",
+    multiple=True,
+    type=click.Choice(_OPTION_NAMES),
+    help="PS3.15 option on top of the profile (repeatable).",
+)
+@click.option(
+    "--safe-private",
+    multiple=True,
+    metavar="CREATOR:EE",
+    help="With retain-safe-private: a private attribute to keep (repeatable).",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Worker processes [default: CPU count, at most 8].",
+)
 @click.option("--resume", is_flag=True, help="Complete a partial run into a non-empty OUT_DIR.")
-@click.option("--hold-for-review", is_flag=True,
-              help="Write images that may show burned-in text under OUT_DIR/review/.")
+@click.option(
+    "--hold-for-review",
+    is_flag=True,
+    help="Write images that may show burned-in text under OUT_DIR/review/.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON on stdout.")
-def run(in_dir: str, out_dir: str, key_file: str, profile: str, options: tuple[str, ...],
-        safe_private: tuple[str, ...], workers: int | None, resume: bool, hold_for_review: bool,
-        as_json: bool) -> int:
+def run(
+    in_dir: str,
+    out_dir: str,
+    key_file: str,
+    profile: str,
+    options: tuple[str, ...],
+    safe_private: tuple[str, ...],
+    workers: int | None,
+    resume: bool,
+    hold_for_review: bool,
+    as_json: bool,
+) -> int:
     """De-identify every DICOM file under IN_DIR into OUT_DIR.
 
     Outputs are named OUT_DIR/<study>/<series>/<instance>.dcm by their new UIDs; pixel data
@@ -84,28 +129,44 @@ def run(in_dir: str, out_dir: str, key_file: str, profile: str, options: tuple[s
     key = load_key(key_file)
     settings = DeidSettings.from_names(options, safe_private=_parse_safe_private(safe_private))
     n_workers = workers or max(1, min(8, os.cpu_count() or 1))
-    summary = _run_with_progress(deidentify_tree, in_dir, out_dir, key=key, settings=settings,
-                                 workers=n_workers, resume=resume,
-                                 hold_for_review=hold_for_review, show=not as_json)
+    summary = _run_with_progress(
+        deidentify_tree,
+        in_dir,
+        out_dir,
+        key=key,
+        settings=settings,
+        workers=n_workers,
+        resume=resume,
+        hold_for_review=hold_for_review,
+        show=not as_json,
+    )
     record = {k: v for k, v in summary.__dict__.items() if k != "rows"}
     if as_json:
         click.echo(json.dumps(record))
     counts = ", ".join(f"{n} {status}" for status, n in summary.by_status.items() if n)
-    click.echo(f"{out_dir}: {counts or 'no files'}; {summary.n_processed} processed in "
-               f"{summary.wall_s:.1f} s ({summary.files_per_s:.1f} files/s)", err=True)
+    click.echo(
+        f"{out_dir}: {counts or 'no files'}; {summary.n_processed} processed in "
+        f"{summary.wall_s:.1f} s ({summary.files_per_s:.1f} files/s)",
+        err=True,
+    )
     if summary.n_review:
         where = "under review/" if hold_for_review else "in the rows with a 'review' reason"
-        click.echo(f"warning: {summary.n_review} image(s) may show burned-in text; check "
-                   f"them by eye ({where}, deid_audit.csv)", err=True)
-    problems = sum(summary.by_status.get(status, 0)
-                   for status in ("truncated", "invalid", "failed"))
+        click.echo(
+            f"warning: {summary.n_review} image(s) may show burned-in text; check "
+            f"them by eye ({where}, deid_audit.csv)",
+            err=True,
+        )
+    problems = sum(
+        summary.by_status.get(status, 0) for status in ("truncated", "invalid", "failed")
+    )
     if summary.by_status.get("not_dicom", 0):
-        click.echo(f"note: {summary.by_status['not_dicom']} non-DICOM file(s) not copied",
-                   err=True)
+        click.echo(f"note: {summary.by_status['not_dicom']} non-DICOM file(s) not copied", err=True)
     if problems:
-        click.echo(f"error: {problems} file(s) truncated, invalid or failed; not copied; see "
-                   "deid_audit.csv",
-                   err=True)
+        click.echo(
+            f"error: {problems} file(s) truncated, invalid or failed; not copied; see "
+            "deid_audit.csv",
+            err=True,
+        )
         return 1
     return 0
 
@@ -127,10 +188,18 @@ def _run_with_progress(function, *args, show: bool, **kwargs):  # type: ignore[n
 
 @command.command("verify", epilog="Example: medscale deid verify deid-out/ --phi-list phi.txt")
 @click.argument("folder", type=click.Path(exists=True, file_okay=False))
-@click.option("--phi-list", type=click.Path(exists=True, dir_okay=False),
-              help="Known original values, one per line, searched in every file's raw bytes.")
-@click.option("--max-lines", type=int, default=50, show_default=True,
-              help="Findings listed on stdout (all are counted).")
+@click.option(
+    "--phi-list",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Known original values, one per line, searched in every file's raw bytes.",
+)
+@click.option(
+    "--max-lines",
+    type=int,
+    default=50,
+    show_default=True,
+    help="Findings listed on stdout (all are counted).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print findings as JSON on stdout.")
 def verify(folder: str, phi_list: str | None, max_lines: int, as_json: bool) -> int:
     """Scan FOLDER for residual identifiers; exit 1 when anything remains.
@@ -146,30 +215,48 @@ def verify(folder: str, phi_list: str | None, max_lines: int, as_json: bool) -> 
     values = read_phi_list(phi_list) if phi_list else []
     findings = verify_tree(folder, phi_values=values)
     links = check_references(folder)
-    click.echo(f"{folder}: {links.n_resolved} of {links.n_references} UID references between "
-               "files resolve inside the folder", err=True)
+    click.echo(
+        f"{folder}: {links.n_resolved} of {links.n_references} UID references between "
+        "files resolve inside the folder",
+        err=True,
+    )
     by_kind = Counter(finding.kind for finding in findings)
     if as_json:
-        click.echo(json.dumps({"n_findings": len(findings), "by_kind": dict(by_kind),
-                               "references": links.__dict__,
-                               "findings": [f.__dict__ for f in findings]}))
+        click.echo(
+            json.dumps(
+                {
+                    "n_findings": len(findings),
+                    "by_kind": dict(by_kind),
+                    "references": links.__dict__,
+                    "findings": [f.__dict__ for f in findings],
+                }
+            )
+        )
     else:
         for finding in findings[:max_lines]:
             click.echo(f"{finding.file}\t{finding.tag}\t{finding.kind}\t{finding.detail}")
     if findings:
         kinds = ", ".join(f"{n} {kind}" for kind, n in by_kind.most_common())
-        click.echo(f"error: {len(findings)} residual identifier(s) in {folder}: {kinds}",
-                   err=True)
+        click.echo(f"error: {len(findings)} residual identifier(s) in {folder}: {kinds}", err=True)
         return 1
-    click.echo(f"{folder}: no residual identifiers found"
-               f"{f' ({len(values)} known values searched)' if values else ''}", err=True)
+    click.echo(
+        f"{folder}: no residual identifiers found"
+        f"{f' ({len(values)} known values searched)' if values else ''}",
+        err=True,
+    )
     return 0
 
 
 @command.command("keygen", epilog="Example: medscale deid keygen project.key")
 @click.argument("key_file", type=click.Path(dir_okay=False))
-@click.option("--bytes", "n_bytes", type=click.IntRange(min=32), default=32, show_default=True,
-              help="Secret length in bytes.")
+@click.option(
+    "--bytes",
+    "n_bytes",
+    type=click.IntRange(min=32),
+    default=32,
+    show_default=True,
+    help="Secret length in bytes.",
+)
 @click.option("--force", is_flag=True, help="Overwrite an existing key file.")
 def keygen(key_file: str, n_bytes: int, force: bool) -> None:
     """Write a new random project key to KEY_FILE (mode 600: its owner only).

@@ -5,17 +5,28 @@ from __future__ import annotations
 import click
 
 
-@click.command(epilog="Example: medscale preprocess ct.nii.gz --step gaussian:sigma_mm=1 "
-                      "--step window:preset=lung --out ct_lung.nii.gz")
+@click.command(
+    epilog="Example: medscale preprocess ct.nii.gz --step gaussian:sigma_mm=1 "
+    "--step window:preset=lung --out ct_lung.nii.gz"
+)
 @click.argument("image", type=click.Path(exists=True), required=False)
-@click.option("--step", "steps", multiple=True, metavar="NAME[:k=v,...]",
-              help="A step, repeatable, applied in order (e.g. median:size=3).")
-@click.option("--config", type=click.Path(exists=True, dir_okay=False),
-              help="YAML list of steps, applied before any --step.")
+@click.option(
+    "--step",
+    "steps",
+    multiple=True,
+    metavar="NAME[:k=v,...]",
+    help="A step, repeatable, applied in order (e.g. median:size=3).",
+)
+@click.option(
+    "--config",
+    type=click.Path(exists=True, dir_okay=False),
+    help="YAML list of steps, applied before any --step.",
+)
 @click.option("--out", type=click.Path(dir_okay=False), help="Output image (.nii.gz, .nrrd).")
 @click.option("--list", "list_steps", is_flag=True, help="List the steps and their parameters.")
-def command(image: str | None, steps: tuple[str, ...], config: str | None, out: str | None,
-            list_steps: bool) -> None:
+def command(
+    image: str | None, steps: tuple[str, ...], config: str | None, out: str | None, list_steps: bool
+) -> None:
     """Apply a chain of preprocessing steps to an image; the geometry is kept.
 
     Steps: gaussian, median, bilateral, nlmeans, window, equalize, clahe, unsharp, erode,
@@ -28,8 +39,9 @@ def command(image: str | None, steps: tuple[str, ...], config: str | None, out: 
     if list_steps:
         for name in STEPS.names():
             operation = STEPS.get(name)
-            params = ", ".join(f"{key}={param.default!r}"
-                               for key, param in operation.parameters.items())
+            params = ", ".join(
+                f"{key}={param.default!r}" for key, param in operation.parameters.items()
+            )
             click.echo(f"{name:12s} {operation.summary}\n{'':12s} ({params or 'no parameters'})")
         return
     if image is None or out is None:
@@ -47,5 +59,7 @@ def command(image: str | None, steps: tuple[str, ...], config: str | None, out: 
 
     result = chain(read_image(image))
     write_image(result, out)
-    click.echo(f"{out}: {' -> '.join(chain.names)}; shape {result.shape} (z, y, x), "
-               f"dtype {result.dtype}", err=True)
+    click.echo(
+        f"{out}: {' -> '.join(chain.names)}; shape {result.shape} (z, y, x), dtype {result.dtype}",
+        err=True,
+    )

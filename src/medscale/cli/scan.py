@@ -11,17 +11,40 @@ import click
 
 @click.command(epilog="Example: medscale scan /data/archive --catalog archive.parquet --workers 4")
 @click.argument("root", type=click.Path(exists=True, file_okay=False))
-@click.option("--catalog", "catalog_path", required=True, type=click.Path(dir_okay=False),
-              help="Parquet file to write; unreadable files go to <stem>_errors.parquet.")
-@click.option("--update", is_flag=True,
-              help="Re-read only new or changed files (size, mtime); drop deleted ones.")
-@click.option("--workers", type=click.IntRange(min=1), default=None,
-              help="Worker processes (default: the number of CPU cores).")
-@click.option("--row-group-size", type=click.IntRange(min=1), default=8192, show_default=True,
-              help="Rows per Parquet row group.")
+@click.option(
+    "--catalog",
+    "catalog_path",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="Parquet file to write; unreadable files go to <stem>_errors.parquet.",
+)
+@click.option(
+    "--update",
+    is_flag=True,
+    help="Re-read only new or changed files (size, mtime); drop deleted ones.",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Worker processes (default: the number of CPU cores).",
+)
+@click.option(
+    "--row-group-size",
+    type=click.IntRange(min=1),
+    default=8192,
+    show_default=True,
+    help="Rows per Parquet row group.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
-def command(root: str, catalog_path: str, update: bool, workers: int | None,
-            row_group_size: int, as_json: bool) -> None:
+def command(
+    root: str,
+    catalog_path: str,
+    update: bool,
+    workers: int | None,
+    row_group_size: int,
+    as_json: bool,
+) -> None:
     """Index every file under ROOT into a Parquet catalog, reading DICOM headers only.
 
     One row per DICOM instance (UIDs, patient, modality, device, dates, geometry, transfer
@@ -38,38 +61,55 @@ def command(root: str, catalog_path: str, update: bool, workers: int | None,
         # (a filter, because importing pydicom later resets its logger's level)
         logging.getLogger("pydicom").addFilter(lambda record: record.levelno >= logging.ERROR)
     console = Console(stderr=True)
-    columns = ("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
-               TimeRemainingColumn())
-    with Progress(*columns, console=console, transient=True,
-                  disable=not sys.stderr.isatty()) as bar:
+    columns = (
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+    )
+    with Progress(
+        *columns, console=console, transient=True, disable=not sys.stderr.isatty()
+    ) as bar:
         task = bar.add_task("reading headers", total=None)
 
         def progress(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
 
-        result = scan(root, catalog_path, update=update, workers=workers,
-                      row_group_size=row_group_size, progress=progress)
+        result = scan(
+            root,
+            catalog_path,
+            update=update,
+            workers=workers,
+            row_group_size=row_group_size,
+            progress=progress,
+        )
     totals = summary(result.catalog_path)["totals"]
-    report = {**result.to_dict(), "series": totals["series"], "studies": totals["studies"],
-              "patients": totals["patients"]}
+    report = {
+        **result.to_dict(),
+        "series": totals["series"],
+        "studies": totals["studies"],
+        "patients": totals["patients"],
+    }
     if as_json:
         click.echo(json.dumps(report))
         return
     if result.n_files == 0:
-        click.echo(f"No files found under {root}; wrote an empty catalog to "
-                   f"{result.catalog_path}.")
+        click.echo(f"No files found under {root}; wrote an empty catalog to {result.catalog_path}.")
         return
-    click.echo(f"{result.n_files} files ({result.read_count} read, {result.reused_count} "
-               f"unchanged) in {result.seconds:.2f} s, {result.files_per_second:.0f} files/s")
-    click.echo(f"{result.n_instances} instances in {totals['series']} series, "
-               f"{totals['studies']} studies, {totals['patients']} patients -> "
-               f"{result.catalog_path}")
+    click.echo(
+        f"{result.n_files} files ({result.read_count} read, {result.reused_count} "
+        f"unchanged) in {result.seconds:.2f} s, {result.files_per_second:.0f} files/s"
+    )
+    click.echo(
+        f"{result.n_instances} instances in {totals['series']} series, "
+        f"{totals['studies']} studies, {totals['patients']} patients -> "
+        f"{result.catalog_path}"
+    )
     if result.n_errors:
         from medscale.catalog import query
 
         click.echo(f"{result.n_errors} unreadable files -> {result.errors_path}")
-        first = query(result.catalog_path, "SELECT path, reason FROM errors ORDER BY path "
-                                           "LIMIT 5")
+        first = query(result.catalog_path, "SELECT path, reason FROM errors ORDER BY path LIMIT 5")
         for path, reason in first.itertuples(index=False):
             click.echo(f"  {path}: {reason}", err=True)
     else:

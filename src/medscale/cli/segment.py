@@ -5,20 +5,37 @@ from __future__ import annotations
 import click
 
 
-@click.command(epilog="Example: medscale segment ct.nii.gz --method region_growing "
-                      "--param seed=20,48,60 --out lesion.nii.gz --truth truth.nii.gz --json")
+@click.command(
+    epilog="Example: medscale segment ct.nii.gz --method region_growing "
+    "--param seed=20,48,60 --out lesion.nii.gz --truth truth.nii.gz --json"
+)
 @click.argument("image", type=click.Path(exists=True), required=False)
 @click.option("--method", help="Method name (snake_case), e.g. otsu, kmeans, region_growing.")
-@click.option("--param", "params", multiple=True, metavar="KEY=VALUE",
-              help="A method parameter, repeatable; seed=Z,Y,X and box=Z0,Y0,X0,Z1,Y1,X1 "
-                   "are voxel indices (upper bounds exclusive).")
+@click.option(
+    "--param",
+    "params",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="A method parameter, repeatable; seed=Z,Y,X and box=Z0,Y0,X0,Z1,Y1,X1 "
+    "are voxel indices (upper bounds exclusive).",
+)
 @click.option("--out", type=click.Path(dir_okay=False), help="Output mask (.nii.gz, .nrrd).")
-@click.option("--truth", type=click.Path(exists=True),
-              help="Ground-truth mask: print Dice, Jaccard, HD95, ASSD, volume difference.")
+@click.option(
+    "--truth",
+    type=click.Path(exists=True),
+    help="Ground-truth mask: print Dice, Jaccard, HD95, ASSD, volume difference.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
 @click.option("--list", "list_methods", is_flag=True, help="List the methods and parameters.")
-def command(image: str | None, method: str | None, params: tuple[str, ...], out: str | None,
-            truth: str | None, as_json: bool, list_methods: bool) -> None:
+def command(
+    image: str | None,
+    method: str | None,
+    params: tuple[str, ...],
+    out: str | None,
+    truth: str | None,
+    as_json: bool,
+    list_methods: bool,
+) -> None:
     """Segment an image and, given a truth mask, score the result.
 
     Distances are in mm and volumes in ml. Seeded methods (region_growing, watershed,
@@ -34,8 +51,9 @@ def command(image: str | None, method: str | None, params: tuple[str, ...], out:
     if list_methods:
         for name in METHODS.names():
             operation = METHODS.get(name)
-            described = ", ".join(f"{key}={param.default!r}"
-                                  for key, param in operation.parameters.items())
+            described = ", ".join(
+                f"{key}={param.default!r}" for key, param in operation.parameters.items()
+            )
             click.echo(f"{name:24s} {operation.summary}\n{'':24s} ({described or '-'})")
         return
     if image is None or method is None or out is None:
@@ -56,17 +74,27 @@ def command(image: str | None, method: str | None, params: tuple[str, ...], out:
     source = read_image(image)
     mask = segment(source, method, **values)
     write_image(mask, out)
-    click.echo(f"{out}: {mask.voxel_count} voxels, "
-               f"{mask.voxel_count * mask.voxel_volume_mm3 / 1000:.3f} ml", err=True)
+    click.echo(
+        f"{out}: {mask.voxel_count} voxels, "
+        f"{mask.voxel_count * mask.voxel_volume_mm3 / 1000:.3f} ml",
+        err=True,
+    )
     if truth is None:
         if as_json:
-            click.echo(json.dumps({"voxels": mask.voxel_count,
-                                   "volume_ml": mask.voxel_count * mask.voxel_volume_mm3 / 1000}))
+            click.echo(
+                json.dumps(
+                    {
+                        "voxels": mask.voxel_count,
+                        "volume_ml": mask.voxel_count * mask.voxel_volume_mm3 / 1000,
+                    }
+                )
+            )
         return
     scores = evaluate(mask, read_mask(truth))
     if as_json:
-        clean = {k: (None if isinstance(v, float) and math.isnan(v) else v)
-                 for k, v in scores.items()}
+        clean = {
+            k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in scores.items()
+        }
         click.echo(json.dumps(clean))
         return
     units = {"hd95_mm": " mm", "assd_mm": " mm", "volume_difference_ml": " ml"}

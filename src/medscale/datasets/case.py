@@ -8,7 +8,13 @@ from medscale.image import Image, Mask
 
 # Tissue classes of `SyntheticCase.tissue` (CT) or of the X-ray's label map.
 TISSUE_CODES: dict[str, int] = {
-    "air": 0, "fat": 1, "soft_tissue": 2, "lung": 3, "bone": 4, "vessel": 5, "lesion": 6,
+    "air": 0,
+    "fat": 1,
+    "soft_tissue": 2,
+    "lung": 3,
+    "bone": 4,
+    "vessel": 5,
+    "lesion": 6,
 }
 
 

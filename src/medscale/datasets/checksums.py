@@ -5,280 +5,142 @@ Copied from the data mirror's ``sha256sums.txt`` (see its ``MANIFEST.md``); the 
 """
 
 SHA256: dict[str, str] = {
-    "ibsi1/configs.md":
-        "987c3eb929d2062ca63be69ae1eafbc0085b00f4030be6f230e83ae39e3513a7",
-    "ibsi1/ct_phantom/LICENSE.md":
-        "03e3631fbf812e9158e525de9ebd062987f51810d219e795ba5c12e190828663",
-    "ibsi1/ct_phantom/dicom/image/DCM_IMG_00000.dcm":
-        "d426b82691926c3d90dfb928f520b76bb4621fb6442714e5ac58696808976103",
-    "ibsi1/ct_phantom/dicom/image/DCM_IMG_00001.dcm":
-        "ba5f595b25ee0bc57a85c3b30c7248a2f29e5c28b03af4de6408aa8dd1c3f6ff",
-    "ibsi1/ct_phantom/dicom/image/DCM_IMG_00002.dcm":
-        "caeab2a8d4a185156e7279fc04252546fc6e09d769ebb04cf08409bf91dca1a0",
-    "ibsi1/ct_phantom/dicom/image/DCM_IMG_00003.dcm":
-        "80ecea5c80311670f73f94f6cec7bd8f95844960bbc672084edd9899ed6692a6",
-    "ibsi1/ct_phantom/dicom/image/DCM_IMG_00004.dcm":
-        "22247e5ddada774c6f22b951c54e6d24de75d400ec32f5d4ef28cd04c518cedc",
-    "ibsi1/ct_phantom/dicom/image/DCM_IMG_00005.dcm":
-        "bd0d09b4d2ecfec540b4a0587ea8c42e66b73d1674780c28f9dfa78ca72bac8c",
-    "ibsi1/ct_phantom/dicom/image/DCM_IMG_00006.dcm":
-        "e58f7221bebbd6284d3b28c6d8862fe4ce9d1fea3a46c38ff8fdd70f4e554a9b",
-    "ibsi1/ct_phantom/dicom/image/DCM_IMG_00007.dcm":
-        "739d2a91ce3d17625cdb96c2dd04e1eb92636cc590186b75b692e02d593f6363",
-    "ibsi1/ct_phantom/dicom/image/DCM_IMG_00008.dcm":
-        "2a34256237f3bb35d8e3a958b53db868ab89d11fd85c29ae0bfad0e5e5b79744",
-    "ibsi1/ct_phantom/dicom/image/DCM_IMG_00009.dcm":
-        "73265e6b5988d5f4c7cfb7c8567fedad61770da0ab5b28ae79da6e568016d79c",
-    "ibsi1/ct_phantom/dicom/image/DCM_IMG_00010.dcm":
-        "d31c2c515a5a4a9b36552c6c67bbe902ac340b70927c0f5be92761d33429a972",
-    "ibsi1/ct_phantom/dicom/image/DCM_IMG_00011.dcm":
-        "e42e921e045276ca7653779cb73a418b168dc0b5d2b33ce6286d4cce07132754",
-    "ibsi1/ct_phantom/dicom/image/DCM_IMG_00012.dcm":
-        "9884bc236bc043e57061a7a1a893de51070b61eed07538c826786b8fb7c184b1",
-    "ibsi1/ct_phantom/dicom/image/DCM_IMG_00013.dcm":
-        "218d64aa2388b4cebb832d8e39931e26de1077c509872f9af5ec301d18ecc7d4",
-    "ibsi1/ct_phantom/dicom/image/DCM_IMG_00014.dcm":
-        "f330d7e0d97fcd4df076a6b57e2ecc08c7da11e1da546ee6f85439d6bf44f1a3",
-    "ibsi1/ct_phantom/dicom/image/DCM_IMG_00015.dcm":
-        "0d500dddabbe7f6ab5218d047674620123d17ac8acee8cf2619b176d8a5ab7e1",
-    "ibsi1/ct_phantom/dicom/image/DCM_IMG_00016.dcm":
-        "198b275b75a4a38e4b2336384d53c3005221ba145e05d7d80e8e2c5365705bfa",
-    "ibsi1/ct_phantom/dicom/image/DCM_IMG_00017.dcm":
-        "5be17dd1166fdbb26208be92f02239a657840d490fecc7ce8629b0eb166a6bb3",
-    "ibsi1/ct_phantom/dicom/image/DCM_IMG_00018.dcm":
-        "db801094cce0516059ec2327bfc7b0f7cf150c08634e9cc18f22d5961fd0ccbb",
-    "ibsi1/ct_phantom/dicom/image/DCM_IMG_00019.dcm":
-        "538374e26ae69979a027c10939dcf646d72e670149588266ef5a372b08c50feb",
-    "ibsi1/ct_phantom/dicom/image/DCM_IMG_00020.dcm":
-        "2fc8ba38fa037395a6464c518e7bde162d464a92a89165d9b7d33681236d9c40",
-    "ibsi1/ct_phantom/dicom/image/DCM_IMG_00021.dcm":
-        "0e230f2485b67ee739e7a80a2a0f63c18ef3a145824bd991a17c40a8ec508b27",
-    "ibsi1/ct_phantom/dicom/image/DCM_IMG_00022.dcm":
-        "265b8a5b1e4387b0f58ccdf717be67c961e5fb26bd13e14570cfd37545f046d8",
-    "ibsi1/ct_phantom/dicom/image/DCM_IMG_00023.dcm":
-        "d5218bea6ebbd56892d0585e6aa92c86ff2c4a84e3b2dafb134ce23b8ac95630",
-    "ibsi1/ct_phantom/dicom/image/DCM_IMG_00024.dcm":
-        "1a865ddf5af3a3b4d7dff17eff16fb78baa9750c17ba614fe6c5725f35a96d3c",
-    "ibsi1/ct_phantom/dicom/image/DCM_IMG_00025.dcm":
-        "eb58cb8df33684ef9af6561e4749ff2857c092699896e227fa7886b82e7cf25d",
-    "ibsi1/ct_phantom/dicom/image/DCM_IMG_00026.dcm":
-        "2a6a039c6963bf225a8db32c941bfb5d6f3bfa08b8b4efc4252a4c0103040e60",
-    "ibsi1/ct_phantom/dicom/image/DCM_IMG_00027.dcm":
-        "1616051d7f286336e34892339dfd2a815b0705639233cb210ec71607341fa062",
-    "ibsi1/ct_phantom/dicom/image/DCM_IMG_00028.dcm":
-        "f41cf1ec9bda428637dfe0121919325d5d04e4ec2e63a3666ab7146d1115e329",
-    "ibsi1/ct_phantom/dicom/image/DCM_IMG_00029.dcm":
-        "48a5cb786fc72ef620759571c119d864eeb56632c2e123f7ac06c1939a38262c",
-    "ibsi1/ct_phantom/dicom/image/DCM_IMG_00030.dcm":
-        "da47bb3a17c6fdcf8193d112707e02a77fc42807159baadfa6ac29fdb67b0d22",
-    "ibsi1/ct_phantom/dicom/image/DCM_IMG_00031.dcm":
-        "e76b14c26a403238f63ce78dd84e20fc4bac6f71d27cbc344a92e0a9fc2be5ae",
-    "ibsi1/ct_phantom/dicom/image/DCM_IMG_00032.dcm":
-        "08cae7bc96ffe0bae92587fa28b2df97a6477e5a7642ea844d96f12df4f14d34",
-    "ibsi1/ct_phantom/dicom/image/DCM_IMG_00033.dcm":
-        "e092d4294c56792ede76ed33ef4c69319c9e216a96b99a7c66be3c5ff85b0682",
-    "ibsi1/ct_phantom/dicom/image/DCM_IMG_00034.dcm":
-        "124231c50ad8011bd3999456e54313c4ee2bdb0cbe5557129242ac6e0e1c6324",
-    "ibsi1/ct_phantom/dicom/image/DCM_IMG_00035.dcm":
-        "9195756a534f9f284752b9dd9aa13f4282a19a7aa604616edd9511bace4cf90b",
-    "ibsi1/ct_phantom/dicom/image/DCM_IMG_00036.dcm":
-        "d8d5d2c3fd42d044147a7855cd0f5ca40ca1bcd041cb1573bbd1c32cf470e4a5",
-    "ibsi1/ct_phantom/dicom/image/DCM_IMG_00037.dcm":
-        "f03209a201a71ad8e7f065f25c3982fcd5883c486498942f881092be78126fec",
-    "ibsi1/ct_phantom/dicom/image/DCM_IMG_00038.dcm":
-        "d50697ea6c7c3068a87aba99e349e4fa1e5075146947fd63c0a4111a348dd45c",
-    "ibsi1/ct_phantom/dicom/image/DCM_IMG_00039.dcm":
-        "f2abb72ae1136f7eb82ee326ffa705fef31d90472dbecba7f94fe8fa9bfad041",
-    "ibsi1/ct_phantom/dicom/image/DCM_IMG_00040.dcm":
-        "94135836ff4aa636322fc93002e32f3aae1656e6fcaef4a4931e4f36da187879",
-    "ibsi1/ct_phantom/dicom/image/DCM_IMG_00041.dcm":
-        "ebc9afb4ab01f825bd6ff2c14d43753f019efd90241b0e8805f3e8baf5fba57d",
-    "ibsi1/ct_phantom/dicom/image/DCM_IMG_00042.dcm":
-        "8c42104787d14a06283d7cc40e09964386ab6f26af3aa38414f59d8876e92134",
-    "ibsi1/ct_phantom/dicom/image/DCM_IMG_00043.dcm":
-        "21083aef77fd9347281d96de49aabf38d2ed48830bc860c2fb3bf793ef95033c",
-    "ibsi1/ct_phantom/dicom/image/DCM_IMG_00044.dcm":
-        "672075780283e22670d6f9a6d2bc76314eea84263c2b486d0a3085aa83299317",
-    "ibsi1/ct_phantom/dicom/image/DCM_IMG_00045.dcm":
-        "7d438777bcbf697b8868f71d291df9e46fb043fdd5c131161bcc33bfa4f94348",
-    "ibsi1/ct_phantom/dicom/image/DCM_IMG_00046.dcm":
-        "21c90c987dcc43a3cdb85b346ccf5a09b0e682dad113bee1109195c53a57630d",
-    "ibsi1/ct_phantom/dicom/image/DCM_IMG_00047.dcm":
-        "d12851ae099da6548c52f8c1509a993a97f9b4fb8b17a048af1bb11b5697331f",
-    "ibsi1/ct_phantom/dicom/image/DCM_IMG_00048.dcm":
-        "17301879e176a27ce2800387cd8cde8d0f0e99a0f93f3353d375c02bf34fc707",
-    "ibsi1/ct_phantom/dicom/image/DCM_IMG_00049.dcm":
-        "b1cce5190a220078f3655693623775042ad9f745d73fba72efb90899309c24ec",
-    "ibsi1/ct_phantom/dicom/image/DCM_IMG_00050.dcm":
-        "05b455cfc5b12030588bcc70cdabc962e8904f66b4654462c3eef8d333a190d3",
-    "ibsi1/ct_phantom/dicom/image/DCM_IMG_00051.dcm":
-        "8d573fed5f190d7c181f1d97b5090332d368f5fa9c462f41e6f69de69652b2b6",
-    "ibsi1/ct_phantom/dicom/image/DCM_IMG_00052.dcm":
-        "d102aba9793474806e10992c43b33af47eeffc9179246d298abf795c1d1deba5",
-    "ibsi1/ct_phantom/dicom/image/DCM_IMG_00053.dcm":
-        "09fa5d8611b8b42b6de304398355a671d308945639577a9449b75ed6c076a188",
-    "ibsi1/ct_phantom/dicom/image/DCM_IMG_00054.dcm":
-        "51f4eecc0f2daaccfe9ba5c1927645f005e271c89ec741bbaedbc451d17c5e6a",
-    "ibsi1/ct_phantom/dicom/image/DCM_IMG_00055.dcm":
-        "a8715d94272e27e0327dc18fa00644e48adf3f0efbc194486917700b54bc4dab",
-    "ibsi1/ct_phantom/dicom/image/DCM_IMG_00056.dcm":
-        "7f6eedf55ccc7cf09c81fecce630dc075a1c4db4b6934ca518a6a5ea23a6f34b",
-    "ibsi1/ct_phantom/dicom/image/DCM_IMG_00057.dcm":
-        "77c26ea8d0997ab285c3069a88a1f2f4e16dc0b1777233a8a344bc0e716d3000",
-    "ibsi1/ct_phantom/dicom/image/DCM_IMG_00058.dcm":
-        "47e2ebc69d4e23087c37fd5c994badf7ede9a616246269950a44ebd6c2ce5d2d",
-    "ibsi1/ct_phantom/dicom/image/DCM_IMG_00059.dcm":
-        "6b93ff4792bbd924ae1c49bf2400addccadd6b09f5539dce87ae91e5d0be85cf",
-    "ibsi1/ct_phantom/dicom/mask/DCM_RS_00060.dcm":
-        "b80d1dbcf307fb3c1fc4acd92899861aa03a73a142df3511e32b3d2c33573298",
-    "ibsi1/ct_phantom/nifti/mask.nii.gz":
-        "0e9243e473b1255c60e6460df465d0b07b65436d6e0c691fe3d17bca0594ae78",
-    "ibsi1/ct_phantom/nifti/phantom.nii.gz":
-        "909129fdf99d5f5fd17bc568b1834d31edce8663ea6746c6020720bfc1d7bbcb",
-    "ibsi1/digital_phantom/LICENSE.md":
-        "c863fa4a2aa4d3152f4bcb58bb7bb63c95704805bbb4aec18cbea7c701d4f046",
-    "ibsi1/digital_phantom/mask.nii.gz":
-        "3032d340944b577b83bc559ea7ae9a6034b84633a840eff39570ec17aa1d6281",
-    "ibsi1/digital_phantom/phantom.nii.gz":
-        "83773ac2a288aa93cf819a98eaf301c18d35d5876182ec9c18733184e2b7a83a",
-    "ibsi1/reference_values.csv":
-        "d311a82d6cf6962f0676374855565d9b4bbf60dac85e3a7eca4821a71d33e5d2",
-    "ibsi2/README.md":
-        "362b24e9215408a358fdc456c23488030aa91e2203352ebc3ab3726713b47874",
-    "ibsi2/digital_phantom/LICENSE.md":
-        "c863fa4a2aa4d3152f4bcb58bb7bb63c95704805bbb4aec18cbea7c701d4f046",
-    "ibsi2/digital_phantom/checkerboard/checkerboard.nii.gz":
-        "55cb8915c22178a420904e94a74f7fca94f3a887095957ef679809bfdff7a23e",
-    "ibsi2/digital_phantom/checkerboard/mask.nii.gz":
-        "f169b2fced49fe23eee6c09914d9ad07e0aba835b46f2c74caa99a609996fc16",
-    "ibsi2/digital_phantom/empty/empty.nii.gz":
-        "3ba64e8a782127c2595f2f74a59820d414cf525c1f942380de587806a75ed464",
-    "ibsi2/digital_phantom/empty/mask.nii.gz":
-        "f169b2fced49fe23eee6c09914d9ad07e0aba835b46f2c74caa99a609996fc16",
-    "ibsi2/digital_phantom/impulse/impulse.nii.gz":
-        "8a8314fdcf41a55f4de3f8e7d0f78a09563ffd4d11f20d73995e8b13369a78bd",
-    "ibsi2/digital_phantom/impulse/mask.nii.gz":
-        "f169b2fced49fe23eee6c09914d9ad07e0aba835b46f2c74caa99a609996fc16",
-    "ibsi2/digital_phantom/noise/mask.nii.gz":
-        "f169b2fced49fe23eee6c09914d9ad07e0aba835b46f2c74caa99a609996fc16",
-    "ibsi2/digital_phantom/noise/noise.nii.gz":
-        "20feaef6e6b5970dc4ce9979a00e1fe41d5017bd2f044d1ad2eec4f74f507ccc",
-    "ibsi2/digital_phantom/orientation/orientation.nii.gz":
-        "e0f961ec142b597569aad1d46717fd3d8ae17b100330278a819b4e012357d3b6",
-    "ibsi2/digital_phantom/pattern_1/mask.nii.gz":
-        "f169b2fced49fe23eee6c09914d9ad07e0aba835b46f2c74caa99a609996fc16",
-    "ibsi2/digital_phantom/pattern_1/pattern_1.nii.gz":
-        "e2ec165e237a9fb8e017c5ef7c5472fa82d10da1433d4bb296762916f8e7570f",
-    "ibsi2/digital_phantom/pattern_2/mask.nii.gz":
-        "f169b2fced49fe23eee6c09914d9ad07e0aba835b46f2c74caa99a609996fc16",
-    "ibsi2/digital_phantom/pattern_2/pattern_2.nii.gz":
-        "60ce42614abe68acd16a2d6f853218a62666fed580ecbb49a8c3a15c914b7bb0",
-    "ibsi2/digital_phantom/pattern_3/mask.nii.gz":
-        "f169b2fced49fe23eee6c09914d9ad07e0aba835b46f2c74caa99a609996fc16",
-    "ibsi2/digital_phantom/pattern_3/pattern_3.nii.gz":
-        "3f33f74dff6c9d5a58d38f999074f6b55732ea859dcdebf93b54aa440e04b27b",
-    "ibsi2/digital_phantom/sphere/mask.nii.gz":
-        "f169b2fced49fe23eee6c09914d9ad07e0aba835b46f2c74caa99a609996fc16",
-    "ibsi2/digital_phantom/sphere/sphere.nii.gz":
-        "ab6136aa65c6378fc680f3a3dffc9f2ac12950635b3ad8d15aa3a4896f745064",
-    "ibsi2/phase2_configs.md":
-        "8205fd4942b3e287bf9a54f288120d9ef2925e1f42f750a9b15e5dcb7f3761a2",
-    "ibsi2/reference_response_maps/10_b_1-ValidCRM.nii":
-        "b02016be9a851a79a2ebc6c697781ec6ae73b54eca990f6c4d3facfc85da6726",
-    "ibsi2/reference_response_maps/1_a_1-ValidCRM.nii":
-        "4d45bd79271d0b4034f248690dee2fb60990fb436f29b0edb76c67ea65dedda3",
-    "ibsi2/reference_response_maps/1_a_2-ValidCRM.nii":
-        "d32e92e7fd1d8833d63aa4cf516bd2f59bddf704ccd6e1f177ad2d0b06a93e22",
-    "ibsi2/reference_response_maps/1_a_3-ValidCRM.nii":
-        "8c6d6c09e2f0cb3711ebd6d5860a1f29c34197900d479e2e09d967765e60c95c",
-    "ibsi2/reference_response_maps/1_a_4-ValidCRM.nii":
-        "5903a490acf4b85601f0af64d336415e61f72ca0992c107941591017de92ba74",
-    "ibsi2/reference_response_maps/1_b_1-ValidCRM.nii":
-        "c483968d7e4a1db017497825e380342ea0433208b6ba30cb8233442ed33770ab",
-    "ibsi2/reference_response_maps/2_a-ValidCRM.nii":
-        "2b09b838cecbf9324d7ef5978ec949d5a18c33d40cb4a8044a674fe24ce2e065",
-    "ibsi2/reference_response_maps/2_b-ValidCRM.nii":
-        "654458872fd3f6574b6638820fe88593fd78b644305cf68ddcf2b3e3e4e13f51",
-    "ibsi2/reference_response_maps/2_c-ValidCRM.nii":
-        "4c0b340261f6bdb5741843a0d09dca9605509a06453c21b03a9dbd65ddf1fe98",
-    "ibsi2/reference_response_maps/3_a_1-ValidCRM.nii":
-        "653de66c165d449d621540b0c3091ded89585f8cc52606b99a7b63292f94eae2",
-    "ibsi2/reference_response_maps/3_a_2-ValidCRM.nii":
-        "e9ac127ae56a71ecf3f6c9bc2a41c4effafb10fbea2dfbc6884dbffe1aa6cc28",
-    "ibsi2/reference_response_maps/3_a_3-ValidCRM.nii":
-        "cf0569fa94ae5d1babeeb570cac7e5baa76a7894dec60c8c9c78be27bae67106",
-    "ibsi2/reference_response_maps/3_b_1-ValidCRM.nii":
-        "b0733aa5eeff197e84a61dbdd3ecce86a2615688a1fa63930bdc235ce3f80e3c",
-    "ibsi2/reference_response_maps/3_b_2-ValidCRM.nii":
-        "43318d37691a69cdf4e0995ddf34da245347bb39524fe0a3658c44aa61736580",
-    "ibsi2/reference_response_maps/3_b_3-ValidCRM.nii":
-        "ad11703127a2f173aa12e1bbae7270d794d3f2483932ced8ef8a4f1ca2e128f2",
-    "ibsi2/reference_response_maps/3_c_1-ValidCRM.nii":
-        "3983e7ba9b20ead5cba46ac791445c777d62c9439740b2d0c226496210e9c1e9",
-    "ibsi2/reference_response_maps/3_c_2-ValidCRM.nii":
-        "b4dcd5c18c149eef3076c40905e006373c19893f41c018d7f0e164886f3611c9",
-    "ibsi2/reference_response_maps/3_c_3-ValidCRM.nii":
-        "63d630767358892b1dd15fdcbec55e20e8ca4608911590d5da3b3aeeda98e199",
-    "ibsi2/reference_response_maps/4_a_1-ValidCRM.nii":
-        "72636c8b8873e1b184e7ddff14fd381781503cb63b69d57567ca77785993e8a9",
-    "ibsi2/reference_response_maps/4_a_2-ValidCRM.nii":
-        "35d04398515d654a99fca5a616018a67b9265ee614da0ded490e67df86a3eadb",
-    "ibsi2/reference_response_maps/4_b_1-ValidCRM.nii":
-        "c516a4ac1ce4b844285afff97785a3571af2ae543b44f51e9403cf71e0d85fef",
-    "ibsi2/reference_response_maps/4_b_2-ValidCRM.nii":
-        "2feab18d9958e760363c341126a4b8fa4b1b48abf18d6fefd2897f6114bd4f43",
-    "ibsi2/reference_response_maps/5_a_1-ValidCRM.nii":
-        "28ca3830658c09be1fda6fd0ce0d658a7511d1ad09c9fadfd37405ce5f3ad512",
-    "ibsi2/reference_response_maps/5_a_2-ValidCRM.nii":
-        "2f06f786d19ebe49f067f7e035212acb7bfb893022a92d79658ff982d141e33f",
-    "ibsi2/reference_response_maps/6_a_1-ValidCRM.nii":
-        "c32f12b1839f4f658325f5b5cb05363495efb0bbcefa5dbc108f06b2960e5629",
-    "ibsi2/reference_response_maps/6_a_2-ValidCRM.nii":
-        "5e35d206b3b4b9033451cc978330dc5f0c38ff87f0cb6dc32a57092411019026",
-    "ibsi2/reference_response_maps/7_a_1-ValidCRM.nii":
-        "849d625044a3f2291128d44ce72faa9ef4dc1980053064b36b72a4e32c644eba",
-    "ibsi2/reference_response_maps/7_a_2-ValidCRM.nii":
-        "b58b6f4166bebd2091d2adfb453af12e5c925467de778fa12a2eb60ea392a724",
-    "ibsi2/reference_response_maps/8_a_1-ValidCRM.nii":
-        "f26254a1dac5b51a50849b11b53ce4fd2d8a8c61228627acce06740094ccaad5",
-    "ibsi2/reference_response_maps/8_a_2-ValidCRM.nii":
-        "e5df8a75c68807935652a70b92f5c616508216cb8cb3f0df4ced6158db20e7e2",
-    "ibsi2/reference_response_maps/8_a_3-ValidCRM.nii":
-        "0affd2ee328882cf7501b6d79ac173cf5811b7fb09308bf0c4b8315851f7a75a",
-    "ibsi2/reference_response_maps/9_a-ValidCRM.nii":
-        "9ef1621d397e12a4d16079b7bb83658a1b2fb1da4706047c9c50c043daddf62b",
-    "ibsi2/reference_response_maps/9_b_1-ValidCRM.nii":
-        "fb6df2cd53d5fe9ec03756db15c27c7aaba3dec344210625c7365d6cd7747c6d",
-    "ibsi2/reference_response_maps/LICENSE":
-        "a2010f343487d3f7618affe54f789f5487602331c0a8d03f49e9a7c547cf0499",
-    "medmnist/README.md":
-        "456c191032a7a050d084b1ee55f5f710e6e456036ca71bc90e2a0fc48d7fff16",
-    "medmnist/adrenalmnist3d.npz":
-        "8ffd78c0f000265deb7cf4ee0b454136fb3170f9839ecaa7bb01adf9f88aa7d1",
-    "medmnist/adrenalmnist3d_64.npz":
-        "124a53ea2c66c8ac1985a4c98ea6f34d1ab35bdab1dc50947f80d4a87e54057d",
-    "medmnist/pneumoniamnist_subset.npz":
-        "f36c2b3e34de9d60c5c734118bc6daff281eaf76b67a57d26ad958da948274b0",
-    "samples/LICENSE.txt":
-        "5c1fc504fb0865a72a29e035b25ef3513e6d7e9c7169cb445eae855f03b006e2",
-    "samples/brain1_image.nrrd":
-        "fffdb111ee8b428ede7256707393c927a7d5be912f0604cf3c6f1bd5fc9644cf",
-    "samples/brain1_label.nrrd":
-        "ae6d8e6b84f7e99d68c210ee2fa6aaaefa0b2df0a84f55efca4feebe2b216059",
-    "samples/brain2_image.nrrd":
-        "d35a1c6a3e1eb72bae97c5515472fbe057fb38ee8e1e199215d1c3c6f292332e",
-    "samples/brain2_label.nrrd":
-        "15189c024936ecc337649b9a10c475117c7c40df0d53c22163f9a2023ed741a5",
-    "samples/breast1_image.nrrd":
-        "0e8b668f3ce9b9aacff20dc3c216866f43069ff96b269fb45b76f5e205a431e2",
-    "samples/breast1_label.nrrd":
-        "07085bb0e36a956de5bd1c1c1b5f8bdf2ce80952125b13cbd352412c108c8950",
-    "samples/lung1_image.nrrd":
-        "379fa48bf34cfa961e6f5ec19c0c38757a30b9aa884212ef28dc29b5061c64ed",
-    "samples/lung1_label.nrrd":
-        "e9d9a88054d7bc1d3034193ff907ce6b8c6ba28a7bc3a16f23728982d1b6b50a",
-    "samples/lung2_image.nrrd":
-        "aa2b94eec79127ed786798ac8dc3c013010e1692d5787bebfae1a1e9685a4651",
-    "samples/lung2_label.nrrd":
-        "cef52738dc51aab69a48fe30639da956d2b911b1c2920439c091fab84727657a",
+    "ibsi1/configs.md": "987c3eb929d2062ca63be69ae1eafbc0085b00f4030be6f230e83ae39e3513a7",
+    "ibsi1/ct_phantom/LICENSE.md": "03e3631fbf812e9158e525de9ebd062987f51810d219e795ba5c12e190828663",
+    "ibsi1/ct_phantom/dicom/image/DCM_IMG_00000.dcm": "d426b82691926c3d90dfb928f520b76bb4621fb6442714e5ac58696808976103",
+    "ibsi1/ct_phantom/dicom/image/DCM_IMG_00001.dcm": "ba5f595b25ee0bc57a85c3b30c7248a2f29e5c28b03af4de6408aa8dd1c3f6ff",
+    "ibsi1/ct_phantom/dicom/image/DCM_IMG_00002.dcm": "caeab2a8d4a185156e7279fc04252546fc6e09d769ebb04cf08409bf91dca1a0",
+    "ibsi1/ct_phantom/dicom/image/DCM_IMG_00003.dcm": "80ecea5c80311670f73f94f6cec7bd8f95844960bbc672084edd9899ed6692a6",
+    "ibsi1/ct_phantom/dicom/image/DCM_IMG_00004.dcm": "22247e5ddada774c6f22b951c54e6d24de75d400ec32f5d4ef28cd04c518cedc",
+    "ibsi1/ct_phantom/dicom/image/DCM_IMG_00005.dcm": "bd0d09b4d2ecfec540b4a0587ea8c42e66b73d1674780c28f9dfa78ca72bac8c",
+    "ibsi1/ct_phantom/dicom/image/DCM_IMG_00006.dcm": "e58f7221bebbd6284d3b28c6d8862fe4ce9d1fea3a46c38ff8fdd70f4e554a9b",
+    "ibsi1/ct_phantom/dicom/image/DCM_IMG_00007.dcm": "739d2a91ce3d17625cdb96c2dd04e1eb92636cc590186b75b692e02d593f6363",
+    "ibsi1/ct_phantom/dicom/image/DCM_IMG_00008.dcm": "2a34256237f3bb35d8e3a958b53db868ab89d11fd85c29ae0bfad0e5e5b79744",
+    "ibsi1/ct_phantom/dicom/image/DCM_IMG_00009.dcm": "73265e6b5988d5f4c7cfb7c8567fedad61770da0ab5b28ae79da6e568016d79c",
+    "ibsi1/ct_phantom/dicom/image/DCM_IMG_00010.dcm": "d31c2c515a5a4a9b36552c6c67bbe902ac340b70927c0f5be92761d33429a972",
+    "ibsi1/ct_phantom/dicom/image/DCM_IMG_00011.dcm": "e42e921e045276ca7653779cb73a418b168dc0b5d2b33ce6286d4cce07132754",
+    "ibsi1/ct_phantom/dicom/image/DCM_IMG_00012.dcm": "9884bc236bc043e57061a7a1a893de51070b61eed07538c826786b8fb7c184b1",
+    "ibsi1/ct_phantom/dicom/image/DCM_IMG_00013.dcm": "218d64aa2388b4cebb832d8e39931e26de1077c509872f9af5ec301d18ecc7d4",
+    "ibsi1/ct_phantom/dicom/image/DCM_IMG_00014.dcm": "f330d7e0d97fcd4df076a6b57e2ecc08c7da11e1da546ee6f85439d6bf44f1a3",
+    "ibsi1/ct_phantom/dicom/image/DCM_IMG_00015.dcm": "0d500dddabbe7f6ab5218d047674620123d17ac8acee8cf2619b176d8a5ab7e1",
+    "ibsi1/ct_phantom/dicom/image/DCM_IMG_00016.dcm": "198b275b75a4a38e4b2336384d53c3005221ba145e05d7d80e8e2c5365705bfa",
+    "ibsi1/ct_phantom/dicom/image/DCM_IMG_00017.dcm": "5be17dd1166fdbb26208be92f02239a657840d490fecc7ce8629b0eb166a6bb3",
+    "ibsi1/ct_phantom/dicom/image/DCM_IMG_00018.dcm": "db801094cce0516059ec2327bfc7b0f7cf150c08634e9cc18f22d5961fd0ccbb",
+    "ibsi1/ct_phantom/dicom/image/DCM_IMG_00019.dcm": "538374e26ae69979a027c10939dcf646d72e670149588266ef5a372b08c50feb",
+    "ibsi1/ct_phantom/dicom/image/DCM_IMG_00020.dcm": "2fc8ba38fa037395a6464c518e7bde162d464a92a89165d9b7d33681236d9c40",
+    "ibsi1/ct_phantom/dicom/image/DCM_IMG_00021.dcm": "0e230f2485b67ee739e7a80a2a0f63c18ef3a145824bd991a17c40a8ec508b27",
+    "ibsi1/ct_phantom/dicom/image/DCM_IMG_00022.dcm": "265b8a5b1e4387b0f58ccdf717be67c961e5fb26bd13e14570cfd37545f046d8",
+    "ibsi1/ct_phantom/dicom/image/DCM_IMG_00023.dcm": "d5218bea6ebbd56892d0585e6aa92c86ff2c4a84e3b2dafb134ce23b8ac95630",
+    "ibsi1/ct_phantom/dicom/image/DCM_IMG_00024.dcm": "1a865ddf5af3a3b4d7dff17eff16fb78baa9750c17ba614fe6c5725f35a96d3c",
+    "ibsi1/ct_phantom/dicom/image/DCM_IMG_00025.dcm": "eb58cb8df33684ef9af6561e4749ff2857c092699896e227fa7886b82e7cf25d",
+    "ibsi1/ct_phantom/dicom/image/DCM_IMG_00026.dcm": "2a6a039c6963bf225a8db32c941bfb5d6f3bfa08b8b4efc4252a4c0103040e60",
+    "ibsi1/ct_phantom/dicom/image/DCM_IMG_00027.dcm": "1616051d7f286336e34892339dfd2a815b0705639233cb210ec71607341fa062",
+    "ibsi1/ct_phantom/dicom/image/DCM_IMG_00028.dcm": "f41cf1ec9bda428637dfe0121919325d5d04e4ec2e63a3666ab7146d1115e329",
+    "ibsi1/ct_phantom/dicom/image/DCM_IMG_00029.dcm": "48a5cb786fc72ef620759571c119d864eeb56632c2e123f7ac06c1939a38262c",
+    "ibsi1/ct_phantom/dicom/image/DCM_IMG_00030.dcm": "da47bb3a17c6fdcf8193d112707e02a77fc42807159baadfa6ac29fdb67b0d22",
+    "ibsi1/ct_phantom/dicom/image/DCM_IMG_00031.dcm": "e76b14c26a403238f63ce78dd84e20fc4bac6f71d27cbc344a92e0a9fc2be5ae",
+    "ibsi1/ct_phantom/dicom/image/DCM_IMG_00032.dcm": "08cae7bc96ffe0bae92587fa28b2df97a6477e5a7642ea844d96f12df4f14d34",
+    "ibsi1/ct_phantom/dicom/image/DCM_IMG_00033.dcm": "e092d4294c56792ede76ed33ef4c69319c9e216a96b99a7c66be3c5ff85b0682",
+    "ibsi1/ct_phantom/dicom/image/DCM_IMG_00034.dcm": "124231c50ad8011bd3999456e54313c4ee2bdb0cbe5557129242ac6e0e1c6324",
+    "ibsi1/ct_phantom/dicom/image/DCM_IMG_00035.dcm": "9195756a534f9f284752b9dd9aa13f4282a19a7aa604616edd9511bace4cf90b",
+    "ibsi1/ct_phantom/dicom/image/DCM_IMG_00036.dcm": "d8d5d2c3fd42d044147a7855cd0f5ca40ca1bcd041cb1573bbd1c32cf470e4a5",
+    "ibsi1/ct_phantom/dicom/image/DCM_IMG_00037.dcm": "f03209a201a71ad8e7f065f25c3982fcd5883c486498942f881092be78126fec",
+    "ibsi1/ct_phantom/dicom/image/DCM_IMG_00038.dcm": "d50697ea6c7c3068a87aba99e349e4fa1e5075146947fd63c0a4111a348dd45c",
+    "ibsi1/ct_phantom/dicom/image/DCM_IMG_00039.dcm": "f2abb72ae1136f7eb82ee326ffa705fef31d90472dbecba7f94fe8fa9bfad041",
+    "ibsi1/ct_phantom/dicom/image/DCM_IMG_00040.dcm": "94135836ff4aa636322fc93002e32f3aae1656e6fcaef4a4931e4f36da187879",
+    "ibsi1/ct_phantom/dicom/image/DCM_IMG_00041.dcm": "ebc9afb4ab01f825bd6ff2c14d43753f019efd90241b0e8805f3e8baf5fba57d",
+    "ibsi1/ct_phantom/dicom/image/DCM_IMG_00042.dcm": "8c42104787d14a06283d7cc40e09964386ab6f26af3aa38414f59d8876e92134",
+    "ibsi1/ct_phantom/dicom/image/DCM_IMG_00043.dcm": "21083aef77fd9347281d96de49aabf38d2ed48830bc860c2fb3bf793ef95033c",
+    "ibsi1/ct_phantom/dicom/image/DCM_IMG_00044.dcm": "672075780283e22670d6f9a6d2bc76314eea84263c2b486d0a3085aa83299317",
+    "ibsi1/ct_phantom/dicom/image/DCM_IMG_00045.dcm": "7d438777bcbf697b8868f71d291df9e46fb043fdd5c131161bcc33bfa4f94348",
+    "ibsi1/ct_phantom/dicom/image/DCM_IMG_00046.dcm": "21c90c987dcc43a3cdb85b346ccf5a09b0e682dad113bee1109195c53a57630d",
+    "ibsi1/ct_phantom/dicom/image/DCM_IMG_00047.dcm": "d12851ae099da6548c52f8c1509a993a97f9b4fb8b17a048af1bb11b5697331f",
+    "ibsi1/ct_phantom/dicom/image/DCM_IMG_00048.dcm": "17301879e176a27ce2800387cd8cde8d0f0e99a0f93f3353d375c02bf34fc707",
+    "ibsi1/ct_phantom/dicom/image/DCM_IMG_00049.dcm": "b1cce5190a220078f3655693623775042ad9f745d73fba72efb90899309c24ec",
+    "ibsi1/ct_phantom/dicom/image/DCM_IMG_00050.dcm": "05b455cfc5b12030588bcc70cdabc962e8904f66b4654462c3eef8d333a190d3",
+    "ibsi1/ct_phantom/dicom/image/DCM_IMG_00051.dcm": "8d573fed5f190d7c181f1d97b5090332d368f5fa9c462f41e6f69de69652b2b6",
+    "ibsi1/ct_phantom/dicom/image/DCM_IMG_00052.dcm": "d102aba9793474806e10992c43b33af47eeffc9179246d298abf795c1d1deba5",
+    "ibsi1/ct_phantom/dicom/image/DCM_IMG_00053.dcm": "09fa5d8611b8b42b6de304398355a671d308945639577a9449b75ed6c076a188",
+    "ibsi1/ct_phantom/dicom/image/DCM_IMG_00054.dcm": "51f4eecc0f2daaccfe9ba5c1927645f005e271c89ec741bbaedbc451d17c5e6a",
+    "ibsi1/ct_phantom/dicom/image/DCM_IMG_00055.dcm": "a8715d94272e27e0327dc18fa00644e48adf3f0efbc194486917700b54bc4dab",
+    "ibsi1/ct_phantom/dicom/image/DCM_IMG_00056.dcm": "7f6eedf55ccc7cf09c81fecce630dc075a1c4db4b6934ca518a6a5ea23a6f34b",
+    "ibsi1/ct_phantom/dicom/image/DCM_IMG_00057.dcm": "77c26ea8d0997ab285c3069a88a1f2f4e16dc0b1777233a8a344bc0e716d3000",
+    "ibsi1/ct_phantom/dicom/image/DCM_IMG_00058.dcm": "47e2ebc69d4e23087c37fd5c994badf7ede9a616246269950a44ebd6c2ce5d2d",
+    "ibsi1/ct_phantom/dicom/image/DCM_IMG_00059.dcm": "6b93ff4792bbd924ae1c49bf2400addccadd6b09f5539dce87ae91e5d0be85cf",
+    "ibsi1/ct_phantom/dicom/mask/DCM_RS_00060.dcm": "b80d1dbcf307fb3c1fc4acd92899861aa03a73a142df3511e32b3d2c33573298",
+    "ibsi1/ct_phantom/nifti/mask.nii.gz": "0e9243e473b1255c60e6460df465d0b07b65436d6e0c691fe3d17bca0594ae78",
+    "ibsi1/ct_phantom/nifti/phantom.nii.gz": "909129fdf99d5f5fd17bc568b1834d31edce8663ea6746c6020720bfc1d7bbcb",
+    "ibsi1/digital_phantom/LICENSE.md": "c863fa4a2aa4d3152f4bcb58bb7bb63c95704805bbb4aec18cbea7c701d4f046",
+    "ibsi1/digital_phantom/mask.nii.gz": "3032d340944b577b83bc559ea7ae9a6034b84633a840eff39570ec17aa1d6281",
+    "ibsi1/digital_phantom/phantom.nii.gz": "83773ac2a288aa93cf819a98eaf301c18d35d5876182ec9c18733184e2b7a83a",
+    "ibsi1/reference_values.csv": "d311a82d6cf6962f0676374855565d9b4bbf60dac85e3a7eca4821a71d33e5d2",
+    "ibsi2/README.md": "362b24e9215408a358fdc456c23488030aa91e2203352ebc3ab3726713b47874",
+    "ibsi2/digital_phantom/LICENSE.md": "c863fa4a2aa4d3152f4bcb58bb7bb63c95704805bbb4aec18cbea7c701d4f046",
+    "ibsi2/digital_phantom/checkerboard/checkerboard.nii.gz": "55cb8915c22178a420904e94a74f7fca94f3a887095957ef679809bfdff7a23e",
+    "ibsi2/digital_phantom/checkerboard/mask.nii.gz": "f169b2fced49fe23eee6c09914d9ad07e0aba835b46f2c74caa99a609996fc16",
+    "ibsi2/digital_phantom/empty/empty.nii.gz": "3ba64e8a782127c2595f2f74a59820d414cf525c1f942380de587806a75ed464",
+    "ibsi2/digital_phantom/empty/mask.nii.gz": "f169b2fced49fe23eee6c09914d9ad07e0aba835b46f2c74caa99a609996fc16",
+    "ibsi2/digital_phantom/impulse/impulse.nii.gz": "8a8314fdcf41a55f4de3f8e7d0f78a09563ffd4d11f20d73995e8b13369a78bd",
+    "ibsi2/digital_phantom/impulse/mask.nii.gz": "f169b2fced49fe23eee6c09914d9ad07e0aba835b46f2c74caa99a609996fc16",
+    "ibsi2/digital_phantom/noise/mask.nii.gz": "f169b2fced49fe23eee6c09914d9ad07e0aba835b46f2c74caa99a609996fc16",
+    "ibsi2/digital_phantom/noise/noise.nii.gz": "20feaef6e6b5970dc4ce9979a00e1fe41d5017bd2f044d1ad2eec4f74f507ccc",
+    "ibsi2/digital_phantom/orientation/orientation.nii.gz": "e0f961ec142b597569aad1d46717fd3d8ae17b100330278a819b4e012357d3b6",
+    "ibsi2/digital_phantom/pattern_1/mask.nii.gz": "f169b2fced49fe23eee6c09914d9ad07e0aba835b46f2c74caa99a609996fc16",
+    "ibsi2/digital_phantom/pattern_1/pattern_1.nii.gz": "e2ec165e237a9fb8e017c5ef7c5472fa82d10da1433d4bb296762916f8e7570f",
+    "ibsi2/digital_phantom/pattern_2/mask.nii.gz": "f169b2fced49fe23eee6c09914d9ad07e0aba835b46f2c74caa99a609996fc16",
+    "ibsi2/digital_phantom/pattern_2/pattern_2.nii.gz": "60ce42614abe68acd16a2d6f853218a62666fed580ecbb49a8c3a15c914b7bb0",
+    "ibsi2/digital_phantom/pattern_3/mask.nii.gz": "f169b2fced49fe23eee6c09914d9ad07e0aba835b46f2c74caa99a609996fc16",
+    "ibsi2/digital_phantom/pattern_3/pattern_3.nii.gz": "3f33f74dff6c9d5a58d38f999074f6b55732ea859dcdebf93b54aa440e04b27b",
+    "ibsi2/digital_phantom/sphere/mask.nii.gz": "f169b2fced49fe23eee6c09914d9ad07e0aba835b46f2c74caa99a609996fc16",
+    "ibsi2/digital_phantom/sphere/sphere.nii.gz": "ab6136aa65c6378fc680f3a3dffc9f2ac12950635b3ad8d15aa3a4896f745064",
+    "ibsi2/phase2_configs.md": "8205fd4942b3e287bf9a54f288120d9ef2925e1f42f750a9b15e5dcb7f3761a2",
+    "ibsi2/reference_response_maps/10_b_1-ValidCRM.nii": "b02016be9a851a79a2ebc6c697781ec6ae73b54eca990f6c4d3facfc85da6726",
+    "ibsi2/reference_response_maps/1_a_1-ValidCRM.nii": "4d45bd79271d0b4034f248690dee2fb60990fb436f29b0edb76c67ea65dedda3",
+    "ibsi2/reference_response_maps/1_a_2-ValidCRM.nii": "d32e92e7fd1d8833d63aa4cf516bd2f59bddf704ccd6e1f177ad2d0b06a93e22",
+    "ibsi2/reference_response_maps/1_a_3-ValidCRM.nii": "8c6d6c09e2f0cb3711ebd6d5860a1f29c34197900d479e2e09d967765e60c95c",
+    "ibsi2/reference_response_maps/1_a_4-ValidCRM.nii": "5903a490acf4b85601f0af64d336415e61f72ca0992c107941591017de92ba74",
+    "ibsi2/reference_response_maps/1_b_1-ValidCRM.nii": "c483968d7e4a1db017497825e380342ea0433208b6ba30cb8233442ed33770ab",
+    "ibsi2/reference_response_maps/2_a-ValidCRM.nii": "2b09b838cecbf9324d7ef5978ec949d5a18c33d40cb4a8044a674fe24ce2e065",
+    "ibsi2/reference_response_maps/2_b-ValidCRM.nii": "654458872fd3f6574b6638820fe88593fd78b644305cf68ddcf2b3e3e4e13f51",
+    "ibsi2/reference_response_maps/2_c-ValidCRM.nii": "4c0b340261f6bdb5741843a0d09dca9605509a06453c21b03a9dbd65ddf1fe98",
+    "ibsi2/reference_response_maps/3_a_1-ValidCRM.nii": "653de66c165d449d621540b0c3091ded89585f8cc52606b99a7b63292f94eae2",
+    "ibsi2/reference_response_maps/3_a_2-ValidCRM.nii": "e9ac127ae56a71ecf3f6c9bc2a41c4effafb10fbea2dfbc6884dbffe1aa6cc28",
+    "ibsi2/reference_response_maps/3_a_3-ValidCRM.nii": "cf0569fa94ae5d1babeeb570cac7e5baa76a7894dec60c8c9c78be27bae67106",
+    "ibsi2/reference_response_maps/3_b_1-ValidCRM.nii": "b0733aa5eeff197e84a61dbdd3ecce86a2615688a1fa63930bdc235ce3f80e3c",
+    "ibsi2/reference_response_maps/3_b_2-ValidCRM.nii": "43318d37691a69cdf4e0995ddf34da245347bb39524fe0a3658c44aa61736580",
+    "ibsi2/reference_response_maps/3_b_3-ValidCRM.nii": "ad11703127a2f173aa12e1bbae7270d794d3f2483932ced8ef8a4f1ca2e128f2",
+    "ibsi2/reference_response_maps/3_c_1-ValidCRM.nii": "3983e7ba9b20ead5cba46ac791445c777d62c9439740b2d0c226496210e9c1e9",
+    "ibsi2/reference_response_maps/3_c_2-ValidCRM.nii": "b4dcd5c18c149eef3076c40905e006373c19893f41c018d7f0e164886f3611c9",
+    "ibsi2/reference_response_maps/3_c_3-ValidCRM.nii": "63d630767358892b1dd15fdcbec55e20e8ca4608911590d5da3b3aeeda98e199",
+    "ibsi2/reference_response_maps/4_a_1-ValidCRM.nii": "72636c8b8873e1b184e7ddff14fd381781503cb63b69d57567ca77785993e8a9",
+    "ibsi2/reference_response_maps/4_a_2-ValidCRM.nii": "35d04398515d654a99fca5a616018a67b9265ee614da0ded490e67df86a3eadb",
+    "ibsi2/reference_response_maps/4_b_1-ValidCRM.nii": "c516a4ac1ce4b844285afff97785a3571af2ae543b44f51e9403cf71e0d85fef",
+    "ibsi2/reference_response_maps/4_b_2-ValidCRM.nii": "2feab18d9958e760363c341126a4b8fa4b1b48abf18d6fefd2897f6114bd4f43",
+    "ibsi2/reference_response_maps/5_a_1-ValidCRM.nii": "28ca3830658c09be1fda6fd0ce0d658a7511d1ad09c9fadfd37405ce5f3ad512",
+    "ibsi2/reference_response_maps/5_a_2-ValidCRM.nii": "2f06f786d19ebe49f067f7e035212acb7bfb893022a92d79658ff982d141e33f",
+    "ibsi2/reference_response_maps/6_a_1-ValidCRM.nii": "c32f12b1839f4f658325f5b5cb05363495efb0bbcefa5dbc108f06b2960e5629",
+    "ibsi2/reference_response_maps/6_a_2-ValidCRM.nii": "5e35d206b3b4b9033451cc978330dc5f0c38ff87f0cb6dc32a57092411019026",
+    "ibsi2/reference_response_maps/7_a_1-ValidCRM.nii": "849d625044a3f2291128d44ce72faa9ef4dc1980053064b36b72a4e32c644eba",
+    "ibsi2/reference_response_maps/7_a_2-ValidCRM.nii": "b58b6f4166bebd2091d2adfb453af12e5c925467de778fa12a2eb60ea392a724",
+    "ibsi2/reference_response_maps/8_a_1-ValidCRM.nii": "f26254a1dac5b51a50849b11b53ce4fd2d8a8c61228627acce06740094ccaad5",
+    "ibsi2/reference_response_maps/8_a_2-ValidCRM.nii": "e5df8a75c68807935652a70b92f5c616508216cb8cb3f0df4ced6158db20e7e2",
+    "ibsi2/reference_response_maps/8_a_3-ValidCRM.nii": "0affd2ee328882cf7501b6d79ac173cf5811b7fb09308bf0c4b8315851f7a75a",
+    "ibsi2/reference_response_maps/9_a-ValidCRM.nii": "9ef1621d397e12a4d16079b7bb83658a1b2fb1da4706047c9c50c043daddf62b",
+    "ibsi2/reference_response_maps/9_b_1-ValidCRM.nii": "fb6df2cd53d5fe9ec03756db15c27c7aaba3dec344210625c7365d6cd7747c6d",
+    "ibsi2/reference_response_maps/LICENSE": "a2010f343487d3f7618affe54f789f5487602331c0a8d03f49e9a7c547cf0499",
+    "medmnist/README.md": "456c191032a7a050d084b1ee55f5f710e6e456036ca71bc90e2a0fc48d7fff16",
+    "medmnist/adrenalmnist3d.npz": "8ffd78c0f000265deb7cf4ee0b454136fb3170f9839ecaa7bb01adf9f88aa7d1",
+    "medmnist/adrenalmnist3d_64.npz": "124a53ea2c66c8ac1985a4c98ea6f34d1ab35bdab1dc50947f80d4a87e54057d",
+    "medmnist/pneumoniamnist_subset.npz": "f36c2b3e34de9d60c5c734118bc6daff281eaf76b67a57d26ad958da948274b0",
+    "samples/LICENSE.txt": "5c1fc504fb0865a72a29e035b25ef3513e6d7e9c7169cb445eae855f03b006e2",
+    "samples/brain1_image.nrrd": "fffdb111ee8b428ede7256707393c927a7d5be912f0604cf3c6f1bd5fc9644cf",
+    "samples/brain1_label.nrrd": "ae6d8e6b84f7e99d68c210ee2fa6aaaefa0b2df0a84f55efca4feebe2b216059",
+    "samples/brain2_image.nrrd": "d35a1c6a3e1eb72bae97c5515472fbe057fb38ee8e1e199215d1c3c6f292332e",
+    "samples/brain2_label.nrrd": "15189c024936ecc337649b9a10c475117c7c40df0d53c22163f9a2023ed741a5",
+    "samples/breast1_image.nrrd": "0e8b668f3ce9b9aacff20dc3c216866f43069ff96b269fb45b76f5e205a431e2",
+    "samples/breast1_label.nrrd": "07085bb0e36a956de5bd1c1c1b5f8bdf2ce80952125b13cbd352412c108c8950",
+    "samples/lung1_image.nrrd": "379fa48bf34cfa961e6f5ec19c0c38757a30b9aa884212ef28dc29b5061c64ed",
+    "samples/lung1_label.nrrd": "e9d9a88054d7bc1d3034193ff907ce6b8c6ba28a7bc3a16f23728982d1b6b50a",
+    "samples/lung2_image.nrrd": "aa2b94eec79127ed786798ac8dc3c013010e1692d5787bebfae1a1e9685a4651",
+    "samples/lung2_label.nrrd": "cef52738dc51aab69a48fe30639da956d2b911b1c2920439c091fab84727657a",
 }

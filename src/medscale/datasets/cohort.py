@@ -32,8 +32,9 @@ MANIFEST_COLUMNS = ("case_id", "image", "mask", "label", "patient_id", "site", "
 FORMATS = ("nifti", "dicom", "png")
 
 
-def generate_cohort(n_cases: int, *, kind: str = "ct", seed: int = 0,
-                    **kwargs: Any) -> Iterator[SyntheticCase]:
+def generate_cohort(
+    n_cases: int, *, kind: str = "ct", seed: int = 0, **kwargs: Any
+) -> Iterator[SyntheticCase]:
     """Yield `n_cases` synthetic cases 0 .. n_cases - 1, one at a time (lazy, deterministic).
 
     Parameters
@@ -61,7 +62,9 @@ def generate_cohort(n_cases: int, *, kind: str = "ct", seed: int = 0,
     from medscale.datasets.xray import generate_xray_case
 
     generators: dict[str, Callable[..., SyntheticCase]] = {
-        "ct": generate_ct_case, "xray": generate_xray_case}
+        "ct": generate_ct_case,
+        "xray": generate_xray_case,
+    }
     if kind not in generators:
         raise ConfigError(f"unknown cohort kind {kind!r}; choose one of {sorted(generators)}")
     if int(n_cases) != n_cases or n_cases < 0:
@@ -85,25 +88,34 @@ def _write_case(case: SyntheticCase, folder: Path, fmt: str) -> tuple[Path, Path
 
     folder.mkdir(parents=True, exist_ok=True)
     if fmt == "nifti":
-        return (write_image(case.image, folder / "image.nii.gz"),
-                write_image(case.mask.astype(np.uint8), folder / "mask.nii.gz"))
+        return (
+            write_image(case.image, folder / "image.nii.gz"),
+            write_image(case.mask.astype(np.uint8), folder / "mask.nii.gz"),
+        )
     if fmt == "png":
         if not case.image.is_2d:
-            raise ConfigError(f"case {case.case_id}: fmt='png' is for 2-D (X-ray) cases; "
-                              "use 'nifti' or 'dicom' for CT")
-        return (_write_png(case.image.array[0], folder / "image.png"),
-                _write_png(case.mask.array[0].astype(np.uint8) * 255, folder / "mask.png"))
+            raise ConfigError(
+                f"case {case.case_id}: fmt='png' is for 2-D (X-ray) cases; "
+                "use 'nifti' or 'dicom' for CT"
+            )
+        return (
+            _write_png(case.image.array[0], folder / "image.png"),
+            _write_png(case.mask.array[0].astype(np.uint8) * 255, folder / "mask.png"),
+        )
     from medscale.io.dicom_write import write_dicom_image, write_dicom_series, write_rtstruct
 
     if case.image.is_2d:
-        return (write_dicom_image(case.image, folder / "image.dcm", header=case.header),
-                write_image(case.mask.astype(np.uint8), folder / "mask.nii.gz"))
+        return (
+            write_dicom_image(case.image, folder / "image.dcm", header=case.header),
+            write_image(case.mask.astype(np.uint8), folder / "mask.nii.gz"),
+        )
     files = write_dicom_series(case.image, folder / "image", header=case.header)
     return folder / "image", write_rtstruct(case.mask, files, folder / "rtstruct.dcm")
 
 
-def write_cohort(cases: Iterable[SyntheticCase], out_dir: str | Path, *,
-                 fmt: str = "nifti") -> Path:
+def write_cohort(
+    cases: Iterable[SyntheticCase], out_dir: str | Path, *, fmt: str = "nifti"
+) -> Path:
     """Write cases to `out_dir` (layout in the module notes) and return ``manifest.csv``'s path.
 
     Parameters
@@ -138,12 +150,17 @@ def write_cohort(cases: Iterable[SyntheticCase], out_dir: str | Path, *,
             raise ConfigError(f"case id {case.case_id!r} occurs twice; case ids must be unique")
         seen.add(case.case_id)
         image_path, mask_path = _write_case(case, out_dir / case.case_id, fmt)
-        rows.append({
-            "case_id": case.case_id, "image": str(Path(image_path).resolve()),
-            "mask": str(Path(mask_path).resolve()), "label": case.label,
-            "patient_id": case.patient_id, "site": case.site,
-            "modality": case.header.get("Modality", ""),
-        })
+        rows.append(
+            {
+                "case_id": case.case_id,
+                "image": str(Path(image_path).resolve()),
+                "mask": str(Path(mask_path).resolve()),
+                "label": case.label,
+                "patient_id": case.patient_id,
+                "site": case.site,
+                "modality": case.header.get("Modality", ""),
+            }
+        )
         log.debug("wrote case %s", case.case_id)
     with manifest.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, fieldnames=MANIFEST_COLUMNS)

@@ -30,23 +30,29 @@ _CORTICAL_HU, _CANCELLOUS_HU = 800.0, 250.0
 
 def _check_grid(shape: tuple[int, ...], spacing_mm: tuple[float, ...], dim: int) -> None:
     if len(shape) != dim or len(spacing_mm) != dim:
-        raise ConfigError(f"shape and spacing_mm need {dim} values each, got {shape!r} and "
-                          f"{spacing_mm!r}")
+        raise ConfigError(
+            f"shape and spacing_mm need {dim} values each, got {shape!r} and {spacing_mm!r}"
+        )
     if min(shape) < 8 or min(spacing_mm) <= 0:
-        raise ConfigError(f"the grid needs at least 8 voxels per axis and positive spacing, got "
-                          f"shape {shape!r}, spacing {spacing_mm!r} mm")
+        raise ConfigError(
+            f"the grid needs at least 8 voxels per axis and positive spacing, got "
+            f"shape {shape!r}, spacing {spacing_mm!r} mm"
+        )
 
 
-def _smooth_unit_noise(rng: np.random.Generator, shape: tuple[int, ...],
-                       sigma_voxels: list[float]) -> np.ndarray:
+def _smooth_unit_noise(
+    rng: np.random.Generator, shape: tuple[int, ...], sigma_voxels: list[float]
+) -> np.ndarray:
     """Gaussian white noise smoothed by `sigma_voxels`, rescaled to unit standard deviation."""
-    field = ndi.gaussian_filter(rng.standard_normal(shape, dtype=np.float32), sigma_voxels,
-                                truncate=3.0)
+    field = ndi.gaussian_filter(
+        rng.standard_normal(shape, dtype=np.float32), sigma_voxels, truncate=3.0
+    )
     return field / max(float(field.std()), 1e-6)
 
 
-def _anatomy(rng: np.random.Generator, shape: tuple[int, int, int],
-             spacing_mm: tuple[float, float, float]) -> tuple[np.ndarray, np.ndarray]:
+def _anatomy(
+    rng: np.random.Generator, shape: tuple[int, int, int], spacing_mm: tuple[float, float, float]
+) -> tuple[np.ndarray, np.ndarray]:
     """(tissue codes uint8, HU float32) of a chest section filling the field of view."""
     nz, ny, nx = shape
     sz, sy, sx = spacing_mm
@@ -57,7 +63,7 @@ def _anatomy(rng: np.random.Generator, shape: tuple[int, int, int],
     ax = half_width * rng.uniform(0.86, 0.93)
     ay = min(ny * sy / 2 * 0.9, ax * rng.uniform(0.68, 0.78))
     y_centre = rng.uniform(-0.04, 0.04) * ay
-    rho = np.sqrt((x / ax) ** 2 + ((y - y_centre) / ay) ** 2)          # (1, ny, nx)
+    rho = np.sqrt((x / ax) ** 2 + ((y - y_centre) / ay) ** 2)  # (1, ny, nx)
     theta = np.arctan2(y - y_centre, x)
 
     codes = np.zeros(shape, dtype=np.uint8)
@@ -73,23 +79,31 @@ def _anatomy(rng: np.random.Generator, shape: tuple[int, int, int],
     paint(rho <= 1.0 - fat_depth, "soft_tissue", _HU["soft_tissue"])
     # Ribs: a ring cut into segments that drift along z, as oblique ribs do.
     rib_pitch_mm = rng.uniform(18.0, 26.0)
-    ribs = ((rho >= 0.80 - fat_depth) & (rho <= 0.87 - fat_depth)
-            & (np.cos(7 * theta + 2 * np.pi * z / rib_pitch_mm) > 0.25))
+    ribs = (
+        (rho >= 0.80 - fat_depth)
+        & (rho <= 0.87 - fat_depth)
+        & (np.cos(7 * theta + 2 * np.pi * z / rib_pitch_mm) > 0.25)
+    )
     paint(ribs, "bone", _CORTICAL_HU)
     # Lungs grow towards the feet (increasing array z).
     scale = 0.8 + 0.2 * (np.arange(nz) / max(nz - 1, 1))[:, None, None]
     lung_x, lung_ax, lung_ay = 0.44 * ax, 0.34 * ax, 0.62 * ay
     lung_y = y_centre - 0.02 * ay
-    lungs = (((np.abs(x) - lung_x) / (lung_ax * scale)) ** 2
-             + ((y - lung_y) / (lung_ay * scale)) ** 2) <= 1.0
+    lungs = (
+        ((np.abs(x) - lung_x) / (lung_ax * scale)) ** 2 + ((y - lung_y) / (lung_ay * scale)) ** 2
+    ) <= 1.0
     # Lung texture and vessels from two smooth random fields over the lungs' bounding box;
     # vessels lie where both fields are near zero: a set of curves.
     lungs = np.broadcast_to(lungs, shape)
     box = tuple(slice(0, n) for n in shape)
     if lungs.any():
-        box = tuple(slice(int(np.flatnonzero(lungs.any(axis=other)).min()),
-                          int(np.flatnonzero(lungs.any(axis=other)).max()) + 1)
-                    for other in ((1, 2), (0, 2), (0, 1)))
+        box = tuple(
+            slice(
+                int(np.flatnonzero(lungs.any(axis=other)).min()),
+                int(np.flatnonzero(lungs.any(axis=other)).max()) + 1,
+            )
+            for other in ((1, 2), (0, 2), (0, 1))
+        )
     box_shape = tuple(b.stop - b.start for b in box)
     sigma = [2.5 / s for s in spacing_mm]
     first, second = (_smooth_unit_noise(rng, box_shape, sigma) for _ in range(2))
@@ -108,8 +122,12 @@ def _anatomy(rng: np.random.Generator, shape: tuple[int, int, int],
     return codes, hu
 
 
-def _place_lesion(rng: np.random.Generator, codes: np.ndarray, traits: lesion_model.LesionTraits,
-                  spacing_mm: tuple[float, float, float]) -> np.ndarray:
+def _place_lesion(
+    rng: np.random.Generator,
+    codes: np.ndarray,
+    traits: lesion_model.LesionTraits,
+    spacing_mm: tuple[float, float, float],
+) -> np.ndarray:
     """Voxel index (z, y, x) of the lesion centre: in a lung (70 %) or central soft tissue.
 
     The centre keeps a lesion radius from the grid border and, where the body allows, 1.2
@@ -119,13 +137,17 @@ def _place_lesion(rng: np.random.Generator, codes: np.ndarray, traits: lesion_mo
     upper = np.asarray(codes.shape) - margin
     margin = np.minimum(margin, np.asarray(codes.shape) // 2 - 1)
     upper = np.maximum(upper, margin + 1)
-    central = codes[margin[0]:upper[0], margin[1]:upper[1], margin[2]:upper[2]]
-    body = codes.max(axis=0) != TISSUE_CODES["air"]          # the same outline on every slice
+    central = codes[margin[0] : upper[0], margin[1] : upper[1], margin[2] : upper[2]]
+    body = codes.max(axis=0) != TISSUE_CODES["air"]  # the same outline on every slice
     depth_mm = ndi.distance_transform_edt(body, sampling=spacing_mm[1:])
-    deep = depth_mm[margin[1]:upper[1], margin[2]:upper[2]] >= 1.2 * traits.radius_mm
+    deep = depth_mm[margin[1] : upper[1], margin[2] : upper[2]] >= 1.2 * traits.radius_mm
     wanted = "lung" if rng.random() < 0.7 else "soft_tissue"
-    for allowed in ((central == TISSUE_CODES[wanted]) & deep, central == TISSUE_CODES[wanted],
-                    central != TISSUE_CODES["air"], np.ones_like(central, dtype=bool)):
+    for allowed in (
+        (central == TISSUE_CODES[wanted]) & deep,
+        central == TISSUE_CODES[wanted],
+        central != TISSUE_CODES["air"],
+        np.ones_like(central, dtype=bool),
+    ):
         candidates = np.flatnonzero(allowed)
         if candidates.size:
             break
@@ -133,9 +155,14 @@ def _place_lesion(rng: np.random.Generator, codes: np.ndarray, traits: lesion_mo
     return np.asarray(np.unravel_index(flat, central.shape)) + margin
 
 
-def generate_ct_case(index: int, *, seed: int = 0, shape: tuple[int, int, int] = (40, 96, 96),
-                     spacing_mm: tuple[float, float, float] = (2.5, 0.8, 0.8),
-                     n_sites: int = 3) -> SyntheticCase:
+def generate_ct_case(
+    index: int,
+    *,
+    seed: int = 0,
+    shape: tuple[int, int, int] = (40, 96, 96),
+    spacing_mm: tuple[float, float, float] = (2.5, 0.8, 0.8),
+    n_sites: int = 3,
+) -> SyntheticCase:
     """Generate synthetic chest CT case `index`: int16 HU image, lesion mask, label, header.
 
     Parameters
@@ -181,15 +208,24 @@ def generate_ct_case(index: int, *, seed: int = 0, shape: tuple[int, int, int] =
     radius_high = float(min(20.0, 0.2 * min(extent[1], extent[2]), 0.35 * extent[0]))
     radius_low = min(5.0, 0.5 * radius_high)
     traits = lesion_model.draw_traits(
-        rng, identity.label, radius_range_mm=(radius_low, radius_high), value_range=(10.0, 70.0),
-        max_texture_sd=70.0, n_axes=3)
+        rng,
+        identity.label,
+        radius_range_mm=(radius_low, radius_high),
+        value_range=(10.0, 70.0),
+        max_texture_sd=70.0,
+        n_axes=3,
+    )
     centre = _place_lesion(rng, codes, traits, spacing_mm)
     reach = np.ceil(lesion_model.max_extent_mm(traits) / np.asarray(spacing_mm)).astype(int) + 1
     lower = np.maximum(centre - reach, 0)
     upper = np.minimum(centre + reach + 1, shape)
     box = tuple(slice(lo, hi) for lo, hi in zip(lower, upper, strict=True))
-    grid = np.stack(np.meshgrid(*(np.arange(lo, hi) for lo, hi in zip(lower, upper, strict=True)),
-                                indexing="ij"), axis=-1)
+    grid = np.stack(
+        np.meshgrid(
+            *(np.arange(lo, hi) for lo, hi in zip(lower, upper, strict=True)), indexing="ij"
+        ),
+        axis=-1,
+    )
     offsets_mm = (grid - centre) * np.asarray(spacing_mm)
     inside = lesion_model.lesion_mask(rng, traits, offsets_mm) & (codes[box] != 0)
     values = lesion_model.texture(rng, traits, inside, spacing_mm)
@@ -203,15 +239,21 @@ def generate_ct_case(index: int, *, seed: int = 0, shape: tuple[int, int, int] =
     calibrated = site.hu_scale * blurred + site.hu_offset + noise
     array = np.clip(np.rint(calibrated), -1024, 3071).astype(np.int16)
 
-    origin = tuple(float(-(n - 1) * s / 2) for n, s in zip(shape[::-1], spacing_mm[::-1],
-                                                           strict=True))
+    origin = tuple(
+        float(-(n - 1) * s / 2) for n, s in zip(shape[::-1], spacing_mm[::-1], strict=True)
+    )
     origin = (origin[0], origin[1], origin[2] - 150.0)
     meta = {"modality": "CT", "units": "HU", "source": f"synthetic seed={seed} index={index}"}
     image = Image(array, spacing=spacing_mm, origin=origin, meta=meta)
     header = header_facts(identity, seed=seed, index=index, modality="CT")
     header.update({"SliceThickness": spacing_mm[0], "KVP": 120, "ConvolutionKernel": "STANDARD"})
     return SyntheticCase(
-        case_id=identity.case_id, patient_id=identity.patient_id, site=site.name,
-        label=identity.label, image=image, mask=Mask.like(image, mask_array), header=header,
+        case_id=identity.case_id,
+        patient_id=identity.patient_id,
+        site=site.name,
+        label=identity.label,
+        image=image,
+        mask=Mask.like(image, mask_array),
+        header=header,
         tissue=Image(codes, spacing=spacing_mm, origin=origin, meta={"units": "tissue code"}),
     )

@@ -28,15 +28,21 @@ class LesionTraits:
     """Latent properties of a lesion, drawn from the label."""
 
     radius_mm: float
-    axes: tuple[float, ...]          # relative semi-axes of the base ellipsoid (max 1)
-    irregularity: float              # 0 smooth .. 1 lobulated and spiculated
-    heterogeneity_sd: float          # texture standard deviation inside the lesion (image units)
-    mean_value: float                # mean intensity of the lesion (image units)
+    axes: tuple[float, ...]  # relative semi-axes of the base ellipsoid (max 1)
+    irregularity: float  # 0 smooth .. 1 lobulated and spiculated
+    heterogeneity_sd: float  # texture standard deviation inside the lesion (image units)
+    mean_value: float  # mean intensity of the lesion (image units)
 
 
-def draw_traits(rng: np.random.Generator, label: int, *, radius_range_mm: tuple[float, float],
-                value_range: tuple[float, float], max_texture_sd: float,
-                n_axes: int) -> LesionTraits:
+def draw_traits(
+    rng: np.random.Generator,
+    label: int,
+    *,
+    radius_range_mm: tuple[float, float],
+    value_range: tuple[float, float],
+    max_texture_sd: float,
+    n_axes: int,
+) -> LesionTraits:
     """Draw the latent traits of a lesion of class `label` (0 or 1)."""
     irregularity = float(rng.beta(*_IRREGULARITY_BETA[label]))
     heterogeneity = float(rng.beta(*_HETEROGENEITY_BETA[label]))
@@ -55,10 +61,11 @@ def _random_unit_vectors(rng: np.random.Generator, count: int, dim: int) -> np.n
     return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
 
 
-def _bumps(directions: np.ndarray, centres: np.ndarray, weights: np.ndarray,
-           kappa: np.ndarray) -> np.ndarray:
+def _bumps(
+    directions: np.ndarray, centres: np.ndarray, weights: np.ndarray, kappa: np.ndarray
+) -> np.ndarray:
     """Sum of zero-mean-ish von Mises bumps evaluated at unit `directions` (n, dim)."""
-    cosines = directions @ centres.T                             # (n, k)
+    cosines = directions @ centres.T  # (n, k)
     return (np.exp(kappa * (cosines - 1.0)) * weights).sum(axis=1)
 
 
@@ -67,8 +74,9 @@ def max_extent_mm(traits: LesionTraits) -> float:
     return traits.radius_mm * (1.0 + 0.35 * traits.irregularity + 0.9 * traits.irregularity)
 
 
-def lesion_mask(rng: np.random.Generator, traits: LesionTraits,
-                offsets_mm: np.ndarray) -> np.ndarray:
+def lesion_mask(
+    rng: np.random.Generator, traits: LesionTraits, offsets_mm: np.ndarray
+) -> np.ndarray:
     """Which points, given as offsets (..., dim) in mm from the centre, lie inside the lesion.
 
     Parameters
@@ -94,18 +102,31 @@ def lesion_mask(rng: np.random.Generator, traits: LesionTraits,
     n_lobes = 6 if dim == 3 else 4
     n_spicules = int(round(4 + 14 * t)) if dim == 3 else int(round(3 + 8 * t))
     lobe_kappa = np.full(n_lobes, 3.0)
-    spicule_kappa = rng.uniform(40.0, 120.0, n_spicules) if dim == 3 else rng.uniform(
-        15.0, 50.0, n_spicules)
-    lobes = _bumps(directions, _random_unit_vectors(rng, n_lobes, dim),
-                   rng.uniform(-1.0, 1.0, n_lobes) * 0.35 * t, lobe_kappa)
-    spicules = _bumps(directions, _random_unit_vectors(rng, n_spicules, dim),
-                      rng.uniform(0.3, 1.0, n_spicules) * 0.9 * t ** 1.5, spicule_kappa)
+    spicule_kappa = (
+        rng.uniform(40.0, 120.0, n_spicules) if dim == 3 else rng.uniform(15.0, 50.0, n_spicules)
+    )
+    lobes = _bumps(
+        directions,
+        _random_unit_vectors(rng, n_lobes, dim),
+        rng.uniform(-1.0, 1.0, n_lobes) * 0.35 * t,
+        lobe_kappa,
+    )
+    spicules = _bumps(
+        directions,
+        _random_unit_vectors(rng, n_spicules, dim),
+        rng.uniform(0.3, 1.0, n_spicules) * 0.9 * t**1.5,
+        spicule_kappa,
+    )
     radius = traits.radius_mm * np.maximum(1.0 + lobes + spicules, 0.3)
     return (distance <= radius).reshape(offsets_mm.shape[:-1])
 
 
-def texture(rng: np.random.Generator, traits: LesionTraits, inside: np.ndarray,
-            spacing_mm: tuple[float, ...]) -> np.ndarray:
+def texture(
+    rng: np.random.Generator,
+    traits: LesionTraits,
+    inside: np.ndarray,
+    spacing_mm: tuple[float, ...],
+) -> np.ndarray:
     """Lesion intensities on the voxels of `inside`: mean plus smooth zero-mean texture.
 
     The texture is Gaussian noise smoothed with a sigma of 1.2 mm, rescaled so that its mean

@@ -40,6 +40,7 @@ from medscale.deid.profile_table import RULES
 
 _ROOT = "1.2.999.7133"  # test-only UID root of planted values (not a registered root)
 
+
 @dataclass(frozen=True)
 class PhiCorpus:
     """A written corpus.
@@ -117,15 +118,23 @@ def _value(vr: str, patient: int, index: int, tag: int, seeded: set[str]) -> obj
     token = _token(patient, index, tag)
     day = dt.date(1931, 1, 1) + dt.timedelta(days=patient * 700 + index)
     texts: dict[str, str] = {
-        "AE": token, "CS": token, "SH": token, "LO": f"{token} Phi", "UC": f"{token} Phi",
-        "LT": f"{token} Phi text", "ST": f"{token} Phi text", "UT": f"{token} Phi text",
-        "PN": f"Phi{token}^Given{patient}{index:03d}", "UR": f"http://phi.example/{token}",
-        "DA": day.strftime("%Y%m%d"), "DT": day.strftime("%Y%m%d") + "101112",
-        "TM": f"{index % 24:02d}{(index * 7) % 60:02d}{(index * 13) % 60:02d}."
-              f"{patient}{index:05d}",
-        "AS": f"{10 + (patient * 37 + index) % 89:03d}Y", "IS": str(7_000_000 + patient * 1000
-                                                                  + index),
-        "DS": f"9{patient}{index:03d}.7531", "UI": f"{_ROOT}.{patient}.{index}",
+        "AE": token,
+        "CS": token,
+        "SH": token,
+        "LO": f"{token} Phi",
+        "UC": f"{token} Phi",
+        "LT": f"{token} Phi text",
+        "ST": f"{token} Phi text",
+        "UT": f"{token} Phi text",
+        "PN": f"Phi{token}^Given{patient}{index:03d}",
+        "UR": f"http://phi.example/{token}",
+        "DA": day.strftime("%Y%m%d"),
+        "DT": day.strftime("%Y%m%d") + "101112",
+        "TM": f"{index % 24:02d}{(index * 7) % 60:02d}{(index * 13) % 60:02d}.{patient}{index:05d}",
+        "AS": f"{10 + (patient * 37 + index) % 89:03d}Y",
+        "IS": str(7_000_000 + patient * 1000 + index),
+        "DS": f"9{patient}{index:03d}.7531",
+        "UI": f"{_ROOT}.{patient}.{index}",
     }
     if vr in texts:
         value = texts[vr]
@@ -161,8 +170,9 @@ def _item(patient: int, index: int, tag: int, seeded: set[str]) -> Dataset:
     item.PersonName = f"PhiItem{token}^Nested"
     item.ReferencedSOPClassUID = "1.2.840.10008.5.1.4.1.1.2"
     item.ReferencedSOPInstanceUID = f"{_ROOT}.{patient}.{index}.1"
-    seeded.update({token, f"{token} meaning", f"PhiItem{token}^Nested",
-                   f"{_ROOT}.{patient}.{index}.1"})
+    seeded.update(
+        {token, f"{token} meaning", f"PhiItem{token}^Nested", f"{_ROOT}.{patient}.{index}.1"}
+    )
     return item
 
 
@@ -178,9 +188,17 @@ def _plant_nested(dataset: Dataset, patient: int, seeded: set[str]) -> None:
     middle.PatientID = f"PhiNestedId{patient}"
     middle.PurposeOfReferenceCodeSequence = DicomSequence([inner])
     dataset.RelatedSeriesSequence = DicomSequence([middle])
-    seeded.update(str(value) for value in (
-        inner.PatientName, inner.StudyDate, inner.OperatorsName, middle.PatientID,
-        middle.StudyInstanceUID, middle.SeriesInstanceUID))
+    seeded.update(
+        str(value)
+        for value in (
+            inner.PatientName,
+            inner.StudyDate,
+            inner.OperatorsName,
+            middle.PatientID,
+            middle.StudyInstanceUID,
+            middle.SeriesInstanceUID,
+        )
+    )
 
 
 def _plant_private(dataset: Dataset, patient: int, seeded: set[str]) -> None:
@@ -207,8 +225,14 @@ def _plant_overlay_and_curve(dataset: Dataset, patient: int, seeded: set[str]) -
     dataset.add_new(0x60004000, "LT", f"PhiOverlay{patient}Comment")
     dataset.add_new(0x50000022, "LO", f"PhiCurve{patient}Description")
     dataset.add_new(0x50003000, "OB", f"PhiCurve{patient}Data".encode().ljust(24, b"\0"))
-    seeded.update({f"PhiOverlay{patient}Description", f"PhiOverlay{patient}Comment",
-                   f"PhiCurve{patient}Description", f"PhiCurve{patient}Data"})
+    seeded.update(
+        {
+            f"PhiOverlay{patient}Description",
+            f"PhiOverlay{patient}Comment",
+            f"PhiCurve{patient}Description",
+            f"PhiCurve{patient}Data",
+        }
+    )
 
 
 def collect_uids(dataset: Dataset) -> set[str]:
@@ -224,6 +248,7 @@ def collect_uids(dataset: Dataset) -> set[str]:
 
 def reroot_uids(dataset: Dataset, copy_number: int) -> None:
     """Replace every non-standard UID by a copy-specific one, consistently across files."""
+
     def remap(uid: str) -> str:
         digest = int(hashlib.sha256(uid.encode()).hexdigest()[:24], 16)
         return f"{_ROOT}.8.{copy_number}.{digest}"
@@ -232,14 +257,16 @@ def reroot_uids(dataset: Dataset, copy_number: int) -> None:
         if element.VR != "UI" or element.value in (None, ""):
             continue
         if element.VM > 1:
-            element.value = [v if str(v) in UID_dictionary else remap(str(v))
-                             for v in element.value]
+            element.value = [
+                v if str(v) in UID_dictionary else remap(str(v)) for v in element.value
+            ]
         elif str(element.value) not in UID_dictionary:
             element.value = remap(str(element.value))
 
 
-def build_phi_corpus(out_dir: str | Path, *, sources: Iterable[str | Path],
-                     n_copies: int = 1, first_patient: int = 0) -> PhiCorpus:
+def build_phi_corpus(
+    out_dir: str | Path, *, sources: Iterable[str | Path], n_copies: int = 1, first_patient: int = 0
+) -> PhiCorpus:
     """Plant PHI into copies of real DICOM files.
 
     Parameters
@@ -285,8 +312,9 @@ def _n_plantable() -> int:
     return sum(1 for tag in RULES if tag >> 16 not in (0x0000, 0x0002) and dictionary_has_tag(tag))
 
 
-def build_synthetic_phi_corpus(out_dir: str | Path, *, n_slices: int = 3, size: int = 16
-                               ) -> PhiCorpus:
+def build_synthetic_phi_corpus(
+    out_dir: str | Path, *, n_slices: int = 3, size: int = 16
+) -> PhiCorpus:
     """A small PHI-seeded corpus made from scratch (no data files needed).
 
     Patient 0: a CT series of `n_slices` slices with an RTSTRUCT referencing every slice, and
@@ -302,26 +330,53 @@ def build_synthetic_phi_corpus(out_dir: str | Path, *, n_slices: int = 3, size: 
     series = f"{_ROOT}.0.503"
     slices = []
     for k in range(n_slices):
-        image = _image("1.2.840.10008.5.1.4.1.1.2", "CT", study_a, series, f"{series}.{k}",
-                       rng.integers(-1000, 1000, (size, size)).astype(np.int16))
+        image = _image(
+            "1.2.840.10008.5.1.4.1.1.2",
+            "CT",
+            study_a,
+            series,
+            f"{series}.{k}",
+            rng.integers(-1000, 1000, (size, size)).astype(np.int16),
+        )
         image.FrameOfReferenceUID = frame
         image.ImagePositionPatient = [0.0, 0.0, float(k) * 2.0]
         image.ImageOrientationPatient = [1.0, 0.0, 0.0, 0.0, 1.0, 0.0]
         image.PixelSpacing = [1.0, 1.0]
         image.SliceThickness = 2.0
         slices.append(image)
-    later = _image("1.2.840.10008.5.1.4.1.1.2", "CT", study_b, f"{_ROOT}.0.504",
-                   f"{_ROOT}.0.504.0", rng.integers(-1000, 1000, (size, size)).astype(np.int16))
+    later = _image(
+        "1.2.840.10008.5.1.4.1.1.2",
+        "CT",
+        study_b,
+        f"{_ROOT}.0.504",
+        f"{_ROOT}.0.504.0",
+        rng.integers(-1000, 1000, (size, size)).astype(np.int16),
+    )
     later.FrameOfReferenceUID = f"{_ROOT}.0.505"
-    capture = _image("1.2.840.10008.5.1.4.1.1.7", "OT", f"{_ROOT}.1.600", f"{_ROOT}.1.601",
-                     f"{_ROOT}.1.601.0", rng.integers(0, 255, (size, size)).astype(np.uint8))
+    capture = _image(
+        "1.2.840.10008.5.1.4.1.1.7",
+        "OT",
+        f"{_ROOT}.1.600",
+        f"{_ROOT}.1.601",
+        f"{_ROOT}.1.601.0",
+        rng.integers(0, 255, (size, size)).astype(np.uint8),
+    )
     capture.BurnedInAnnotation = "YES"
-    ultrasound = _image("1.2.840.10008.5.1.4.1.1.6.1", "US", f"{_ROOT}.1.600", f"{_ROOT}.1.602",
-                        f"{_ROOT}.1.602.0", rng.integers(0, 255, (size, size)).astype(np.uint8))
+    ultrasound = _image(
+        "1.2.840.10008.5.1.4.1.1.6.1",
+        "US",
+        f"{_ROOT}.1.600",
+        f"{_ROOT}.1.602",
+        f"{_ROOT}.1.602.0",
+        rng.integers(0, 255, (size, size)).astype(np.uint8),
+    )
     rtstruct = _rtstruct(slices, study_a, frame)
     groups: list[tuple[int, str, Sequence[Dataset]]] = [
-        (0, "CT", slices), (0, "CT_later", [later]), (0, "RTSTRUCT", [rtstruct]),
-        (1, "SC", [capture]), (1, "US", [ultrasound]),
+        (0, "CT", slices),
+        (0, "CT_later", [later]),
+        (0, "RTSTRUCT", [rtstruct]),
+        (1, "SC", [capture]),
+        (1, "US", [ultrasound]),
     ]
     for patient, name, datasets in groups:
         folder = out_dir / f"Phi{patient}_{name}"
@@ -338,8 +393,9 @@ def build_synthetic_phi_corpus(out_dir: str | Path, *, n_slices: int = 3, size: 
     return PhiCorpus(out_dir, tuple(written), tuple(sorted(seeded)), _n_plantable())
 
 
-def _image(sop_class: str, modality: str, study: str, series: str, instance: str,
-           pixels: np.ndarray) -> Dataset:
+def _image(
+    sop_class: str, modality: str, study: str, series: str, instance: str, pixels: np.ndarray
+) -> Dataset:
     dataset = _base(sop_class, modality, study, series, instance)
     dataset.Rows, dataset.Columns = pixels.shape
     dataset.SamplesPerPixel = 1
@@ -367,8 +423,9 @@ def _base(sop_class: str, modality: str, study: str, series: str, instance: str)
 
 
 def _rtstruct(slices: Sequence[Dataset], study: str, frame: str) -> Dataset:
-    rtstruct = _base("1.2.840.10008.5.1.4.1.1.481.3", "RTSTRUCT", study, f"{_ROOT}.0.510",
-                     f"{_ROOT}.0.510.0")
+    rtstruct = _base(
+        "1.2.840.10008.5.1.4.1.1.481.3", "RTSTRUCT", study, f"{_ROOT}.0.510", f"{_ROOT}.0.510.0"
+    )
     rtstruct.FrameOfReferenceUID = frame
     contour_images = []
     for image in slices:

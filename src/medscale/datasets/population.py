@@ -54,36 +54,135 @@ class Site:
 
 
 SITES: tuple[Site, ...] = (
-    Site("SITE-A", "Northbridge General Hospital", 0.0, 1.00, 12.0, 0.5,
-         (Scanner("GE MEDICAL SYSTEMS", "Revolution CT", "NBGCT01", "GE10234"),
-          Scanner("GE MEDICAL SYSTEMS", "Optima CT660", "NBGCT02", "GE20871")),
-         (Scanner("Carestream Health", "DRX-Evolution", "NBGDX01", "CS55012"),)),
-    Site("SITE-B", "St Aldhelm University Clinic", 15.0, 1.04, 20.0, 0.6,
-         (Scanner("SIEMENS", "SOMATOM Force", "ALDCT1", "SI73311"),
-          Scanner("SIEMENS", "SOMATOM Definition AS", "ALDCT2", "SI61409")),
-         (Scanner("SIEMENS", "Ysio Max", "ALDDX1", "SI90177"),)),
-    Site("SITE-C", "Lakeside Regional Medical Centre", -12.0, 0.97, 28.0, 0.7,
-         (Scanner("Philips", "IQon Spectral CT", "LRMCCT-A", "PH44810"),),
-         (Scanner("Philips", "DigitalDiagnost C90", "LRMCDX-A", "PH12093"),
-          Scanner("FUJIFILM Corporation", "FDR D-EVO II", "LRMCDX-B", "FJ30017"))),
-    Site("SITE-D", "Harrowgate Cancer Institute", 6.0, 1.02, 16.0, 0.55,
-         (Scanner("CANON_MEC", "Aquilion ONE", "HCICT1", "CN80321"),),
-         (Scanner("CANON_MEC", "RADREX-i", "HCIDX1", "CN11288"),)),
-    Site("SITE-E", "Eastmere Community Hospital", -6.0, 0.99, 24.0, 0.65,
-         (Scanner("SIEMENS", "SOMATOM go.Top", "EMCHCT", "SI33870"),),
-         (Scanner("Agfa", "DX-D 600", "EMCHDX", "AG70451"),)),
-    Site("SITE-F", "Riverside Children's and Adults' Hospital", 10.0, 0.98, 14.0, 0.5,
-         (Scanner("GE MEDICAL SYSTEMS", "Discovery CT750 HD", "RCAHCT", "GE90012"),),
-         (Scanner("GE MEDICAL SYSTEMS", "Definium 656", "RCAHDX", "GE31774"),)),
+    Site(
+        "SITE-A",
+        "Northbridge General Hospital",
+        0.0,
+        1.00,
+        12.0,
+        0.5,
+        (
+            Scanner("GE MEDICAL SYSTEMS", "Revolution CT", "NBGCT01", "GE10234"),
+            Scanner("GE MEDICAL SYSTEMS", "Optima CT660", "NBGCT02", "GE20871"),
+        ),
+        (Scanner("Carestream Health", "DRX-Evolution", "NBGDX01", "CS55012"),),
+    ),
+    Site(
+        "SITE-B",
+        "St Aldhelm University Clinic",
+        15.0,
+        1.04,
+        20.0,
+        0.6,
+        (
+            Scanner("SIEMENS", "SOMATOM Force", "ALDCT1", "SI73311"),
+            Scanner("SIEMENS", "SOMATOM Definition AS", "ALDCT2", "SI61409"),
+        ),
+        (Scanner("SIEMENS", "Ysio Max", "ALDDX1", "SI90177"),),
+    ),
+    Site(
+        "SITE-C",
+        "Lakeside Regional Medical Centre",
+        -12.0,
+        0.97,
+        28.0,
+        0.7,
+        (Scanner("Philips", "IQon Spectral CT", "LRMCCT-A", "PH44810"),),
+        (
+            Scanner("Philips", "DigitalDiagnost C90", "LRMCDX-A", "PH12093"),
+            Scanner("FUJIFILM Corporation", "FDR D-EVO II", "LRMCDX-B", "FJ30017"),
+        ),
+    ),
+    Site(
+        "SITE-D",
+        "Harrowgate Cancer Institute",
+        6.0,
+        1.02,
+        16.0,
+        0.55,
+        (Scanner("CANON_MEC", "Aquilion ONE", "HCICT1", "CN80321"),),
+        (Scanner("CANON_MEC", "RADREX-i", "HCIDX1", "CN11288"),),
+    ),
+    Site(
+        "SITE-E",
+        "Eastmere Community Hospital",
+        -6.0,
+        0.99,
+        24.0,
+        0.65,
+        (Scanner("SIEMENS", "SOMATOM go.Top", "EMCHCT", "SI33870"),),
+        (Scanner("Agfa", "DX-D 600", "EMCHDX", "AG70451"),),
+    ),
+    Site(
+        "SITE-F",
+        "Riverside Children's and Adults' Hospital",
+        10.0,
+        0.98,
+        14.0,
+        0.5,
+        (Scanner("GE MEDICAL SYSTEMS", "Discovery CT750 HD", "RCAHCT", "GE90012"),),
+        (Scanner("GE MEDICAL SYSTEMS", "Definium 656", "RCAHDX", "GE31774"),),
+    ),
 )
 
-_GIVEN_F = ("Alice", "Maria", "Sofia", "Hannah", "Grace", "Nora", "Ines", "Leila", "Yuki", "Amara",
-            "Clara", "Rosa", "Elena", "Freya", "Mei", "Zara")
-_GIVEN_M = ("James", "Omar", "Lukas", "Mateo", "Noah", "Arjun", "Felix", "Jonas", "Kenji", "Tomas",
-            "Samuel", "Hugo", "Ivan", "Elias", "Diego", "Kwame")
-_FAMILY = ("Smith", "Garcia", "Novak", "Okafor", "Larsen", "Rossi", "Tanaka", "Kowalski", "Haddad",
-           "Fischer", "Moreau", "Silva", "Nguyen", "Petrov", "Brennan", "Lindqvist", "Mensah",
-           "Costa", "Weber", "Duarte")
+_GIVEN_F = (
+    "Alice",
+    "Maria",
+    "Sofia",
+    "Hannah",
+    "Grace",
+    "Nora",
+    "Ines",
+    "Leila",
+    "Yuki",
+    "Amara",
+    "Clara",
+    "Rosa",
+    "Elena",
+    "Freya",
+    "Mei",
+    "Zara",
+)
+_GIVEN_M = (
+    "James",
+    "Omar",
+    "Lukas",
+    "Mateo",
+    "Noah",
+    "Arjun",
+    "Felix",
+    "Jonas",
+    "Kenji",
+    "Tomas",
+    "Samuel",
+    "Hugo",
+    "Ivan",
+    "Elias",
+    "Diego",
+    "Kwame",
+)
+_FAMILY = (
+    "Smith",
+    "Garcia",
+    "Novak",
+    "Okafor",
+    "Larsen",
+    "Rossi",
+    "Tanaka",
+    "Kowalski",
+    "Haddad",
+    "Fischer",
+    "Moreau",
+    "Silva",
+    "Nguyen",
+    "Petrov",
+    "Brennan",
+    "Lindqvist",
+    "Mensah",
+    "Costa",
+    "Weber",
+    "Duarte",
+)
 _FIRST_STUDY_DAY = dt.date(2024, 3, 4)  # a Monday
 _STUDY_WEEKS = 12
 
@@ -143,8 +242,9 @@ def case_identity(index: int, *, seed: int, n_sites: int, prefix: str = "case") 
     )
 
 
-def header_facts(identity: CaseIdentity, *, seed: int, index: int,
-                 modality: str) -> dict[str, object]:
+def header_facts(
+    identity: CaseIdentity, *, seed: int, index: int, modality: str
+) -> dict[str, object]:
     """DICOM-keyword facts of one study: invented patient, dates in working hours, device.
 
     Patient facts (name, sex, birth date) depend on the patient only, so they agree between
@@ -158,9 +258,11 @@ def header_facts(identity: CaseIdentity, *, seed: int, index: int,
 
     study_rng = rng_for(seed, index, STREAM_STUDY)
     day = _FIRST_STUDY_DAY + dt.timedelta(
-        weeks=int(study_rng.integers(0, _STUDY_WEEKS)), days=int(study_rng.integers(0, 5)))
+        weeks=int(study_rng.integers(0, _STUDY_WEEKS)), days=int(study_rng.integers(0, 5))
+    )
     start = dt.datetime.combine(day, dt.time(8)) + dt.timedelta(
-        seconds=int(study_rng.integers(0, 9 * 3600 + 30 * 60)))
+        seconds=int(study_rng.integers(0, 9 * 3600 + 30 * 60))
+    )
     acquired = start + dt.timedelta(seconds=int(study_rng.integers(60, 600)))
     site = SITES[identity.site_index]
     scanners = site.ct_scanners if modality == "CT" else site.xray_scanners
@@ -168,9 +270,12 @@ def header_facts(identity: CaseIdentity, *, seed: int, index: int,
     age_years = (day - birth).days // 365
     from pydicom.uid import generate_uid
 
-    uids = {name: str(generate_uid(entropy_srcs=["medscale-synthetic", str(seed), str(index),
-                                                 modality, name]))
-            for name in ("StudyInstanceUID", "SeriesInstanceUID", "FrameOfReferenceUID")}
+    uids = {
+        name: str(
+            generate_uid(entropy_srcs=["medscale-synthetic", str(seed), str(index), modality, name])
+        )
+        for name in ("StudyInstanceUID", "SeriesInstanceUID", "FrameOfReferenceUID")
+    }
     return {
         "PatientName": f"{family}^{given}",
         "PatientID": identity.patient_id,

@@ -55,49 +55,102 @@ class PublicDataset:
     def files(self) -> dict[str, str]:
         """File name (relative to ``folder``) -> SHA-256, sorted by name."""
         prefix = f"{self.folder}/"
-        return {path[len(prefix):]: digest for path, digest in sorted(SHA256.items())
-                if path.startswith(prefix) and path.endswith(self.suffixes)}
+        return {
+            path[len(prefix) :]: digest
+            for path, digest in sorted(SHA256.items())
+            if path.startswith(prefix) and path.endswith(self.suffixes)
+        }
 
 
-_IBSI1 = ("Zwanenburg A, et al. The Image Biomarker Standardization Initiative. Radiology "
-          "2020;295:328-338. arXiv:1612.07003")
-_IBSI2 = ("Whybra P, et al. The Image Biomarker Standardization Initiative: Standardized "
-          "Convolutional Filters. Radiology 2024;310:e231319. arXiv:2006.05470")
+_IBSI1 = (
+    "Zwanenburg A, et al. The Image Biomarker Standardization Initiative. Radiology "
+    "2020;295:328-338. arXiv:1612.07003"
+)
+_IBSI2 = (
+    "Whybra P, et al. The Image Biomarker Standardization Initiative: Standardized "
+    "Convolutional Filters. Radiology 2024;310:e231319. arXiv:2006.05470"
+)
 
-DATASETS: dict[str, PublicDataset] = {d.name: d for d in (
-    PublicDataset("ibsi1_digital_phantom", "ibsi1/digital_phantom",
-                  "IBSI-1 digital phantom: 5 x 4 x 4 voxels at 2 mm, grey levels 1-6, 74-voxel "
-                  "mask (phantom.nii.gz, mask.nii.gz)", "CC BY 4.0", _IBSI1, (".nii.gz",)),
-    PublicDataset("ibsi1_ct_phantom", "ibsi1/ct_phantom",
-                  "IBSI-1 CT radiomics phantom (lung cancer patient, ROI GTV-1) as NIfTI "
-                  "(nifti/phantom.nii.gz, nifti/mask.nii.gz) and DICOM (dicom/image/ 60 "
-                  "slices, dicom/mask/DCM_RS_00060.dcm RTSTRUCT)", "CC BY-NC 3.0 (non-commercial)",
-                  _IBSI1, (".nii.gz", ".dcm")),
-    PublicDataset("ibsi1_reference_values", "ibsi1",
-                  "IBSI-1 consensus reference values (reference_values.csv) and the settings "
-                  "of each configuration (configs.md)", "facts from the IBSI manual", _IBSI1,
-                  ("reference_values.csv", "configs.md")),
-    PublicDataset("ibsi2_digital_phantom", "ibsi2/digital_phantom",
-                  "IBSI-2 phase-1 digital phantoms (<name>/<name>.nii.gz and <name>/mask.nii.gz)",
-                  "CC BY 4.0", _IBSI2, (".nii.gz",)),
-    PublicDataset("ibsi2_reference_response_maps", "ibsi2/reference_response_maps",
-                  "IBSI-2 phase-1 consensus filter response maps (<test>-ValidCRM.nii)", "CC0 1.0",
-                  _IBSI2, (".nii",)),
-    PublicDataset("samples", "samples",
-                  "pyradiomics test cases brain1, brain2, breast1 (MR), lung1, lung2 (CT): "
-                  "<case>_image.nrrd and <case>_label.nrrd", "BSD-3-Clause",
-                  "van Griethuysen JJM, et al. Cancer Research 2017;77:e104-e107", (".nrrd",)),
-    PublicDataset("medmnist", "medmnist",
-                  "MedMNIST: pneumoniamnist_subset.npz (chest X-ray 28 x 28), adrenalmnist3d.npz "
-                  "(28^3) and adrenalmnist3d_64.npz (64^3)", "CC BY 4.0",
-                  "Yang J, et al. MedMNIST v2. Scientific Data 2023;10:41", (".npz",)),
-)}
+DATASETS: dict[str, PublicDataset] = {
+    d.name: d
+    for d in (
+        PublicDataset(
+            "ibsi1_digital_phantom",
+            "ibsi1/digital_phantom",
+            "IBSI-1 digital phantom: 5 x 4 x 4 voxels at 2 mm, grey levels 1-6, 74-voxel "
+            "mask (phantom.nii.gz, mask.nii.gz)",
+            "CC BY 4.0",
+            _IBSI1,
+            (".nii.gz",),
+        ),
+        PublicDataset(
+            "ibsi1_ct_phantom",
+            "ibsi1/ct_phantom",
+            "IBSI-1 CT radiomics phantom (lung cancer patient, ROI GTV-1) as NIfTI "
+            "(nifti/phantom.nii.gz, nifti/mask.nii.gz) and DICOM (dicom/image/ 60 "
+            "slices, dicom/mask/DCM_RS_00060.dcm RTSTRUCT)",
+            "CC BY-NC 3.0 (non-commercial)",
+            _IBSI1,
+            (".nii.gz", ".dcm"),
+        ),
+        PublicDataset(
+            "ibsi1_reference_values",
+            "ibsi1",
+            "IBSI-1 consensus reference values (reference_values.csv) and the settings "
+            "of each configuration (configs.md)",
+            "facts from the IBSI manual",
+            _IBSI1,
+            ("reference_values.csv", "configs.md"),
+        ),
+        PublicDataset(
+            "ibsi2_digital_phantom",
+            "ibsi2/digital_phantom",
+            "IBSI-2 phase-1 digital phantoms (<name>/<name>.nii.gz and <name>/mask.nii.gz)",
+            "CC BY 4.0",
+            _IBSI2,
+            (".nii.gz",),
+        ),
+        PublicDataset(
+            "ibsi2_reference_response_maps",
+            "ibsi2/reference_response_maps",
+            "IBSI-2 phase-1 consensus filter response maps (<test>-ValidCRM.nii)",
+            "CC0 1.0",
+            _IBSI2,
+            (".nii",),
+        ),
+        PublicDataset(
+            "samples",
+            "samples",
+            "pyradiomics test cases brain1, brain2, breast1 (MR), lung1, lung2 (CT): "
+            "<case>_image.nrrd and <case>_label.nrrd",
+            "BSD-3-Clause",
+            "van Griethuysen JJM, et al. Cancer Research 2017;77:e104-e107",
+            (".nrrd",),
+        ),
+        PublicDataset(
+            "medmnist",
+            "medmnist",
+            "MedMNIST: pneumoniamnist_subset.npz (chest X-ray 28 x 28), adrenalmnist3d.npz "
+            "(28^3) and adrenalmnist3d_64.npz (64^3)",
+            "CC BY 4.0",
+            "Yang J, et al. MedMNIST v2. Scientific Data 2023;10:41",
+            (".npz",),
+        ),
+    )
+}
 
 # name -> (dataset, image file, mask file, modality)
 SAMPLES: dict[str, tuple[str, str, str, str]] = {
-    **{case: ("samples", f"{case}_image.nrrd", f"{case}_label.nrrd", modality)
-       for case, modality in (("brain1", "MR"), ("brain2", "MR"), ("breast1", "MR"),
-                              ("lung1", "CT"), ("lung2", "CT"))},
+    **{
+        case: ("samples", f"{case}_image.nrrd", f"{case}_label.nrrd", modality)
+        for case, modality in (
+            ("brain1", "MR"),
+            ("brain2", "MR"),
+            ("breast1", "MR"),
+            ("lung1", "CT"),
+            ("lung2", "CT"),
+        )
+    },
     "ibsi1_digital_phantom": ("ibsi1_digital_phantom", "phantom.nii.gz", "mask.nii.gz", ""),
     "ibsi1_ct_phantom": ("ibsi1_ct_phantom", "nifti/phantom.nii.gz", "nifti/mask.nii.gz", "CT"),
 }
@@ -105,8 +158,11 @@ SAMPLES: dict[str, tuple[str, str, str, str]] = {
 
 def _candidate_roots() -> list[Path]:
     cwd = Path.cwd()
-    return [_REPO_ROOT.parent / "shared" / "data", cwd.parent / "shared" / "data",
-            cwd / "shared" / "data"]
+    return [
+        _REPO_ROOT.parent / "shared" / "data",
+        cwd.parent / "shared" / "data",
+        cwd / "shared" / "data",
+    ]
 
 
 def data_root() -> Path:
@@ -122,17 +178,21 @@ def data_root() -> Path:
     if configured:
         root = Path(configured).expanduser()
         if not root.is_dir():
-            raise InputError(f"{ENV_VARIABLE}={configured} is not a folder; point it at the "
-                             "public data mirror (the folder holding ibsi1/, samples/, ...)")
+            raise InputError(
+                f"{ENV_VARIABLE}={configured} is not a folder; point it at the "
+                "public data mirror (the folder holding ibsi1/, samples/, ...)"
+            )
         return root
     candidates = _candidate_roots()
     for candidate in candidates:
         if candidate.is_dir():
             return candidate.resolve()
     looked = ", ".join(str(c) for c in dict.fromkeys(candidates))
-    raise InputError(f"public data not found (looked in {looked}); set {ENV_VARIABLE} to the "
-                     "folder holding ibsi1/, ibsi2/, samples/ and medmnist/, e.g. "
-                     f"`export {ENV_VARIABLE}=/path/to/shared/data`")
+    raise InputError(
+        f"public data not found (looked in {looked}); set {ENV_VARIABLE} to the "
+        "folder holding ibsi1/, ibsi2/, samples/ and medmnist/, e.g. "
+        f"`export {ENV_VARIABLE}=/path/to/shared/data`"
+    )
 
 
 def _dataset(name: str) -> PublicDataset:
@@ -179,24 +239,30 @@ def fetch_path(dataset: str, file: str, *, verify: bool = True) -> Path:
     files = entry.files
     if file not in files:
         close = difflib.get_close_matches(file, files, n=3)
-        raise ConfigError(f"{dataset!r} has no file {file!r}"
-                          + (f"; close names: {close}" if close else f"; files: {list(files)[:8]}"))
+        raise ConfigError(
+            f"{dataset!r} has no file {file!r}"
+            + (f"; close names: {close}" if close else f"; files: {list(files)[:8]}")
+        )
     root = data_root()
     path = root / entry.folder / file
     if not path.is_file():
-        raise InputError(f"{dataset}: {file} is not in {root / entry.folder}; set "
-                         f"{ENV_VARIABLE} to a complete copy of the public data "
-                         f"(currently {os.environ.get(ENV_VARIABLE) or 'unset'})")
+        raise InputError(
+            f"{dataset}: {file} is not in {root / entry.folder}; set "
+            f"{ENV_VARIABLE} to a complete copy of the public data "
+            f"(currently {os.environ.get(ENV_VARIABLE) or 'unset'})"
+        )
     if verify:
         stat = path.stat()
         key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
         if key not in _VERIFIED:
             actual = sha256_of(path)
             if actual != files[file]:
-                raise InputError(f"{path}: SHA-256 {actual} differs from the registry's "
-                                 f"{files[file]} for {dataset}/{file}; the file is corrupt or "
-                                 "another version: restore it from the source named in "
-                                 "MANIFEST.md")
+                raise InputError(
+                    f"{path}: SHA-256 {actual} differs from the registry's "
+                    f"{files[file]} for {dataset}/{file}; the file is corrupt or "
+                    "another version: restore it from the source named in "
+                    "MANIFEST.md"
+                )
             _VERIFIED.add(key)
     return path
 
@@ -244,8 +310,9 @@ def load_sample(name: str, *, verify: bool = True) -> tuple[Image, Mask]:
     return image, mask
 
 
-def load_medmnist(file: str, *, split: str = "train",
-                  verify: bool = True) -> tuple[np.ndarray, np.ndarray]:
+def load_medmnist(
+    file: str, *, split: str = "train", verify: bool = True
+) -> tuple[np.ndarray, np.ndarray]:
     """Images and labels of one split of a MedMNIST file of the registry.
 
     Parameters

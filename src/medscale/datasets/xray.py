@@ -22,8 +22,9 @@ from medscale.image import Image, Mask
 _GREY_PER_UNIT, _GREY_AIR = 3000.0, 200.0
 
 
-def _chest(rng: np.random.Generator, shape: tuple[int, int],
-           spacing_mm: tuple[float, float]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _chest(
+    rng: np.random.Generator, shape: tuple[int, int], spacing_mm: tuple[float, float]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(attenuation float32, tissue codes uint8, lung-field bool) of a PA chest projection."""
     ny, nx = shape
     sy, sx = spacing_mm
@@ -52,8 +53,12 @@ def _chest(rng: np.random.Generator, shape: tuple[int, int],
     # Posterior ribs: bands that curve down towards the sides.
     rib_gap = 2 * lung_ay / rng.uniform(8.5, 10.5)
     curve = y - 0.35 * np.abs(x) ** 2 / ax - rng.uniform(0, rib_gap)
-    ribs = (np.mod(curve, rib_gap) < 0.28 * rib_gap) & (np.abs(x) < 0.9 * ax) & (
-        np.abs(x) > 0.09 * ax) & (np.abs(y) < 0.85 * height)
+    ribs = (
+        (np.mod(curve, rib_gap) < 0.28 * rib_gap)
+        & (np.abs(x) < 0.9 * ax)
+        & (np.abs(x) > 0.09 * ax)
+        & (np.abs(y) < 0.85 * height)
+    )
     attenuation = attenuation + 0.12 * ribs
     codes[ribs | spine] = TISSUE_CODES["bone"]
     attenuation = attenuation + 0.03 * _smooth_unit_noise(rng, shape, [4.0 / sy, 4.0 / sx])
@@ -61,9 +66,14 @@ def _chest(rng: np.random.Generator, shape: tuple[int, int],
     return attenuation, codes, lungs & body
 
 
-def generate_xray_case(index: int, *, seed: int = 0, shape: tuple[int, int] = (256, 256),
-                       spacing_mm: tuple[float, float] = (0.5, 0.5),
-                       n_sites: int = 3) -> SyntheticCase:
+def generate_xray_case(
+    index: int,
+    *,
+    seed: int = 0,
+    shape: tuple[int, int] = (256, 256),
+    spacing_mm: tuple[float, float] = (0.5, 0.5),
+    n_sites: int = 3,
+) -> SyntheticCase:
     """Generate synthetic chest radiograph case `index` with a nodule mask and label.
 
     Parameters
@@ -107,11 +117,16 @@ def generate_xray_case(index: int, *, seed: int = 0, shape: tuple[int, int] = (2
     extent = np.asarray(shape) * np.asarray(spacing_mm)
     radius_high = float(min(20.0, 0.12 * extent.min()))
     traits = lesion_model.draw_traits(
-        rng, identity.label, radius_range_mm=(min(5.0, 0.5 * radius_high), radius_high),
-        value_range=(0.10, 0.25), max_texture_sd=0.07, n_axes=2)
+        rng,
+        identity.label,
+        radius_range_mm=(min(5.0, 0.5 * radius_high), radius_high),
+        value_range=(0.10, 0.25),
+        max_texture_sd=0.07,
+        n_axes=2,
+    )
     margin = np.ceil(traits.radius_mm / np.asarray(spacing_mm)).astype(int) + 1
     central = np.zeros(shape, dtype=bool)
-    central[margin[0]:shape[0] - margin[0], margin[1]:shape[1] - margin[1]] = True
+    central[margin[0] : shape[0] - margin[0], margin[1] : shape[1] - margin[1]] = True
     candidates = np.flatnonzero(lung_fields & central)
     if candidates.size == 0:
         candidates = np.flatnonzero(central)
@@ -123,22 +138,31 @@ def generate_xray_case(index: int, *, seed: int = 0, shape: tuple[int, int] = (2
     codes[inside] = TISSUE_CODES["lesion"]
 
     grey = _GREY_AIR + _GREY_PER_UNIT * ndi.gaussian_filter(
-        attenuation, [site.blur_mm / s for s in spacing_mm])
+        attenuation, [site.blur_mm / s for s in spacing_mm]
+    )
     grey = site.hu_scale * grey + 3.0 * site.hu_offset
     grey = grey + 2.0 * site.noise_sd * _smooth_unit_noise(rng, shape, [0.8, 0.8])
     array = np.clip(np.rint(grey), 0, 4095).astype(np.uint16)[np.newaxis]
 
     spacing3 = (1.0, spacing_mm[0], spacing_mm[1])
     origin = (0.0, 0.0, 0.0)  # a radiograph has no patient position (DICOM CR stores none)
-    meta = {"modality": "CR", "units": "grey level", "source": f"synthetic seed={seed} "
-            f"index={index}"}
+    meta = {
+        "modality": "CR",
+        "units": "grey level",
+        "source": f"synthetic seed={seed} index={index}",
+    }
     image = Image(array, spacing=spacing3, origin=origin, meta=meta)
     header = header_facts(identity, seed=seed, index=index, modality="CR")
     header.update({"ViewPosition": "PA", "PhotometricInterpretation": "MONOCHROME2"})
     return SyntheticCase(
-        case_id=identity.case_id, patient_id=identity.patient_id, site=site.name,
-        label=identity.label, image=image, mask=Mask.like(image, inside[np.newaxis]),
+        case_id=identity.case_id,
+        patient_id=identity.patient_id,
+        site=site.name,
+        label=identity.label,
+        image=image,
+        mask=Mask.like(image, inside[np.newaxis]),
         header=header,
-        tissue=Image(codes[np.newaxis], spacing=spacing3, origin=origin,
-                     meta={"units": "tissue code"}),
+        tissue=Image(
+            codes[np.newaxis], spacing=spacing3, origin=origin, meta={"units": "tissue code"}
+        ),
     )

@@ -35,11 +35,29 @@ logger = logging.getLogger(__name__)
 AUDIT_NAME = "deid_audit.csv"
 REVIEW_FOLDER = "review"
 SUMMARY_NAME = "deid_summary.json"
-COUNT_COLUMNS = ("removed", "emptied", "dummied", "kept", "cleaned", "uid_replaced",
-                 "sequence_uids_replaced", "date_shifted", "pseudonymized", "private_removed",
-                 "private_kept", "overlay_curve_removed")
-AUDIT_COLUMNS = ("input_sha256", "input_ref", "status", "output_file", "review", "message",
-                 *COUNT_COLUMNS)
+COUNT_COLUMNS = (
+    "removed",
+    "emptied",
+    "dummied",
+    "kept",
+    "cleaned",
+    "uid_replaced",
+    "sequence_uids_replaced",
+    "date_shifted",
+    "pseudonymized",
+    "private_removed",
+    "private_kept",
+    "overlay_curve_removed",
+)
+AUDIT_COLUMNS = (
+    "input_sha256",
+    "input_ref",
+    "status",
+    "output_file",
+    "review",
+    "message",
+    *COUNT_COLUMNS,
+)
 #: Statuses of audit rows: de-identified, or reported and not copied.
 STATUSES = ("ok", "not_dicom", "truncated", "invalid", "failed")
 
@@ -92,19 +110,30 @@ def check_paths(in_dir: Path, out_dir: Path, *, resume: bool) -> None:
         raise InputError(f"{in_dir}: input folder not found")
     source, target = in_dir.resolve(), out_dir.resolve()
     if target == source or source in target.parents:
-        raise InputError(f"{out_dir}: the output folder must not be the input folder or lie "
-                         f"inside it ({in_dir}); choose another folder")
+        raise InputError(
+            f"{out_dir}: the output folder must not be the input folder or lie "
+            f"inside it ({in_dir}); choose another folder"
+        )
     if target.exists() and not target.is_dir():
         raise InputError(f"{out_dir}: output exists and is not a folder")
     if target.is_dir() and any(target.iterdir()) and not resume:
-        raise InputError(f"{out_dir}: output folder is not empty; use --resume to complete a "
-                         "partial run, or choose an empty folder")
+        raise InputError(
+            f"{out_dir}: output folder is not empty; use --resume to complete a "
+            "partial run, or choose an empty folder"
+        )
 
 
-def deidentify_tree(in_dir: str | Path, out_dir: str | Path, *, key: bytes,
-                    settings: DeidSettings | None = None, workers: int = 1,
-                    resume: bool = False, hold_for_review: bool = False,
-                    progress: ProgressCallback | None = None) -> DeidSummary:
+def deidentify_tree(
+    in_dir: str | Path,
+    out_dir: str | Path,
+    *,
+    key: bytes,
+    settings: DeidSettings | None = None,
+    workers: int = 1,
+    resume: bool = False,
+    hold_for_review: bool = False,
+    progress: ProgressCallback | None = None,
+) -> DeidSummary:
     """De-identify every DICOM file under `in_dir` into `out_dir`.
 
     Parameters
@@ -167,8 +196,9 @@ def deidentify_tree(in_dir: str | Path, out_dir: str | Path, *, key: bytes,
                 progress(index, len(tasks))
     wall = time.perf_counter() - start
     summary = _summarise(audit_path, rows, wall)
-    (out_dir / SUMMARY_NAME).write_text(json.dumps(
-        {k: v for k, v in summary.__dict__.items() if k != "rows"}, indent=2) + "\n")
+    (out_dir / SUMMARY_NAME).write_text(
+        json.dumps({k: v for k, v in summary.__dict__.items() if k != "rows"}, indent=2) + "\n"
+    )
     return summary
 
 
@@ -186,30 +216,46 @@ def _summarise(audit_path: Path, rows: list[dict[str, object]], wall: float) -> 
     for row in all_rows:
         by_status[row["status"]] = by_status.get(row["status"], 0) + 1
     n_review = sum(1 for row in all_rows if row["status"] == "ok" and row["review"])
-    return DeidSummary(n_files=len(all_rows), by_status=by_status, n_review=n_review,
-                       n_processed=len(rows), wall_s=round(wall, 3),
-                       files_per_s=round(len(rows) / wall, 2) if wall > 0 else 0.0, rows=rows)
+    return DeidSummary(
+        n_files=len(all_rows),
+        by_status=by_status,
+        n_review=n_review,
+        n_processed=len(rows),
+        wall_s=round(wall, 3),
+        files_per_s=round(len(rows) / wall, 2) if wall > 0 else 0.0,
+        rows=rows,
+    )
 
 
-def _run(tasks: list[tuple[str, str]], key: bytes, settings: DeidSettings, out_dir: Path,
-         done: set[str], workers: int, hold: bool) -> Iterator[dict[str, object]]:
+def _run(
+    tasks: list[tuple[str, str]],
+    key: bytes,
+    settings: DeidSettings,
+    out_dir: Path,
+    done: set[str],
+    workers: int,
+    hold: bool,
+) -> Iterator[dict[str, object]]:
     if workers == 1 or len(tasks) < 2:
         _init_worker(key, settings, out_dir, done, hold)
         yield from map(_process_one, tasks)
         return
     chunksize = max(1, min(16, len(tasks) // (workers * 4)))
-    with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker,
-                             initargs=(key, settings, out_dir, done, hold)) as pool:
+    with ProcessPoolExecutor(
+        max_workers=workers, initializer=_init_worker, initargs=(key, settings, out_dir, done, hold)
+    ) as pool:
         yield from pool.map(_process_one, tasks, chunksize=chunksize)
 
 
 _STATE: dict[str, object] = {}
 
 
-def _init_worker(key: bytes, settings: DeidSettings, out_dir: Path, done: set[str],
-                 hold: bool) -> None:
-    _STATE.update(pseudonymizer=Pseudonymizer(key), settings=settings, out_dir=out_dir,
-                  done=done, hold=hold)
+def _init_worker(
+    key: bytes, settings: DeidSettings, out_dir: Path, done: set[str], hold: bool
+) -> None:
+    _STATE.update(
+        pseudonymizer=Pseudonymizer(key), settings=settings, out_dir=out_dir, done=done, hold=hold
+    )
 
 
 def _process_one(task: tuple[str, str]) -> dict[str, object]:
@@ -217,9 +263,14 @@ def _process_one(task: tuple[str, str]) -> dict[str, object]:
     pseudonymizer: Pseudonymizer = _STATE["pseudonymizer"]  # type: ignore[assignment]
     data = Path(path).read_bytes()
     digest = hashlib.sha256(data).hexdigest()
-    row: dict[str, object] = {"input_sha256": digest,
-                              "input_ref": pseudonymizer.file_tag(relative),
-                              "status": "ok", "output_file": "", "review": "", "message": ""}
+    row: dict[str, object] = {
+        "input_sha256": digest,
+        "input_ref": pseudonymizer.file_tag(relative),
+        "status": "ok",
+        "output_file": "",
+        "review": "",
+        "message": "",
+    }
     row.update(dict.fromkeys(COUNT_COLUMNS, 0))
     if digest in _STATE["done"]:  # type: ignore[operator]
         row["status"] = "skipped"
@@ -228,21 +279,31 @@ def _process_one(task: tuple[str, str]) -> dict[str, object]:
     try:
         dataset = read_dicom_bytes(data, name=name)
         meta = getattr(dataset, "file_meta", None) or {}
-        sop_classes = {str(dataset.get("SOPClassUID", "")),
-                       str(meta.get("MediaStorageSOPClassUID", ""))}
+        sop_classes = {
+            str(dataset.get("SOPClassUID", "")),
+            str(meta.get("MediaStorageSOPClassUID", "")),
+        }
         if _DICOMDIR_CLASS in sop_classes:
             row.update(status="not_dicom", message="DICOMDIR: not copied (its paths go stale)")
             return row
         if not (dataset.get("SOPClassUID") and dataset.get("SOPInstanceUID")):
-            row.update(status="invalid", message="no SOP Class or SOP Instance UID: not a "
-                                                 "storable instance; not copied")
+            row.update(
+                status="invalid",
+                message="no SOP Class or SOP Instance UID: not a storable instance; not copied",
+            )
             return row
-        dataset, result = deidentify_dataset(dataset, pseudonymizer=pseudonymizer,
-                                             settings=_STATE["settings"],  # type: ignore[arg-type]
-                                             in_place=True)
+        dataset, result = deidentify_dataset(
+            dataset,
+            pseudonymizer=pseudonymizer,
+            settings=_STATE["settings"],  # type: ignore[arg-type]
+            in_place=True,
+        )
         held = bool(result.review) and bool(_STATE["hold"])
-        row["output_file"] = _write(dataset, _STATE["out_dir"],  # type: ignore[arg-type]
-                                    prefix=REVIEW_FOLDER if held else "")
+        row["output_file"] = _write(
+            dataset,
+            _STATE["out_dir"],  # type: ignore[arg-type]
+            prefix=REVIEW_FOLDER if held else "",
+        )
     except NotDicomError:
         row.update(status="not_dicom", message="not a DICOM file; not copied")
         return row
@@ -283,9 +344,13 @@ def _complete_file_meta(dataset: Dataset) -> None:
     dataset.file_meta = meta
     implicit, little = dataset.original_encoding
     if "TransferSyntaxUID" not in meta:
-        meta.TransferSyntaxUID = (ImplicitVRLittleEndian if implicit is not False else
-                                  ExplicitVRLittleEndian if little is not False else
-                                  ExplicitVRBigEndian)
+        meta.TransferSyntaxUID = (
+            ImplicitVRLittleEndian
+            if implicit is not False
+            else ExplicitVRLittleEndian
+            if little is not False
+            else ExplicitVRBigEndian
+        )
     if not meta.get("MediaStorageSOPClassUID") and "SOPClassUID" in dataset:
         meta.MediaStorageSOPClassUID = dataset.SOPClassUID
     if not meta.get("MediaStorageSOPInstanceUID") and "SOPInstanceUID" in dataset:
@@ -301,4 +366,4 @@ def _complete_file_meta(dataset: Dataset) -> None:
             raw_encodings.add((raw.is_implicit_VR, raw.is_little_endian))
     if (implicit, little) != declared or raw_encodings - {declared}:
         for _ in dataset.iterall():  # the header lied about the encoding: decode every
-            pass                     # element so that it is written in the declared one
+            pass  # element so that it is written in the declared one

@@ -33,19 +33,62 @@ PATIENT_NAME = 0x00100010
 PIXEL_DATA = 0x7FE00010
 _KEEP_ALWAYS = {PIXEL_DATA, 0x00080016}  # Pixel Data, SOP Class UID
 _OUTSIDE_TABLE_VRS = {"SQ", "PN", "DA", "DT", "TM", "UI"}  # the VRs handled outside the table
-_STRING_VRS = {"AE", "AS", "CS", "DA", "DS", "DT", "IS", "LO", "LT", "PN", "SH", "ST", "TM",
-               "UC", "UI", "UR", "UT"}
+_STRING_VRS = {
+    "AE",
+    "AS",
+    "CS",
+    "DA",
+    "DS",
+    "DT",
+    "IS",
+    "LO",
+    "LT",
+    "PN",
+    "SH",
+    "ST",
+    "TM",
+    "UC",
+    "UI",
+    "UR",
+    "UT",
+}
 _TEXT_DUMMY = "ANONYMIZED"
 _DUMMY_BY_VR: dict[str, object] = {
-    "PN": "ANONYMOUS", "DA": "19000101", "TM": "000000", "DT": "19000101000000",
-    "AS": "000D", "IS": "0", "DS": "0", "UR": "urn:dummy",
-    "US": 0, "SS": 0, "UL": 0, "SL": 0, "UV": 0, "SV": 0, "FL": 0.0, "FD": 0.0, "AT": 0,
-    "OB": b"\0\0", "OW": b"\0\0", "OF": b"\0\0\0\0", "OD": b"\0" * 8, "OL": b"\0\0\0\0",
-    "OV": b"\0" * 8, "UN": b"\0\0",
+    "PN": "ANONYMOUS",
+    "DA": "19000101",
+    "TM": "000000",
+    "DT": "19000101000000",
+    "AS": "000D",
+    "IS": "0",
+    "DS": "0",
+    "UR": "urn:dummy",
+    "US": 0,
+    "SS": 0,
+    "UL": 0,
+    "SL": 0,
+    "UV": 0,
+    "SV": 0,
+    "FL": 0.0,
+    "FD": 0.0,
+    "AT": 0,
+    "OB": b"\0\0",
+    "OW": b"\0\0",
+    "OF": b"\0\0\0\0",
+    "OD": b"\0" * 8,
+    "OL": b"\0\0\0\0",
+    "OV": b"\0" * 8,
+    "UN": b"\0\0",
 }
 #: Action names used as counter keys in `DatasetResult.actions` and the audit table.
-ACTION_NAMES = {"X": "removed", "Z": "emptied", "D": "dummied", "K": "kept", "C": "cleaned",
-                "U": "uid_replaced", "U*": "sequence_uids_replaced"}
+ACTION_NAMES = {
+    "X": "removed",
+    "Z": "emptied",
+    "D": "dummied",
+    "K": "kept",
+    "C": "cleaned",
+    "U": "uid_replaced",
+    "U*": "sequence_uids_replaced",
+}
 
 
 @dataclass
@@ -77,9 +120,13 @@ class _Context:
     actions: Counter[str] = field(default_factory=Counter)
 
 
-def deidentify_dataset(dataset: Dataset, *, pseudonymizer: Pseudonymizer,
-                       settings: DeidSettings | None = None, in_place: bool = False
-                       ) -> tuple[Dataset, DatasetResult]:
+def deidentify_dataset(
+    dataset: Dataset,
+    *,
+    pseudonymizer: Pseudonymizer,
+    settings: DeidSettings | None = None,
+    in_place: bool = False,
+) -> tuple[Dataset, DatasetResult]:
     """Apply the PS3.15 Basic Profile (plus `settings.options`) to one data set.
 
     Parameters
@@ -120,8 +167,9 @@ def deidentify_dataset(dataset: Dataset, *, pseudonymizer: Pseudonymizer,
         settings=settings,
         option_keys=settings.option_keys,
         patient_key=patient_key,
-        shift_days=pseudonymizer.date_shift_days(patient_key,
-                                                 max_days=settings.max_date_shift_days),
+        shift_days=pseudonymizer.date_shift_days(
+            patient_key, max_days=settings.max_date_shift_days
+        ),
         scrub=_scrubber(target, settings) if _needs_scrub(settings) else None,
     )
     _walk(target, context, top_level=True)
@@ -135,8 +183,11 @@ def patient_key_of(dataset: Dataset) -> str:
     Patient ID; without one, the Patient's Name; without either, the Study Instance UID (each
     study is then its own pseudonymous patient).
     """
-    for keyword, prefix in (("PatientID", ""), ("PatientName", "name:"),
-                            ("StudyInstanceUID", "study:")):
+    for keyword, prefix in (
+        ("PatientID", ""),
+        ("PatientName", "name:"),
+        ("StudyInstanceUID", "study:"),
+    ):
         value = str(dataset.get(keyword, "") or "").strip()
         if value:
             return prefix + value
@@ -144,8 +195,9 @@ def patient_key_of(dataset: Dataset) -> str:
 
 
 def _needs_scrub(settings: DeidSettings) -> bool:
-    return bool({Option.CLEAN_DESCRIPTORS, Option.RETAIN_PATIENT_CHARACTERISTICS}
-                & settings.options)
+    return bool(
+        {Option.CLEAN_DESCRIPTORS, Option.RETAIN_PATIENT_CHARACTERISTICS} & settings.options
+    )
 
 
 def _scrubber(dataset: Dataset, settings: DeidSettings) -> re.Pattern[str] | None:
@@ -192,8 +244,12 @@ def _walk(dataset: Dataset, context: _Context, *, top_level: bool) -> None:
         vr = _raw_vr(dataset, tag_int)  # decide before decoding the value where possible
         if rule is None and vr is not None and vr not in _OUTSIDE_TABLE_VRS:
             continue
-        if rule is not None and not top_identity and vr is not None and resolve_action(
-                rule, context.option_keys, is_sequence=vr == "SQ") == "X":
+        if (
+            rule is not None
+            and not top_identity
+            and vr is not None
+            and resolve_action(rule, context.option_keys, is_sequence=vr == "SQ") == "X"
+        ):
             del dataset[tag]
             context.actions["removed"] += 1
             continue
@@ -282,6 +338,7 @@ def _replace_uids(element: DataElement, context: _Context) -> None:
         return
     if element.value in (None, ""):
         return
+
     def new(value: object) -> str:  # UIDs of the standard (SOP classes ...) identify nobody
         text = str(value)
         return text if text in UID_dictionary else context.pseudonymizer.uid(text)
@@ -321,8 +378,9 @@ def _private_group(dataset: Dataset, group: int, context: _Context) -> None:
     """Remove a private group, but keep the safe attributes listed in the settings."""
     keep_safe = "S" in context.option_keys and PRIVATE_RULE.options.get("S") == "C"
     tags = [tag for tag in dataset.keys() if tag.group == group]
-    creators = {tag.element: str(dataset[tag].value).strip()
-                for tag in tags if 0x10 <= tag.element <= 0xFF}
+    creators = {
+        tag.element: str(dataset[tag].value).strip() for tag in tags if 0x10 <= tag.element <= 0xFF
+    }
     kept_blocks: set[int] = set()
     for tag in tags:
         if 0x10 <= tag.element <= 0xFF:
@@ -348,8 +406,9 @@ def _mark(dataset: Dataset, settings: DeidSettings, context: _Context) -> None:
     """Record the de-identification in the data set (PS3.3 C.7.1.1, C.12.1)."""
     dataset.PatientIdentityRemoved = "YES"
     dataset.DeidentificationMethod = settings.method_text()
-    codes = [BASIC_PROFILE_CODE] + [(option.code, option.meaning)
-                                    for option in sorted(settings.options, key=lambda o: o.code)]
+    codes = [BASIC_PROFILE_CODE] + [
+        (option.code, option.meaning) for option in sorted(settings.options, key=lambda o: o.code)
+    ]
     items = []
     for value, meaning in codes:
         item = Dataset()
@@ -368,8 +427,12 @@ def _mark(dataset: Dataset, settings: DeidSettings, context: _Context) -> None:
     if meta is not None:
         if "SOPInstanceUID" in dataset:
             meta.MediaStorageSOPInstanceUID = dataset.SOPInstanceUID
-        for keyword in ("SourceApplicationEntityTitle", "SendingApplicationEntityTitle",
-                        "ReceivingApplicationEntityTitle", "PrivateInformationCreatorUID",
-                        "PrivateInformation"):
+        for keyword in (
+            "SourceApplicationEntityTitle",
+            "SendingApplicationEntityTitle",
+            "ReceivingApplicationEntityTitle",
+            "PrivateInformationCreatorUID",
+            "PrivateInformation",
+        ):
             if keyword in meta:
                 delattr(meta, keyword)

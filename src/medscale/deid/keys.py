@@ -26,8 +26,9 @@ logger = logging.getLogger(__name__)
 MIN_KEY_BYTES = 32
 
 
-def generate_key(path: str | Path, *, n_bytes: int = MIN_KEY_BYTES, overwrite: bool = False
-                 ) -> Path:
+def generate_key(
+    path: str | Path, *, n_bytes: int = MIN_KEY_BYTES, overwrite: bool = False
+) -> Path:
     """Write a new random secret as hex to `path`, readable and writable by its owner only.
 
     Parameters
@@ -48,8 +49,10 @@ def generate_key(path: str | Path, *, n_bytes: int = MIN_KEY_BYTES, overwrite: b
         raise ConfigError(f"a key needs at least {MIN_KEY_BYTES} bytes, got {n_bytes}")
     path = Path(path)
     if path.exists() and not overwrite:
-        raise ConfigError(f"{path}: key file exists; refusing to overwrite it (its pseudonyms "
-                          "would become unreproducible)")
+        raise ConfigError(
+            f"{path}: key file exists; refusing to overwrite it (its pseudonyms "
+            "would become unreproducible)"
+        )
     flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
     descriptor = os.open(path, flags, 0o600)
     try:
@@ -70,8 +73,9 @@ def load_key(path: str | Path) -> bytes:
     """
     path = Path(path)
     if not path.is_file():
-        raise InputError(f"{path}: key file not found; create one with "
-                         "`medscale deid keygen KEYFILE`")
+        raise InputError(
+            f"{path}: key file not found; create one with `medscale deid keygen KEYFILE`"
+        )
     raw = path.read_bytes()
     text = raw.strip()
     try:
@@ -79,12 +83,15 @@ def load_key(path: str | Path) -> bytes:
     except (UnicodeDecodeError, ValueError):
         secret = raw
     if len(secret) < MIN_KEY_BYTES:
-        raise InputError(f"{path}: key too short ({len(secret)} bytes); at least "
-                         f"{MIN_KEY_BYTES} bytes are needed: `medscale deid keygen KEYFILE`")
+        raise InputError(
+            f"{path}: key too short ({len(secret)} bytes); at least "
+            f"{MIN_KEY_BYTES} bytes are needed: `medscale deid keygen KEYFILE`"
+        )
     mode = path.stat().st_mode
     if mode & (stat.S_IRWXG | stat.S_IRWXO):
-        logger.warning("%s: key file is readable by others (mode %o); chmod 600 it", path,
-                       mode & 0o777)
+        logger.warning(
+            "%s: key file is readable by others (mode %o); chmod 600 it", path, mode & 0o777
+        )
     return secret
 
 
@@ -102,8 +109,9 @@ class Pseudonymizer:
 
     def __post_init__(self) -> None:
         if len(self.key) < MIN_KEY_BYTES:
-            raise InputError(f"key too short ({len(self.key)} bytes); at least "
-                             f"{MIN_KEY_BYTES} bytes are needed")
+            raise InputError(
+                f"key too short ({len(self.key)} bytes); at least {MIN_KEY_BYTES} bytes are needed"
+            )
 
     def digest(self, purpose: str, value: str) -> bytes:
         """HMAC-SHA256 of ``purpose + NUL + value`` under the key (32 bytes)."""

@@ -67,8 +67,9 @@ class Option(StrEnum):
             return cls(value)
         except ValueError:
             valid = ", ".join(option.value for option in cls)
-            raise ConfigError(f"unknown de-identification option {value!r}; "
-                              f"valid options: {valid}") from None
+            raise ConfigError(
+                f"unknown de-identification option {value!r}; valid options: {valid}"
+            ) from None
 
 
 _OPTION_KEY = {
@@ -131,11 +132,13 @@ class DeidSettings:
 
     def __post_init__(self) -> None:
         if {Option.RETAIN_FULL_DATES, Option.RETAIN_MODIFIED_DATES} <= self.options:
-            raise ConfigError("options retain-full-dates and retain-modified-dates exclude each "
-                              "other; choose one")
+            raise ConfigError(
+                "options retain-full-dates and retain-modified-dates exclude each other; choose one"
+            )
         if not 1 <= self.max_date_shift_days <= 36500:
-            raise ConfigError(f"max_date_shift_days must be in 1..36500, "
-                              f"got {self.max_date_shift_days}")
+            raise ConfigError(
+                f"max_date_shift_days must be in 1..36500, got {self.max_date_shift_days}"
+            )
 
     @classmethod
     def from_names(cls, names: Iterable[str | Option], **kwargs: object) -> DeidSettings:

@@ -56,8 +56,9 @@ def read_dicom_bytes(data: bytes, *, name: str) -> Dataset:
         raise NotDicomError(f"{name}: not a DICOM file ({err})") from err
     except Exception as err:  # noqa: BLE001 - pydicom raises many types on broken input
         if has_prefix:
-            raise TruncatedDicomError(f"{name}: truncated or corrupt DICOM file "
-                                      f"({type(err).__name__}: {err})") from err
+            raise TruncatedDicomError(
+                f"{name}: truncated or corrupt DICOM file ({type(err).__name__}: {err})"
+            ) from err
         raise NotDicomError(f"{name}: not a DICOM file") from err
     if not has_prefix and not ("SOPClassUID" in dataset and "SOPInstanceUID" in dataset):
         raise NotDicomError(f"{name}: not a DICOM file (no DICM prefix and no SOP UIDs)")
@@ -73,13 +74,17 @@ def _check_complete(dataset: Dataset, data: bytes, *, name: str) -> None:
         if not isinstance(raw, RawDataElement) or raw.value is None:
             continue
         if raw.length != _UNDEFINED and len(raw.value) < raw.length:
-            raise TruncatedDicomError(f"{name}: truncated DICOM file: element {tag} declares "
-                                      f"{raw.length} bytes, only {len(raw.value)} present")
+            raise TruncatedDicomError(
+                f"{name}: truncated DICOM file: element {tag} declares "
+                f"{raw.length} bytes, only {len(raw.value)} present"
+            )
         if raw.length == _UNDEFINED:
             end = raw.value_tell + len(raw.value)
-            if data[end:end + 8] != delimiter:
-                raise TruncatedDicomError(f"{name}: truncated DICOM file: element {tag} of "
-                                          "undefined length has no closing delimiter")
+            if data[end : end + 8] != delimiter:
+                raise TruncatedDicomError(
+                    f"{name}: truncated DICOM file: element {tag} of "
+                    "undefined length has no closing delimiter"
+                )
             if int(tag) in _PIXEL_TAGS and little_endian:
                 _check_items(raw.value, name=name)
     sop_class = UID(str(dataset.get("SOPClassUID", "")))
@@ -92,7 +97,7 @@ def _check_items(value: bytes, *, name: str) -> None:
     """Encapsulated Pixel Data: the items must fill the value exactly."""
     offset = 0
     while offset < len(value):
-        if value[offset:offset + 4] != _ITEM or offset + 8 > len(value):
+        if value[offset : offset + 4] != _ITEM or offset + 8 > len(value):
             raise TruncatedDicomError(f"{name}: truncated DICOM file: broken pixel data item")
         (length,) = struct.unpack_from("<I", value, offset + 4)
         offset += 8 + length

@@ -90,8 +90,9 @@ def verify_tree(folder: str | Path, *, phi_values: Iterable[str] = ()) -> list[F
         relative = path.relative_to(folder).as_posix()
         data = path.read_bytes()
         for found in sorted(index.search(data), key=numbers.__getitem__):
-            findings.append(Finding(relative, "", "known_value",
-                                    f"phi-list value #{numbers[found]}"))
+            findings.append(
+                Finding(relative, "", "known_value", f"phi-list value #{numbers[found]}")
+            )
         try:
             dataset = read_dicom_bytes(data, name=relative)
         except NotDicomError:
@@ -136,8 +137,9 @@ class ValueIndex:
                 continue
             windows = np.zeros(len(array) - width + 1, dtype=np.uint64)
             for offset in range(width):
-                windows |= array[offset:len(array) - width + 1 + offset].astype(np.uint64) << (
-                    np.uint64(8 * offset))
+                windows |= array[offset : len(array) - width + 1 + offset].astype(np.uint64) << (
+                    np.uint64(8 * offset)
+                )
             keys = np.fromiter(table, dtype=np.uint64, count=len(table))
             for position in np.flatnonzero(np.isin(windows, keys)):
                 for variant, value in table[int(windows[position])]:
@@ -162,20 +164,30 @@ def check_dataset(dataset: Dataset, *, file: str) -> list[Finding]:
     """Profile-conformance findings for one data set (see the module docstring)."""
     findings: list[Finding] = []
     if str(dataset.get("PatientIdentityRemoved", "")).upper() != "YES":
-        findings.append(Finding(file, "(0012,0062)", "not_marked",
-                                "Patient Identity Removed is not YES"))
-    codes = {str(item.get("CodeValue", ""))
-             for item in dataset.get("DeidentificationMethodCodeSequence", [])}
+        findings.append(
+            Finding(file, "(0012,0062)", "not_marked", "Patient Identity Removed is not YES")
+        )
+    codes = {
+        str(item.get("CodeValue", ""))
+        for item in dataset.get("DeidentificationMethodCodeSequence", [])
+    }
     keys = frozenset(_CODE_TO_KEY[code] for code in codes if code in _CODE_TO_KEY)
     if BASIC_PROFILE_CODE[0] not in codes:
-        findings.append(Finding(file, "(0012,0064)", "not_marked",
-                                "no Basic Profile code in De-identification Method Codes"))
+        findings.append(
+            Finding(
+                file,
+                "(0012,0064)",
+                "not_marked",
+                "no Basic Profile code in De-identification Method Codes",
+            )
+        )
     _check_items(dataset, keys, file, findings, top_level=True)
     return findings
 
 
-def _check_items(dataset: Dataset, keys: frozenset[str], file: str, findings: list[Finding],
-                 *, top_level: bool) -> None:
+def _check_items(
+    dataset: Dataset, keys: frozenset[str], file: str, findings: list[Finding], *, top_level: bool
+) -> None:
     for element in dataset:
         tag = int(element.tag)
         where = f"({tag >> 16:04X},{tag & 0xFFFF:04X})"
@@ -197,8 +209,9 @@ def _check_items(dataset: Dataset, keys: frozenset[str], file: str, findings: li
             findings.append(Finding(file, where, kind, element.name))
 
 
-def _check_sequence(element: object, tag: int, keys: frozenset[str], file: str,
-                    findings: list[Finding], where: str) -> None:
+def _check_sequence(
+    element: object, tag: int, keys: frozenset[str], file: str, findings: list[Finding], where: str
+) -> None:
     rule = RULES.get(tag)
     action = resolve_action(rule, keys, is_sequence=True) if rule else "K"
     items = element.value  # type: ignore[attr-defined]
@@ -210,8 +223,7 @@ def _check_sequence(element: object, tag: int, keys: frozenset[str], file: str,
         _check_items(item, keys, file, findings, top_level=False)
 
 
-def _residual_kind(element: object, tag: int, keys: frozenset[str], *, top_level: bool
-                   ) -> str:
+def _residual_kind(element: object, tag: int, keys: frozenset[str], *, top_level: bool) -> str:
     vr = element.VR  # type: ignore[attr-defined]
     value = element.value  # type: ignore[attr-defined]
     texts = [str(v) for v in value] if element.VM > 1 else [str(value)]  # type: ignore[attr-defined]
@@ -256,10 +268,19 @@ class ReferenceCheck:
     n_resolved: int
 
 
-_REFERENCE_KINDS = {0x00081155: "instance", 0x0020000E: "series", 0x0020000D: "study",
-                    0x00200052: "frame", 0x30060024: "frame"}
-_TOP_LEVEL_KINDS = {0x00080018: "instance", 0x0020000E: "series", 0x0020000D: "study",
-                    0x00200052: "frame"}
+_REFERENCE_KINDS = {
+    0x00081155: "instance",
+    0x0020000E: "series",
+    0x0020000D: "study",
+    0x00200052: "frame",
+    0x30060024: "frame",
+}
+_TOP_LEVEL_KINDS = {
+    0x00080018: "instance",
+    0x0020000E: "series",
+    0x0020000D: "study",
+    0x00200052: "frame",
+}
 
 
 def check_references(folder: str | Path) -> ReferenceCheck:
@@ -271,8 +292,9 @@ def check_references(folder: str | Path) -> ReferenceCheck:
     A Referenced SOP Instance UID may name an instance or, as RT structure sets do for their
     study, a study.
     """
-    targets: dict[str, set[str]] = {kind: set() for kind in ("instance", "series", "study",
-                                                             "frame")}
+    targets: dict[str, set[str]] = {
+        kind: set() for kind in ("instance", "series", "study", "frame")
+    }
     references: list[tuple[str, str]] = []
     for path in sorted(Path(folder).rglob("*")):
         if not path.is_file():
@@ -287,8 +309,11 @@ def check_references(folder: str | Path) -> ReferenceCheck:
         for element in dataset:
             if element.VR == "SQ":
                 references.extend(_nested_references(element.value))
-    resolved = sum(1 for kind, uid in references
-                   if uid in targets[kind] or (kind == "instance" and uid in targets["study"]))
+    resolved = sum(
+        1
+        for kind, uid in references
+        if uid in targets[kind] or (kind == "instance" and uid in targets["study"])
+    )
     return ReferenceCheck(n_references=len(references), n_resolved=resolved)
 
 

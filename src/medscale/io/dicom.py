@@ -45,8 +45,10 @@ class SeriesInfo:
     files: tuple[Path, ...]
 
     def __str__(self) -> str:
-        return (f"{self.series_uid} ({self.modality or '?'}, "
-                f"{self.description or 'no description'!r}, {self.n_instances} instances)")
+        return (
+            f"{self.series_uid} ({self.modality or '?'}, "
+            f"{self.description or 'no description'!r}, {self.n_instances} instances)"
+        )
 
 
 def read_dicom(
@@ -89,8 +91,10 @@ def read_dicom(
             raise DicomError(f"{path}: no series {series_uid!r}; found: " + _listing(series))
         chosen = series[series_uid]
     elif len(series) > 1:
-        raise DicomError(f"{path}: {len(series)} series found, pick one with series_uid= "
-                         "(or --series-uid): " + _listing(series))
+        raise DicomError(
+            f"{path}: {len(series)} series found, pick one with series_uid= "
+            "(or --series-uid): " + _listing(series)
+        )
     else:
         chosen = next(iter(series.values()))
     return _read_series(path, chosen, allow_uneven=allow_uneven)
@@ -107,9 +111,14 @@ def _scan(path: Path) -> dict[str, list[Any]]:
     """Image datasets (pixel data deferred) grouped by SeriesInstanceUID, in file-name order."""
     if not path.exists():
         raise DicomError(f"{path}: no such file or folder")
-    files = [path] if path.is_file() else sorted(
-        p for p in path.rglob("*")
-        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(path).parts)
+    files = (
+        [path]
+        if path.is_file()
+        else sorted(
+            p
+            for p in path.rglob("*")
+            if p.is_file() and not any(part.startswith(".") for part in p.relative_to(path).parts)
+        )
     )  # hidden files and folders (.DS_Store, .git) are not part of a series
     series: dict[str, list[Any]] = defaultdict(list)
     for file in files:
@@ -124,8 +133,11 @@ def _scan(path: Path) -> dict[str, list[Any]]:
             if _is_non_image_class(header):
                 log.debug("%s: %s, not an image", file, _sop_class(header).name)
             else:
-                _skip(file, "no Rows / Columns: truncated, or not an image instance",
-                      strict=path.is_file())
+                _skip(
+                    file,
+                    "no Rows / Columns: truncated, or not an image instance",
+                    strict=path.is_file(),
+                )
             continue
         series[str(header.get("SeriesInstanceUID", "unknown"))].append(header)
     if not series:
@@ -140,8 +152,12 @@ def _read_header(file: Path, *, strict: bool) -> Any | None:
     try:
         header = pydicom.dcmread(file, defer_size=DEFER_BYTES)
     except Exception as err:  # noqa: BLE001 - any unreadable file is reported and skipped
-        _skip(file, f"not a readable DICOM file ({type(err).__name__}: {err})", strict=strict,
-              cause=err)
+        _skip(
+            file,
+            f"not a readable DICOM file ({type(err).__name__}: {err})",
+            strict=strict,
+            cause=err,
+        )
         return None
     header.filename = str(file)
     return header
@@ -168,9 +184,13 @@ def _skip(file: Path, reason: str, *, strict: bool, cause: Exception | None = No
 
 def _summary(uid: str, headers: list[Any]) -> SeriesInfo:
     first = headers[0]
-    return SeriesInfo(uid, str(first.get("SeriesDescription", "")),
-                      str(first.get("Modality", "")), len(headers),
-                      tuple(Path(h.filename) for h in headers))
+    return SeriesInfo(
+        uid,
+        str(first.get("SeriesDescription", "")),
+        str(first.get("Modality", "")),
+        len(headers),
+        tuple(Path(h.filename) for h in headers),
+    )
 
 
 def _listing(series: dict[str, list[Any]]) -> str:
@@ -192,14 +212,20 @@ def _read_series(path: Path, headers: list[Any], *, allow_uneven: bool) -> Image
         planes.extend(planes_of(dataset, n_frames=len(pixels)))
     if first_dataset is None:
         raise DicomError(f"{path}: no DICOM image with readable pixel data")
-    unplaced = [h.filename for h in headers if "ImagePositionPatient" not in h
-                and "PerFrameFunctionalGroupsSequence" not in h]
+    unplaced = [
+        h.filename
+        for h in headers
+        if "ImagePositionPatient" not in h and "PerFrameFunctionalGroupsSequence" not in h
+    ]
     if len(headers) > 1 and unplaced:
-        raise DicomError(f"{path}: {len(unplaced)} of {len(headers)} files have no "
-                         f"ImagePositionPatient (e.g. {unplaced[0]}); the slices cannot be "
-                         "placed in space")
-    order, spacing, origin, direction = stack_geometry(planes, allow_uneven=allow_uneven,
-                                                       label=str(path))
+        raise DicomError(
+            f"{path}: {len(unplaced)} of {len(headers)} files have no "
+            f"ImagePositionPatient (e.g. {unplaced[0]}); the slices cannot be "
+            "placed in space"
+        )
+    order, spacing, origin, direction = stack_geometry(
+        planes, allow_uneven=allow_uneven, label=str(path)
+    )
     ordered = [planes[i] for i in order]
     shapes = {frames[p.file][p.frame].shape for p in ordered}
     if len(shapes) > 1:
@@ -215,8 +241,10 @@ def _load_pixels(dataset: Any, *, strict: bool) -> tuple[Any | None, np.ndarray]
         pixels = dataset.pixel_array
     except (NotImplementedError, RuntimeError, ImportError) as err:
         syntax = _transfer_syntax(dataset)
-        raise DicomError(f"{file}: cannot decode pixel data in transfer syntax {syntax} "
-                         f"({err}); install the codecs with `{INSTALL_HINT}`") from err
+        raise DicomError(
+            f"{file}: cannot decode pixel data in transfer syntax {syntax} "
+            f"({err}); install the codecs with `{INSTALL_HINT}`"
+        ) from err
     except Exception as err:  # noqa: BLE001 - truncated / corrupt pixel data
         _skip(file, f"unreadable pixel data ({err})", strict=strict, cause=err)
         return None, np.empty(0)
@@ -229,8 +257,12 @@ def _load_pixels(dataset: Any, *, strict: bool) -> tuple[Any | None, np.ndarray]
     if samples > 1:
         from medscale.io.png import luma_bt601
 
-        warnings.warn(f"{file}: colour image ({dataset.PhotometricInterpretation}) converted "
-                      "to grey with ITU-R BT.601 luma", MedscaleWarning, stacklevel=4)
+        warnings.warn(
+            f"{file}: colour image ({dataset.PhotometricInterpretation}) converted "
+            "to grey with ITU-R BT.601 luma",
+            MedscaleWarning,
+            stacklevel=4,
+        )
         pixels = luma_bt601(pixels)
     return dataset, pixels.reshape(n_frames, *pixels.shape[-2:])
 
@@ -259,8 +291,9 @@ def _rescale(planes: list[Plane], frames: list[np.ndarray], *, label: str) -> np
     raise DicomError(f"{label}: rescaled values {ends.min()}..{ends.max()} exceed int64")
 
 
-def _apply(stored: np.ndarray, slopes: np.ndarray, intercepts: np.ndarray,
-           dtype: Any) -> np.ndarray:
+def _apply(
+    stored: np.ndarray, slopes: np.ndarray, intercepts: np.ndarray, dtype: Any
+) -> np.ndarray:
     """``stored * slope + intercept`` per slice, computed in `dtype` (large enough)."""
     values = stored.astype(dtype)
     if np.all(slopes == slopes[0]) and np.all(intercepts == intercepts[0]):

@@ -75,8 +75,10 @@ def _rescale_of(source: Any, dataset: Any) -> tuple[float, float]:
     intercept = source.get("RescaleIntercept") if source is not None else None
     if slope is None and dataset.get("DoseGridScaling") is not None:
         slope = dataset.DoseGridScaling  # RT Dose: stored value x scaling = dose (Gy)
-    return (float(slope) if slope not in (None, "") else 1.0,
-            float(intercept) if intercept not in (None, "") else 0.0)
+    return (
+        float(slope) if slope not in (None, "") else 1.0,
+        float(intercept) if intercept not in (None, "") else 0.0,
+    )
 
 
 def planes_of(dataset: Any, *, n_frames: int) -> list[Plane]:
@@ -96,9 +98,17 @@ def planes_of(dataset: Any, *, n_frames: int) -> list[Plane]:
     offsets = _frame_offsets(dataset, n_frames, file)
     normal = np.cross(row, column)
     return [
-        Plane(np.asarray(_floats(position)) + offset * normal, row, column,
-              _pixel_spacing(spacing, file), slope, intercept, file, frame,
-              float(thickness) if thickness not in (None, "") else None)
+        Plane(
+            np.asarray(_floats(position)) + offset * normal,
+            row,
+            column,
+            _pixel_spacing(spacing, file),
+            slope,
+            intercept,
+            file,
+            frame,
+            float(thickness) if thickness not in (None, "") else None,
+        )
         for frame, offset in enumerate(offsets)
     ]
 
@@ -112,8 +122,12 @@ def _frame_offsets(dataset: Any, n_frames: int, file: str) -> list[float]:
         return _floats(grid)
     step = dataset.get("SpacingBetweenSlices") or dataset.get("SliceThickness")
     if step in (None, ""):
-        warnings.warn(f"{file}: {n_frames} frames without GridFrameOffsetVector or "
-                      "SpacingBetweenSlices; stacked 1 mm apart", MedscaleWarning, stacklevel=5)
+        warnings.warn(
+            f"{file}: {n_frames} frames without GridFrameOffsetVector or "
+            "SpacingBetweenSlices; stacked 1 mm apart",
+            MedscaleWarning,
+            stacklevel=5,
+        )
         step = 1.0
     return [k * float(step) for k in range(n_frames)]
 
@@ -123,15 +137,26 @@ def _enhanced_plane(dataset: Any, frame: int, file: str) -> Plane:
     orientation_item = _item(dataset, frame, "PlaneOrientationSequence")
     measures = _item(dataset, frame, "PixelMeasuresSequence")
     if position_item is None or orientation_item is None or measures is None:
-        raise DicomError(f"{file}: frame {frame + 1} lacks PlanePositionSequence, "
-                         "PlaneOrientationSequence or PixelMeasuresSequence")
+        raise DicomError(
+            f"{file}: frame {frame + 1} lacks PlanePositionSequence, "
+            "PlaneOrientationSequence or PixelMeasuresSequence"
+        )
     row, column = _cosines(_floats(orientation_item.ImageOrientationPatient), file)
-    slope, intercept = _rescale_of(_item(dataset, frame, "PixelValueTransformationSequence"),
-                                   dataset)
+    slope, intercept = _rescale_of(
+        _item(dataset, frame, "PixelValueTransformationSequence"), dataset
+    )
     thickness = measures.get("SliceThickness")
-    return Plane(np.asarray(_floats(position_item.ImagePositionPatient)), row, column,
-                 _pixel_spacing(measures.PixelSpacing, file), slope, intercept, file, frame,
-                 float(thickness) if thickness not in (None, "") else None)
+    return Plane(
+        np.asarray(_floats(position_item.ImagePositionPatient)),
+        row,
+        column,
+        _pixel_spacing(measures.PixelSpacing, file),
+        slope,
+        intercept,
+        file,
+        frame,
+        float(thickness) if thickness not in (None, "") else None,
+    )
 
 
 def _cosines(orientation: list[float], file: str) -> tuple[np.ndarray, np.ndarray]:
@@ -164,16 +189,21 @@ def stack_geometry(
     """
     first = planes[0]
     for plane in planes[1:]:
-        if not (np.allclose(plane.row_cosine, first.row_cosine, atol=ORIENTATION_TOLERANCE)
-                and np.allclose(plane.column_cosine, first.column_cosine,
-                                atol=ORIENTATION_TOLERANCE)):
-            raise DicomError(f"{label}: mixed orientations, {plane.label} has "
-                             f"{np.r_[plane.row_cosine, plane.column_cosine].round(5).tolist()} "
-                             f"but {first.label} has "
-                             f"{np.r_[first.row_cosine, first.column_cosine].round(5).tolist()}")
+        if not (
+            np.allclose(plane.row_cosine, first.row_cosine, atol=ORIENTATION_TOLERANCE)
+            and np.allclose(plane.column_cosine, first.column_cosine, atol=ORIENTATION_TOLERANCE)
+        ):
+            raise DicomError(
+                f"{label}: mixed orientations, {plane.label} has "
+                f"{np.r_[plane.row_cosine, plane.column_cosine].round(5).tolist()} "
+                f"but {first.label} has "
+                f"{np.r_[first.row_cosine, first.column_cosine].round(5).tolist()}"
+            )
         if not np.allclose(plane.pixel_spacing, first.pixel_spacing, atol=1e-4):
-            raise DicomError(f"{label}: mixed pixel spacings, {plane.label} "
-                             f"{plane.pixel_spacing} vs {first.label} {first.pixel_spacing}")
+            raise DicomError(
+                f"{label}: mixed pixel spacings, {plane.label} "
+                f"{plane.pixel_spacing} vs {first.label} {first.pixel_spacing}"
+            )
     normal = np.cross(first.row_cosine, first.column_cosine)
     positions = np.array([p.position for p in planes])
     distances = positions @ normal
@@ -187,22 +217,32 @@ def stack_geometry(
             f"{label}: {duplicates.size + 1} or more planes share a position, e.g. "
             f"{planes[order[k]].label} and {planes[order[k + 1]].label} at "
             f"{sorted_distances[k]:.3f} mm along the normal (several echoes, phases or "
-            "acquisitions in one series?); split them first")
+            "acquisitions in one series?); split them first"
+        )
     z_spacing = _z_spacing(planes, order, gaps, sorted_distances, allow_uneven, label)
     in_plane = positions[order] - positions[order[0]]
     shear = np.abs(in_plane - np.outer(in_plane @ normal, normal)).max()
     if shear > 1e-2:
-        warnings.warn(f"{label}: slice positions drift {shear:.3f} mm off the slice normal "
-                      "(gantry tilt?); the grid uses the slice normal", MedscaleWarning,
-                      stacklevel=4)
+        warnings.warn(
+            f"{label}: slice positions drift {shear:.3f} mm off the slice normal "
+            "(gantry tilt?); the grid uses the slice normal",
+            MedscaleWarning,
+            stacklevel=4,
+        )
     spacing = (z_spacing, *first.pixel_spacing)
     direction = np.column_stack([normal, first.column_cosine, first.row_cosine])
     x, y, z = (float(v) for v in positions[order[0]])
     return order, spacing, (x, y, z), tuple(tuple(row) for row in direction.tolist())
 
 
-def _z_spacing(planes: list[Plane], order: np.ndarray, gaps: np.ndarray,
-               distances: np.ndarray, allow_uneven: bool, label: str) -> float:
+def _z_spacing(
+    planes: list[Plane],
+    order: np.ndarray,
+    gaps: np.ndarray,
+    distances: np.ndarray,
+    allow_uneven: bool,
+    label: str,
+) -> float:
     if gaps.size == 0:
         thickness = planes[0].thickness
         return thickness if thickness and thickness > 0 else 1.0
@@ -212,14 +252,16 @@ def _z_spacing(planes: list[Plane], order: np.ndarray, gaps: np.ndarray,
         return float((distances[-1] - distances[0]) / gaps.size)
     k = uneven[0]
     missing = gaps[k] / expected - 1
-    problem = (f"about {missing:.0f} slice(s) missing" if missing > 0.5
-               else "uneven slice spacing")
-    message = (f"{label}: {problem}: gap of {gaps[k]:.3f} mm instead of {expected:.3f} mm "
-               f"between positions {distances[k]:.3f} and {distances[k + 1]:.3f} mm along the "
-               f"normal ({planes[order[k]].label} -> {planes[order[k + 1]].label}); "
-               f"{uneven.size} uneven gap(s) in all")
+    problem = f"about {missing:.0f} slice(s) missing" if missing > 0.5 else "uneven slice spacing"
+    message = (
+        f"{label}: {problem}: gap of {gaps[k]:.3f} mm instead of {expected:.3f} mm "
+        f"between positions {distances[k]:.3f} and {distances[k + 1]:.3f} mm along the "
+        f"normal ({planes[order[k]].label} -> {planes[order[k + 1]].label}); "
+        f"{uneven.size} uneven gap(s) in all"
+    )
     if not allow_uneven:
         raise GeometryError(message + "; pass allow_uneven=True to read it anyway")
-    warnings.warn(message + f"; using the median spacing {expected:.3f} mm", MedscaleWarning,
-                  stacklevel=5)
+    warnings.warn(
+        message + f"; using the median spacing {expected:.3f} mm", MedscaleWarning, stacklevel=5
+    )
     return expected

@@ -32,9 +32,9 @@ from medscale.image import Image, Mask
 log = logging.getLogger(__name__)
 
 _SOP_CLASSES = {
-    "CT": "1.2.840.10008.5.1.4.1.1.2",      # CT Image Storage
-    "MR": "1.2.840.10008.5.1.4.1.1.4",      # MR Image Storage
-    "CR": "1.2.840.10008.5.1.4.1.1.1",      # Computed Radiography Image Storage
+    "CT": "1.2.840.10008.5.1.4.1.1.2",  # CT Image Storage
+    "MR": "1.2.840.10008.5.1.4.1.1.4",  # MR Image Storage
+    "CR": "1.2.840.10008.5.1.4.1.1.1",  # Computed Radiography Image Storage
 }
 _RTSTRUCT_CLASS = "1.2.840.10008.5.1.4.1.1.481.3"
 _UID_KEYS = ("StudyInstanceUID", "SeriesInstanceUID", "FrameOfReferenceUID")
@@ -59,8 +59,9 @@ def _content_key(image: Image, header: Mapping[str, object]) -> str:
     return digest.hexdigest()
 
 
-def _resolve_uids(image: Image, header: Mapping[str, object],
-                  uids: Mapping[str, str] | None) -> dict[str, str]:
+def _resolve_uids(
+    image: Image, header: Mapping[str, object], uids: Mapping[str, str] | None
+) -> dict[str, str]:
     """Study/Series/FrameOfReference UIDs: from `uids`, else `header`, else content-derived."""
     given = {**{k: str(header[k]) for k in _UID_KEYS if k in header}, **dict(uids or {})}
     key = _content_key(image, header)
@@ -102,9 +103,18 @@ def _base_dataset(header: Mapping[str, object], sop_class: str, sop_uid: str) ->
             continue
         setattr(ds, keyword, value)
     ds.SOPClassUID, ds.SOPInstanceUID = sop_class, sop_uid
-    for keyword in ("PatientName", "PatientID", "PatientBirthDate", "PatientSex", "StudyDate",
-                    "StudyTime", "ReferringPhysicianName", "StudyID", "AccessionNumber",
-                    "Manufacturer"):
+    for keyword in (
+        "PatientName",
+        "PatientID",
+        "PatientBirthDate",
+        "PatientSex",
+        "StudyDate",
+        "StudyTime",
+        "ReferringPhysicianName",
+        "StudyID",
+        "AccessionNumber",
+        "Manufacturer",
+    ):
         if keyword not in ds:
             setattr(ds, keyword, "")
     return ds
@@ -124,9 +134,13 @@ def _set_pixels(ds: Any, stored: np.ndarray, slope: float, intercept: float) -> 
     ds.PixelData = np.ascontiguousarray(stored, dtype="<u2").tobytes()
 
 
-def write_dicom_series(image: Image, folder: str | Path, *,
-                       header: Mapping[str, object] | None = None,
-                       uids: Mapping[str, str] | None = None) -> list[Path]:
+def write_dicom_series(
+    image: Image,
+    folder: str | Path,
+    *,
+    header: Mapping[str, object] | None = None,
+    uids: Mapping[str, str] | None = None,
+) -> list[Path]:
     """Write a 3-D image as a DICOM series, one file per slice (``slice_0000.dcm``, ...).
 
     Parameters
@@ -157,8 +171,10 @@ def write_dicom_series(image: Image, folder: str | Path, *,
     header = dict(header or {})
     modality = str(header.get("Modality") or image.meta.get("modality") or "CT").upper()
     if modality not in ("CT", "MR"):
-        raise ConfigError(f"write_dicom_series writes CT or MR series, got Modality {modality!r}; "
-                          "use write_dicom_image for a single radiograph")
+        raise ConfigError(
+            f"write_dicom_series writes CT or MR series, got Modality {modality!r}; "
+            "use write_dicom_image for a single radiograph"
+        )
     header["Modality"] = modality
     resolved = _resolve_uids(image, header, uids)
     stored, slope, intercept = _quantise(image.array, modality)
@@ -195,9 +211,13 @@ def write_dicom_series(image: Image, folder: str | Path, *,
     return paths
 
 
-def write_dicom_image(image: Image, path: str | Path, *,
-                      header: Mapping[str, object] | None = None,
-                      uids: Mapping[str, str] | None = None) -> Path:
+def write_dicom_image(
+    image: Image,
+    path: str | Path,
+    *,
+    header: Mapping[str, object] | None = None,
+    uids: Mapping[str, str] | None = None,
+) -> Path:
     """Write a single-slice image (shape (1, y, x)) as a Computed Radiography DICOM file.
 
     PixelSpacing and ImagerPixelSpacing are the (y, x) spacing; the CR module has no patient
@@ -209,8 +229,10 @@ def write_dicom_image(image: Image, path: str | Path, *,
         The image has more than one slice.
     """
     if not image.is_2d:
-        raise ConfigError(f"write_dicom_image writes one slice, got shape {image.shape}; "
-                          "use write_dicom_series for volumes")
+        raise ConfigError(
+            f"write_dicom_image writes one slice, got shape {image.shape}; "
+            "use write_dicom_series for volumes"
+        )
     header = {**dict(header or {}), "Modality": "CR"}
     resolved = _resolve_uids(image, header, uids)
     stored, slope, intercept = _quantise(image.array[0], "CR")
@@ -238,8 +260,9 @@ def _slice_contours(mask_slice: np.ndarray) -> list[np.ndarray]:
     return contours
 
 
-def write_rtstruct(mask: Mask, series_files: Sequence[str | Path], path: str | Path, *,
-                   roi_name: str = "lesion") -> Path:
+def write_rtstruct(
+    mask: Mask, series_files: Sequence[str | Path], path: str | Path, *, roi_name: str = "lesion"
+) -> Path:
     """Write `mask` as an RTSTRUCT ROI that references the DICOM series `series_files`.
 
     Each slice of the mask becomes one or more CLOSED_PLANAR contours traced with
@@ -263,14 +286,28 @@ def write_rtstruct(mask: Mask, series_files: Sequence[str | Path], path: str | P
         raise MaskError(f"{path}: cannot write an RTSTRUCT for an empty mask")
     images = [dcmread(str(f), stop_before_pixels=True) for f in series_files]
     if not images or len({str(ds.SeriesInstanceUID) for ds in images}) != 1:
-        raise DicomError(f"{path}: series_files must be the files of one DICOM series, got "
-                         f"{len(images)} files")
+        raise DicomError(
+            f"{path}: series_files must be the files of one DICOM series, got {len(images)} files"
+        )
     positions = np.array([[float(v) for v in ds.ImagePositionPatient] for ds in images])
     first = images[0]
-    header = {k: first.get(k) for k in ("PatientName", "PatientID", "PatientBirthDate",
-                                        "PatientSex", "StudyDate", "StudyTime",
-                                        "ReferringPhysicianName", "StudyID", "AccessionNumber",
-                                        "StudyInstanceUID", "Manufacturer") if k in first}
+    header = {
+        k: first.get(k)
+        for k in (
+            "PatientName",
+            "PatientID",
+            "PatientBirthDate",
+            "PatientSex",
+            "StudyDate",
+            "StudyTime",
+            "ReferringPhysicianName",
+            "StudyID",
+            "AccessionNumber",
+            "StudyInstanceUID",
+            "Manufacturer",
+        )
+        if k in first
+    }
     sop_uid = _uid(first.SeriesInstanceUID, roi_name, mask.voxel_count, "rtstruct")
     ds = _base_dataset(header, _RTSTRUCT_CLASS, sop_uid)
     ds.Modality = "RTSTRUCT"
@@ -308,9 +345,11 @@ def write_rtstruct(mask: Mask, series_files: Sequence[str | Path], path: str | P
         slice_origin = mask.index_to_world([k, 0, 0])
         distance = np.linalg.norm(positions - slice_origin, axis=1)
         if distance.min() > 0.01:
-            raise DicomError(f"{path}: mask slice {k} at {np.round(slice_origin, 3).tolist()} mm "
-                             "has no image of the series at that position; is the mask on the "
-                             "series grid?")
+            raise DicomError(
+                f"{path}: mask slice {k} at {np.round(slice_origin, 3).tolist()} mm "
+                "has no image of the series at that position; is the mask on the "
+                "series grid?"
+            )
         reference = image_ref(images[int(distance.argmin())])
         for polygon in _slice_contours(mask.array[k]):
             indices = np.column_stack([np.full(len(polygon), float(k)), polygon])

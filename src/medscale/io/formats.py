@@ -43,12 +43,19 @@ def read_image(path: str | Path) -> Image:
         from medscale.io import png
 
         return png.read_picture(path)
-    raise InputError(f"{path}: unknown image format {suffix!r}; medscale reads NIfTI, NRRD, "
-                     "MetaImage, PNG/JPEG and DICOM")
+    raise InputError(
+        f"{path}: unknown image format {suffix!r}; medscale reads NIfTI, NRRD, "
+        "MetaImage, PNG/JPEG and DICOM"
+    )
 
 
-def read_mask(path: str | Path, *, label: int | None = None, roi: str | None = None,
-              reference: Image | None = None) -> Mask:
+def read_mask(
+    path: str | Path,
+    *,
+    label: int | None = None,
+    roi: str | None = None,
+    reference: Image | None = None,
+) -> Mask:
     """Read a mask: a label image (voxels == `label`, or non-zero), an RTSTRUCT ROI or a SEG.
 
     An RTSTRUCT or DICOM SEG needs the `reference` image grid it is rasterised on; `roi` picks
@@ -72,8 +79,7 @@ def read_mask(path: str | Path, *, label: int | None = None, roi: str | None = N
     if not (np.issubdtype(values.dtype, np.number) or values.dtype == bool):
         raise InputError(f"{path}: a mask must be numeric, got dtype {values.dtype}")
     selected = values == label if label is not None else values != 0
-    mask = Mask(selected, labels.spacing, labels.origin, labels.direction,
-                {"source": str(path)})
+    mask = Mask(selected, labels.spacing, labels.origin, labels.direction, {"source": str(path)})
     if label is not None and mask.is_empty:
         present = np.unique(values)[:10].tolist()
         raise InputError(f"{path}: label {label} does not occur (labels present: {present})")
@@ -88,8 +94,9 @@ def write_image(image: Image, path: str | Path) -> Path:
 
     path = Path(path)
     if _suffix(path) not in WRITE_SUFFIXES:
-        raise InputError(f"{path}: medscale writes {', '.join(WRITE_SUFFIXES)}; "
-                         f"got {_suffix(path)!r}")
+        raise InputError(
+            f"{path}: medscale writes {', '.join(WRITE_SUFFIXES)}; got {_suffix(path)!r}"
+        )
     path.parent.mkdir(parents=True, exist_ok=True)
     sitk.WriteImage(to_sitk(image), str(path), useCompression=_suffix(path) != ".nii")
     return path
@@ -117,5 +124,3 @@ def _is_dicom(path: Path) -> bool:
             return handle.read(4) == b"DICM"
     except OSError:
         return False
-
-

@@ -85,14 +85,20 @@ def read_picture(path: str | Path, *, use_dpi: bool = False) -> Image:
     except (OSError, UnidentifiedImageError, ValueError) as err:
         raise InputError(f"{path}: cannot read as a picture ({err})") from err
     if n_frames > 1:
-        warnings.warn(f"{path}: {n_frames} frames/pages, only the first is read",
-                      MedscaleWarning, stacklevel=2)
+        warnings.warn(
+            f"{path}: {n_frames} frames/pages, only the first is read",
+            MedscaleWarning,
+            stacklevel=2,
+        )
     array = _grey(array, mode, path)
     spacing = 1.0, 1.0
     if use_dpi and dpi and all(float(d) > 0 for d in dpi):
         spacing = _MM_PER_INCH / float(dpi[1]), _MM_PER_INCH / float(dpi[0])
-    return Image(array, spacing=(1.0, *spacing),
-                 meta={"modality": "", "units": "", "source": str(path), "picture_mode": mode})
+    return Image(
+        array,
+        spacing=(1.0, *spacing),
+        meta={"modality": "", "units": "", "source": str(path), "picture_mode": mode},
+    )
 
 
 def _grey(array: np.ndarray, mode: str, path: Path) -> np.ndarray:

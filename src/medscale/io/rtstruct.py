@@ -36,12 +36,15 @@ def is_rtstruct(path: str | Path) -> bool:
     if not path.is_file():
         return False
     try:
-        header = pydicom.dcmread(path, stop_before_pixels=True,
-                                 specific_tags=["SOPClassUID", "Modality"])
+        header = pydicom.dcmread(
+            path, stop_before_pixels=True, specific_tags=["SOPClassUID", "Modality"]
+        )
     except Exception:  # noqa: BLE001 - anything unreadable is simply not an RTSTRUCT
         return False
-    return (str(header.get("SOPClassUID", "")) == RTSTRUCT_SOP_CLASS
-            or str(header.get("Modality", "")) == "RTSTRUCT")
+    return (
+        str(header.get("SOPClassUID", "")) == RTSTRUCT_SOP_CLASS
+        or str(header.get("Modality", "")) == "RTSTRUCT"
+    )
 
 
 def list_rois(path: str | Path) -> list[str]:
@@ -49,8 +52,9 @@ def list_rois(path: str | Path) -> list[str]:
     return list(_roi_numbers(_read(Path(path)), Path(path)))
 
 
-def read_rtstruct_mask(path: str | Path, reference: Image, roi: str | None = None, *,
-                       clip: bool = False) -> Mask:
+def read_rtstruct_mask(
+    path: str | Path, reference: Image, roi: str | None = None, *, clip: bool = False
+) -> Mask:
     """Rasterise one RTSTRUCT ROI on the grid of `reference`.
 
     Parameters
@@ -113,11 +117,18 @@ def read_rtstruct_mask(path: str | Path, reference: Image, roi: str | None = Non
         if slice_index is None:
             continue
         array[slice_index] ^= _fill(rows, columns, reference.shape[1:])
-    mask = Mask(array, reference.spacing, reference.origin, reference.direction,
-                {"roi": name, "source": str(path)})
+    mask = Mask(
+        array,
+        reference.spacing,
+        reference.origin,
+        reference.direction,
+        {"roi": name, "source": str(path)},
+    )
     if mask.is_empty:
-        raise MaskError(f"{path}: ROI {name!r} covers no voxel of the reference grid "
-                        f"{reference!r}; is it the image the contours were drawn on?")
+        raise MaskError(
+            f"{path}: ROI {name!r} covers no voxel of the reference grid "
+            f"{reference!r}; is it the image the contours were drawn on?"
+        )
     log.debug("%s: ROI %s -> %d voxels", path, name, mask.voxel_count)
     return mask
 
@@ -130,8 +141,10 @@ def _read(path: Path) -> Any:
     except Exception as err:  # noqa: BLE001 - reworded with the file name
         raise DicomError(f"{path}: not a readable DICOM file ({err})") from err
     if "StructureSetROISequence" not in dataset:
-        raise DicomError(f"{path}: not an RTSTRUCT (no StructureSetROISequence), modality "
-                         f"{dataset.get('Modality', 'unknown')}")
+        raise DicomError(
+            f"{path}: not an RTSTRUCT (no StructureSetROISequence), modality "
+            f"{dataset.get('Modality', 'unknown')}"
+        )
     return dataset
 
 
@@ -153,14 +166,19 @@ def _choose_roi(numbers: dict[str, int], roi: str | None, path: Path) -> str:
 
 
 def _check_frame_of_reference(dataset: Any, reference: Image, path: Path) -> None:
-    theirs = {str(item.FrameOfReferenceUID)
-              for item in dataset.get("ReferencedFrameOfReferenceSequence", [])
-              if "FrameOfReferenceUID" in item}
+    theirs = {
+        str(item.FrameOfReferenceUID)
+        for item in dataset.get("ReferencedFrameOfReferenceSequence", [])
+        if "FrameOfReferenceUID" in item
+    }
     mine = str(reference.meta.get("frame_of_reference_uid", ""))
     if mine and theirs and mine not in theirs:
-        warnings.warn(f"{path}: the structure set is on frame of reference {sorted(theirs)}, "
-                      f"the reference image on {mine}; the contours may not line up",
-                      MedscaleWarning, stacklevel=3)
+        warnings.warn(
+            f"{path}: the structure set is on frame of reference {sorted(theirs)}, "
+            f"the reference image on {mine}; the contours may not line up",
+            MedscaleWarning,
+            stacklevel=3,
+        )
 
 
 def _contours(dataset: Any, number: int, name: str, path: Path) -> list[np.ndarray]:
@@ -173,8 +191,9 @@ def _contours(dataset: Any, number: int, name: str, path: Path) -> list[np.ndarr
             kind = str(contour.get("ContourGeometricType", "CLOSED_PLANAR"))
             data = _contour_data(contour)
             if kind != "CLOSED_PLANAR" or data.size < 9:
-                log.debug("%s: ROI %s: %s contour of %d values ignored", path, name, kind,
-                          data.size)
+                log.debug(
+                    "%s: ROI %s: %s contour of %d values ignored", path, name, kind, data.size
+                )
                 continue
             polygons.append(data.reshape(-1, 3))
     return polygons
@@ -192,29 +211,38 @@ def _contour_data(contour: Any) -> np.ndarray:
     return np.asarray(contour.ContourData, dtype=float)
 
 
-def _to_grid(points: np.ndarray, reference: Image, name: str, path: Path, *,
-             clip: bool) -> tuple[int | None, np.ndarray, np.ndarray]:
+def _to_grid(
+    points: np.ndarray, reference: Image, name: str, path: Path, *, clip: bool
+) -> tuple[int | None, np.ndarray, np.ndarray]:
     """Slice index and (row, column) vertex coordinates of one contour on the grid."""
     indices = reference.world_to_index(points)
     depth = float(np.mean(indices[:, 0]))
     slice_index = int(np.rint(depth))
     spread = np.abs(indices[:, 0] - slice_index).max()
     if spread > MAX_SLICE_OFFSET:
-        raise MaskError(f"{path}: ROI {name!r} has a contour that is not in one slice plane of "
-                        f"the reference grid (its points span {spread:.2f} slices from slice "
-                        f"{slice_index}); is the reference the image it was drawn on?")
+        raise MaskError(
+            f"{path}: ROI {name!r} has a contour that is not in one slice plane of "
+            f"the reference grid (its points span {spread:.2f} slices from slice "
+            f"{slice_index}); is the reference the image it was drawn on?"
+        )
     if not 0 <= slice_index < reference.shape[0]:
-        message = (f"{path}: ROI {name!r} has a contour at slice position {depth:.2f}, off the "
-                   f"reference grid (slices 0..{reference.shape[0] - 1}) by more than half a "
-                   "slice")
+        message = (
+            f"{path}: ROI {name!r} has a contour at slice position {depth:.2f}, off the "
+            f"reference grid (slices 0..{reference.shape[0] - 1}) by more than half a "
+            "slice"
+        )
         if not clip:
             raise MaskError(message + "; pass clip=True to drop such contours")
         warnings.warn(message + "; dropped", MedscaleWarning, stacklevel=3)
         return None, indices[:, 1], indices[:, 2]
     if abs(depth - slice_index) > SLICE_OFFSET_WARNING:
-        warnings.warn(f"{path}: ROI {name!r} has a contour {abs(depth - slice_index):.2f} slice "
-                      f"from the centre of slice {slice_index}; the reference grid may not be "
-                      "the one the contours were drawn on", MedscaleWarning, stacklevel=3)
+        warnings.warn(
+            f"{path}: ROI {name!r} has a contour {abs(depth - slice_index):.2f} slice "
+            f"from the centre of slice {slice_index}; the reference grid may not be "
+            "the one the contours were drawn on",
+            MedscaleWarning,
+            stacklevel=3,
+        )
     return slice_index, indices[:, 1], indices[:, 2]
 
 
@@ -227,8 +255,7 @@ def _fill(rows: np.ndarray, columns: np.ndarray, shape: tuple[int, int]) -> np.n
     inside when it has been toggled an odd number of times. Vectorised over rows x edges.
     """
     filled = np.zeros(shape, dtype=bool)
-    lowest, highest = max(int(np.ceil(rows.min())), 0), min(int(np.floor(rows.max())),
-                                                            shape[0] - 1)
+    lowest, highest = max(int(np.ceil(rows.min())), 0), min(int(np.floor(rows.max())), shape[0] - 1)
     if lowest > highest:
         return filled
     scanlines = np.arange(lowest, highest + 1, dtype=float)[:, None]  # (R, 1)
@@ -241,5 +268,5 @@ def _fill(rows: np.ndarray, columns: np.ndarray, shape: tuple[int, int]) -> np.n
     first_column = np.clip(np.ceil(x), 0, shape[1]).astype(int)
     toggles = np.zeros((scanlines.shape[0], shape[1] + 1), dtype=np.int32)
     np.add.at(toggles, (line, first_column), 1)
-    filled[lowest:highest + 1] = (np.cumsum(toggles[:, :-1], axis=1) & 1).astype(bool)
+    filled[lowest : highest + 1] = (np.cumsum(toggles[:, :-1], axis=1) & 1).astype(bool)
     return filled

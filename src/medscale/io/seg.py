@@ -37,12 +37,15 @@ def is_seg(path: str | Path) -> bool:
     if not path.is_file():
         return False
     try:
-        header = pydicom.dcmread(path, stop_before_pixels=True,
-                                 specific_tags=["SOPClassUID", "Modality"])
+        header = pydicom.dcmread(
+            path, stop_before_pixels=True, specific_tags=["SOPClassUID", "Modality"]
+        )
     except Exception:  # noqa: BLE001 - anything unreadable is simply not a SEG
         return False
-    return (str(header.get("SOPClassUID", "")) in SEG_SOP_CLASSES
-            or str(header.get("Modality", "")) == "SEG")
+    return (
+        str(header.get("SOPClassUID", "")) in SEG_SOP_CLASSES
+        or str(header.get("Modality", "")) == "SEG"
+    )
 
 
 def list_segments(path: str | Path) -> dict[int, str]:
@@ -50,8 +53,9 @@ def list_segments(path: str | Path) -> dict[int, str]:
     return _segments(_read(Path(path), pixels=False))
 
 
-def read_seg_mask(path: str | Path, reference: Image, segment: int | str | None = None, *,
-                  threshold: float = 0.5) -> Mask:
+def read_seg_mask(
+    path: str | Path, reference: Image, segment: int | str | None = None, *, threshold: float = 0.5
+) -> Mask:
     """One segment of a DICOM SEG as a mask on the grid of `reference`.
 
     Parameters
@@ -92,11 +96,18 @@ def read_seg_mask(path: str | Path, reference: Image, segment: int | str | None 
     array = np.zeros(reference.shape, dtype=bool)
     for index in np.flatnonzero([frame.any() for frame in selected]):
         _paste(array, selected[index], planes[index], reference, path)
-    mask = Mask(array, reference.spacing, reference.origin, reference.direction,
-                {"segment": segments[number], "segment_number": number, "source": str(path)})
+    mask = Mask(
+        array,
+        reference.spacing,
+        reference.origin,
+        reference.direction,
+        {"segment": segments[number], "segment_number": number, "source": str(path)},
+    )
     if mask.is_empty:
-        raise MaskError(f"{path}: segment {number} ({segments[number]!r}) covers no voxel of "
-                        f"the reference grid {reference!r}")
+        raise MaskError(
+            f"{path}: segment {number} ({segments[number]!r}) covers no voxel of "
+            f"the reference grid {reference!r}"
+        )
     return mask
 
 
@@ -108,14 +119,18 @@ def _read(path: Path, *, pixels: bool) -> Any:
     except Exception as err:  # noqa: BLE001 - reworded with the file name
         raise DicomError(f"{path}: not a readable DICOM file ({err})") from err
     if "SegmentSequence" not in dataset:
-        raise DicomError(f"{path}: not a DICOM SEG (no SegmentSequence), modality "
-                         f"{dataset.get('Modality', 'unknown')}")
+        raise DicomError(
+            f"{path}: not a DICOM SEG (no SegmentSequence), modality "
+            f"{dataset.get('Modality', 'unknown')}"
+        )
     return dataset
 
 
 def _segments(dataset: Any) -> dict[int, str]:
-    return {int(item.SegmentNumber): str(item.get("SegmentLabel", ""))
-            for item in dataset.SegmentSequence}
+    return {
+        int(item.SegmentNumber): str(item.get("SegmentLabel", ""))
+        for item in dataset.SegmentSequence
+    }
 
 
 def _choose(segments: dict[int, str], segment: int | str | None, path: Path) -> int:
@@ -132,8 +147,9 @@ def _choose(segments: dict[int, str], segment: int | str | None, path: Path) -> 
     raise MaskError(f"{path}: no segment {segment!r}; the segments are {listing}")
 
 
-def _frames_of_segment(dataset: Any, frames: np.ndarray, number: int,
-                       threshold: float) -> np.ndarray:
+def _frames_of_segment(
+    dataset: Any, frames: np.ndarray, number: int, threshold: float
+) -> np.ndarray:
     """Boolean frames (n, rows, columns) of segment `number`; frames of others are all False."""
     kind = str(dataset.get("SegmentationType", "BINARY"))
     if kind == "LABELMAP":
@@ -158,31 +174,42 @@ def _frame_segment(dataset: Any, frame: int) -> int:
     raise DicomError(f"frame {frame + 1} has no SegmentIdentificationSequence")
 
 
-def _paste(array: np.ndarray, frame: np.ndarray, plane: Plane, reference: Image,
-           path: Path) -> None:
+def _paste(
+    array: np.ndarray, frame: np.ndarray, plane: Plane, reference: Image, path: Path
+) -> None:
     """OR one frame into the reference-grid `array` at the plane's position."""
     direction = reference.direction_matrix
-    if not (np.allclose(plane.row_cosine, direction[:, 2], atol=1e-4)
-            and np.allclose(plane.column_cosine, direction[:, 1], atol=1e-4)
-            and np.allclose(plane.pixel_spacing, reference.spacing[1:], atol=1e-3)):
-        raise MaskError(f"{path}: {plane.label} has orientation "
-                        f"{np.r_[plane.row_cosine, plane.column_cosine].round(4).tolist()} and "
-                        f"pixel spacing {plane.pixel_spacing}, unlike the reference grid "
-                        f"{reference!r}; resample the segmentation or the image first")
+    if not (
+        np.allclose(plane.row_cosine, direction[:, 2], atol=1e-4)
+        and np.allclose(plane.column_cosine, direction[:, 1], atol=1e-4)
+        and np.allclose(plane.pixel_spacing, reference.spacing[1:], atol=1e-3)
+    ):
+        raise MaskError(
+            f"{path}: {plane.label} has orientation "
+            f"{np.r_[plane.row_cosine, plane.column_cosine].round(4).tolist()} and "
+            f"pixel spacing {plane.pixel_spacing}, unlike the reference grid "
+            f"{reference!r}; resample the segmentation or the image first"
+        )
     start = reference.world_to_index(plane.position)
     corner = np.rint(start).astype(int)
     if np.abs(start - corner).max() > POSITION_TOLERANCE_VOXELS:
-        raise MaskError(f"{path}: {plane.label} starts at voxel {start.round(3).tolist()}, "
-                        "between the voxels of the reference grid")
+        raise MaskError(
+            f"{path}: {plane.label} starts at voxel {start.round(3).tolist()}, "
+            "between the voxels of the reference grid"
+        )
     k, j, i = corner
     rows, columns = frame.shape
     lo_j, lo_i = max(j, 0), max(i, 0)
     hi_j, hi_i = min(j + rows, reference.shape[1]), min(i + columns, reference.shape[2])
     inside = 0 <= k < reference.shape[0] and lo_j < hi_j and lo_i < hi_i
-    kept = frame[lo_j - j:hi_j - j, lo_i - i:hi_i - i] if inside else frame[:0, :0]
+    kept = frame[lo_j - j : hi_j - j, lo_i - i : hi_i - i] if inside else frame[:0, :0]
     if kept.sum() < frame.sum():
-        warnings.warn(f"{path}: {plane.label} has {int(frame.sum() - kept.sum())} set pixels "
-                      "outside the reference grid; dropped", MedscaleWarning, stacklevel=4)
+        warnings.warn(
+            f"{path}: {plane.label} has {int(frame.sum() - kept.sum())} set pixels "
+            "outside the reference grid; dropped",
+            MedscaleWarning,
+            stacklevel=4,
+        )
     if inside:
         array[k, lo_j:hi_j, lo_i:hi_i] |= kept
 
@@ -191,6 +218,9 @@ def _check_frame_of_reference(dataset: Any, reference: Image, path: Path) -> Non
     theirs = str(dataset.get("FrameOfReferenceUID", ""))
     mine = str(reference.meta.get("frame_of_reference_uid", ""))
     if mine and theirs and mine != theirs:
-        warnings.warn(f"{path}: the segmentation is on frame of reference {theirs}, the "
-                      f"reference image on {mine}; the masks may not line up",
-                      MedscaleWarning, stacklevel=3)
+        warnings.warn(
+            f"{path}: the segmentation is on frame of reference {theirs}, the "
+            f"reference image on {mine}; the masks may not line up",
+            MedscaleWarning,
+            stacklevel=3,
+        )

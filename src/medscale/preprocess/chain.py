@@ -75,8 +75,9 @@ class Chain:
         if isinstance(config, Mapping):
             unknown = set(config) - {"steps"}
             if unknown:
-                raise ConfigError(f"preprocessing config: unknown key(s) {sorted(unknown)}; "
-                                  "expected 'steps'")
+                raise ConfigError(
+                    f"preprocessing config: unknown key(s) {sorted(unknown)}; expected 'steps'"
+                )
             config = config.get("steps") or []
         if isinstance(config, str) or not isinstance(config, Sequence):
             raise ConfigError("preprocessing config must be a list of steps")
@@ -89,13 +90,15 @@ class Chain:
                 params = {k: v for k, v in entry.items() if k != "step"}
                 calls.append(_make_call(str(entry["step"]), params))
             elif isinstance(entry, Mapping) and len(entry) == 1:
-                (name, params), = entry.items()
+                ((name, params),) = entry.items()
                 if params is not None and not isinstance(params, Mapping):
                     raise ConfigError(f"step {position} ({name}): parameters must be a mapping")
                 calls.append(_make_call(str(name), params or {}))
             else:
-                raise ConfigError(f"step {position}: expected 'name:k=v', {{name: {{k: v}}}} "
-                                  f"or {{step: name, k: v}}, got {entry!r}")
+                raise ConfigError(
+                    f"step {position}: expected 'name:k=v', {{name: {{k: v}}}} "
+                    f"or {{step: name, k: v}}, got {entry!r}"
+                )
         return cls(tuple(calls))
 
     @classmethod
@@ -115,8 +118,7 @@ class Chain:
 
     def __call__(self, image: Image) -> Image:
         for position, step in enumerate(self.steps, start=1):
-            log.debug("step %d/%d: %s %s", position, len(self.steps), step.name,
-                      dict(step.params))
+            log.debug("step %d/%d: %s %s", position, len(self.steps), step.name, dict(step.params))
             try:
                 image = step(image)
             except MedscaleError:

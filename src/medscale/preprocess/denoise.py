@@ -21,8 +21,13 @@ log = logging.getLogger(__name__)
 def sigma_voxels(sigma_mm: float | tuple[float, ...], image: Image, op: str) -> np.ndarray:
     """Per-axis (z, y, x) Gaussian sigma in voxels; 0 along z for a 2-D image."""
     sigma = per_axis(sigma_mm, image, op, "sigma_mm")
-    require(bool(np.all(sigma >= 0)) and bool(np.any(sigma > 0)), op, "sigma_mm",
-            "non-negative mm with at least one value > 0", sigma_mm)
+    require(
+        bool(np.all(sigma >= 0)) and bool(np.any(sigma > 0)),
+        op,
+        "sigma_mm",
+        "non-negative mm with at least one value > 0",
+        sigma_mm,
+    )
     voxels = sigma / np.asarray(image.spacing)
     if image.is_2d:
         voxels[0] = 0.0
@@ -59,8 +64,9 @@ def gaussian(
     require(truncate > 0, "gaussian", "truncate", "> 0", truncate)
     sigma = sigma_voxels(sigma_mm, image, "gaussian")
     dtype = float_dtype(image.array)
-    out = ndimage.gaussian_filter(image.array, sigma, output=dtype, mode="reflect",
-                                  truncate=truncate)
+    out = ndimage.gaussian_filter(
+        image.array, sigma, output=dtype, mode="reflect", truncate=truncate
+    )
     return new_image(image, out)
 
 
@@ -85,16 +91,15 @@ def median(image: Image, *, size: int = 3) -> Image:
     array = image.array[0] if image.is_2d else image.array
     radius = (size - 1) // 2
     binary = array.dtype == bool
-    source = sitk.GetImageFromArray(np.ascontiguousarray(array, dtype=np.uint8 if binary else None),
-                                    isVector=False)
+    source = sitk.GetImageFromArray(
+        np.ascontiguousarray(array, dtype=np.uint8 if binary else None), isVector=False
+    )
     out = sitk.GetArrayFromImage(sitk.Median(source, [radius] * array.ndim))
     return new_image(image, out.astype(bool) if binary else out)
 
 
 @STEPS.register("bilateral")
-def bilateral(
-    image: Image, *, sigma_mm: float = 1.0, sigma_intensity: float = 50.0
-) -> Image:
+def bilateral(image: Image, *, sigma_mm: float = 1.0, sigma_intensity: float = 50.0) -> Image:
     """Edge-preserving bilateral filter: spatial sigma in mm, range sigma in intensity units.
 
     Parameters
@@ -160,6 +165,12 @@ def nlmeans(
         log.debug("nlmeans: estimated h = %.4g", h)
         if h <= 0:
             return new_image(image, array.copy())
-    out = denoise_nl_means(array, h=h, patch_size=patch_size, patch_distance=patch_distance,
-                           fast_mode=True, channel_axis=None)
+    out = denoise_nl_means(
+        array,
+        h=h,
+        patch_size=patch_size,
+        patch_distance=patch_distance,
+        fast_mode=True,
+        channel_axis=None,
+    )
     return new_image(image, out.astype(dtype, copy=False))

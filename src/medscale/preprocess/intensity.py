@@ -46,8 +46,10 @@ def window_bounds(
     if preset is not None:
         key = preset.strip().lower().replace("-", "_")
         if key not in WINDOW_PRESETS:
-            raise ConfigError(f"window: parameter 'preset' must be one of "
-                              f"{sorted(WINDOW_PRESETS)}, got {preset!r}")
+            raise ConfigError(
+                f"window: parameter 'preset' must be one of "
+                f"{sorted(WINDOW_PRESETS)}, got {preset!r}"
+            )
         preset_level, preset_width = WINDOW_PRESETS[key]
     level = preset_level if level is None else level
     width = preset_width if width is None else width
@@ -86,8 +88,9 @@ def window(
     """
     lower, upper = window_bounds(preset=preset, level=level, width=width)
     if output not in _WINDOW_OUTPUTS:
-        raise ConfigError(f"window: parameter 'output' must be one of {_WINDOW_OUTPUTS}, "
-                          f"got {output!r}")
+        raise ConfigError(
+            f"window: parameter 'output' must be one of {_WINDOW_OUTPUTS}, got {output!r}"
+        )
     require_finite(image, "window")
     dtype = float_dtype(image.array)
     clipped = np.clip(image.array, lower, upper, dtype=dtype)
@@ -162,10 +165,12 @@ def clahe(
     kernel = None
     if kernel_mm is not None:
         kernel = tuple(int(k) for k in np.maximum(np.rint(kernel_mm / spacing), 1))
-    out = equalize_adapthist(_unit_range(array), kernel_size=kernel, clip_limit=clip_limit,
-                             nbins=n_bins)
-    return new_image(image, out.astype(float_dtype(image.array), copy=False),
-                            units="cumulative fraction")
+    out = equalize_adapthist(
+        _unit_range(array), kernel_size=kernel, clip_limit=clip_limit, nbins=n_bins
+    )
+    return new_image(
+        image, out.astype(float_dtype(image.array), copy=False), units="cumulative fraction"
+    )
 
 
 @STEPS.register("unsharp")

@@ -40,13 +40,18 @@ def minmax(image: Image, *, out_min: float = 0.0, out_max: float = 1.0) -> Image
     """
     require(out_max > out_min, "minmax", "out_max", f"> out_min ({out_min})", out_max)
     require_finite(image, "minmax")
-    return _scale(image, float(image.array.min()), float(image.array.max()), out_min, out_max,
-                  clip=False)
+    return _scale(
+        image, float(image.array.min()), float(image.array.max()), out_min, out_max, clip=False
+    )
 
 
 @STEPS.register("percentile")
 def percentile(
-    image: Image, *, lower: float = 1.0, upper: float = 99.0, out_min: float = 0.0,
+    image: Image,
+    *,
+    lower: float = 1.0,
+    upper: float = 99.0,
+    out_min: float = 0.0,
     out_max: float = 1.0,
 ) -> Image:
     """Clip to the `lower` and `upper` percentiles and scale that range to [out_min, out_max].
@@ -65,8 +70,9 @@ def percentile(
     return _scale(image, float(low), float(high), out_min, out_max, clip=True)
 
 
-def _scale(image: Image, low: float, high: float, out_min: float, out_max: float, *,
-           clip: bool) -> Image:
+def _scale(
+    image: Image, low: float, high: float, out_min: float, out_max: float, *, clip: bool
+) -> Image:
     dtype = float_dtype(image.array)
     array = image.array.astype(dtype)
     if clip:

@@ -248,6 +248,11 @@ def new_image(image: Image, array: np.ndarray, **meta_updates: Any) -> Image:
 
     array = np.asarray(array)
     if isinstance(image, Mask) and array.dtype != bool:
-        return Image(array.reshape(image.shape), image.spacing, image.origin, image.direction,
-                     {**image.meta, **meta_updates})
+        return Image(
+            array.reshape(image.shape),
+            image.spacing,
+            image.origin,
+            image.direction,
+            {**image.meta, **meta_updates},
+        )
     return image.with_array(array, **meta_updates)

@@ -57,8 +57,10 @@ def resample(
     from medscale.io.sitk_bridge import to_sitk
 
     if interpolator not in INTERPOLATORS:
-        raise ConfigError(f"resample: parameter 'interpolator' must be one of {INTERPOLATORS}, "
-                          f"got {interpolator!r}")
+        raise ConfigError(
+            f"resample: parameter 'interpolator' must be one of {INTERPOLATORS}, "
+            f"got {interpolator!r}"
+        )
     spacing = per_axis(spacing_mm, image, "resample", "spacing_mm")
     require(bool(np.all(spacing > 0)), "resample", "spacing_mm", "> 0 mm per axis", spacing_mm)
     require_finite(image, "resample")
@@ -70,16 +72,29 @@ def resample(
     shape = resampled_shape(image, spacing)
     if image.is_2d:
         shape = (1, *shape[1:])
-    mode = {"nearest": sitk.sitkNearestNeighbor, "linear": sitk.sitkLinear,
-            "bspline": sitk.sitkBSpline}[interpolator]
+    mode = {
+        "nearest": sitk.sitkNearestNeighbor,
+        "linear": sitk.sitkLinear,
+        "bspline": sitk.sitkBSpline,
+    }[interpolator]
     integer = np.issubdtype(image.dtype, np.integer) or is_mask
-    out_type = sitk.sitkUnknown if integer and interpolator == "nearest" else (
-        sitk.sitkFloat64 if image.dtype == np.float64 else sitk.sitkFloat32)
+    out_type = (
+        sitk.sitkUnknown
+        if integer and interpolator == "nearest"
+        else (sitk.sitkFloat64 if image.dtype == np.float64 else sitk.sitkFloat32)
+    )
     fill = 0.0 if fill_value is None else float(fill_value)
     source = to_sitk(image)
     result = sitk.Resample(
-        source, [int(n) for n in reversed(shape)], sitk.Transform(), mode, image.origin,
-        tuple(float(s) for s in reversed(spacing)), source.GetDirection(), fill, out_type,
+        source,
+        [int(n) for n in reversed(shape)],
+        sitk.Transform(),
+        mode,
+        image.origin,
+        tuple(float(s) for s in reversed(spacing)),
+        source.GetDirection(),
+        fill,
+        out_type,
         fill_value is None,
     )
     array = sitk.GetArrayFromImage(result)

@@ -18,14 +18,19 @@ def _sample(values: np.ndarray, n: int, random_state: int) -> np.ndarray:
 
 def _check(op: str, n_clusters: int, keep: int, sample: int) -> None:
     require(2 <= n_clusters <= 10, op, "n_clusters", "in 2..10", n_clusters)
-    require(-n_clusters <= keep < n_clusters, op, "keep",
-            f"in {-n_clusters}..{n_clusters - 1}", keep)
+    require(
+        -n_clusters <= keep < n_clusters, op, "keep", f"in {-n_clusters}..{n_clusters - 1}", keep
+    )
     require(sample >= 100, op, "sample", ">= 100 voxels", sample)
 
 
 @METHODS.register("kmeans")
 def kmeans(
-    image: Image, *, n_clusters: int = 2, keep: int = -1, sample: int = 200_000,
+    image: Image,
+    *,
+    n_clusters: int = 2,
+    keep: int = -1,
+    sample: int = 200_000,
     random_state: int = 0,
 ) -> Mask:
     """k-means on voxel intensities; keep the cluster ranked `keep` by centre (-1 = brightest).
@@ -51,7 +56,8 @@ def kmeans(
     _check("kmeans", n_clusters, keep, sample)
     values = image.array.ravel().astype(np.float64)
     fit = KMeans(n_clusters=n_clusters, n_init=4, random_state=random_state).fit(
-        _sample(values, sample, random_state)[:, None])
+        _sample(values, sample, random_state)[:, None]
+    )
     centres = np.sort(fit.cluster_centers_.ravel())
     boundaries = (centres[1:] + centres[:-1]) / 2
     labels = np.digitize(image.array, boundaries)
@@ -60,7 +66,11 @@ def kmeans(
 
 @METHODS.register("gmm")
 def gmm(
-    image: Image, *, n_clusters: int = 2, keep: int = -1, sample: int = 200_000,
+    image: Image,
+    *,
+    n_clusters: int = 2,
+    keep: int = -1,
+    sample: int = 200_000,
     random_state: int = 0,
 ) -> Mask:
     """Gaussian mixture on voxel intensities; keep the component ranked `keep` by mean.

@@ -171,5 +171,6 @@ def geodesic_active_contour(
     start = _ball_at(image, seed, radius_mm)
     start = start[0] if image.is_2d else start
     result = morphological_geodesic_active_contour(
-        edge_map, iterations, init_level_set=start, smoothing=smoothing, balloon=balloon)
+        edge_map, iterations, init_level_set=start, smoothing=smoothing, balloon=balloon
+    )
     return as_mask(image, result.astype(bool).reshape(image.shape))

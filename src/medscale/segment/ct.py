@@ -39,15 +39,17 @@ def body(image: Image, *, threshold_hu: float = -500.0) -> Mask:
     """
     require(-1000 < threshold_hu < 500, "body", "threshold_hu", "in (-1000, 500) HU", threshold_hu)
     tissue = image.array > threshold_hu
-    opened = ndimage.binary_opening(tissue, structuring_element(
-        2.0, image.spacing, shape="disk"))
+    opened = ndimage.binary_opening(tissue, structuring_element(2.0, image.spacing, shape="disk"))
     largest = _largest(opened if opened.any() else tissue)
     return as_mask(image, ndimage.binary_fill_holes(largest, _IN_PLANE))
 
 
 @METHODS.register("lungs")
 def lungs(
-    image: Image, *, threshold_hu: float = -320.0, min_volume_ml: float = 5.0,
+    image: Image,
+    *,
+    threshold_hu: float = -320.0,
+    min_volume_ml: float = 5.0,
     closing_mm: float = 3.0,
 ) -> Mask:
     """The lung fields on CT: air inside the body, the two largest components, vessels filled.

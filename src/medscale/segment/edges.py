@@ -30,13 +30,17 @@ def sobel_magnitude(image: Image) -> np.ndarray:
 
 
 def edge_map(
-    image: Image, *, detector: str = "sobel", sigma_mm: float = 1.0,
+    image: Image,
+    *,
+    detector: str = "sobel",
+    sigma_mm: float = 1.0,
     threshold: float | None = None,
 ) -> np.ndarray:
     """Boolean edge voxels of `image` by `detector` (see `edges`)."""
     if detector not in DETECTORS:
-        raise ConfigError(f"edges: parameter 'detector' must be one of {DETECTORS}, "
-                          f"got {detector!r}")
+        raise ConfigError(
+            f"edges: parameter 'detector' must be one of {DETECTORS}, got {detector!r}"
+        )
     require(sigma_mm > 0, "edges", "sigma_mm", "> 0 mm", sigma_mm)
     require(threshold is None or threshold > 0, "edges", "threshold", "> 0", threshold)
     if detector == "canny":
@@ -62,8 +66,9 @@ def _canny(image: Image, *, sigma_mm: float, threshold: float | None) -> np.ndar
     spacing = image.spacing[1:] if image.is_2d else image.spacing
     source = sitk.GetImageFromArray(np.ascontiguousarray(array, dtype=np.float32))
     source.SetSpacing(tuple(reversed(spacing)))
-    edges = sitk.CannyEdgeDetection(source, lowerThreshold=upper / 2, upperThreshold=upper,
-                                    variance=[sigma_mm**2] * array.ndim)
+    edges = sitk.CannyEdgeDetection(
+        source, lowerThreshold=upper / 2, upperThreshold=upper, variance=[sigma_mm**2] * array.ndim
+    )
     return sitk.GetArrayFromImage(edges).astype(bool).reshape(image.shape)
 
 
@@ -101,12 +106,14 @@ def edges(
     require(closing_mm >= 0, "edges", "closing_mm", ">= 0 mm", closing_mm)
     found = edge_map(image, detector=detector, sigma_mm=sigma_mm, threshold=threshold)
     if closing_mm > 0:
-        footprint = structuring_element(closing_mm, image.spacing,
-                                        shape="disk" if image.is_2d else "ball")
+        footprint = structuring_element(
+            closing_mm, image.spacing, shape="disk" if image.is_2d else "ball"
+        )
         pad = [(h // 2, h // 2) for h in footprint.shape]
         closed = ndimage.binary_closing(np.pad(found, pad), footprint)
-        found = closed[tuple(slice(lo, lo + n) for (lo, _), n in zip(pad, image.shape,
-                                                                       strict=True))]
+        found = closed[
+            tuple(slice(lo, lo + n) for (lo, _), n in zip(pad, image.shape, strict=True))
+        ]
     structure = ndimage.generate_binary_structure(3, 1)
     if slicewise or image.is_2d:
         structure[0] = structure[2] = False

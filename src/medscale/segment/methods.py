@@ -38,8 +38,10 @@ def check_seed(seed: Sequence[int] | None, image: Image, op: str) -> tuple[int, 
     if len(values) != 3:
         raise ConfigError(f"{op}: parameter 'seed' must be three voxel indices Z,Y,X, got {seed!r}")
     if not all(0 <= v < n for v, n in zip(values, image.shape, strict=True)):
-        raise ConfigError(f"{op}: parameter 'seed' {tuple(values)} lies outside the image of "
-                          f"shape {image.shape} (z, y, x)")
+        raise ConfigError(
+            f"{op}: parameter 'seed' {tuple(values)} lies outside the image of "
+            f"shape {image.shape} (z, y, x)"
+        )
     return tuple(values)  # type: ignore[return-value]
 
 
@@ -53,13 +55,16 @@ def check_box(
     if values.size == 4 and image.is_2d:
         values = np.array([0, values[0], values[1], 1, values[2], values[3]])
     if values.size != 6:
-        raise ConfigError(f"{op}: parameter 'box' must be six voxel indices Z0,Y0,X0,Z1,Y1,X1, "
-                          f"got {box!r}")
+        raise ConfigError(
+            f"{op}: parameter 'box' must be six voxel indices Z0,Y0,X0,Z1,Y1,X1, got {box!r}"
+        )
     lower = np.clip(values[:3], 0, image.shape)
     upper = np.clip(values[3:], 0, image.shape)
     if np.any(upper <= lower):
-        raise ConfigError(f"{op}: parameter 'box' {values.tolist()} is empty inside the image of "
-                          f"shape {image.shape}; upper bounds are exclusive and must exceed lower")
+        raise ConfigError(
+            f"{op}: parameter 'box' {values.tolist()} is empty inside the image of "
+            f"shape {image.shape}; upper bounds are exclusive and must exceed lower"
+        )
     return lower, upper
 
 
@@ -122,8 +127,10 @@ def segment(image: Image, method: str, **params: Any) -> Mask:
     if box is not None and seed is not None:
         inside = np.all((np.asarray(seed) >= box[0]) & (np.asarray(seed) < box[1]))
         if not inside:
-            raise ConfigError(f"{name}: parameter 'seed' {seed} lies outside the box "
-                              f"{box[0].tolist()}..{box[1].tolist()} (upper exclusive)")
+            raise ConfigError(
+                f"{name}: parameter 'seed' {seed} lies outside the box "
+                f"{box[0].tolist()}..{box[1].tolist()} (upper exclusive)"
+            )
         if not takes_box:
             seed = tuple(int(v) for v in np.asarray(seed) - box[0])
     takes_seed = "seed" in operation.parameters

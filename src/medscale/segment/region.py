@@ -33,7 +33,11 @@ def seed_statistics(image: Image, seed: Sequence[int], *, radius_mm: float) -> t
 
 
 def seed_thresholds(
-    image: Image, seed: Sequence[int], *, seed_radius_mm: float, window_mm: float,
+    image: Image,
+    seed: Sequence[int],
+    *,
+    seed_radius_mm: float,
+    window_mm: float,
 ) -> tuple[float, float]:
     """(lower, upper) intensity band of the object holding `seed`, from local statistics.
 
@@ -57,23 +61,31 @@ def seed_thresholds(
 def _need_seed(seed: tuple[int, ...] | None, image: Image, op: str) -> tuple[int, int, int]:
     checked = check_seed(seed, image, op)
     if checked is None:
-        raise ConfigError(f"{op}: parameter 'seed' is required (voxel indices Z,Y,X, e.g. "
-                          f"--param seed={image.shape[0] // 2},{image.shape[1] // 2},"
-                          f"{image.shape[2] // 2})")
+        raise ConfigError(
+            f"{op}: parameter 'seed' is required (voxel indices Z,Y,X, e.g. "
+            f"--param seed={image.shape[0] // 2},{image.shape[1] // 2},"
+            f"{image.shape[2] // 2})"
+        )
     return checked
 
 
-def _finish(image: Image, grown: np.ndarray, seed: Sequence[int], opening_mm: float,
-            leak_ratio: float = 0.0, recentre: bool = True) -> Mask:
+def _finish(
+    image: Image,
+    grown: np.ndarray,
+    seed: Sequence[int],
+    opening_mm: float,
+    leak_ratio: float = 0.0,
+    recentre: bool = True,
+) -> Mask:
     structure = ndimage.generate_binary_structure(3, 1)
     if leak_ratio > 0:
         # rays must cross the object, not stop at noise holes: fill them first
         grown = component_at(ndimage.binary_fill_holes(grown, structure), seed, image.spacing)
-        grown = star_constrain(grown, seed, image.spacing, leak_ratio=leak_ratio,
-                               recentre=recentre)
+        grown = star_constrain(grown, seed, image.spacing, leak_ratio=leak_ratio, recentre=recentre)
     if opening_mm > 0:
-        footprint = structuring_element(opening_mm, image.spacing,
-                                        shape="disk" if image.is_2d else "ball")
+        footprint = structuring_element(
+            opening_mm, image.spacing, shape="disk" if image.is_2d else "ball"
+        )
         opened = ndimage.binary_opening(grown, footprint)
         grown = opened if opened.any() else grown
     grown = component_at(grown, seed, image.spacing)
@@ -131,24 +143,36 @@ def region_growing(
     require(seed_radius_mm > 0, "region_growing", "seed_radius_mm", "> 0 mm", seed_radius_mm)
     require(window_mm > 0, "region_growing", "window_mm", "> 0 mm", window_mm)
     require(opening_mm >= 0, "region_growing", "opening_mm", ">= 0 mm", opening_mm)
-    require(leak_ratio == 0 or leak_ratio > 1, "region_growing", "leak_ratio", "0 or > 1",
-            leak_ratio)
+    require(
+        leak_ratio == 0 or leak_ratio > 1, "region_growing", "leak_ratio", "0 or > 1", leak_ratio
+    )
     if lower is None or upper is None:
-        auto_lower, auto_upper = seed_thresholds(image, seed, seed_radius_mm=seed_radius_mm,
-                                                 window_mm=window_mm)
+        auto_lower, auto_upper = seed_thresholds(
+            image, seed, seed_radius_mm=seed_radius_mm, window_mm=window_mm
+        )
         lower = auto_lower if lower is None else lower
         upper = auto_upper if upper is None else upper
     require(upper >= lower, "region_growing", "upper", f">= lower ({lower:.4g})", upper)
     log.debug("region_growing: band [%.4g, %.4g]", lower, upper)
     value = float(image.array[seed])
     if not lower <= value <= upper:
-        log.warning("region_growing: seed value %.4g lies outside the band [%.4g, %.4g]",
-                    value, lower, upper)
+        log.warning(
+            "region_growing: seed value %.4g lies outside the band [%.4g, %.4g]",
+            value,
+            lower,
+            upper,
+        )
     source = sitk.GetImageFromArray(np.ascontiguousarray(image.array, dtype=np.float32))
-    grown = sitk.ConnectedThreshold(source, seedList=[tuple(int(v) for v in seed[::-1])],
-                                    lower=float(lower), upper=float(upper), replaceValue=1)
-    return _finish(image, sitk.GetArrayFromImage(grown).astype(bool), seed, opening_mm,
-                   leak_ratio, recentre)
+    grown = sitk.ConnectedThreshold(
+        source,
+        seedList=[tuple(int(v) for v in seed[::-1])],
+        lower=float(lower),
+        upper=float(upper),
+        replaceValue=1,
+    )
+    return _finish(
+        image, sitk.GetArrayFromImage(grown).astype(bool), seed, opening_mm, leak_ratio, recentre
+    )
 
 
 @METHODS.register("confidence_connected")
@@ -191,11 +215,22 @@ def confidence_connected(
     require(iterations >= 0, "confidence_connected", "iterations", ">= 0", iterations)
     require(radius >= 1, "confidence_connected", "radius", ">= 1 voxel", radius)
     require(opening_mm >= 0, "confidence_connected", "opening_mm", ">= 0 mm", opening_mm)
-    require(leak_ratio == 0 or leak_ratio > 1, "confidence_connected", "leak_ratio",
-            "0 or > 1", leak_ratio)
+    require(
+        leak_ratio == 0 or leak_ratio > 1,
+        "confidence_connected",
+        "leak_ratio",
+        "0 or > 1",
+        leak_ratio,
+    )
     source = sitk.GetImageFromArray(np.ascontiguousarray(image.array, dtype=np.float32))
     grown = sitk.ConfidenceConnected(
-        source, seedList=[tuple(int(v) for v in seed[::-1])], numberOfIterations=iterations,
-        multiplier=multiplier, initialNeighborhoodRadius=radius, replaceValue=1)
-    return _finish(image, sitk.GetArrayFromImage(grown).astype(bool), seed, opening_mm,
-                   leak_ratio, recentre)
+        source,
+        seedList=[tuple(int(v) for v in seed[::-1])],
+        numberOfIterations=iterations,
+        multiplier=multiplier,
+        initialNeighborhoodRadius=radius,
+        replaceValue=1,
+    )
+    return _finish(
+        image, sitk.GetArrayFromImage(grown).astype(bool), seed, opening_mm, leak_ratio, recentre
+    )

@@ -25,16 +25,25 @@ def fibonacci_directions(count: int, *, planar: bool = False) -> np.ndarray:
     index = np.arange(count) + 0.5
     polar = np.arccos(1 - 2 * index / count)
     azimuth = np.pi * (1 + 5**0.5) * index
-    return np.stack([np.cos(polar), np.sin(polar) * np.sin(azimuth),
-                     np.sin(polar) * np.cos(azimuth)], axis=1)
+    return np.stack(
+        [np.cos(polar), np.sin(polar) * np.sin(azimuth), np.sin(polar) * np.cos(azimuth)], axis=1
+    )
 
 
-def ray_lengths(region: np.ndarray, seed: Sequence[int], spacing: Sequence[float],
-                directions: np.ndarray, *, step_mm: float, max_mm: float) -> np.ndarray:
+def ray_lengths(
+    region: np.ndarray,
+    seed: Sequence[int],
+    spacing: Sequence[float],
+    directions: np.ndarray,
+    *,
+    step_mm: float,
+    max_mm: float,
+) -> np.ndarray:
     """Distance in mm from `seed` along each direction to the first voxel outside `region`."""
     steps = np.arange(0.0, max_mm + step_mm, step_mm)
-    points = (np.asarray(seed, dtype=float)[None, None, :]
-              + directions[:, None, :] * steps[None, :, None] / np.asarray(spacing))
+    points = np.asarray(seed, dtype=float)[None, None, :] + directions[:, None, :] * steps[
+        None, :, None
+    ] / np.asarray(spacing)
     index = np.rint(points).astype(int)
     shape = np.asarray(region.shape)
     valid = np.all((index >= 0) & (index < shape), axis=2)
@@ -96,8 +105,14 @@ def star_constrain(
     return result
 
 
-def _star_pass(region: np.ndarray, seed: Sequence[int], spacing: Sequence[float],
-               leak_ratio: float, n_directions: int, neighbourhood_deg: float) -> np.ndarray:
+def _star_pass(
+    region: np.ndarray,
+    seed: Sequence[int],
+    spacing: Sequence[float],
+    leak_ratio: float,
+    n_directions: int,
+    neighbourhood_deg: float,
+) -> np.ndarray:
     planar = region.shape[0] == 1
     directions = fibonacci_directions(n_directions, planar=planar)
     spacing_arr = np.asarray(spacing, dtype=float)

@@ -83,8 +83,7 @@ def multi_otsu(image: Image, *, classes: int = 3, keep: int = -1, n_bins: int = 
     from skimage.filters import threshold_multiotsu
 
     require(2 <= classes <= 5, "multi_otsu", "classes", "in 2..5", classes)
-    require(-classes <= keep < classes, "multi_otsu", "keep", f"in {-classes}..{classes - 1}",
-            keep)
+    require(-classes <= keep < classes, "multi_otsu", "keep", f"in {-classes}..{classes - 1}", keep)
     thresholds = threshold_multiotsu(image.array, classes=classes, nbins=n_bins)
     labels = np.digitize(image.array, thresholds)
     return as_mask(image, labels == (keep % classes))

@@ -70,15 +70,27 @@ class UNetSettings:
     context_slices: int = 1
 
     def __post_init__(self) -> None:
-        require(1 <= self.base_channels <= 128, "unet", "base_channels", "in 1..128",
-                self.base_channels)
+        require(
+            1 <= self.base_channels <= 128, "unet", "base_channels", "in 1..128", self.base_channels
+        )
         require(1 <= self.depth <= 6, "unet", "depth", "in 1..6", self.depth)
-        require(self.intensity_max > self.intensity_min, "unet", "intensity_max",
-                f"> intensity_min ({self.intensity_min})", self.intensity_max)
-        require(0 <= self.context_slices <= 3, "unet", "context_slices", "in 0..3",
-                self.context_slices)
-        require(self.pixel_spacing_mm is None or self.pixel_spacing_mm > 0, "unet",
-                "pixel_spacing_mm", "> 0 mm or None", self.pixel_spacing_mm)
+        require(
+            self.intensity_max > self.intensity_min,
+            "unet",
+            "intensity_max",
+            f"> intensity_min ({self.intensity_min})",
+            self.intensity_max,
+        )
+        require(
+            0 <= self.context_slices <= 3, "unet", "context_slices", "in 0..3", self.context_slices
+        )
+        require(
+            self.pixel_spacing_mm is None or self.pixel_spacing_mm > 0,
+            "unet",
+            "pixel_spacing_mm",
+            "> 0 mm or None",
+            self.pixel_spacing_mm,
+        )
 
 
 def build_network(settings: UNetSettings) -> Any:
@@ -88,9 +100,11 @@ def build_network(settings: UNetSettings) -> Any:
 
     def block(c_in: int, c_out: int) -> Any:
         return nn.Sequential(
-            nn.Conv2d(c_in, c_out, 3, padding=1, bias=False), nn.BatchNorm2d(c_out),
+            nn.Conv2d(c_in, c_out, 3, padding=1, bias=False),
+            nn.BatchNorm2d(c_out),
             nn.ReLU(inplace=True),
-            nn.Conv2d(c_out, c_out, 3, padding=1, bias=False), nn.BatchNorm2d(c_out),
+            nn.Conv2d(c_out, c_out, 3, padding=1, bias=False),
+            nn.BatchNorm2d(c_out),
             nn.ReLU(inplace=True),
         )
 
@@ -98,13 +112,19 @@ def build_network(settings: UNetSettings) -> Any:
         def __init__(self) -> None:
             super().__init__()
             widths = [settings.base_channels * 2**level for level in range(settings.depth + 1)]
-            self.down = nn.ModuleList([block(2 * settings.context_slices + 1, widths[0])] + [
-                block(widths[i], widths[i + 1]) for i in range(settings.depth)])
-            self.up = nn.ModuleList([
-                nn.ConvTranspose2d(widths[i + 1], widths[i], 2, stride=2)
-                for i in reversed(range(settings.depth))])
-            self.merge = nn.ModuleList([
-                block(2 * widths[i], widths[i]) for i in reversed(range(settings.depth))])
+            self.down = nn.ModuleList(
+                [block(2 * settings.context_slices + 1, widths[0])]
+                + [block(widths[i], widths[i + 1]) for i in range(settings.depth)]
+            )
+            self.up = nn.ModuleList(
+                [
+                    nn.ConvTranspose2d(widths[i + 1], widths[i], 2, stride=2)
+                    for i in reversed(range(settings.depth))
+                ]
+            )
+            self.merge = nn.ModuleList(
+                [block(2 * widths[i], widths[i]) for i in reversed(range(settings.depth))]
+            )
             self.head = nn.Conv2d(widths[0], 1, 1)
             self.pool = nn.MaxPool2d(2)
 
@@ -132,7 +152,7 @@ def _with_context(scaled: np.ndarray, context: int) -> np.ndarray:
     if context == 0:
         return scaled[:, None]
     padded = np.pad(scaled, [(context, context), (0, 0), (0, 0)], mode="edge")
-    return np.stack([padded[k:k + scaled.shape[0]] for k in range(2 * context + 1)], axis=1)
+    return np.stack([padded[k : k + scaled.shape[0]] for k in range(2 * context + 1)], axis=1)
 
 
 def _pad_to(array: np.ndarray, multiple: int) -> tuple[np.ndarray, tuple[int, int]]:
@@ -161,27 +181,30 @@ class UNetSegmenter:
         size = (ny, nx)
         target = self.settings.pixel_spacing_mm
         if target is not None:
-            size = tuple(max(int(round(n * s / target)), 1)
-                         for n, s in zip((ny, nx), image.spacing[1:], strict=True))
+            size = tuple(
+                max(int(round(n * s / target)), 1)
+                for n, s in zip((ny, nx), image.spacing[1:], strict=True)
+            )
         multiple = 2**self.settings.depth
         self.network.eval()
         stacked = _with_context(_scale(image.array, self.settings), self.settings.context_slices)
         out = np.empty(image.shape, dtype=np.float32)
         with torch.inference_mode():
             for start in range(0, image.shape[0], batch_size):
-                batch = torch.from_numpy(np.ascontiguousarray(
-                    stacked[start:start + batch_size]))
+                batch = torch.from_numpy(np.ascontiguousarray(stacked[start : start + batch_size]))
                 if size != (ny, nx):
-                    batch = functional.interpolate(batch, size=size, mode="bilinear",
-                                                   align_corners=False)
+                    batch = functional.interpolate(
+                        batch, size=size, mode="bilinear", align_corners=False
+                    )
                 pad_y, pad_x = (-size[0]) % multiple, (-size[1]) % multiple
                 if pad_y or pad_x:
                     batch = functional.pad(batch, (0, pad_x, 0, pad_y), mode="replicate")
-                prob = torch.sigmoid(self.network(batch)[:, :, :size[0], :size[1]])
+                prob = torch.sigmoid(self.network(batch)[:, :, : size[0], : size[1]])
                 if size != (ny, nx):
-                    prob = functional.interpolate(prob, size=(ny, nx), mode="bilinear",
-                                                  align_corners=False)
-                out[start:start + batch_size] = prob[:, 0].numpy()
+                    prob = functional.interpolate(
+                        prob, size=(ny, nx), mode="bilinear", align_corners=False
+                    )
+                out[start : start + batch_size] = prob[:, 0].numpy()
         return out
 
     def predict(self, image: Image, *, threshold: float = 0.5, batch_size: int = 8) -> Mask:
@@ -194,8 +217,14 @@ class UNetSegmenter:
         torch = _torch()
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        torch.save({"format": FORMAT, "settings": asdict(self.settings),
-                    "state_dict": self.network.state_dict()}, path)
+        torch.save(
+            {
+                "format": FORMAT,
+                "settings": asdict(self.settings),
+                "state_dict": self.network.state_dict(),
+            },
+            path,
+        )
         return path
 
     @classmethod
@@ -220,18 +249,25 @@ class UNetSegmenter:
         return cls(settings, network)
 
 
-def _slices(images: Sequence[Image], masks: Sequence[Mask], settings: UNetSettings,
-            ) -> tuple[np.ndarray, np.ndarray]:
+def _slices(
+    images: Sequence[Image],
+    masks: Sequence[Mask],
+    settings: UNetSettings,
+) -> tuple[np.ndarray, np.ndarray]:
     if len(images) != len(masks) or not images:
-        raise InputError(f"train_unet needs as many masks as images (>= 1), got {len(images)} "
-                         f"images and {len(masks)} masks")
+        raise InputError(
+            f"train_unet needs as many masks as images (>= 1), got {len(images)} "
+            f"images and {len(masks)} masks"
+        )
     xs, ys = [], []
     shape = images[0].shape[1:]
     for position, (image, mask) in enumerate(zip(images, masks, strict=True)):
         image.require_same_grid(mask, what=f"mask {position}")
         if image.shape[1:] != shape:
-            raise InputError(f"training image {position} has slices of {image.shape[1:]}, "
-                             f"the first has {shape}; resample to one in-plane size")
+            raise InputError(
+                f"training image {position} has slices of {image.shape[1:]}, "
+                f"the first has {shape}; resample to one in-plane size"
+            )
         xs.append(_with_context(_scale(image.array, settings), settings.context_slices))
         ys.append(mask.array.astype(np.float32))
     return np.concatenate(xs), np.concatenate(ys)
@@ -280,8 +316,13 @@ def train_unet(
     settings = settings or UNetSettings(pixel_spacing_mm=float(images[0].spacing[2]))
     require(epochs >= 1, "train_unet", "epochs", ">= 1", epochs)
     require(batch_size >= 1, "train_unet", "batch_size", ">= 1", batch_size)
-    require(0 <= negative_fraction <= 10, "train_unet", "negative_fraction", "in [0, 10]",
-            negative_fraction)
+    require(
+        0 <= negative_fraction <= 10,
+        "train_unet",
+        "negative_fraction",
+        "in [0, 10]",
+        negative_fraction,
+    )
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     x_all, y_all = _slices(images, masks, settings)
@@ -304,7 +345,7 @@ def train_unet(
         rng.shuffle(chosen)
         total = 0.0
         for start in range(0, chosen.size, batch_size):
-            index = chosen[start:start + batch_size]
+            index = chosen[start : start + batch_size]
             xb, yb = x_all[index], y_all[index]
             if rng.random() < 0.5:
                 xb, yb = xb[..., ::-1, :], yb[:, ::-1]
@@ -322,11 +363,11 @@ def train_unet(
             schedule.step()
             total += float(loss.detach()) * len(index)
         elapsed = time.perf_counter() - started
-        log.info("unet epoch %d/%d: loss %.4f (%.0f s)", epoch + 1, epochs, total / chosen.size,
-                 elapsed)
+        log.info(
+            "unet epoch %d/%d: loss %.4f (%.0f s)", epoch + 1, epochs, total / chosen.size, elapsed
+        )
         if max_seconds is not None and elapsed > max_seconds:
-            log.warning("unet: stopped after %d epochs at the %.0f s limit", epoch + 1,
-                        max_seconds)
+            log.warning("unet: stopped after %d epochs at the %.0f s limit", epoch + 1, max_seconds)
             break
     network.eval()
     return UNetSegmenter(settings, network)
@@ -339,7 +380,10 @@ def _cached_model(path: str, mtime: float) -> UNetSegmenter:
 
 @METHODS.register("unet")
 def unet(
-    image: Image, *, model: str | None = None, threshold: float = 0.5,
+    image: Image,
+    *,
+    model: str | None = None,
+    threshold: float = 0.5,
     box: tuple[int, ...] | None = None,
 ) -> Mask:
     """Segment with a trained U-Net saved by `UNetSegmenter.save` (``model=PATH``).
@@ -355,8 +399,10 @@ def unet(
         whole slices) and the mask is cut to the box.
     """
     if model is None:
-        raise ConfigError("unet: parameter 'model' is required (the path of a trained model; "
-                          "see benchmarks/bench_segment.py to train one)")
+        raise ConfigError(
+            "unet: parameter 'model' is required (the path of a trained model; "
+            "see benchmarks/bench_segment.py to train one)"
+        )
     path = Path(model)
     if not path.is_file():
         raise InputError(f"unet: model file {path} does not exist")

@@ -69,8 +69,7 @@ def watershed(
     require(sigma_mm > 0, "watershed", "sigma_mm", "> 0 mm", sigma_mm)
     require(seed_radius_mm > 0, "watershed", "seed_radius_mm", "> 0 mm", seed_radius_mm)
     require(leak_ratio == 0 or leak_ratio > 1, "watershed", "leak_ratio", "0 or > 1", leak_ratio)
-    lower, upper = seed_thresholds(image, seed, seed_radius_mm=seed_radius_mm,
-                                   window_mm=window_mm)
+    lower, upper = seed_thresholds(image, seed, seed_radius_mm=seed_radius_mm, window_mm=window_mm)
     outside = (image.array < lower) | (image.array > upper)
     outside = ndimage.binary_erosion(outside, iterations=1)
     border = np.ones(image.shape, dtype=bool)
@@ -80,8 +79,9 @@ def watershed(
         border[0, [0, -1], :] = border[0, :, [0, -1]] = True
     markers = np.zeros(image.shape, dtype=np.int32)
     markers[outside | border] = 2
-    ball = structuring_element(seed_radius_mm, image.spacing,
-                               shape="disk" if image.is_2d else "ball")
+    ball = structuring_element(
+        seed_radius_mm, image.spacing, shape="disk" if image.is_2d else "ball"
+    )
     seed_marker = np.zeros(image.shape, dtype=bool)
     seed_marker[tuple(seed)] = True
     seed_marker = ndimage.binary_dilation(seed_marker, ball)
