@@ -166,4 +166,7 @@ def test_for_image_switches_default_only():
     assert for_image(default, (2, 10, 10)) is default
     other = load_settings("ibsi1-a")
     assert for_image(other, (1, 10, 10)) is other
+    renamed = load_settings({"name": "default", "texture": {"dimensions": ["2.5D"]}})
+    assert for_image(renamed, (1, 10, 10)) is renamed  # only the preset itself switches
+    assert for_image(load_settings(default.to_dict()), (1, 10, 10)).name == "default-2d"
     assert "morphology_2d" not in default.families  # `all` = the IBSI families

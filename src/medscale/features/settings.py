@@ -153,8 +153,9 @@ def _plain(value: Any) -> Any:
 
 
 def for_image(settings: Settings, shape: tuple[int, ...]) -> Settings:
-    """The settings to use for an image of `shape` (z, y, x): `default` becomes `default-2d`
-    for a one-slice image (z = 1); anything else is returned unchanged.
+    """The settings to use for an image of `shape` (z, y, x): the `default` preset (exactly
+    those settings) becomes `default-2d` for a one-slice image (z = 1); anything else is
+    returned unchanged.
 
     Examples
     --------
@@ -163,7 +164,7 @@ def for_image(settings: Settings, shape: tuple[int, ...]) -> Settings:
     >>> for_image(load_settings("default"), (60, 512, 512)).name
     'default'
     """
-    if settings.name == "default" and len(shape) == 3 and shape[0] == 1:
+    if len(shape) == 3 and shape[0] == 1 and settings == _preset("default"):
         return _preset("default-2d")
     return settings
 
