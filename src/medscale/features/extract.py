@@ -252,9 +252,10 @@ def _padded(array: np.ndarray, region: tuple, pad: int) -> np.ndarray:
     upper = [s.stop + pad for s in region]
     inner = tuple(slice(max(lo, 0), min(hi, n))
                   for lo, hi, n in zip(lower, upper, array.shape, strict=True))
-    widths = [(max(-lo, 0), max(hi - n, 0))
-              for lo, hi, n in zip(lower, upper, array.shape, strict=True)]
-    return np.pad(array[inner], widths)
+    out = np.zeros([hi - lo for lo, hi in zip(lower, upper, strict=True)], dtype=array.dtype)
+    out[tuple(slice(s.start - lo, s.stop - lo) for s, lo in zip(inner, lower, strict=True))] = (
+        array[inner])  # (np.pad does the same with ~10x the Python overhead)
+    return out
 
 
 def compute_families(prepared: PreparedRoi, settings: Settings,

@@ -205,16 +205,18 @@ def _aggregate(
     chunk = max(1, 2_000_000 // (stack.shape[1] * stack.shape[2]))
     parts = [glcm_features(stack[k:k + chunk], n_levels, levels)
              for k in range(0, len(stack), chunk)]
-    values = {name: np.concatenate([part[name] for part in parts]) for name in _NAMES}
+    table = np.stack([np.concatenate([part[name] for part in parts]) for name in _NAMES])
+    finite = np.isfinite(table)
+    if finite.all():  # the usual case: one vectorised mean per feature
+        return {f"{name}_{suffix}": float(m)
+                for name, m in zip(_NAMES, table.mean(axis=1), strict=True)}
     out = {}
-    for name in _NAMES:
-        column = values[name]
-        finite = np.isfinite(column)
-        if not finite.any():
+    for name, column, ok in zip(_NAMES, table, finite, strict=True):
+        if not ok.any():
             tc.warn_undefined(f"glcm ({suffix}): {name} is undefined for this ROI")
             out[f"{name}_{suffix}"] = float("nan")
         else:
-            out[f"{name}_{suffix}"] = float(column[finite].mean())
+            out[f"{name}_{suffix}"] = float(column[ok].mean())
     return out
 
 
