@@ -28,10 +28,8 @@ Built-in presets live in ``medscale/features/presets/<name>.yaml``: `default`, `
 `ibsi1-dig`, `ibsi1-a` ... `ibsi1-e` (IBSI-1 reference configurations, arXiv:1612.07003,
 chapter 5).
 
-2-D images (one slice, z = 1: X-ray, ultrasound): `for_image` turns the `default` preset into
-`default-2d` (2-D shape family ``morphology_2d`` instead of the 3-D morphology of a one-slice
-slab, and 2-D texture), so that ``extract(xray_image, xray_mask)`` gives 2-D features. Any
-other settings are used as given.
+One-slice images (X-ray, ultrasound): `for_image` turns `default` into `default-2d` (2-D shape
+``morphology_2d``, 2-D texture), so ``extract(xray_image, xray_mask)`` gives 2-D features.
 """
 
 from __future__ import annotations
@@ -153,16 +151,11 @@ def _plain(value: Any) -> Any:
 
 
 def for_image(settings: Settings, shape: tuple[int, ...]) -> Settings:
-    """The settings to use for an image of `shape` (z, y, x): the `default` preset (exactly
-    those settings) becomes `default-2d` for a one-slice image (z = 1); anything else is
-    returned unchanged.
+    """Settings for an image of `shape` (z, y, x): the `default` preset's exact settings become
+    `default-2d` when z = 1; anything else is returned unchanged.
 
-    Examples
-    --------
     >>> for_image(load_settings("default"), (1, 256, 256)).texture.dimensions
     ('2D',)
-    >>> for_image(load_settings("default"), (60, 512, 512)).name
-    'default'
     """
     if len(shape) == 3 and shape[0] == 1 and settings == _preset("default"):
         return _preset("default-2d")
