@@ -104,3 +104,8 @@ def test_cli_names(tmp_path, capsys):
     assert row["original_firstorder_Mean"] == plain["stat_mean"]
     assert row["original_glcm_Contrast"] == plain["cm_contrast_3D_avg"]
     assert "stat_mean" not in row and "stat_kurt" in row
+    manifest = tmp_path / "cases.csv"
+    manifest.write_text(f"case_id,image,mask\nc1,{image_path},{mask_path}\n")
+    assert main(["extract", "--manifest", str(manifest), "--out", str(tmp_path / "run"),
+                 "--names", "pyradiomics"]) == 2
+    assert "--names pyradiomics is for one case" in capsys.readouterr().err

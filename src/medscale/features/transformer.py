@@ -86,8 +86,11 @@ class RadiomicsTransformer(TransformerMixin, BaseEstimator):
     Parameters
     ----------
     settings : str, dict or Settings
-        A preset name (``default``, ``ibsi1-dig``, ``ibsi1-a`` ... ``ibsi1-e``), a YAML path, a
-        dict, or `Settings`.
+        A preset name (``default``, ``default-2d``, ``ibsi1-dig``, ``ibsi1-a`` ... ``ibsi1-e``),
+        a YAML path, a dict, or `Settings`. The output columns are fixed at `fit` from the
+        settings alone: for a manifest of one-slice images (X-ray) use ``default-2d``; with
+        ``default`` their 2-D features (which `extract` switches to) fall outside the columns
+        and are dropped with a warning.
     mask_label : int, optional
         Label value of the ROI in the mask files (default: every non-zero voxel).
     image_column, mask_column : str
