@@ -112,6 +112,17 @@ def test_one_pixel_and_multi_slice_and_empty_are_nan_with_warning():
                     intensity_mask=np.zeros((1, 3, 3), bool))
 
 
+@pytest.mark.parametrize("pixels", [[(5, 5), (5, 6)], [(0, 0), (0, 1), (1, 0)],
+                                    [(3, 3), (3, 4), (4, 3), (4, 4)], [(2, 2), (3, 3)]])
+def test_circularity_never_exceeds_one_on_tiny_rois(pixels):
+    plane = np.zeros((10, 10), bool)
+    for pixel in pixels:
+        plane[pixel] = True
+    out = _compute(plane, (1.0, 0.7))
+    assert 0.0 < out["morph_2d_circularity"] <= 1.0
+    assert out["morph_2d_perim_area"] > 0
+
+
 def test_line_of_pixels_is_defined():
     plane = np.zeros((5, 12), bool)
     plane[2, 1:11] = True

@@ -14,6 +14,10 @@ the features have no IBSI code (``ibsi_code`` is ``""``), and their definitions 
   chamfers that overestimates a disc's circumference by 6-10 %; the smoothing brings it within
   about 1.5 % (discs of radius >= 3 pixels) while a straight edge keeps its length (a
   rectangle loses about 0.5 pixel per corner);
+- perimeter-to-area ratio and circularity :math:`4\\pi A / P^2` take the length *and* the
+  enclosed area of the smoothed contour, so that circularity never exceeds 1 (the
+  isoperimetric inequality; the smoothing shrinks tiny ROIs a lot, and mixing its length with
+  the raw contour's area would give values above 1 for a ROI of 2-3 pixels);
 - major / minor axis lengths are :math:`4\\sqrt{\\lambda}` of the sample covariance (N - 1)
   of the pixel centres in mm (as IBSI's TDIC / P9VJ in 3-D), elongation
   :math:`\\sqrt{\\lambda_{minor} / \\lambda_{major}}`;
@@ -50,9 +54,9 @@ FEATURES: tuple[FeatureInfo, ...] = (
     FeatureInfo("morph_2d_perimeter", _FAMILY, _NOT_IBSI,
                 "Length of the smoothed marching-squares contour, holes included (mm). Not IBSI."),
     FeatureInfo("morph_2d_perim_area", _FAMILY, _NOT_IBSI,
-                "Perimeter to area ratio P / A, contour area (1/mm). Not IBSI."),
+                "Perimeter to area ratio P / A of the smoothed contour (1/mm). Not IBSI."),
     FeatureInfo("morph_2d_circularity", _FAMILY, _NOT_IBSI,
-                "Circularity (compactness) 4 pi A / P^2, 1 for a disc. Not IBSI."),
+                "Circularity 4 pi A / P^2 of the smoothed contour, <= 1, 1 for a disc. Not IBSI."),
     FeatureInfo("morph_2d_pca_maj_axis", _FAMILY, _NOT_IBSI,
                 "Major axis length 4 sqrt(lambda_major) of the pixel centres (mm). Not IBSI."),
     FeatureInfo("morph_2d_pca_min_axis", _FAMILY, _NOT_IBSI,
@@ -103,13 +107,16 @@ def _signed_area(contour: np.ndarray) -> float:
     return 0.5 * float(np.dot(y[:-1], x[1:]) - np.dot(y[1:], x[:-1]))
 
 
-def _length(contour: np.ndarray, *, passes: int = SMOOTHING_PASSES) -> float:
-    """Length of a closed contour after `passes` of [1, 2, 1] / 4 vertex smoothing."""
+def _smoothed(contour: np.ndarray, *, passes: int = SMOOTHING_PASSES) -> np.ndarray:
+    """A closed contour after `passes` of [1, 2, 1] / 4 vertex smoothing (closed again)."""
     points = contour[:-1]
     for _ in range(passes):
         points = (np.roll(points, 1, axis=0) + 2.0 * points + np.roll(points, -1, axis=0)) / 4.0
-    closed = np.concatenate([points, points[:1]])
-    return float(np.linalg.norm(np.diff(closed, axis=0), axis=1).sum())
+    return np.concatenate([points, points[:1]])
+
+
+def _length(contour: np.ndarray) -> float:
+    return float(np.linalg.norm(np.diff(contour, axis=0), axis=1).sum())
 
 
 def _hull_features(points: np.ndarray, area: float, missing: list[str]) -> dict[str, float]:
@@ -209,12 +216,14 @@ def compute(morph_mask: np.ndarray, spacing_mm: tuple[float, float, float], *,
     missing: list[str] = []
     contours = contours_mm(plane, (float(spacing_yx[0]), float(spacing_yx[1])))
     area = abs(sum(_signed_area(c) for c in contours))
-    perimeter = sum(_length(c) for c in contours)
+    smoothed = [_smoothed(c) for c in contours]
+    perimeter = sum(_length(c) for c in smoothed)
+    smoothed_area = abs(sum(_signed_area(c) for c in smoothed))
     features |= {
         "morph_2d_area_contour": area,
         "morph_2d_perimeter": perimeter,
-        "morph_2d_perim_area": perimeter / area,
-        "morph_2d_circularity": 4.0 * math.pi * area / perimeter**2,
+        "morph_2d_perim_area": perimeter / smoothed_area,
+        "morph_2d_circularity": 4.0 * math.pi * smoothed_area / perimeter**2,
     }
     features |= _hull_features(np.concatenate(contours), area, missing)
     points = np.argwhere(plane) * spacing_yx
