@@ -54,7 +54,8 @@ def _run_manifest(manifest: str, out: str | None, config: str, label: int | None
 @click.argument("image", required=False, type=click.Path(exists=True))
 @click.argument("mask", required=False, type=click.Path(exists=True))
 @click.option("--config", "config", default="default", show_default=True,
-              help="Preset (default, ibsi1-dig, ibsi1-a ... ibsi1-e) or a settings YAML file.")
+              help="Preset (default, default-2d, ibsi1-dig, ibsi1-a ... ibsi1-e) or a settings "
+                   "YAML file; default switches to default-2d for a one-slice image.")
 @click.option("--label", type=int, default=None,
               help="Label value of the ROI in a label-map mask (default: every non-zero voxel).")
 @click.option("--roi", default=None, help="ROI name, when MASK is a DICOM RTSTRUCT.")
