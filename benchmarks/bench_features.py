@@ -83,19 +83,24 @@ def worker_medscale(data: Path) -> dict:
     settings = load_settings("default")
     out, families = {}, {}
     for case in CASES:
+
         def run(case=case, timings=None):
             image = read_image(data / f"{case}_image.nrrd")
             mask = read_mask(data / f"{case}_label.nrrd", label=1)
             return extract(image, mask, settings, timings=timings)
+
         seconds, features = _best(run)
         timings: dict[str, float] = {}
         run(timings=timings)
         for name, value in timings.items():
             families[name] = families.get(name, 0.0) + value
-        out[case] = {"seconds": seconds, "n_features": len(features),
-                     "values": {key: float(features[key]) for key in SAME_DEFINITION},
-                     "slowest": max(timings, key=timings.__getitem__),
-                     "floor_seconds": _floor_seconds(data, case)}
+        out[case] = {
+            "seconds": seconds,
+            "n_features": len(features),
+            "values": {key: float(features[key]) for key in SAME_DEFINITION},
+            "slowest": max(timings, key=timings.__getitem__),
+            "floor_seconds": _floor_seconds(data, case),
+        }
     rss = _peak_rss_mib()
     ibsi = {}
     phantom = data.parent / "ibsi1" / "ct_phantom" / "nifti"
@@ -119,15 +124,20 @@ def worker_pyradiomics(data: Path) -> dict:
     extractor.enableImageTypes(Original={})
     out = {}
     for case in CASES:
+
         def run(case=case):
-            return extractor.execute(str(data / f"{case}_image.nrrd"),
-                                     str(data / f"{case}_label.nrrd"))
+            return extractor.execute(
+                str(data / f"{case}_image.nrrd"), str(data / f"{case}_label.nrrd")
+            )
+
         seconds, features = _best(run)
         n_features = sum(1 for key in features if not key.startswith("diagnostics_"))
-        out[case] = {"seconds": seconds, "n_features": n_features,
-                     "values": {key: float(features[key]) for key in SAME_DEFINITION.values()}}
-    return {"cases": out, "peak_rss_mib": _peak_rss_mib(),
-            "version": str(radiomics.__version__)}
+        out[case] = {
+            "seconds": seconds,
+            "n_features": n_features,
+            "values": {key: float(features[key]) for key in SAME_DEFINITION.values()},
+        }
+    return {"cases": out, "peak_rss_mib": _peak_rss_mib(), "version": str(radiomics.__version__)}
 
 
 WORKERS = {"medscale": worker_medscale, "pyradiomics": worker_pyradiomics}
@@ -148,15 +158,20 @@ def _best_rounds(rounds: list[dict]) -> dict:
         for case in CASES:
             for key in ("seconds", "floor_seconds"):
                 if key in best[tool]["cases"][case]:
-                    best[tool]["cases"][case][key] = min(r[tool]["cases"][case][key]
-                                                         for r in rounds)
+                    best[tool]["cases"][case][key] = min(
+                        r[tool]["cases"][case][key] for r in rounds
+                    )
     return best
 
 
 def _round_ratios(rounds: list[dict]) -> list[float]:
-    return [statistics.median(r["pyradiomics"]["cases"][c]["seconds"]
-                              / r["medscale"]["cases"][c]["seconds"] for c in CASES)
-            for r in rounds]
+    return [
+        statistics.median(
+            r["pyradiomics"]["cases"][c]["seconds"] / r["medscale"]["cases"][c]["seconds"]
+            for c in CASES
+        )
+        for r in rounds
+    ]
 
 
 def _report(results: dict, data: Path, round_ratios: list[float]) -> str:
@@ -183,8 +198,9 @@ def _report(results: dict, data: Path, round_ratios: list[float]) -> str:
         m, p = ours["cases"][case]["seconds"], theirs["cases"][case]["seconds"]
         f = ours["cases"][case]["floor_seconds"]
         ratios.append(p / m)
-        lines.append(f"| {case} | {voxels[case]} | {f:.3f} | {m:.3f} | {p:.3f} | {p / m:.1f} "
-                     f"| {m / f:.1f} |")
+        lines.append(
+            f"| {case} | {voxels[case]} | {f:.3f} | {m:.3f} | {p:.3f} | {p / m:.1f} | {m / f:.1f} |"
+        )
     n_ours = ours["cases"][CASES[0]]["n_features"]
     n_theirs = theirs["cases"][CASES[0]]["n_features"]
     median_ours = statistics.median(ours["cases"][c]["seconds"] for c in CASES)
@@ -194,7 +210,8 @@ def _report(results: dict, data: Path, round_ratios: list[float]) -> str:
         f"- Median ratio pyradiomics / medscale per case: **{statistics.median(ratios):.1f}x** "
         f"(target >= 3); median time medscale {median_ours:.3f} s, pyradiomics "
         f"{median_theirs:.3f} s. Median ratio of each round alone: "
-        + ", ".join(f"{ratio:.1f}x" for ratio in round_ratios) + ".",
+        + ", ".join(f"{ratio:.1f}x" for ratio in round_ratios)
+        + ".",
         f"- Features per case: medscale {n_ours} (IBSI-1 families), pyradiomics "
         f"{theirs.get('version', '')} {n_theirs}.",
         f"- Peak RSS: medscale {ours['peak_rss_mib']:.0f} MiB, pyradiomics "
@@ -209,20 +226,35 @@ def _report(results: dict, data: Path, round_ratios: list[float]) -> str:
     total = sum(ours["families"].values())
     for name, seconds in sorted(ours["families"].items(), key=lambda item: -item[1]):
         lines.append(f"| {name} | {seconds:.3f} | {100 * seconds / total:.0f}% |")
-    lines += ["", "Slowest stage per case: " + ", ".join(
-        f"{case} {ours['cases'][case]['slowest']}" for case in CASES) + "."]
+    lines += [
+        "",
+        "Slowest stage per case: "
+        + ", ".join(f"{case} {ours['cases'][case]['slowest']}" for case in CASES)
+        + ".",
+    ]
     if ours.get("ibsi"):
-        lines += ["", "IBSI-1 CT phantom (ROI 125 256 voxels; image already in memory; "
-                  "diagnostics included), extract() per configuration, best of "
-                  f"{REPEATS}: " + ", ".join(f"{config} {seconds:.2f} s"
-                                            for config, seconds in ours["ibsi"].items()) + "."]
-    lines += ["", "Agreement with pyradiomics on features both define the same way (largest "
-              "relative difference over the five cases):", "",
-              "| medscale | pyradiomics | max relative difference |", "| --- | --- | --- |"]
+        lines += [
+            "",
+            "IBSI-1 CT phantom (ROI 125 256 voxels; image already in memory; "
+            "diagnostics included), extract() per configuration, best of "
+            f"{REPEATS}: "
+            + ", ".join(f"{config} {seconds:.2f} s" for config, seconds in ours["ibsi"].items())
+            + ".",
+        ]
+    lines += [
+        "",
+        "Agreement with pyradiomics on features both define the same way (largest "
+        "relative difference over the five cases):",
+        "",
+        "| medscale | pyradiomics | max relative difference |",
+        "| --- | --- | --- |",
+    ]
     for ours_name, their_name in SAME_DEFINITION.items():
-        worst = max(abs(ours["cases"][c]["values"][ours_name]
-                        - theirs["cases"][c]["values"][their_name])
-                    / max(abs(theirs["cases"][c]["values"][their_name]), 1e-12) for c in CASES)
+        worst = max(
+            abs(ours["cases"][c]["values"][ours_name] - theirs["cases"][c]["values"][their_name])
+            / max(abs(theirs["cases"][c]["values"][their_name]), 1e-12)
+            for c in CASES
+        )
         lines.append(f"| {ours_name} | {their_name} | {worst:.2e} |")
     return "\n".join(lines) + "\n"
 
@@ -237,12 +269,18 @@ def main() -> None:
     venv = Path(os.environ.get("PEERS_VENV", Path.home() / ".cache/medscale-peers/venv"))
     peer_python = venv / "bin" / "python"
     if not peer_python.exists():
-        sys.exit(f"pyradiomics venv not found at {venv}: run PEERS_SKIP_MIRP=1 bash "
-                 "../shared/peers/setup.sh (or set PEERS_VENV)")
+        sys.exit(
+            f"pyradiomics venv not found at {venv}: run PEERS_SKIP_MIRP=1 bash "
+            "../shared/peers/setup.sh (or set PEERS_VENV)"
+        )
     rounds = []
     for _ in range(ROUNDS):  # alternate the tools so that both see the same machine load
-        rounds.append({"medscale": _spawn(sys.executable, "medscale", data),
-                       "pyradiomics": _spawn(str(peer_python), "pyradiomics", data)})
+        rounds.append(
+            {
+                "medscale": _spawn(sys.executable, "medscale", data),
+                "pyradiomics": _spawn(str(peer_python), "pyradiomics", data),
+            }
+        )
     report = _report(_best_rounds(rounds), data, _round_ratios(rounds))
     out = root / "benchmarks" / "results" / "features.md"
     out.parent.mkdir(parents=True, exist_ok=True)

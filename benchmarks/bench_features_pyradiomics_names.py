@@ -44,11 +44,24 @@ def worker_pyradiomics(pairs: list[tuple[str, str, bool]]) -> dict:
             extractor.enableFeatureClassByName("shape", enabled=False)
             extractor.enableFeatureClassByName("shape2D")
         else:
-            extractor.enableFeaturesByName(shape=[
-                "MeshVolume", "VoxelVolume", "SurfaceArea", "SurfaceVolumeRatio", "Sphericity",
-                "Compactness1", "Compactness2", "SphericalDisproportion", "Maximum3DDiameter",
-                "MajorAxisLength", "MinorAxisLength", "LeastAxisLength", "Elongation",
-                "Flatness"])
+            extractor.enableFeaturesByName(
+                shape=[
+                    "MeshVolume",
+                    "VoxelVolume",
+                    "SurfaceArea",
+                    "SurfaceVolumeRatio",
+                    "Sphericity",
+                    "Compactness1",
+                    "Compactness2",
+                    "SphericalDisproportion",
+                    "Maximum3DDiameter",
+                    "MajorAxisLength",
+                    "MinorAxisLength",
+                    "LeastAxisLength",
+                    "Elongation",
+                    "Flatness",
+                ]
+            )
         found = extractor.execute(image, mask)
         out[image] = {k: float(v) for k, v in found.items() if k.startswith("original_")}
     return out
@@ -68,12 +81,22 @@ def _medscale(pairs: list[tuple[str, str, bool]]) -> dict:
     for image_path, mask_path, two_d in pairs:
         image, mask = read_image(image_path), read_mask(mask_path, label=1)
         low = math.floor(float(np.min(image.array[mask.array])) / BIN_WIDTH) * BIN_WIDTH
-        settings = {"name": "default-2d" if two_d else "default",
-                    "resegmentation": {"range": [low, None]},
-                    "texture": {"dimensions": ["2D" if two_d else "3D"]}}
+        settings = {
+            "name": "default-2d" if two_d else "default",
+            "resegmentation": {"range": [low, None]},
+            "texture": {"dimensions": ["2D" if two_d else "3D"]},
+        }
         if two_d:
-            settings["families"] = ["morphology_2d", "statistics", "intensity_histogram",
-                                    "glcm", "glrlm", "glszm", "ngtdm", "ngldm"]
+            settings["families"] = [
+                "morphology_2d",
+                "statistics",
+                "intensity_histogram",
+                "glcm",
+                "glrlm",
+                "glszm",
+                "ngtdm",
+                "ngldm",
+            ]
         out[image_path] = extract(image, mask, settings, names="pyradiomics")
     return out
 
@@ -100,8 +123,12 @@ def main() -> None:
     pairs = [(str(data / f"{c}_image.nrrd"), str(data / f"{c}_label.nrrd"), False) for c in CASES]
     with tempfile.TemporaryDirectory() as folder:
         pairs += _xray_files(Path(folder))
-        done = subprocess.run([f"{python}/bin/python", __file__, "--worker", json.dumps(pairs)],
-                              capture_output=True, text=True, check=False)
+        done = subprocess.run(
+            [f"{python}/bin/python", __file__, "--worker", json.dumps(pairs)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         if done.returncode != 0:
             raise SystemExit(f"pyradiomics worker failed:\n{done.stderr[-3000:]}")
         theirs = json.loads(done.stdout.strip().splitlines()[-1])
@@ -118,12 +145,17 @@ def main() -> None:
             scale = max(abs(value), abs(other), 1e-12)
             difference = 0.0 if value == other else abs(value - other) / scale
             worst[name] = max(worst.get(name, 0.0), difference)
-    lines = ["# pyradiomics names: medscale vs pyradiomics v3.1 on the same grey levels", "",
-             "Five pyradiomics sample cases (3-D) and synthetic X-ray cases "
-             f"{', '.join(map(str, XRAY))} (one slice; pyradiomics force2D), bin width 25 with "
-             "pyradiomics's bin edges. Largest relative difference over the cases (inf: "
-             "pyradiomics did not return the name).", "",
-             "| pyradiomics name | max relative difference |", "| --- | --- |"]
+    lines = [
+        "# pyradiomics names: medscale vs pyradiomics v3.1 on the same grey levels",
+        "",
+        "Five pyradiomics sample cases (3-D) and synthetic X-ray cases "
+        f"{', '.join(map(str, XRAY))} (one slice; pyradiomics force2D), bin width 25 with "
+        "pyradiomics's bin edges. Largest relative difference over the cases (inf: "
+        "pyradiomics did not return the name).",
+        "",
+        "| pyradiomics name | max relative difference |",
+        "| --- | --- |",
+    ]
     lines += [f"| {name} | {diff:.2e} |" for name, diff in sorted(worst.items())]
     text = "\n".join(lines) + "\n"
     print(text)

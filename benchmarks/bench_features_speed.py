@@ -27,8 +27,10 @@ def _cases(data: Path) -> dict:
 
     cases = {}
     for case in CASES:
-        cases[case] = (read_image(data / "samples" / f"{case}_image.nrrd"),
-                       read_mask(data / "samples" / f"{case}_label.nrrd", label=1))
+        cases[case] = (
+            read_image(data / "samples" / f"{case}_image.nrrd"),
+            read_mask(data / "samples" / f"{case}_label.nrrd", label=1),
+        )
     for index in (1, 3):
         xray = generate_xray_case(index)
         cases[f"xray{index}"] = (xray.image, xray.mask)

@@ -25,8 +25,15 @@ from medscale.features.settings import Settings, load_settings, preset_names
 
 
 def test_presets_match_the_ibsi_configurations():
-    assert set(preset_names()) >= {"default", "ibsi1-dig", "ibsi1-a", "ibsi1-b", "ibsi1-c",
-                                   "ibsi1-d", "ibsi1-e"}
+    assert set(preset_names()) >= {
+        "default",
+        "ibsi1-dig",
+        "ibsi1-a",
+        "ibsi1-b",
+        "ibsi1-c",
+        "ibsi1-d",
+        "ibsi1-e",
+    }
     a, b, c = load_settings("ibsi1-a"), load_settings("ibsi1-b"), load_settings("ibsi1-c")
     d, e = load_settings("ibsi1-d"), load_settings("ibsi1-e")
     assert a.interpolation.spacing_mm is None and a.texture.dimensions == ("2D", "2.5D")
@@ -88,8 +95,9 @@ def test_aligned_grid_follows_the_ibsi_rule():
     grid = aligned_grid((60, 201, 204), (3.0, 0.9765625, 0.9765625), (2.0, 2.0, 2.0))
     assert grid.shape == (90, 99, 100)
     # grids share their centre: mean new position equals the old centre index
-    for n_in, start, step, n_out in zip((60, 201, 204), grid.start_index, grid.step, grid.shape,
-                                        strict=True):
+    for n_in, start, step, n_out in zip(
+        (60, 201, 204), grid.start_index, grid.step, grid.shape, strict=True
+    ):
         assert start + step * (n_out - 1) / 2 == pytest.approx((n_in - 1) / 2)
     kept = aligned_grid((60, 201, 204), (3.0, 0.977, 0.977), (None, 2.0, 2.0))
     assert kept.shape[0] == 60 and kept.start_index[0] == 0 and kept.step[0] == 1
@@ -161,8 +169,9 @@ def test_fixed_bin_number_and_size():
     assert fixed_bin_number(np.full(3, 7.0), n_bins=8).tolist() == [1, 1, 1]
     assert fixed_bin_size(values, bin_width=5).tolist() == [1, 1, 2, 3]
     assert fixed_bin_size(values, bin_width=5, lower_bound=0).tolist() == [3, 3, 4, 5]
-    assert fixed_bin_size(np.array([-1000.0, -997.5, -997.4]), bin_width=2.5,
-                          lower_bound=-1000).tolist() == [1, 2, 2]
+    assert fixed_bin_size(
+        np.array([-1000.0, -997.5, -997.4]), bin_width=2.5, lower_bound=-1000
+    ).tolist() == [1, 2, 2]
 
 
 def test_discretise_on_the_grid():
@@ -170,8 +179,9 @@ def test_discretise_on_the_grid():
     roi = np.array([[[True, True], [True, False]]])
     levels, n_levels = discretise(intensity, roi, method="fixed_bin_number", n_bins=2)
     assert levels.tolist() == [[[1, 2], [2, 0]]] and n_levels == 2
-    levels, n_levels = discretise(intensity, roi, method="fixed_bin_size", bin_width=1,
-                                  lower_bound=0.0)
+    levels, n_levels = discretise(
+        intensity, roi, method="fixed_bin_size", bin_width=1, lower_bound=0.0
+    )
     assert levels.tolist() == [[[2, 3], [4, 0]]] and n_levels == 4
     levels, n_levels = discretise(intensity, roi, method="none")
     assert n_levels == 3
@@ -195,8 +205,11 @@ def test_diagnostics_measures():
     assert found["int_mask_min_int_reseg_roi"] == 7 and found["int_mask_max_int_reseg_roi"] == 11
 
 
-@given(st.lists(st.floats(-2000, 3000, allow_nan=False), min_size=1, max_size=200),
-       st.integers(1, 64), st.floats(0.5, 100))
+@given(
+    st.lists(st.floats(-2000, 3000, allow_nan=False), min_size=1, max_size=200),
+    st.integers(1, 64),
+    st.floats(0.5, 100),
+)
 @settings(max_examples=60, deadline=None)
 def test_discretisation_invariants(values, n_bins, bin_width):
     data = np.array(values)

@@ -47,8 +47,12 @@ def test_result_does_not_depend_on_the_field_of_view(sphere_case):
     """
     image, mask = sphere_case
     pad = ((3, 5), (7, 2), (4, 6))
-    wide = Image(np.pad(image.array, pad, constant_values=-800.0), spacing=image.spacing,
-                 origin=image.index_to_world([-3, -7, -4]), meta=image.meta)
+    wide = Image(
+        np.pad(image.array, pad, constant_values=-800.0),
+        spacing=image.spacing,
+        origin=image.index_to_world([-3, -7, -4]),
+        meta=image.meta,
+    )
     wide_mask = Mask.like(wide, np.pad(mask.array, pad))
     narrow_found = _quiet_extract(image, mask, "default")
     wide_found = _quiet_extract(wide, wide_mask, "default")
@@ -60,9 +64,14 @@ def test_result_does_not_depend_on_the_field_of_view(sphere_case):
 def test_cropped_chain_equals_whole_grid_chain(sphere_case, interpolator):
     """diagnostics=True works on the whole resampled grid; features must not change."""
     image, mask = sphere_case
-    base = {"interpolation": {"spacing_mm": [1.5, 1.2, 1.2], "image_interpolator": interpolator,
-                              "round_intensities": True},
-            "resegmentation": {"range": [-900, 200], "outlier_sigma": 3}}
+    base = {
+        "interpolation": {
+            "spacing_mm": [1.5, 1.2, 1.2],
+            "image_interpolator": interpolator,
+            "round_intensities": True,
+        },
+        "resegmentation": {"range": [-900, 200], "outlier_sigma": 3},
+    }
     cropped = _quiet_extract(image, mask, base)
     whole = _quiet_extract(image, mask, {**base, "diagnostics": True})
     assert whole["img_dim_z_interp_img"] == np.ceil(32 * 1.0 / 1.5)
@@ -121,9 +130,13 @@ def manifest(tmp_path, sphere_case):
     for number, shift in enumerate((0, 3)):
         case_image = image.with_array(np.roll(image.array, shift, axis=2))
         case_mask = Mask.like(image, np.roll(mask.array, shift, axis=2))
-        rows.append({"case_id": f"c{number}",
-                     "image": str(write_image(case_image, tmp_path / f"c{number}.nrrd")),
-                     "mask": str(write_image(case_mask, tmp_path / f"c{number}_mask.nrrd"))})
+        rows.append(
+            {
+                "case_id": f"c{number}",
+                "image": str(write_image(case_image, tmp_path / f"c{number}.nrrd")),
+                "mask": str(write_image(case_mask, tmp_path / f"c{number}_mask.nrrd")),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -153,20 +166,25 @@ def test_cli_extract_and_features(manifest, tmp_path, capsys):
     assert main(["extract", image, mask, "--out", str(out)]) == 0
     table = pd.read_csv(out)
     assert len(table) == 1 and table.loc[0, "stat_mean"] == pytest.approx(
-        _quiet_extract(__import__("medscale.io", fromlist=["read_image"]).read_image(image),
-                       __import__("medscale.io", fromlist=["read_mask"]).read_mask(mask),
-                       "default")["stat_mean"])
+        _quiet_extract(
+            __import__("medscale.io", fromlist=["read_image"]).read_image(image),
+            __import__("medscale.io", fromlist=["read_mask"]).read_mask(mask),
+            "default",
+        )["stat_mean"]
+    )
     assert main(["extract", image, mask, "--config", "ibsi1-x"]) == 1
     assert "unknown preset" in capsys.readouterr().err
     assert main(["extract"]) == 2
     assert main(["features", "--list", "--json"]) == 0
     listed = json.loads(capsys.readouterr().out)["features"]
     assert {"name": "stat_mean", "family": "statistics"}.items() <= next(
-        f for f in listed if f["name"] == "stat_mean").items()
+        f for f in listed if f["name"] == "stat_mean"
+    ).items()
     assert all(len(f["ibsi_code"]) == 4 for f in listed if f["family"] != "morphology_2d")
     not_ibsi = [f for f in listed if f["family"] == "morphology_2d"]
-    assert len(not_ibsi) == 11 and all(f["ibsi_code"] == "" and not f["ibsi_standardised"]
-                                       for f in not_ibsi)
+    assert len(not_ibsi) == 11 and all(
+        f["ibsi_code"] == "" and not f["ibsi_standardised"] for f in not_ibsi
+    )
 
 
 def test_cli_extract_manifest_runs_through_the_engine(manifest, tmp_path, capsys):
@@ -175,8 +193,22 @@ def test_cli_extract_manifest_runs_through_the_engine(manifest, tmp_path, capsys
     cases = tmp_path / "cases.csv"
     manifest.to_csv(cases, index=False)
     run_dir = tmp_path / "run"
-    assert main(["extract", "--manifest", str(cases), "--out", str(run_dir),
-                 "--config", "ibsi1-c", "--workers", "1"]) == 0
+    assert (
+        main(
+            [
+                "extract",
+                "--manifest",
+                str(cases),
+                "--out",
+                str(run_dir),
+                "--config",
+                "ibsi1-c",
+                "--workers",
+                "1",
+            ]
+        )
+        == 0
+    )
     table = pd.read_parquet(run_dir / "features.parquet")
     assert sorted(table["case_id"]) == ["c0", "c1"]
     assert {"stat_mean", "morph_volume", "int_mask_vox_count_reseg_roi"} <= set(table.columns)

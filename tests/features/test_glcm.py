@@ -23,8 +23,11 @@ def _reference_rows(family: str) -> list[tuple[str, float, float]]:
         return []
     with REFERENCE.open(newline="") as handle:
         rows = csv.DictReader(handle, delimiter=";")
-        return [(r["feature"], float(r["value"]), float(r["tolerance"])) for r in rows
-                if r["config"] == "dig" and r["feature_family"] == family]
+        return [
+            (r["feature"], float(r["value"]), float(r["tolerance"]))
+            for r in rows
+            if r["config"] == "dig" and r["feature_family"] == family
+        ]
 
 
 def _passes(computed: float, value: float, tolerance: float) -> bool:
@@ -49,16 +52,19 @@ ROWS = _reference_rows("glcm")
 
 
 @pytest.mark.parametrize(("feature", "value", "tolerance"), ROWS, ids=[r[0] for r in ROWS])
-def test_digital_phantom(phantom_features: dict[str, float], feature: str, value: float,
-                         tolerance: float) -> None:
+def test_digital_phantom(
+    phantom_features: dict[str, float], feature: str, value: float, tolerance: float
+) -> None:
     computed = phantom_features[feature]
     assert _passes(computed, value, tolerance), f"{feature}: {computed} vs {value} +/- {tolerance}"
 
 
 def test_feature_table_matches_output(phantom_features: dict[str, float]) -> None:
     names = {info.name for info in glcm.FEATURES}
-    produced = {key.rsplit("_2D", 1)[0].rsplit("_2_5D", 1)[0].rsplit("_3D", 1)[0]
-                for key in phantom_features}
+    produced = {
+        key.rsplit("_2D", 1)[0].rsplit("_2_5D", 1)[0].rsplit("_3D", 1)[0]
+        for key in phantom_features
+    }
     assert names == produced
     assert all(len(info.ibsi_code) == 4 for info in glcm.FEATURES)
 
@@ -84,8 +90,12 @@ def brute_glcm(levels, roi, directions, n_max, *, per_slice):
                     for sign in (1, -1):
                         z2, y2, x2 = z + sign * dz, y + sign * dy, x + sign * dx
                         if 0 <= z2 < nz and 0 <= y2 < ny and 0 <= x2 < nx and roi[z2, y2, x2]:
-                            out[z if per_slice else 0, k, levels[z, y, x] - 1,
-                                levels[z2, y2, x2] - 1] += 1
+                            out[
+                                z if per_slice else 0,
+                                k,
+                                levels[z, y, x] - 1,
+                                levels[z2, y2, x2] - 1,
+                            ] += 1
     return out
 
 
@@ -110,8 +120,7 @@ def test_absent_levels_do_not_change_features() -> None:
     levels, roi = random_case(1)
     spread = np.where(levels > 2, levels + 5, levels)  # levels 1, 2, 8, 9 of Ng = 9
     dense = np.zeros((1, 9, 9))
-    compressed, present = glcm.glcm_matrices(np.pad(np.where(roi, spread, 0), 1),
-                                             tc.DIRECTIONS_3D)
+    compressed, present = glcm.glcm_matrices(np.pad(np.where(roi, spread, 0), 1), tc.DIRECTIONS_3D)
     dense[0][np.ix_(present - 1, present - 1)] = compressed[0].sum(axis=0)
     via_dense = glcm.glcm_features(dense, 9)
     via_compressed = glcm.glcm_features(compressed[0].sum(axis=0, keepdims=True), 9, present)

@@ -23,8 +23,11 @@ def _reference_rows(family: str) -> list[tuple[str, float, float]]:
         return []
     with REFERENCE.open(newline="") as handle:
         rows = csv.DictReader(handle, delimiter=";")
-        return [(r["feature"], float(r["value"]), float(r["tolerance"])) for r in rows
-                if r["config"] == "dig" and r["feature_family"] == family]
+        return [
+            (r["feature"], float(r["value"]), float(r["tolerance"]))
+            for r in rows
+            if r["config"] == "dig" and r["feature_family"] == family
+        ]
 
 
 def _passes(computed: float, value: float, tolerance: float) -> bool:
@@ -49,16 +52,19 @@ ROWS = _reference_rows("glrlm")
 
 
 @pytest.mark.parametrize(("feature", "value", "tolerance"), ROWS, ids=[r[0] for r in ROWS])
-def test_digital_phantom(phantom_features: dict[str, float], feature: str, value: float,
-                         tolerance: float) -> None:
+def test_digital_phantom(
+    phantom_features: dict[str, float], feature: str, value: float, tolerance: float
+) -> None:
     computed = phantom_features[feature]
     assert _passes(computed, value, tolerance), f"{feature}: {computed} vs {value} +/- {tolerance}"
 
 
 def test_feature_table_matches_output(phantom_features: dict[str, float]) -> None:
     names = {info.name for info in glrlm.FEATURES}
-    produced = {key.rsplit("_2D", 1)[0].rsplit("_2_5D", 1)[0].rsplit("_3D", 1)[0]
-                for key in phantom_features}
+    produced = {
+        key.rsplit("_2D", 1)[0].rsplit("_2_5D", 1)[0].rsplit("_3D", 1)[0]
+        for key in phantom_features
+    }
     assert names == produced
     assert all(len(info.ibsi_code) == 4 for info in glrlm.FEATURES)
 
@@ -87,8 +93,13 @@ def brute_runs(levels, roi, direction):
                     continue  # not a run start
                 length = 1
                 qz, qy, qx = z + dz, y + dy, x + dx
-                while (0 <= qz < nz and 0 <= qy < ny and 0 <= qx < nx and roi[qz, qy, qx]
-                       and levels[qz, qy, qx] == levels[z, y, x]):
+                while (
+                    0 <= qz < nz
+                    and 0 <= qy < ny
+                    and 0 <= qx < nx
+                    and roi[qz, qy, qx]
+                    and levels[qz, qy, qx] == levels[z, y, x]
+                ):
                     length += 1
                     qz, qy, qx = qz + dz, qy + dy, qx + dx
                 runs.append((levels[z, y, x], length, z))

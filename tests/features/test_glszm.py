@@ -22,8 +22,11 @@ def _reference_rows(family: str) -> list[tuple[str, float, float]]:
         return []
     with REFERENCE.open(newline="") as handle:
         rows = csv.DictReader(handle, delimiter=";")
-        return [(r["feature"], float(r["value"]), float(r["tolerance"])) for r in rows
-                if r["config"] == "dig" and r["feature_family"] == family]
+        return [
+            (r["feature"], float(r["value"]), float(r["tolerance"]))
+            for r in rows
+            if r["config"] == "dig" and r["feature_family"] == family
+        ]
 
 
 def _passes(computed: float, value: float, tolerance: float) -> bool:
@@ -48,16 +51,19 @@ ROWS = _reference_rows("glszm")
 
 
 @pytest.mark.parametrize(("feature", "value", "tolerance"), ROWS, ids=[r[0] for r in ROWS])
-def test_digital_phantom(phantom_features: dict[str, float], feature: str, value: float,
-                         tolerance: float) -> None:
+def test_digital_phantom(
+    phantom_features: dict[str, float], feature: str, value: float, tolerance: float
+) -> None:
     computed = phantom_features[feature]
     assert _passes(computed, value, tolerance), f"{feature}: {computed} vs {value} +/- {tolerance}"
 
 
 def test_feature_table_matches_output(phantom_features: dict[str, float]) -> None:
     names = {info.name for info in glszm.FEATURES}
-    produced = {key.rsplit("_2D", 1)[0].rsplit("_2_5D", 1)[0].rsplit("_3D", 1)[0]
-                for key in phantom_features}
+    produced = {
+        key.rsplit("_2D", 1)[0].rsplit("_2_5D", 1)[0].rsplit("_3D", 1)[0]
+        for key in phantom_features
+    }
     assert names == produced
     assert all(len(info.ibsi_code) == 4 for info in glszm.FEATURES)
 
@@ -76,8 +82,13 @@ def brute_zones(levels, roi, *, in_plane):
 
     nz, ny, nx = levels.shape
     seen = np.zeros(levels.shape, dtype=bool)
-    steps = [(dz, dy, dx) for dz in ((0,) if in_plane else (-1, 0, 1)) for dy in (-1, 0, 1)
-             for dx in (-1, 0, 1) if (dz, dy, dx) != (0, 0, 0)]
+    steps = [
+        (dz, dy, dx)
+        for dz in ((0,) if in_plane else (-1, 0, 1))
+        for dy in (-1, 0, 1)
+        for dx in (-1, 0, 1)
+        if (dz, dy, dx) != (0, 0, 0)
+    ]
     zones = []
     for start in zip(*np.nonzero(roi), strict=True):
         if seen[start]:
@@ -90,8 +101,14 @@ def brute_zones(levels, roi, *, in_plane):
             members.append((z, y, x))
             for dz, dy, dx in steps:
                 q = (z + dz, y + dy, x + dx)
-                if (0 <= q[0] < nz and 0 <= q[1] < ny and 0 <= q[2] < nx and roi[q]
-                        and not seen[q] and levels[q] == level):
+                if (
+                    0 <= q[0] < nz
+                    and 0 <= q[1] < ny
+                    and 0 <= q[2] < nx
+                    and roi[q]
+                    and not seen[q]
+                    and levels[q] == level
+                ):
                     seen[q] = True
                     queue.append(q)
         zones.append((int(level), members))

@@ -101,9 +101,7 @@ def _computed_or_error(config: str) -> dict[str, float] | Exception:
         return err
 
 
-@pytest.mark.parametrize(
-    "row", ROWS, ids=[f"{row['config']}-{row['feature']}" for row in ROWS]
-)
+@pytest.mark.parametrize("row", ROWS, ids=[f"{row['config']}-{row['feature']}" for row in ROWS])
 def test_reference_value(row: dict[str, str]) -> None:
     if not family_available(row["feature_family"]):
         pytest.skip("family not implemented yet")
@@ -117,16 +115,21 @@ def test_reference_value(row: dict[str, str]) -> None:
     if not matches(computed, reference, tolerance) and feature in EXCEPTIONS:
         pytest.xfail(EXCEPTIONS[feature])
     assert matches(computed, reference, tolerance), (
-        f"{feature} ({row['config']}): computed {computed!r}, reference {reference} "
-        f"+/- {tolerance}"
+        f"{feature} ({row['config']}): computed {computed!r}, reference {reference} +/- {tolerance}"
     )
 
 
 def score(config: str) -> dict[str, float]:
     """Passed / total counts of one config (features and diagnostics kept apart)."""
     result = _computed_or_error(config)
-    counts = {"passed": 0, "total": 0, "diag_passed": 0, "diag_total": 0, "skipped": 0,
-              "excepted": 0}
+    counts = {
+        "passed": 0,
+        "total": 0,
+        "diag_passed": 0,
+        "diag_total": 0,
+        "skipped": 0,
+        "excepted": 0,
+    }
     failed: dict[str, list[str]] = {"": [], "diag_": []}
     for row in ROWS:
         if row["config"] != config:
@@ -185,8 +188,10 @@ def test_harness_detects_wrong_settings():
         pytest.skip(NO_DATA)
     wrong = computed_features("D")
     rows = [r for r in ROWS if r["config"] == "C" and family_available(r["feature_family"])]
-    passed = sum(matches(wrong.get(r["feature"], np.nan), float(r["value"]),
-                         float(r["tolerance"])) for r in rows)
+    passed = sum(
+        matches(wrong.get(r["feature"], np.nan), float(r["value"]), float(r["tolerance"]))
+        for r in rows
+    )
     assert passed < 0.7 * len(rows)
 
 
@@ -204,10 +209,13 @@ def test_dicom_series_and_rtstruct_give_the_same_conformance():
         warnings.simplefilter("ignore", MedscaleWarning)
         found = extract(image, mask, "ibsi1-c")
     rows = [r for r in ROWS if r["config"] == "C" and family_available(r["feature_family"])]
-    passed = [matches(found.get(r["feature"], np.nan), float(r["value"]), float(r["tolerance"]))
-              for r in rows]
-    assert sum(passed) >= 0.98 * len(rows), [r["feature"] for r, ok in zip(rows, passed,
-                                                                            strict=True) if not ok]
+    passed = [
+        matches(found.get(r["feature"], np.nan), float(r["value"]), float(r["tolerance"]))
+        for r in rows
+    ]
+    assert sum(passed) >= 0.98 * len(rows), [
+        r["feature"] for r, ok in zip(rows, passed, strict=True) if not ok
+    ]
 
 
 def test_registry_lists_every_reference_feature_with_its_code():

@@ -17,8 +17,11 @@ from medscale.io import read_image, read_mask
 def dig_reference(data: Path) -> dict[str, tuple[float, float]]:
     with open(data / "ibsi1" / "reference_values.csv", newline="") as handle:
         rows = csv.DictReader(handle, delimiter=";")
-        return {r["feature"]: (float(r["value"]), float(r["tolerance"]))
-                for r in rows if r["config"] == "dig"}
+        return {
+            r["feature"]: (float(r["value"]), float(r["tolerance"]))
+            for r in rows
+            if r["config"] == "dig"
+        }
 
 
 def passes(computed: float, value: float, tolerance: float) -> bool:
@@ -96,8 +99,12 @@ def test_empty_roi_gives_nan_with_warning() -> None:
 
 def test_feature_table_matches_the_reference_ids_and_codes(shared_data: Path) -> None:
     with open(shared_data / "ibsi1" / "reference_values.csv", newline="") as handle:
-        rows = [r for r in csv.DictReader(handle, delimiter=";") if r["config"] == "dig"
-                and r["feature"].startswith("ih_")]
+        rows = [
+            r
+            for r in csv.DictReader(handle, delimiter=";")
+            if r["config"] == "dig" and r["feature"].startswith("ih_")
+        ]
     assert {info.name: info.ibsi_code for info in intensity_histogram.FEATURES} == {
-        r["feature"]: r["ibsi_tag"] for r in rows}
+        r["feature"]: r["ibsi_tag"] for r in rows
+    }
     assert all(info.family == rows[0]["feature_family"] for info in intensity_histogram.FEATURES)

@@ -17,8 +17,11 @@ from medscale.io import read_image, read_mask
 def dig_reference(data: Path) -> dict[str, tuple[float, float]]:
     with open(data / "ibsi1" / "reference_values.csv", newline="") as handle:
         rows = csv.DictReader(handle, delimiter=";")
-        return {r["feature"]: (float(r["value"]), float(r["tolerance"]))
-                for r in rows if r["config"] == "dig"}
+        return {
+            r["feature"]: (float(r["value"]), float(r["tolerance"]))
+            for r in rows
+            if r["config"] == "dig"
+        }
 
 
 def passes(computed: float, value: float, tolerance: float) -> bool:
@@ -36,11 +39,15 @@ def phantom_values(shared_data: Path) -> np.ndarray:
 
 
 @pytest.mark.parametrize("name", [info.name for info in ivh.FEATURES])
-@pytest.mark.parametrize("setting", [
-    {"discretisation": "none"},
-    {"discretisation": "fixed_bin_size", "bin_width": 1.0, "value_range": (0.5, 6.5)},
-    {"discretisation": "fixed_bin_number", "n_bins": 6},
-], ids=["none", "fbs1", "fbn6"])
+@pytest.mark.parametrize(
+    "setting",
+    [
+        {"discretisation": "none"},
+        {"discretisation": "fixed_bin_size", "bin_width": 1.0, "value_range": (0.5, 6.5)},
+        {"discretisation": "fixed_bin_number", "n_bins": 6},
+    ],
+    ids=["none", "fbs1", "fbn6"],
+)
 def test_digital_phantom(phantom_values, shared_data, name: str, setting: dict) -> None:
     value, tolerance = dig_reference(shared_data)[name]
     computed = ivh.compute(phantom_values, **setting)[name]
@@ -79,8 +86,9 @@ def test_resegmentation_range_sets_the_total_range() -> None:
 def test_fixed_bin_size_uses_bin_centres() -> None:
     rng = np.random.default_rng(7)
     values = np.concatenate([np.round(rng.normal(-50.0, 200.0, 400)), [-1000.0, 400.0, 400.0]])
-    out = ivh.compute(values, discretisation="fixed_bin_size", bin_width=2.5,
-                      value_range=(-1000.0, 400.0))
+    out = ivh.compute(
+        values, discretisation="fixed_bin_size", bin_width=2.5, value_range=(-1000.0, 400.0)
+    )
     # voxels take their bin centre -1000 + (X_d - 0.5) 2.5; G = [-998.75, 398.75] step 2.5,
     # and the grid goes on to 401.25, the centre of the bin of the voxels at 400
     centres = -1000.0 + (np.floor((values + 1000.0) / 2.5) + 0.5) * 2.5
@@ -96,8 +104,9 @@ def test_fixed_bin_size_uses_bin_centres() -> None:
 
 def test_fixed_bin_number_ignores_the_range_and_reports_bin_numbers() -> None:
     values = np.linspace(0.0, 1.0, 1001)
-    out = ivh.compute(values, discretisation="fixed_bin_number", n_bins=1000,
-                      value_range=(-5.0, 5.0))
+    out = ivh.compute(
+        values, discretisation="fixed_bin_number", n_bins=1000, value_range=(-5.0, 5.0)
+    )
     # value k / 1000 -> bin k + 1, the maximum joins bin 1000: 1002 - i voxels at >= i
     assert out["ivh_i10"] == 902.0  # 1002 - i <= 100.1
     assert out["ivh_i90"] == 102.0  # 1002 - i <= 900.9
@@ -122,8 +131,12 @@ def test_bad_settings_raise_config_error() -> None:
 
 def test_feature_table_matches_the_reference_ids_and_codes(shared_data: Path) -> None:
     with open(shared_data / "ibsi1" / "reference_values.csv", newline="") as handle:
-        rows = [r for r in csv.DictReader(handle, delimiter=";") if r["config"] == "dig"
-                and r["feature"].startswith("ivh_")]
+        rows = [
+            r
+            for r in csv.DictReader(handle, delimiter=";")
+            if r["config"] == "dig" and r["feature"].startswith("ivh_")
+        ]
     assert {info.name: info.ibsi_code for info in ivh.FEATURES} == {
-        r["feature"]: r["ibsi_tag"] for r in rows}
+        r["feature"]: r["ibsi_tag"] for r in rows
+    }
     assert all(info.family == rows[0]["feature_family"] for info in ivh.FEATURES)

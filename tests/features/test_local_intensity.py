@@ -17,8 +17,11 @@ from medscale.io import read_image, read_mask
 def dig_reference(data: Path) -> dict[str, tuple[float, float]]:
     with open(data / "ibsi1" / "reference_values.csv", newline="") as handle:
         rows = csv.DictReader(handle, delimiter=";")
-        return {r["feature"]: (float(r["value"]), float(r["tolerance"]))
-                for r in rows if r["config"] == "dig"}
+        return {
+            r["feature"]: (float(r["value"]), float(r["tolerance"]))
+            for r in rows
+            if r["config"] == "dig"
+        }
 
 
 def passes(computed: float, value: float, tolerance: float) -> bool:
@@ -141,15 +144,21 @@ def test_empty_mask_and_bad_input() -> None:
 
 def test_feature_table_matches_the_reference_ids_and_codes(shared_data: Path) -> None:
     with open(shared_data / "ibsi1" / "reference_values.csv", newline="") as handle:
-        rows = [r for r in csv.DictReader(handle, delimiter=";") if r["config"] == "dig"
-                and r["feature"].startswith("loc_")]
+        rows = [
+            r
+            for r in csv.DictReader(handle, delimiter=";")
+            if r["config"] == "dig" and r["feature"].startswith("loc_")
+        ]
     assert {info.name: info.ibsi_code for info in local_intensity.FEATURES} == {
-        r["feature"]: r["ibsi_tag"] for r in rows}
+        r["feature"]: r["ibsi_tag"] for r in rows
+    }
     assert all(info.family == rows[0]["feature_family"] for info in local_intensity.FEATURES)
 
 
-@pytest.mark.parametrize("shape, kernel_shape", [((7, 9, 11), (3, 5, 5)), ((4, 30, 31), (1, 7, 7)),
-                                                 ((10, 10, 10), (4, 4, 4))])
+@pytest.mark.parametrize(
+    "shape, kernel_shape",
+    [((7, 9, 11), (3, 5, 5)), ((4, 30, 31), (1, 7, 7)), ((10, 10, 10), (4, 4, 4))],
+)
 def test_fft_convolution_matches_scipy_signal(shape, kernel_shape):
     from scipy.signal import fftconvolve
 
@@ -157,5 +166,6 @@ def test_fft_convolution_matches_scipy_signal(shape, kernel_shape):
 
     rng = np.random.default_rng(3)
     values, kernel = rng.normal(size=shape), rng.random(kernel_shape)
-    np.testing.assert_allclose(_convolve_same(values, kernel),
-                               fftconvolve(values, kernel, mode="same"), atol=1e-12)
+    np.testing.assert_allclose(
+        _convolve_same(values, kernel), fftconvolve(values, kernel, mode="same"), atol=1e-12
+    )

@@ -22,8 +22,11 @@ from medscale.io import read_image, read_mask
 def dig_reference(data: Path) -> dict[str, tuple[float, float]]:
     with open(data / "ibsi1" / "reference_values.csv", newline="") as handle:
         rows = csv.DictReader(handle, delimiter=";")
-        return {r["feature"]: (float(r["value"]), float(r["tolerance"]))
-                for r in rows if r["config"] == "dig"}
+        return {
+            r["feature"]: (float(r["value"]), float(r["tolerance"]))
+            for r in rows
+            if r["config"] == "dig"
+        }
 
 
 def passes(computed: float, value: float, tolerance: float) -> bool:
@@ -37,8 +40,9 @@ def dig(shared_data: Path) -> tuple[dict[str, float], dict[str, tuple[float, flo
     folder = shared_data / "ibsi1" / "digital_phantom"
     image = read_image(folder / "phantom.nii.gz")
     mask = read_mask(folder / "mask.nii.gz").array.astype(bool)
-    out = morphology.compute(mask, image.spacing, intensity=image.array.astype(np.float64),
-                             intensity_mask=mask)
+    out = morphology.compute(
+        mask, image.spacing, intensity=image.array.astype(np.float64), intensity_mask=mask
+    )
     return out, dig_reference(shared_data)
 
 
@@ -92,8 +96,7 @@ def test_box_mesh_matches_the_chamfered_box(n: int) -> None:
     assert mesh.area == pytest.approx(expected, rel=1e-9)
     # volume: the n^3 box loses a prism of section 1/8 along each edge (length n - 1), and
     # keeps of each corner cube of side 1/2 only the tetrahedron (1/48) under the triangle
-    assert mesh.volume == pytest.approx(n**3 - 12 * (n - 1) / 8 - 8 * (1 / 8 - 1 / 48),
-                                        rel=1e-9)
+    assert mesh.volume == pytest.approx(n**3 - 12 * (n - 1) / 8 - 8 * (1 / 8 - 1 / 48), rel=1e-9)
 
 
 def test_anisotropic_spacing_scales_the_mesh() -> None:
@@ -111,10 +114,14 @@ def test_ellipsoid_area_series() -> None:
     for a, b, c in [(5.0, 4.0, 3.0), (5.7, 4.65, 4.27), (9.0, 8.9, 2.0)]:
         alpha, beta = math.sqrt(1 - b**2 / a**2), math.sqrt(1 - c**2 / a**2)
         nu = np.arange(21)
-        terms = ((alpha * beta) ** nu / (1 - 4 * nu**2)
-                 * eval_legendre(nu, (alpha**2 + beta**2) / (2 * alpha * beta)))
-        assert ellipsoid_area(a, b, c) == pytest.approx(4 * math.pi * a * b * terms.sum(),
-                                                        rel=1e-10)
+        terms = (
+            (alpha * beta) ** nu
+            / (1 - 4 * nu**2)
+            * eval_legendre(nu, (alpha**2 + beta**2) / (2 * alpha * beta))
+        )
+        assert ellipsoid_area(a, b, c) == pytest.approx(
+            4 * math.pi * a * b * terms.sum(), rel=1e-10
+        )
     # the manual's series, not the true area: (5, 3, 3) spheroid has 165.8 mm^2
     assert ellipsoid_area(5.0, 3.0, 3.0) == pytest.approx(140.84, abs=0.01)
 
@@ -153,8 +160,9 @@ def test_translation_does_not_change_features() -> None:
     shifted_mask = np.pad(mask, ((3, 0), (0, 5), (2, 1)))
     shifted_image = np.pad(image, ((3, 0), (0, 5), (2, 1)))
     a = morphology.compute(mask, (1.5, 1.0, 1.0), intensity=image, intensity_mask=mask)
-    b = morphology.compute(shifted_mask, (1.5, 1.0, 1.0), intensity=shifted_image,
-                           intensity_mask=shifted_mask)
+    b = morphology.compute(
+        shifted_mask, (1.5, 1.0, 1.0), intensity=shifted_image, intensity_mask=shifted_mask
+    )
     for name in a:
         assert b[name] == pytest.approx(a[name], rel=1e-9, abs=1e-12), name
 
@@ -188,11 +196,16 @@ def test_one_voxel_mask_gives_nan_with_warning() -> None:
     mask = np.zeros((3, 3, 3), bool)
     mask[1, 1, 1] = True
     with pytest.warns(MedscaleWarning, match="morph_pca_elongation"):
-        out = morphology.compute(mask, (1.0, 1.0, 1.0), intensity=mask * 5.0,
-                                 intensity_mask=mask)
+        out = morphology.compute(mask, (1.0, 1.0, 1.0), intensity=mask * 5.0, intensity_mask=mask)
     assert out["morph_vol_approx"] == 1.0 and out["morph_volume"] > 0
-    for name in ("morph_pca_elongation", "morph_pca_flatness", "morph_vol_dens_aee",
-                 "morph_area_dens_aee", "morph_moran_i", "morph_geary_c"):
+    for name in (
+        "morph_pca_elongation",
+        "morph_pca_flatness",
+        "morph_vol_dens_aee",
+        "morph_area_dens_aee",
+        "morph_moran_i",
+        "morph_geary_c",
+    ):
         assert math.isnan(out[name]), name
 
 
@@ -209,10 +222,14 @@ def test_empty_mask_and_bad_input() -> None:
 
 def test_feature_table_matches_the_reference_ids_and_codes(shared_data: Path) -> None:
     with open(shared_data / "ibsi1" / "reference_values.csv", newline="") as handle:
-        rows = [r for r in csv.DictReader(handle, delimiter=";") if r["config"] == "dig"
-                and r["feature"].startswith("morph_")]
+        rows = [
+            r
+            for r in csv.DictReader(handle, delimiter=";")
+            if r["config"] == "dig" and r["feature"].startswith("morph_")
+        ]
     assert {info.name: info.ibsi_code for info in morphology.FEATURES} == {
-        r["feature"]: r["ibsi_tag"] for r in rows}
+        r["feature"]: r["ibsi_tag"] for r in rows
+    }
     assert all(info.family == rows[0]["feature_family"] for info in morphology.FEATURES)
 
 
@@ -225,8 +242,9 @@ def test_hull_failure_gives_nan_with_warning(monkeypatch) -> None:
     monkeypatch.setattr(morphology, "convex_hull", failing_hull)
     mask = ball(5.0, (1.0, 1.0, 1.0))
     with pytest.warns(MedscaleWarning, match="no convex hull: QH6154"):
-        out = morphology.compute(mask, (1.0, 1.0, 1.0), intensity=mask * 1.0 + 1.0,
-                                 intensity_mask=mask)
+        out = morphology.compute(
+            mask, (1.0, 1.0, 1.0), intensity=mask * 1.0 + 1.0, intensity_mask=mask
+        )
     for name in ("morph_diam", "morph_vol_dens_conv_hull", "morph_area_dens_conv_hull"):
         assert math.isnan(out[name])
     assert math.isfinite(out["morph_vol_dens_aabb"])
@@ -237,8 +255,9 @@ def test_diagonal_line_of_voxels_has_no_minor_extent() -> None:
     index = np.arange(1, 5)
     mask[index, index, index] = True  # collinear voxel centres, off the grid axes
     with pytest.warns(MedscaleWarning, match="morph_vol_dens_aee"):
-        out = morphology.compute(mask, (1.0, 1.0, 1.0), intensity=np.indices(mask.shape)[0] * 1.0,
-                                 intensity_mask=mask)
+        out = morphology.compute(
+            mask, (1.0, 1.0, 1.0), intensity=np.indices(mask.shape)[0] * 1.0, intensity_mask=mask
+        )
     assert out["morph_pca_min_axis"] == 0.0 and out["morph_pca_least_axis"] == 0.0
     assert out["morph_pca_maj_axis"] == pytest.approx(4 * math.sqrt(3 * np.var(index, ddof=1)))
     assert out["morph_pca_elongation"] == 0.0 and math.isnan(out["morph_vol_dens_aee"])
@@ -261,8 +280,9 @@ def test_hull_line_end_filter_keeps_the_hull() -> None:
     assert {tuple(p) for p in filtered.points} == {tuple(p) for p in vertices[full.vertices]}
 
 
-@pytest.mark.parametrize(("shape", "spacing"), [((7, 20, 13), (2.0, 0.7, 0.9)),
-                                                ((1, 5, 6), (1.0, 1.0, 1.0))])
+@pytest.mark.parametrize(
+    ("shape", "spacing"), [((7, 20, 13), (2.0, 0.7, 0.9)), ((1, 5, 6), (1.0, 1.0, 1.0))]
+)
 def test_kernel_spectrum_is_the_fft_of_the_kernel(shape, spacing) -> None:
     from scipy.fft import rfftn
 
@@ -276,8 +296,13 @@ def test_kernel_spectrum_is_the_fft_of_the_kernel(shape, spacing) -> None:
     padded = tuple(_even_fast_len(2 * n - 1) for n in shape)
     assert all(p % 2 == 0 and p >= 2 * n - 1 for p, n in zip(padded, shape, strict=True))
     full = rfftn(circular_inverse_distance_kernel(shape, padded, spacing))
-    assert np.allclose(kernel_spectrum(shape, padded, spacing), full.real, rtol=0,
-                       atol=1e-12 * np.abs(full).max())
+    assert np.allclose(
+        kernel_spectrum(shape, padded, spacing), full.real, rtol=0, atol=1e-12 * np.abs(full).max()
+    )
     data = np.random.default_rng(2).normal(size=(2, *shape))
-    assert np.allclose(_pruned_rfftn(data, padded), np.stack([rfftn(d, padded) for d in data]),
-                       rtol=0, atol=1e-12 * np.abs(data).sum())
+    assert np.allclose(
+        _pruned_rfftn(data, padded),
+        np.stack([rfftn(d, padded) for d in data]),
+        rtol=0,
+        atol=1e-12 * np.abs(data).sum(),
+    )

@@ -16,23 +16,27 @@ from medscale.features import morphology_2d as m2d
 from medscale.features.settings import for_image
 
 
-def _compute(plane: np.ndarray, spacing_yx: tuple[float, float],
-             intensity: np.ndarray | None = None) -> dict[str, float]:
+def _compute(
+    plane: np.ndarray, spacing_yx: tuple[float, float], intensity: np.ndarray | None = None
+) -> dict[str, float]:
     mask = plane[None]
     image = np.ones(mask.shape) if intensity is None else intensity[None]
     return m2d.compute(mask, (1.0, *spacing_yx), intensity=image, intensity_mask=mask)
 
 
-def _disc(radius_mm: float, spacing_yx: tuple[float, float],
-          centre_mm: tuple[float, float] = (0.0, 0.0)) -> np.ndarray:
+def _disc(
+    radius_mm: float, spacing_yx: tuple[float, float], centre_mm: tuple[float, float] = (0.0, 0.0)
+) -> np.ndarray:
     sy, sx = spacing_yx
     ny, nx = int(radius_mm / sy) + 4, int(radius_mm / sx) + 4
-    y, x = np.mgrid[-ny:ny + 1, -nx:nx + 1].astype(float)
+    y, x = np.mgrid[-ny : ny + 1, -nx : nx + 1].astype(float)
     return ((y * sy - centre_mm[0]) ** 2 + (x * sx - centre_mm[1]) ** 2) <= radius_mm**2
 
 
-@pytest.mark.parametrize(("radius", "spacing"), [(20.0, (0.5, 0.5)), (10.0, (0.25, 0.25)),
-                                                  (15.0, (0.4, 0.8)), (8.0, (0.5, 0.5))])
+@pytest.mark.parametrize(
+    ("radius", "spacing"),
+    [(20.0, (0.5, 0.5)), (10.0, (0.25, 0.25)), (15.0, (0.4, 0.8)), (8.0, (0.5, 0.5))],
+)
 def test_disc(radius, spacing):
     out = _compute(_disc(radius, spacing), spacing)
     area, perimeter = math.pi * radius**2, 2 * math.pi * radius
@@ -104,16 +108,26 @@ def test_one_pixel_and_multi_slice_and_empty_are_nan_with_warning():
     volume = np.zeros((3, 5, 5), bool)
     volume[0:2, 1:3, 1:3] = True
     with pytest.warns(MedscaleWarning, match="spans 2"):
-        out = m2d.compute(volume, (1, 1, 1), intensity=np.ones(volume.shape),
-                          intensity_mask=volume)
+        out = m2d.compute(volume, (1, 1, 1), intensity=np.ones(volume.shape), intensity_mask=volume)
     assert all(math.isnan(v) for v in out.values()) and len(out) == len(m2d.FEATURES)
     with pytest.warns(MedscaleWarning, match="empty"):
-        m2d.compute(np.zeros((1, 3, 3), bool), (1, 1, 1), intensity=np.ones((1, 3, 3)),
-                    intensity_mask=np.zeros((1, 3, 3), bool))
+        m2d.compute(
+            np.zeros((1, 3, 3), bool),
+            (1, 1, 1),
+            intensity=np.ones((1, 3, 3)),
+            intensity_mask=np.zeros((1, 3, 3), bool),
+        )
 
 
-@pytest.mark.parametrize("pixels", [[(5, 5), (5, 6)], [(0, 0), (0, 1), (1, 0)],
-                                    [(3, 3), (3, 4), (4, 3), (4, 4)], [(2, 2), (3, 3)]])
+@pytest.mark.parametrize(
+    "pixels",
+    [
+        [(5, 5), (5, 6)],
+        [(0, 0), (0, 1), (1, 0)],
+        [(3, 3), (3, 4), (4, 3), (4, 4)],
+        [(2, 2), (3, 3)],
+    ],
+)
 def test_circularity_never_exceeds_one_on_tiny_rois(pixels):
     plane = np.zeros((10, 10), bool)
     for pixel in pixels:
@@ -135,11 +149,19 @@ def test_line_of_pixels_is_defined():
 
 def test_bad_input():
     with pytest.raises(InputError, match="3-D"):
-        m2d.compute(np.ones((3, 3), bool), (1, 1, 1), intensity=np.ones((3, 3)),
-                    intensity_mask=np.ones((3, 3), bool))
+        m2d.compute(
+            np.ones((3, 3), bool),
+            (1, 1, 1),
+            intensity=np.ones((3, 3)),
+            intensity_mask=np.ones((3, 3), bool),
+        )
     with pytest.raises(InputError, match="spacing"):
-        m2d.compute(np.ones((1, 3, 3), bool), (1, 0, 1), intensity=np.ones((1, 3, 3)),
-                    intensity_mask=np.ones((1, 3, 3), bool))
+        m2d.compute(
+            np.ones((1, 3, 3), bool),
+            (1, 0, 1),
+            intensity=np.ones((1, 3, 3)),
+            intensity_mask=np.ones((1, 3, 3), bool),
+        )
 
 
 def _xray_like() -> tuple[Image, Mask]:
@@ -148,7 +170,7 @@ def _xray_like() -> tuple[Image, Mask]:
     image = Image(array, spacing=(1.0, 0.4, 0.3))
     plane = np.zeros((80, 90), bool)
     disc = _disc(6.0, (0.4, 0.3))
-    plane[10:10 + disc.shape[0], 20:20 + disc.shape[1]] = disc
+    plane[10 : 10 + disc.shape[0], 20 : 20 + disc.shape[1]] = disc
     mask = Mask.like(image, plane[None])
     return image, mask
 

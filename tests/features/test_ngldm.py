@@ -22,8 +22,11 @@ def _reference_rows(family: str) -> list[tuple[str, float, float]]:
         return []
     with REFERENCE.open(newline="") as handle:
         rows = csv.DictReader(handle, delimiter=";")
-        return [(r["feature"], float(r["value"]), float(r["tolerance"])) for r in rows
-                if r["config"] == "dig" and r["feature_family"] == family]
+        return [
+            (r["feature"], float(r["value"]), float(r["tolerance"]))
+            for r in rows
+            if r["config"] == "dig" and r["feature_family"] == family
+        ]
 
 
 def _passes(computed: float, value: float, tolerance: float) -> bool:
@@ -48,16 +51,19 @@ ROWS = _reference_rows("ngldm")
 
 
 @pytest.mark.parametrize(("feature", "value", "tolerance"), ROWS, ids=[r[0] for r in ROWS])
-def test_digital_phantom(phantom_features: dict[str, float], feature: str, value: float,
-                         tolerance: float) -> None:
+def test_digital_phantom(
+    phantom_features: dict[str, float], feature: str, value: float, tolerance: float
+) -> None:
     computed = phantom_features[feature]
     assert _passes(computed, value, tolerance), f"{feature}: {computed} vs {value} +/- {tolerance}"
 
 
 def test_feature_table_matches_output(phantom_features: dict[str, float]) -> None:
     names = {info.name for info in ngldm.FEATURES}
-    produced = {key.rsplit("_2D", 1)[0].rsplit("_2_5D", 1)[0].rsplit("_3D", 1)[0]
-                for key in phantom_features}
+    produced = {
+        key.rsplit("_2D", 1)[0].rsplit("_2_5D", 1)[0].rsplit("_3D", 1)[0]
+        for key in phantom_features
+    }
     assert names == produced
     assert all(len(info.ibsi_code) == 4 for info in ngldm.FEATURES)
 
@@ -73,14 +79,24 @@ def random_case(seed: int, n_levels: int = 4, shape: tuple[int, int, int] = (5, 
 def brute_dependence(levels, roi, n_levels, *, in_plane, alpha=0):
     """Voxel counts by (level, 1 + dependent ROI neighbours), explicit loops (IBSI-1 3.11)."""
     nz, ny, nx = levels.shape
-    steps = [(dz, dy, dx) for dz in ((0,) if in_plane else (-1, 0, 1)) for dy in (-1, 0, 1)
-             for dx in (-1, 0, 1) if (dz, dy, dx) != (0, 0, 0)]
+    steps = [
+        (dz, dy, dx)
+        for dz in ((0,) if in_plane else (-1, 0, 1))
+        for dy in (-1, 0, 1)
+        for dx in (-1, 0, 1)
+        if (dz, dy, dx) != (0, 0, 0)
+    ]
     counts = {}
     for z, y, x in zip(*np.nonzero(roi), strict=True):
-        j = 1 + sum(1 for dz, dy, dx in steps
-                    if 0 <= z + dz < nz and 0 <= y + dy < ny and 0 <= x + dx < nx
-                    and roi[z + dz, y + dy, x + dx]
-                    and abs(levels[z + dz, y + dy, x + dx] - levels[z, y, x]) <= alpha)
+        j = 1 + sum(
+            1
+            for dz, dy, dx in steps
+            if 0 <= z + dz < nz
+            and 0 <= y + dy < ny
+            and 0 <= x + dx < nx
+            and roi[z + dz, y + dy, x + dx]
+            and abs(levels[z + dz, y + dy, x + dx] - levels[z, y, x]) <= alpha
+        )
         key = (z if in_plane else 0, levels[z, y, x] - 1, j - 1)
         counts[key] = counts.get(key, 0) + 1
     return counts

@@ -22,8 +22,11 @@ def _reference_rows(family: str) -> list[tuple[str, float, float]]:
         return []
     with REFERENCE.open(newline="") as handle:
         rows = csv.DictReader(handle, delimiter=";")
-        return [(r["feature"], float(r["value"]), float(r["tolerance"])) for r in rows
-                if r["config"] == "dig" and r["feature_family"] == family]
+        return [
+            (r["feature"], float(r["value"]), float(r["tolerance"]))
+            for r in rows
+            if r["config"] == "dig" and r["feature_family"] == family
+        ]
 
 
 def _passes(computed: float, value: float, tolerance: float) -> bool:
@@ -48,16 +51,19 @@ ROWS = _reference_rows("ngtdm")
 
 
 @pytest.mark.parametrize(("feature", "value", "tolerance"), ROWS, ids=[r[0] for r in ROWS])
-def test_digital_phantom(phantom_features: dict[str, float], feature: str, value: float,
-                         tolerance: float) -> None:
+def test_digital_phantom(
+    phantom_features: dict[str, float], feature: str, value: float, tolerance: float
+) -> None:
     computed = phantom_features[feature]
     assert _passes(computed, value, tolerance), f"{feature}: {computed} vs {value} +/- {tolerance}"
 
 
 def test_feature_table_matches_output(phantom_features: dict[str, float]) -> None:
     names = {info.name for info in ngtdm.FEATURES}
-    produced = {key.rsplit("_2D", 1)[0].rsplit("_2_5D", 1)[0].rsplit("_3D", 1)[0]
-                for key in phantom_features}
+    produced = {
+        key.rsplit("_2D", 1)[0].rsplit("_2_5D", 1)[0].rsplit("_3D", 1)[0]
+        for key in phantom_features
+    }
     assert names == produced
     assert all(len(info.ibsi_code) == 4 for info in ngtdm.FEATURES)
 
@@ -76,12 +82,22 @@ def brute_ngtdm(levels, roi, n_levels, *, in_plane):
     groups = nz if in_plane else 1
     s = np.zeros((groups, n_levels))
     n = np.zeros((groups, n_levels), dtype=np.int64)
-    steps = [(dz, dy, dx) for dz in ((0,) if in_plane else (-1, 0, 1)) for dy in (-1, 0, 1)
-             for dx in (-1, 0, 1) if (dz, dy, dx) != (0, 0, 0)]
+    steps = [
+        (dz, dy, dx)
+        for dz in ((0,) if in_plane else (-1, 0, 1))
+        for dy in (-1, 0, 1)
+        for dx in (-1, 0, 1)
+        if (dz, dy, dx) != (0, 0, 0)
+    ]
     for z, y, x in zip(*np.nonzero(roi), strict=True):
-        values = [levels[z + dz, y + dy, x + dx] for dz, dy, dx in steps
-                  if 0 <= z + dz < nz and 0 <= y + dy < ny and 0 <= x + dx < nx
-                  and roi[z + dz, y + dy, x + dx]]
+        values = [
+            levels[z + dz, y + dy, x + dx]
+            for dz, dy, dx in steps
+            if 0 <= z + dz < nz
+            and 0 <= y + dy < ny
+            and 0 <= x + dx < nx
+            and roi[z + dz, y + dy, x + dx]
+        ]
         if values:
             g = z if in_plane else 0
             s[g, levels[z, y, x] - 1] += abs(levels[z, y, x] - np.mean(values))
@@ -118,8 +134,14 @@ def test_features_match_direct_formulas() -> None:
     assert got["ngt_contrast"] == pytest.approx(spread / (3 * 2) * s.sum() / n.sum())
     busy = sum(abs(i[a] * p[a] - i[b] * p[b]) for a in present for b in present)
     assert got["ngt_busyness"] == pytest.approx(ps / busy)
-    complexity = sum(abs(i[a] - i[b]) * (p[a] * s[a] + p[b] * s[b]) / (p[a] + p[b])
-                     for a in present for b in present) / n.sum()
+    complexity = (
+        sum(
+            abs(i[a] - i[b]) * (p[a] * s[a] + p[b] * s[b]) / (p[a] + p[b])
+            for a in present
+            for b in present
+        )
+        / n.sum()
+    )
     assert got["ngt_complexity"] == pytest.approx(complexity)
     strength = sum((p[a] + p[b]) * (i[a] - i[b]) ** 2 for a in present for b in present)
     assert got["ngt_strength"] == pytest.approx(strength / s.sum())
@@ -128,8 +150,13 @@ def test_features_match_direct_formulas() -> None:
 def test_constant_roi_limits() -> None:
     levels = np.full((3, 3, 3), 2)
     out = ngtdm.compute(levels, levels > 0, 2, dimension="3D")
-    assert out == {"ngt_coarseness_3D": 1e6, "ngt_contrast_3D": 0.0, "ngt_busyness_3D": 0.0,
-                   "ngt_complexity_3D": 0.0, "ngt_strength_3D": 0.0}
+    assert out == {
+        "ngt_coarseness_3D": 1e6,
+        "ngt_contrast_3D": 0.0,
+        "ngt_busyness_3D": 0.0,
+        "ngt_complexity_3D": 0.0,
+        "ngt_strength_3D": 0.0,
+    }
 
 
 def test_isolated_voxels_are_undefined() -> None:

@@ -24,8 +24,9 @@ def _case(shape: tuple[int, int, int], spacing: tuple[float, float, float]) -> t
     image = Image(rng.normal(40.0, 30.0, shape).round(), spacing=spacing)
     z, y, x = np.indices(shape)
     centre = (np.array(shape) - 1) / 2.0
-    inside = ((z - centre[0]) * spacing[0]) ** 2 + ((y - centre[1]) * spacing[1]) ** 2 \
-        + ((x - centre[2]) * spacing[2]) ** 2 <= 9.0**2
+    inside = ((z - centre[0]) * spacing[0]) ** 2 + ((y - centre[1]) * spacing[1]) ** 2 + (
+        (x - centre[2]) * spacing[2]
+    ) ** 2 <= 9.0**2
     return image, Mask.like(image, inside)
 
 
@@ -45,8 +46,9 @@ def two_d() -> tuple[dict, dict]:
         return extract(image, mask), extract(image, mask, names="pyradiomics")
 
 
-@pytest.mark.parametrize(("table", "fixture"), [(PYRADIOMICS_NAMES, "three_d"),
-                                                 (PYRADIOMICS_NAMES_2D, "two_d")])
+@pytest.mark.parametrize(
+    ("table", "fixture"), [(PYRADIOMICS_NAMES, "three_d"), (PYRADIOMICS_NAMES_2D, "two_d")]
+)
 def test_every_mapped_name(table, fixture, request):
     ibsi, renamed = request.getfixturevalue(fixture)
     assert len(set(table.values())) == len(table)  # unique
@@ -64,18 +66,33 @@ def test_every_mapped_name(table, fixture, request):
 
 def test_unmapped_by_design(three_d):
     ibsi, renamed = three_d
-    for key in ("stat_kurt", "morph_pca_maj_axis", "cm_sum_var_3D_avg", "cm_contrast_3D_comb",
-                "dzm_sde_3D", "ngl_dc_energy_3D", "loc_peak_loc"):
+    for key in (
+        "stat_kurt",
+        "morph_pca_maj_axis",
+        "cm_sum_var_3D_avg",
+        "cm_contrast_3D_comb",
+        "dzm_sde_3D",
+        "ngl_dc_energy_3D",
+        "loc_peak_loc",
+    ):
         assert key in renamed and renamed[key] == ibsi[key]
     assert "original_firstorder_Kurtosis" not in renamed
 
 
 def test_both_dimensions_keep_names_unique():
-    features = {"cm_contrast_3D_avg": 1.0, "cm_contrast_2D_avg": 2.0, "morph_2d_diam": 3.0,
-                "morph_diam": 4.0}
+    features = {
+        "cm_contrast_3D_avg": 1.0,
+        "cm_contrast_2D_avg": 2.0,
+        "morph_2d_diam": 3.0,
+        "morph_diam": 4.0,
+    }
     out = to_pyradiomics(features)
-    assert out == {"original_glcm_Contrast": 1.0, "cm_contrast_2D_avg": 2.0,
-                   "original_shape2D_MaximumDiameter": 3.0, "original_shape_Maximum3DDiameter": 4.0}
+    assert out == {
+        "original_glcm_Contrast": 1.0,
+        "cm_contrast_2D_avg": 2.0,
+        "original_shape2D_MaximumDiameter": 3.0,
+        "original_shape_Maximum3DDiameter": 4.0,
+    }
 
 
 def test_bad_style():
@@ -106,6 +123,18 @@ def test_cli_names(tmp_path, capsys):
     assert "stat_mean" not in row and "stat_kurt" in row
     manifest = tmp_path / "cases.csv"
     manifest.write_text(f"case_id,image,mask\nc1,{image_path},{mask_path}\n")
-    assert main(["extract", "--manifest", str(manifest), "--out", str(tmp_path / "run"),
-                 "--names", "pyradiomics"]) == 2
+    assert (
+        main(
+            [
+                "extract",
+                "--manifest",
+                str(manifest),
+                "--out",
+                str(tmp_path / "run"),
+                "--names",
+                "pyradiomics",
+            ]
+        )
+        == 2
+    )
     assert "--names pyradiomics is for one case" in capsys.readouterr().err

@@ -22,8 +22,11 @@ def dig_reference(data: Path) -> dict[str, tuple[float, float]]:
     """feature id -> (value, tolerance) for config ``dig``."""
     with open(data / "ibsi1" / "reference_values.csv", newline="") as handle:
         rows = csv.DictReader(handle, delimiter=";")
-        return {r["feature"]: (float(r["value"]), float(r["tolerance"]))
-                for r in rows if r["config"] == "dig"}
+        return {
+            r["feature"]: (float(r["value"]), float(r["tolerance"]))
+            for r in rows
+            if r["config"] == "dig"
+        }
 
 
 def passes(computed: float, value: float, tolerance: float) -> bool:
@@ -65,9 +68,10 @@ def test_against_scipy_on_random_values() -> None:
 
 @pytest.mark.filterwarnings("ignore::medscale.errors.MedscaleWarning")  # cov/qcod at mean 0
 @settings(max_examples=40, deadline=None)
-@given(values=arrays(np.float64, st.integers(3, 200),
-                     elements=st.integers(-1000, 3000).map(float)),
-       shift=st.integers(-500, 500))
+@given(
+    values=arrays(np.float64, st.integers(3, 200), elements=st.integers(-1000, 3000).map(float)),
+    shift=st.integers(-500, 500),
+)
 def test_shift_and_permutation_invariance(values: np.ndarray, shift: int) -> None:
     base = statistics.compute(values)
     permuted = statistics.compute(np.random.default_rng(0).permutation(values))
@@ -84,8 +88,18 @@ def test_shift_and_permutation_invariance(values: np.ndarray, shift: int) -> Non
 
 def test_constant_roi_has_zero_spread() -> None:
     out = statistics.compute(np.full(50, 7.0))
-    for name in ("stat_var", "stat_skew", "stat_kurt", "stat_iqr", "stat_range", "stat_mad",
-                 "stat_rmad", "stat_medad", "stat_cov", "stat_qcod"):
+    for name in (
+        "stat_var",
+        "stat_skew",
+        "stat_kurt",
+        "stat_iqr",
+        "stat_range",
+        "stat_mad",
+        "stat_rmad",
+        "stat_medad",
+        "stat_cov",
+        "stat_qcod",
+    ):
         assert out[name] == 0.0, name
     assert out["stat_energy"] == 50 * 49.0
     assert out["stat_rms"] == 7.0
@@ -115,8 +129,12 @@ def test_non_finite_values_are_rejected() -> None:
 
 def test_feature_table_matches_the_reference_ids_and_codes(shared_data: Path) -> None:
     with open(shared_data / "ibsi1" / "reference_values.csv", newline="") as handle:
-        rows = [r for r in csv.DictReader(handle, delimiter=";") if r["config"] == "dig"
-                and r["feature"].startswith("stat_")]
+        rows = [
+            r
+            for r in csv.DictReader(handle, delimiter=";")
+            if r["config"] == "dig" and r["feature"].startswith("stat_")
+        ]
     assert {info.name: info.ibsi_code for info in statistics.FEATURES} == {
-        r["feature"]: r["ibsi_tag"] for r in rows}
+        r["feature"]: r["ibsi_tag"] for r in rows
+    }
     assert all(info.family == rows[0]["feature_family"] for info in statistics.FEATURES)

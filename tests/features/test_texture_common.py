@@ -84,8 +84,11 @@ def test_rotation_and_flip_invariance(family: str) -> None:
     roi = rng.random(levels.shape) < 0.8
     dims = ("2D", "2.5D", "3D")
     base = module.compute(levels, roi, 3, dimension=dims)
-    for transform in (lambda a: np.rot90(a, axes=(1, 2)), lambda a: a[::-1],
-                      lambda a: a[:, :, ::-1]):
+    for transform in (
+        lambda a: np.rot90(a, axes=(1, 2)),
+        lambda a: a[::-1],
+        lambda a: a[:, :, ::-1],
+    ):
         moved = module.compute(transform(levels), transform(roi), 3, dimension=dims)
         for key, value in base.items():
             assert moved[key] == pytest.approx(value, rel=1e-10, abs=1e-12), key

@@ -28,13 +28,15 @@ def _json(row: dict) -> str:
     import json
     import math
 
-    clean = {k: (None if isinstance(v, float) and not math.isfinite(v) else v)
-             for k, v in row.items()}
+    clean = {
+        k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in row.items()
+    }
     return json.dumps(clean)
 
 
-def _run_manifest(manifest: str, out: str | None, config: str, label: int | None,
-                  **executor: object) -> int:
+def _run_manifest(
+    manifest: str, out: str | None, config: str, label: int | None, **executor: object
+) -> int:
     from medscale.cli._engine_options import run_with_progress
     from medscale.engine.run import RunSpec, StageSettings
     from medscale.features.settings import load_settings
@@ -43,34 +45,67 @@ def _run_manifest(manifest: str, out: str | None, config: str, label: int | None
         raise click.UsageError("--manifest needs --out RUN_DIR")
     settings = load_settings(config).to_dict()
     as_json = bool(executor.pop("as_json"))
-    spec = RunSpec(manifest=manifest, out_dir=out,
-                   stage_settings=StageSettings(features=settings, mask_label=label),
-                   **executor)  # type: ignore[arg-type]
+    spec = RunSpec(
+        manifest=manifest,
+        out_dir=out,
+        stage_settings=StageSettings(features=settings, mask_label=label),
+        **executor,
+    )  # type: ignore[arg-type]
     return run_with_progress(spec, as_json=as_json)
 
 
-@click.command(epilog="Example: medscale extract ct.nii.gz gtv.nii.gz --config ibsi1-c "
-                      "--out features.csv")
+@click.command(
+    epilog="Example: medscale extract ct.nii.gz gtv.nii.gz --config ibsi1-c --out features.csv"
+)
 @click.argument("image", required=False, type=click.Path(exists=True))
 @click.argument("mask", required=False, type=click.Path(exists=True))
-@click.option("--config", "config", default="default", show_default=True,
-              help="Preset (default, default-2d, ibsi1-dig, ibsi1-a ... ibsi1-e) or a settings "
-                   "YAML file; default switches to default-2d for a one-slice image.")
-@click.option("--label", type=int, default=None,
-              help="Label value of the ROI in a label-map mask (default: every non-zero voxel).")
+@click.option(
+    "--config",
+    "config",
+    default="default",
+    show_default=True,
+    help="Preset (default, default-2d, ibsi1-dig, ibsi1-a ... ibsi1-e) or a settings "
+    "YAML file; default switches to default-2d for a one-slice image.",
+)
+@click.option(
+    "--label",
+    type=int,
+    default=None,
+    help="Label value of the ROI in a label-map mask (default: every non-zero voxel).",
+)
 @click.option("--roi", default=None, help="ROI name, when MASK is a DICOM RTSTRUCT.")
-@click.option("--out", default=None, type=click.Path(dir_okay=True),
-              help="Output FILE.csv|.parquet|.json (one row); with --manifest, the RUN_DIR.")
-@click.option("--names", type=click.Choice(["ibsi", "pyradiomics"]), default="ibsi",
-              show_default=True,
-              help="Feature ids: IBSI ids, or pyradiomics names (original_firstorder_Mean ...) "
-                   "for the features pyradiomics defines the same way (single case only).")
-@click.option("--manifest", type=click.Path(exists=True, dir_okay=False), default=None,
-              help="Batch mode: a CSV/Parquet manifest of cases (case_id, image, mask).")
+@click.option(
+    "--out",
+    default=None,
+    type=click.Path(dir_okay=True),
+    help="Output FILE.csv|.parquet|.json (one row); with --manifest, the RUN_DIR.",
+)
+@click.option(
+    "--names",
+    type=click.Choice(["ibsi", "pyradiomics"]),
+    default="ibsi",
+    show_default=True,
+    help="Feature ids: IBSI ids, or pyradiomics names (original_firstorder_Mean ...) "
+    "for the features pyradiomics defines the same way (single case only).",
+)
+@click.option(
+    "--manifest",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="Batch mode: a CSV/Parquet manifest of cases (case_id, image, mask).",
+)
 @executor_options
-def command(image: str | None, mask: str | None, config: str, label: int | None,
-            roi: str | None, out: str | None, names: str, manifest: str | None,
-            **executor: object) -> int | None:
+def command(
+    image: str | None,
+    mask: str | None,
+    config: str,
+    label: int | None,
+    roi: str | None,
+    out: str | None,
+    names: str,
+    manifest: str | None,
+    **executor: object,
+) -> int | None:
     """Extract IBSI radiomics features of one ROI (or of every case of a manifest).
 
     Without --out, prints one JSON object (case_id and every feature) on stdout.
@@ -83,9 +118,11 @@ def command(image: str | None, mask: str | None, config: str, label: int | None,
         if image is not None:
             raise click.UsageError("give either IMAGE MASK or --manifest, not both")
         if names != "ibsi":
-            raise click.UsageError("--names pyradiomics is for one case (IMAGE MASK); batch "
-                                   "runs write IBSI ids (rename with medscale.features."
-                                   "pyradiomics_names.to_pyradiomics)")
+            raise click.UsageError(
+                "--names pyradiomics is for one case (IMAGE MASK); batch "
+                "runs write IBSI ids (rename with medscale.features."
+                "pyradiomics_names.to_pyradiomics)"
+            )
         return _run_manifest(manifest, out, config, label, **executor)
     if image is None or mask is None:
         raise click.UsageError("IMAGE and MASK are required (or --manifest CASES.csv)")

@@ -8,8 +8,12 @@ _NOT_IBSI = "- (not IBSI)"  # shown for features IBSI does not standardise (morp
 
 
 @click.command(epilog="Example: medscale features --list --json")
-@click.option("--list", "list_features", is_flag=True,
-              help="List every feature: name, family, IBSI code, definition.")
+@click.option(
+    "--list",
+    "list_features",
+    is_flag=True,
+    help="List every feature: name, family, IBSI code, definition.",
+)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object on stdout.")
 @click.option("--family", default=None, help="Only this family (e.g. glcm).")
 def command(list_features: bool, as_json: bool, family: str | None) -> None:
@@ -29,10 +33,22 @@ def command(list_features: bool, as_json: bool, family: str | None) -> None:
         raise click.UsageError("nothing to do: use --list (and --json)")
     rows = [info for info in all_features() if family is None or info.family == family]
     if as_json:
-        click.echo(json.dumps({"features": [
-            {"name": i.name, "family": i.family, "ibsi_code": i.ibsi_code,
-             "ibsi_standardised": bool(i.ibsi_code), "definition": i.definition}
-            for i in rows]}))
+        click.echo(
+            json.dumps(
+                {
+                    "features": [
+                        {
+                            "name": i.name,
+                            "family": i.family,
+                            "ibsi_code": i.ibsi_code,
+                            "ibsi_standardised": bool(i.ibsi_code),
+                            "definition": i.definition,
+                        }
+                        for i in rows
+                    ]
+                }
+            )
+        )
         return
     from rich.console import Console
     from rich.table import Table

@@ -30,8 +30,9 @@ from scipy.fft import dctn, fft, next_fast_len, rfft, rfftn
 log = logging.getLogger(__name__)
 
 
-def circular_inverse_distance_kernel(shape: tuple[int, ...], padded: tuple[int, ...],
-                                     spacing_mm: tuple[float, ...]) -> np.ndarray:
+def circular_inverse_distance_kernel(
+    shape: tuple[int, ...], padded: tuple[int, ...], spacing_mm: tuple[float, ...]
+) -> np.ndarray:
     """1/distance (1/mm) for each offset of a box of `shape`, wrapped onto a `padded` grid.
 
     Offset ``o`` (``|o_a| <= n_a - 1``) sits at index ``o mod p_a``; with ``p_a >= 2 n_a - 1``
@@ -58,8 +59,9 @@ def _even_fast_len(target: int) -> int:
     return length
 
 
-def kernel_spectrum(shape: tuple[int, ...], padded: tuple[int, ...],
-                    spacing_mm: tuple[float, ...]) -> np.ndarray:
+def kernel_spectrum(
+    shape: tuple[int, ...], padded: tuple[int, ...], spacing_mm: tuple[float, ...]
+) -> np.ndarray:
     """``rfftn(circular_inverse_distance_kernel(shape, padded, spacing_mm)).real``, faster.
 
     The wrapped kernel is even along every axis (``k[j] = k[p - j]``), so its DFT is real and
@@ -80,7 +82,7 @@ def kernel_spectrum(shape: tuple[int, ...], padded: tuple[int, ...],
     np.divide(1.0, np.sqrt(squared), out=octant, where=(squared > 0) & np.isfinite(squared))
     spectrum = dctn(octant, type=1)
     for axis, p in enumerate(padded[:-1]):
-        mirror = np.r_[0:p // 2 + 1, p // 2 - 1:0:-1]  # m -> min(m, p - m)
+        mirror = np.r_[0 : p // 2 + 1, p // 2 - 1 : 0 : -1]  # m -> min(m, p - m)
         spectrum = np.take(spectrum, mirror, axis=axis)
     return spectrum
 
@@ -109,9 +111,13 @@ def _crop(mask: np.ndarray, *arrays: np.ndarray) -> list[np.ndarray]:
 MAX_FFT_SIZE: int = 2**24
 
 
-def moran_geary(intensity: np.ndarray, mask: np.ndarray,
-                spacing_mm: tuple[float, float, float], *,
-                max_fft_size: int = MAX_FFT_SIZE) -> tuple[float, float]:
+def moran_geary(
+    intensity: np.ndarray,
+    mask: np.ndarray,
+    spacing_mm: tuple[float, float, float],
+    *,
+    max_fft_size: int = MAX_FFT_SIZE,
+) -> tuple[float, float]:
     """Moran's I and Geary's C of the intensities in `mask` (exact, FFT).
 
     Parameters
@@ -160,7 +166,8 @@ def moran_geary(intensity: np.ndarray, mask: np.ndarray,
         weight[-1] = 1.0
     kernel_hat *= weight / float(np.prod(padded))
     occupancy_hat, centred_hat, squares_hat = _pruned_rfftn(
-        np.stack([occupancy, centred, centred**2]), padded)
+        np.stack([occupancy, centred, centred**2]), padded
+    )
 
     def pair_sum(a_hat: np.ndarray, b_hat: np.ndarray) -> float:
         return float(np.sum((np.conj(a_hat) * b_hat).real * kernel_hat))
@@ -201,9 +208,14 @@ def moran_geary_pairs(points_mm: np.ndarray, values: np.ndarray) -> tuple[float,
     return float(moran), float(geary)
 
 
-def moran_geary_subsampled(points_mm: np.ndarray, values: np.ndarray, *,
-                           n_samples: int = 1000, n_draws: int = 4,
-                           seed: int = 0) -> tuple[float, float]:
+def moran_geary_subsampled(
+    points_mm: np.ndarray,
+    values: np.ndarray,
+    *,
+    n_samples: int = 1000,
+    n_draws: int = 4,
+    seed: int = 0,
+) -> tuple[float, float]:
     """Approximate Moran's I and Geary's C: mean of the exact values over random voxel subsets.
 
     Used only for ROI boxes too large for the exact FFT method. Each of `n_draws` draws takes

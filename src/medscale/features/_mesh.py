@@ -76,12 +76,15 @@ def roi_mesh(mask: np.ndarray, spacing_mm: tuple[float, float, float]) -> Mesh:
     # degenerate and skimage's degenerate-face pass (allow_degenerate=False) changes nothing
     # but the vertex dtype (float32); it is skipped, and its float32 rounding kept, so that
     # the mesh is the same. Should a face repeat a vertex, the pass runs after all.
-    vertices, faces, _, _ = marching_cubes(padded, level=0.5, spacing=spacing,
-                                           method="lewiner", allow_degenerate=True)
-    if np.any((faces[:, 0] == faces[:, 1]) | (faces[:, 1] == faces[:, 2])
-              | (faces[:, 0] == faces[:, 2])):
-        vertices, faces, _, _ = marching_cubes(padded, level=0.5, spacing=spacing,
-                                               method="lewiner", allow_degenerate=False)
+    vertices, faces, _, _ = marching_cubes(
+        padded, level=0.5, spacing=spacing, method="lewiner", allow_degenerate=True
+    )
+    if np.any(
+        (faces[:, 0] == faces[:, 1]) | (faces[:, 1] == faces[:, 2]) | (faces[:, 0] == faces[:, 2])
+    ):
+        vertices, faces, _, _ = marching_cubes(
+            padded, level=0.5, spacing=spacing, method="lewiner", allow_degenerate=False
+        )
     vertices = vertices.astype(np.float32).astype(np.float64) - np.asarray(spacing)
     return Mesh(vertices, faces.astype(np.int64))
 
@@ -126,9 +129,12 @@ def max_diameter(points: np.ndarray, *, chunk: int = 2048) -> float:
     best = 0.0
     squared_norms = np.einsum("ij,ij->i", points, points)
     for start in range(0, len(points), chunk):
-        block = points[start:start + chunk]
-        squared = (squared_norms[start:start + chunk, None] + squared_norms[None, :]
-                   - 2.0 * block @ points.T)
+        block = points[start : start + chunk]
+        squared = (
+            squared_norms[start : start + chunk, None]
+            + squared_norms[None, :]
+            - 2.0 * block @ points.T
+        )
         best = max(best, float(squared.max()))
     return float(np.sqrt(max(best, 0.0)))
 

@@ -14,8 +14,9 @@ import numpy as np
 _AXES = (("x", 2), ("y", 1), ("z", 0))
 
 
-def image_diagnostics(intensity: np.ndarray, spacing_mm: tuple[float, float, float], *,
-                      stage: str) -> dict[str, float]:
+def image_diagnostics(
+    intensity: np.ndarray, spacing_mm: tuple[float, float, float], *, stage: str
+) -> dict[str, float]:
     """Grid size, voxel size (mm) and mean / min / max intensity of a whole image.
 
     Parameters
@@ -44,8 +45,9 @@ def _bounding_box_size(mask: np.ndarray) -> list[float]:
     return sizes
 
 
-def roi_diagnostics(intensity: np.ndarray, morph_mask: np.ndarray, intensity_mask: np.ndarray,
-                    *, stage: str) -> dict[str, float]:
+def roi_diagnostics(
+    intensity: np.ndarray, morph_mask: np.ndarray, intensity_mask: np.ndarray, *, stage: str
+) -> dict[str, float]:
     """Mask grid size, bounding boxes, voxel counts and ROI intensity mean / min / max.
 
     Parameters

@@ -34,8 +34,9 @@ def fixed_bin_number(values: np.ndarray, *, n_bins: int) -> np.ndarray:
     return np.minimum(levels, n_bins)
 
 
-def fixed_bin_size(values: np.ndarray, *, bin_width: float,
-                   lower_bound: float | None = None) -> np.ndarray:
+def fixed_bin_size(
+    values: np.ndarray, *, bin_width: float, lower_bound: float | None = None
+) -> np.ndarray:
     """Levels >= 1 of `values` (1-D float) in bins of `bin_width` from `lower_bound`.
 
     Examples
@@ -48,9 +49,15 @@ def fixed_bin_size(values: np.ndarray, *, bin_width: float,
     return np.floor(scaled + _EPS * np.maximum(np.abs(scaled), 1.0)).astype(np.int64) + 1
 
 
-def discretise(intensity: np.ndarray, roi: np.ndarray, *, method: str,
-               bin_width: float | None = None, n_bins: int | None = None,
-               lower_bound: float | None = None) -> tuple[np.ndarray, int]:
+def discretise(
+    intensity: np.ndarray,
+    roi: np.ndarray,
+    *,
+    method: str,
+    bin_width: float | None = None,
+    n_bins: int | None = None,
+    lower_bound: float | None = None,
+) -> tuple[np.ndarray, int]:
     """Grey levels of the voxels inside `roi`, as an int array on the grid, and Ng.
 
     Parameters

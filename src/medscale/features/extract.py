@@ -95,9 +95,11 @@ def check_inputs(image: Image, mask: Image) -> Mask:
         index = image.world_to_index(world)
         low, high = index.min(axis=0), index.max(axis=0)
         if np.any(high < -0.5) or np.any(low > np.array(image.shape) - 0.5):
-            raise MaskError(f"{where}the mask lies outside the image: its grid covers image "
-                            f"indices {low.round(1).tolist()} to {high.round(1).tolist()} "
-                            f"(z, y, x) of an image of shape {image.shape}")
+            raise MaskError(
+                f"{where}the mask lies outside the image: its grid covers image "
+                f"indices {low.round(1).tolist()} to {high.round(1).tolist()} "
+                f"(z, y, x) of an image of shape {image.shape}"
+            )
         image.require_same_grid(mask, what="mask")
     if not mask.array.any():
         raise MaskError(f"{where}the mask is empty: no voxel is set; check the label value")
@@ -116,7 +118,7 @@ def _bbox(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     One pass over the whole mask (slices that hold the ROI), then passes over that slab only.
     """
     slices = np.flatnonzero(mask.any(axis=(1, 2)))
-    slab: np.ndarray = np.any(mask[slices[0]:slices[-1] + 1], axis=0)
+    slab: np.ndarray = np.any(mask[slices[0] : slices[-1] + 1], axis=0)
     rows, columns = np.flatnonzero(slab.any(axis=1)), np.flatnonzero(slab.any(axis=0))
     lower = np.array([slices[0], rows[0], columns[0]])
     upper = np.array([slices[-1], rows[-1], columns[-1]]) + 1
@@ -130,16 +132,28 @@ def _margin_voxels(spacing_mm: tuple[float, ...]) -> np.ndarray:
 def _check_finite(intensity: np.ndarray, where: str) -> None:
     bad = ~np.isfinite(intensity)
     if bad.any():
-        raise InputError(f"{where}the image has {int(bad.sum())} NaN or infinite voxels in the "
-                         "region of the ROI; fill or mask them before extracting features")
+        raise InputError(
+            f"{where}the image has {int(bad.sum())} NaN or infinite voxels in the "
+            "region of the ROI; fill or mask them before extracting features"
+        )
 
 
-def _crop(image: Image, mask: Mask, settings: Settings, *, keep_all: bool,
-          lower: np.ndarray, upper: np.ndarray,
-          where: str) -> tuple[np.ndarray, np.ndarray, tuple[float, float, float]]:
+def _crop(
+    image: Image,
+    mask: Mask,
+    settings: Settings,
+    *,
+    keep_all: bool,
+    lower: np.ndarray,
+    upper: np.ndarray,
+    where: str,
+) -> tuple[np.ndarray, np.ndarray, tuple[float, float, float]]:
     """No resampling: intensities (float64) and mask around the ROI (or whole), spacing."""
-    region = (tuple(slice(0, n) for n in image.shape) if keep_all
-              else _box(lower, upper, image.shape, _margin_voxels(image.spacing)))
+    region = (
+        tuple(slice(0, n) for n in image.shape)
+        if keep_all
+        else _box(lower, upper, image.shape, _margin_voxels(image.spacing))
+    )
     intensity = np.asarray(image.array[region], dtype=np.float64)
     if not keep_all:  # (keep_all: checked and rounded on the whole image already)
         _check_finite(intensity, where)
@@ -148,9 +162,16 @@ def _crop(image: Image, mask: Mask, settings: Settings, *, keep_all: bool,
     return intensity, np.array(mask.array[region]), image.spacing
 
 
-def _resample(image: Image, mask: Mask, settings: Settings, *, keep_all: bool,
-              lower: np.ndarray, upper: np.ndarray,
-              where: str) -> tuple[np.ndarray, np.ndarray, tuple[float, float, float]]:
+def _resample(
+    image: Image,
+    mask: Mask,
+    settings: Settings,
+    *,
+    keep_all: bool,
+    lower: np.ndarray,
+    upper: np.ndarray,
+    where: str,
+) -> tuple[np.ndarray, np.ndarray, tuple[float, float, float]]:
     """Resampled intensities and morphological mask around the ROI (or whole grid), spacing."""
     interp = settings.interpolation
     assert interp.spacing_mm is not None
@@ -159,7 +180,8 @@ def _resample(image: Image, mask: Mask, settings: Settings, *, keep_all: bool,
         box_low, box_high = np.zeros(3, int), np.array(grid.shape)
     else:  # work on the input around the ROI only, with the grid re-based on that crop
         box_low, box_high = region_around(
-            grid, lower, upper, margin_mm=LOCAL_MARGIN_MM + 2 * max(grid.spacing_mm))
+            grid, lower, upper, margin_mm=LOCAL_MARGIN_MM + 2 * max(grid.spacing_mm)
+        )
         source_low, source_high = _support_box(grid, box_low, box_high, image.shape)
         image = image.crop(source_low, source_high)
         mask = cast(Mask, mask.crop(source_low, source_high))
@@ -168,14 +190,27 @@ def _resample(image: Image, mask: Mask, settings: Settings, *, keep_all: bool,
         image = image.with_array(np.round(raw) if settings.round_input else raw)
         start = np.array(grid.start_index) - source_low
         grid = replace(grid, start_index=(float(start[0]), float(start[1]), float(start[2])))
-    resampled = resample_image(image, grid, order=interp.image_interpolator.order,
-                               lower=box_low, upper=box_high,
-                               round_intensities=interp.round_intensities)
-    morph = resample_mask(mask, grid, order=interp.mask_interpolator.order,
-                          threshold=interp.mask_threshold, lower=box_low, upper=box_high)
+    resampled = resample_image(
+        image,
+        grid,
+        order=interp.image_interpolator.order,
+        lower=box_low,
+        upper=box_high,
+        round_intensities=interp.round_intensities,
+    )
+    morph = resample_mask(
+        mask,
+        grid,
+        order=interp.mask_interpolator.order,
+        threshold=interp.mask_threshold,
+        lower=box_low,
+        upper=box_high,
+    )
     if morph.is_empty:
-        raise MaskError(f"{where}the ROI ({mask.voxel_count} voxels) vanishes when "
-                        f"resampled to {grid.spacing_mm} mm; use a finer spacing")
+        raise MaskError(
+            f"{where}the ROI ({mask.voxel_count} voxels) vanishes when "
+            f"resampled to {grid.spacing_mm} mm; use a finer spacing"
+        )
     return np.asarray(resampled.array), np.asarray(morph.array), grid.spacing_mm
 
 
@@ -195,27 +230,36 @@ def prepare(image: Image, mask: Image, settings: Settings) -> PreparedRoi:
         found.update(diag.roi_diagnostics(initial, checked.array, checked.array, stage="init"))
         image = image.with_array(initial)
     stage = _crop if settings.interpolation.spacing_mm is None else _resample
-    intensity, morph, spacing = stage(image, checked, settings, keep_all=keep_all, lower=lower,
-                                      upper=upper, where=where)
+    intensity, morph, spacing = stage(
+        image, checked, settings, keep_all=keep_all, lower=lower, upper=upper, where=where
+    )
     if keep_all:
         found.update(diag.image_diagnostics(intensity, spacing, stage="interp"))
         found.update(diag.roi_diagnostics(intensity, morph, morph, stage="interp"))
     reseg = settings.resegmentation
-    intensity_mask = resegment(intensity, morph, value_range=reseg.range,
-                               outlier_sigma=reseg.outlier_sigma)
+    intensity_mask = resegment(
+        intensity, morph, value_range=reseg.range, outlier_sigma=reseg.outlier_sigma
+    )
     if keep_all:
         found.update(diag.roi_diagnostics(intensity, morph, intensity_mask, stage="reseg"))
     if not intensity_mask.any():
-        raise MaskError(f"{where}no ROI voxel is left after re-segmentation "
-                        f"(range {reseg.range}, outlier sigma {reseg.outlier_sigma})")
+        raise MaskError(
+            f"{where}no ROI voxel is left after re-segmentation "
+            f"(range {reseg.range}, outlier sigma {reseg.outlier_sigma})"
+        )
     if keep_all:  # crop the whole grid to the ROI and its margin now that diagnostics are done
         region = _box(*_bbox(morph), morph.shape, _margin_voxels(spacing))
         intensity, morph, intensity_mask = intensity[region], morph[region], intensity_mask[region]
     disc = settings.discretisation
     lower_bound = reseg.range[0] if reseg.range is not None else None
-    levels, n_levels = discretise(intensity, intensity_mask, method=disc.method.value,
-                                  bin_width=disc.bin_width, n_bins=disc.n_bins,
-                                  lower_bound=lower_bound)
+    levels, n_levels = discretise(
+        intensity,
+        intensity_mask,
+        method=disc.method.value,
+        bin_width=disc.bin_width,
+        n_bins=disc.n_bins,
+        lower_bound=lower_bound,
+    )
     if n_levels > MAX_TEXTURE_LEVELS and set(settings.families) & set(TEXTURE_FAMILIES):
         raise ConfigError(
             f"{where}discretisation gives {n_levels} grey levels (more than "
@@ -225,8 +269,9 @@ def prepare(image: Image, mask: Image, settings: Settings) -> PreparedRoi:
     return PreparedRoi(intensity, morph, intensity_mask, levels, n_levels, spacing, found)
 
 
-def _support_box(grid: Any, low: np.ndarray, high: np.ndarray,
-                 shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+def _support_box(
+    grid: Any, low: np.ndarray, high: np.ndarray, shape: tuple[int, ...]
+) -> tuple[np.ndarray, np.ndarray]:
     positions = grid.input_positions(low, high)
     first = np.array([math.floor(p.min()) - 13 if p.size else 0 for p in positions])
     last = np.array([math.ceil(p.max()) + 14 if p.size else 0 for p in positions])
@@ -250,21 +295,27 @@ def _padded(array: np.ndarray, region: tuple, pad: int) -> np.ndarray:
     """`array[region]` widened by `pad` voxels on every side, zero / False beyond the grid."""
     lower = [s.start - pad for s in region]
     upper = [s.stop + pad for s in region]
-    inner = tuple(slice(max(lo, 0), min(hi, n))
-                  for lo, hi, n in zip(lower, upper, array.shape, strict=True))
+    inner = tuple(
+        slice(max(lo, 0), min(hi, n)) for lo, hi, n in zip(lower, upper, array.shape, strict=True)
+    )
     out = np.zeros([hi - lo for lo, hi in zip(lower, upper, strict=True)], dtype=array.dtype)
     out[tuple(slice(s.start - lo, s.stop - lo) for s, lo in zip(inner, lower, strict=True))] = (
-        array[inner])  # (np.pad does the same with ~10x the Python overhead)
+        array[inner]
+    )  # (np.pad does the same with ~10x the Python overhead)
     return out
 
 
-def compute_families(prepared: PreparedRoi, settings: Settings,
-                     timings: dict[str, float] | None = None) -> dict[str, float]:
+def compute_families(
+    prepared: PreparedRoi, settings: Settings, timings: dict[str, float] | None = None
+) -> dict[str, float]:
     """Every family of `settings.families` on a prepared ROI (missing modules skipped)."""
-    morph_box = tuple(slice(int(lo), int(hi)) for lo, hi in zip(*_bbox(prepared.morph_mask),
-                                                                 strict=True))
-    tight = {name: _padded(getattr(prepared, name), morph_box, 1)
-             for name in ("intensity", "morph_mask", "intensity_mask", "levels")}
+    morph_box = tuple(
+        slice(int(lo), int(hi)) for lo, hi in zip(*_bbox(prepared.morph_mask), strict=True)
+    )
+    tight = {
+        name: _padded(getattr(prepared, name), morph_box, 1)
+        for name in ("intensity", "morph_mask", "intensity_mask", "levels")
+    }
     values = prepared.intensity[prepared.intensity_mask]
     reseg_range = settings.resegmentation.range
     ivh_range = None
@@ -272,20 +323,32 @@ def compute_families(prepared: PreparedRoi, settings: Settings,
         ivh_range = reseg_range
     ivh = settings.ivh
     calls: dict[str, Any] = {
-        "morphology": lambda m: m.compute(tight["morph_mask"], prepared.spacing_mm,
-                                          intensity=tight["intensity"],
-                                          intensity_mask=tight["intensity_mask"]),
-        "morphology_2d": lambda m: m.compute(tight["morph_mask"], prepared.spacing_mm,
-                                             intensity=tight["intensity"],
-                                             intensity_mask=tight["intensity_mask"]),
-        "local_intensity": lambda m: m.compute(prepared.intensity, prepared.intensity_mask,
-                                               prepared.spacing_mm),
+        "morphology": lambda m: m.compute(
+            tight["morph_mask"],
+            prepared.spacing_mm,
+            intensity=tight["intensity"],
+            intensity_mask=tight["intensity_mask"],
+        ),
+        "morphology_2d": lambda m: m.compute(
+            tight["morph_mask"],
+            prepared.spacing_mm,
+            intensity=tight["intensity"],
+            intensity_mask=tight["intensity_mask"],
+        ),
+        "local_intensity": lambda m: m.compute(
+            prepared.intensity, prepared.intensity_mask, prepared.spacing_mm
+        ),
         "statistics": lambda m: m.compute(values),
-        "intensity_histogram": lambda m: m.compute(prepared.levels[prepared.intensity_mask],
-                                                   prepared.n_levels),
+        "intensity_histogram": lambda m: m.compute(
+            prepared.levels[prepared.intensity_mask], prepared.n_levels
+        ),
         "intensity_volume_histogram": lambda m: m.compute(
-            values, discretisation=ivh.discretisation.value, bin_width=ivh.bin_width,
-            n_bins=ivh.n_bins, value_range=ivh_range),
+            values,
+            discretisation=ivh.discretisation.value,
+            bin_width=ivh.bin_width,
+            n_bins=ivh.n_bins,
+            value_range=ivh_range,
+        ),
     }
     found: dict[str, float] = {}
     with shared_prepare():  # the texture families crop the same arrays once
@@ -297,9 +360,15 @@ def compute_families(prepared: PreparedRoi, settings: Settings,
             if family in TEXTURE_FAMILIES:
                 extra = {"morph_roi": tight["morph_mask"]} if family == "gldzm" else {}
                 for dimension in settings.texture.dimensions:
-                    found.update(module.compute(tight["levels"], tight["intensity_mask"],
-                                                prepared.n_levels, dimension=dimension,
-                                                **extra))
+                    found.update(
+                        module.compute(
+                            tight["levels"],
+                            tight["intensity_mask"],
+                            prepared.n_levels,
+                            dimension=dimension,
+                            **extra,
+                        )
+                    )
             else:
                 found.update(calls[family](module))
             if timings is not None:
@@ -307,9 +376,14 @@ def compute_families(prepared: PreparedRoi, settings: Settings,
     return found
 
 
-def extract(image: Image, mask: Image, settings: Settings | str | dict = "default",
-            *, names: str = "ibsi",
-            timings: dict[str, float] | None = None) -> dict[str, float]:
+def extract(
+    image: Image,
+    mask: Image,
+    settings: Settings | str | dict = "default",
+    *,
+    names: str = "ibsi",
+    timings: dict[str, float] | None = None,
+) -> dict[str, float]:
     """IBSI radiomics features of one ROI: the processing chain, then every feature family.
 
     Parameters
@@ -363,8 +437,9 @@ def extract(image: Image, mask: Image, settings: Settings | str | dict = "defaul
     settings = load_settings(settings)
     resolved = for_image(settings, image.shape)
     if resolved is not settings:
-        log.info("%sone-slice image: settings %r -> %r", _where(image), settings.name,
-                 resolved.name)
+        log.info(
+            "%sone-slice image: settings %r -> %r", _where(image), settings.name, resolved.name
+        )
         settings = resolved
     start = time.perf_counter()
     prepared = prepare(image, mask, settings)
@@ -375,5 +450,4 @@ def extract(image: Image, mask: Image, settings: Settings | str | dict = "defaul
     return found if names == "ibsi" else rename(found, names)
 
 
-__all__ = ["PreparedRoi", "check_inputs", "compute_families", "extract",
-           "family_module", "prepare"]
+__all__ = ["PreparedRoi", "check_inputs", "compute_families", "extract", "family_module", "prepare"]

@@ -46,8 +46,11 @@ _DEFS = (
     ("cm_inv_diff", "IB1Z", "Inverse difference: sum of p_ij / (1 + |i - j|)"),
     ("cm_inv_diff_norm", "NDRX", "Normalised inverse difference: sum p_ij / (1 + |i-j| / Ng)"),
     ("cm_inv_diff_mom", "WF0Z", "Inverse difference moment: sum of p_ij / (1 + (i - j)^2)"),
-    ("cm_inv_diff_mom_norm", "1QCO",
-     "Normalised inverse difference moment: sum of p_ij / (1 + (i - j)^2 / Ng^2)"),
+    (
+        "cm_inv_diff_mom_norm",
+        "1QCO",
+        "Normalised inverse difference moment: sum of p_ij / (1 + (i - j)^2 / Ng^2)",
+    ),
     ("cm_inv_var", "E8JP", "Inverse variance: sum over i != j of p_ij / (i - j)^2"),
     ("cm_corr", "NI2N", "Correlation: covariance of i and j over sigma_i sigma_j"),
     ("cm_auto_corr", "QWB0", "Autocorrelation: sum of i j p_ij"),
@@ -60,8 +63,11 @@ _DEFS = (
 FEATURES: tuple[FeatureInfo, ...] = tuple(FeatureInfo(n, _FAMILY, c, d) for n, c, d in _DEFS)
 _NAMES = tuple(name for name, _, _ in _DEFS)
 MAX_CELLS = 200_000_000  # co-occurrence cells per call (1.6 GB of int64)
-_SUFFIXES = {"2D": ("2D_avg", "2D_comb"), "2.5D": ("2_5D_avg", "2_5D_comb"),
-             "3D": ("3D_avg", "3D_comb")}
+_SUFFIXES = {
+    "2D": ("2D_avg", "2D_comb"),
+    "2.5D": ("2_5D_avg", "2_5D_comb"),
+    "3D": ("3D_avg", "3D_comb"),
+}
 
 
 def compute(
@@ -113,8 +119,9 @@ def compute(
         return tc.nan_features(_NAMES, suffixes)
     out: dict[str, float] = {}
     if "2D" in dims or "2.5D" in dims:
-        per_slice, lv = glcm_matrices(padded, tc.DIRECTIONS_2D, distance=distance,
-                                      symmetric=symmetric, per_slice=True)
+        per_slice, lv = glcm_matrices(
+            padded, tc.DIRECTIONS_2D, distance=distance, symmetric=symmetric, per_slice=True
+        )
         if "2D" in dims:
             n_z, n_dir = per_slice.shape[:2]
             stacked = per_slice.reshape(n_z * n_dir, *per_slice.shape[2:])
@@ -125,8 +132,9 @@ def compute(
             out.update(_aggregate(merged, lv, n_levels, "2_5D_avg"))
             out.update(_aggregate(merged.sum(axis=0, keepdims=True), lv, n_levels, "2_5D_comb"))
     if "3D" in dims:
-        per_dir, lv = glcm_matrices(padded, tc.DIRECTIONS_3D, distance=distance,
-                                    symmetric=symmetric)
+        per_dir, lv = glcm_matrices(
+            padded, tc.DIRECTIONS_3D, distance=distance, symmetric=symmetric
+        )
         out.update(_aggregate(per_dir[0], lv, n_levels, "3D_avg"))
         out.update(_aggregate(per_dir[0].sum(axis=0, keepdims=True), lv, n_levels, "3D_comb"))
     return out
@@ -203,13 +211,15 @@ def _aggregate(
         return tc.nan_features(_NAMES, [suffix])
     # Bounded memory: features of at most ~2 million matrix cells at a time.
     chunk = max(1, 2_000_000 // (stack.shape[1] * stack.shape[2]))
-    parts = [glcm_features(stack[k:k + chunk], n_levels, levels)
-             for k in range(0, len(stack), chunk)]
+    parts = [
+        glcm_features(stack[k : k + chunk], n_levels, levels) for k in range(0, len(stack), chunk)
+    ]
     table = np.stack([np.concatenate([part[name] for part in parts]) for name in _NAMES])
     finite = np.isfinite(table)
     if finite.all():  # the usual case: one vectorised mean per feature
-        return {f"{name}_{suffix}": float(m)
-                for name, m in zip(_NAMES, table.mean(axis=1), strict=True)}
+        return {
+            f"{name}_{suffix}": float(m) for name, m in zip(_NAMES, table.mean(axis=1), strict=True)
+        }
     out = {}
     for name, column, ok in zip(_NAMES, table, finite, strict=True):
         if not ok.any():

@@ -113,8 +113,15 @@ def compute(
         if "2D" in dims:
             out.update(zone_features(per_slice, n_voxels, *axes, _GENERIC, "2D"))
         if "2.5D" in dims:
-            out.update(zone_features(per_slice.sum(axis=0, keepdims=True),
-                                     n_voxels.sum(keepdims=True), *axes, _GENERIC, "2_5D"))
+            out.update(
+                zone_features(
+                    per_slice.sum(axis=0, keepdims=True),
+                    n_voxels.sum(keepdims=True),
+                    *axes,
+                    _GENERIC,
+                    "2_5D",
+                )
+            )
     if "3D" in dims:
         distance = _distance_on_crop(morph, roi, in_plane=False)
         volume, n_voxels, *axes = distance_zone_matrices(padded, distance, dimension="3D")
@@ -149,8 +156,10 @@ def _distance_on_crop(morph: np.ndarray, roi: np.ndarray, *, in_plane: bool) -> 
     morph_box = tc.bbox(morph)
     distance_box = edge_distance(morph[morph_box], in_plane=in_plane)
     # The ROI box lies inside the morphological box (the ROI is inside the mask).
-    inner = tuple(slice(r.start - m.start, r.stop - m.start)
-                  for r, m in zip(tc.bbox(roi), morph_box, strict=True))
+    inner = tuple(
+        slice(r.start - m.start, r.stop - m.start)
+        for r, m in zip(tc.bbox(roi), morph_box, strict=True)
+    )
     return np.pad(distance_box[inner], 1, mode="constant", constant_values=0)
 
 
@@ -182,8 +191,11 @@ def distance_zone_matrices(
     zone_distance = np.full(n_zones, np.iinfo(np.int32).max, dtype=np.int64)
     # same dtypes on both sides: numpy's fast ufunc.at path (a mixed int32 / int64 call is
     # ~30x slower)
-    np.minimum.at(zone_distance, (labels.ravel()[flat] - 1).astype(np.int64),
-                  distance.ravel()[flat].astype(np.int64))
+    np.minimum.at(
+        zone_distance,
+        (labels.ravel()[flat] - 1).astype(np.int64),
+        distance.ravel()[flat].astype(np.int64),
+    )
     if dimension == "3D":
         group = np.zeros_like(level)
         n_voxels = np.array([np.count_nonzero(padded)])

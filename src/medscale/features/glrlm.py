@@ -48,8 +48,11 @@ _DEFS = (
 FEATURES: tuple[FeatureInfo, ...] = tuple(FeatureInfo(n, _FAMILY, c, d) for n, c, d in _DEFS)
 _NAMES = tuple(name for name, _, _ in _DEFS)
 _GENERIC = dict(zip(tc.MATRIX_FEATURES, _NAMES, strict=True))
-_SUFFIXES = {"2D": ("2D_avg", "2D_comb"), "2.5D": ("2_5D_avg", "2_5D_comb"),
-             "3D": ("3D_avg", "3D_comb")}
+_SUFFIXES = {
+    "2D": ("2D_avg", "2D_comb"),
+    "2.5D": ("2_5D_avg", "2_5D_comb"),
+    "3D": ("3D_avg", "3D_comb"),
+}
 
 
 def compute(
@@ -118,7 +121,7 @@ def _shear(array: np.ndarray, row_axis: int, col_axis: int) -> np.ndarray:
     n_o, n_r, n_c = moved.shape
     width = n_c + 2 * n_r
     wide = np.zeros((n_o, n_r, width), dtype=moved.dtype)
-    wide[:, :, n_r:n_r + n_c] = moved
+    wide[:, :, n_r : n_r + n_c] = moved
     sheared = wide.reshape(n_o, n_r * width)[:, : n_r * (width - 1)].reshape(n_o, n_r, width - 1)
     return sheared.transpose(np.argsort((other, row_axis, col_axis)))
 

@@ -90,8 +90,15 @@ def compute(
         if "2D" in dims:
             out.update(zone_features(per_slice, n_voxels, *axes, _GENERIC, "2D"))
         if "2.5D" in dims:
-            out.update(zone_features(per_slice.sum(axis=0, keepdims=True),
-                                     n_voxels.sum(keepdims=True), *axes, _GENERIC, "2_5D"))
+            out.update(
+                zone_features(
+                    per_slice.sum(axis=0, keepdims=True),
+                    n_voxels.sum(keepdims=True),
+                    *axes,
+                    _GENERIC,
+                    "2_5D",
+                )
+            )
     if "3D" in dims:
         volume, n_voxels, *axes = size_zone_matrices(padded, dimension="3D")
         out.update(zone_features(volume, n_voxels, *axes, _GENERIC, "3D"))
@@ -134,8 +141,12 @@ def size_zone_matrices(
 
 
 def zone_features(
-    matrices: np.ndarray, n_voxels: np.ndarray, i_values: np.ndarray, j_values: np.ndarray,
-    names: dict[str, str], suffix: str,
+    matrices: np.ndarray,
+    n_voxels: np.ndarray,
+    i_values: np.ndarray,
+    j_values: np.ndarray,
+    names: dict[str, str],
+    suffix: str,
 ) -> dict[str, float]:
     """Features of the non-empty matrices of a stack, averaged, named ``<names[g]>_<suffix>``.
 
@@ -143,6 +154,7 @@ def zone_features(
     column of `matrices`.
     """
     keep = n_voxels > 0
-    values = tc.matrix_features(matrices[keep], n_voxels[keep].astype(np.float64), j_values,
-                                i_values)
+    values = tc.matrix_features(
+        matrices[keep], n_voxels[keep].astype(np.float64), j_values, i_values
+    )
     return tc.averaged(values, names, suffix)

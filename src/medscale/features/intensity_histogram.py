@@ -30,28 +30,48 @@ FEATURES: tuple[FeatureInfo, ...] = (
     FeatureInfo("ih_kurt", _FAMILY, "C3I7", "Excess discretised intensity kurtosis."),
     FeatureInfo("ih_median", _FAMILY, "WIFQ", "Median discretised intensity."),
     FeatureInfo("ih_min", _FAMILY, "1PR8", "Minimum discretised intensity."),
-    FeatureInfo("ih_p10", _FAMILY, "1PR8",
-                "10th discretised intensity percentile (the manual's tag, duplicated there)."),
+    FeatureInfo(
+        "ih_p10",
+        _FAMILY,
+        "1PR8",
+        "10th discretised intensity percentile (the manual's tag, duplicated there).",
+    ),
     FeatureInfo("ih_p90", _FAMILY, "GPMT", "90th discretised intensity percentile."),
     FeatureInfo("ih_max", _FAMILY, "3NCY", "Maximum discretised intensity."),
-    FeatureInfo("ih_mode", _FAMILY, "AMMC",
-                "Most frequent grey level; ties go to the level closest to the mean, then lower."),
+    FeatureInfo(
+        "ih_mode",
+        _FAMILY,
+        "AMMC",
+        "Most frequent grey level; ties go to the level closest to the mean, then lower.",
+    ),
     FeatureInfo("ih_iqr", _FAMILY, "WR0O", "Discretised intensity interquartile range."),
     FeatureInfo("ih_range", _FAMILY, "5Z3W", "Discretised intensity range."),
     FeatureInfo("ih_mad", _FAMILY, "D2ZX", "Mean absolute deviation from the mean grey level."),
-    FeatureInfo("ih_rmad", _FAMILY, "WRZB",
-                "Mean absolute deviation of the grey levels between P10 and P90."),
+    FeatureInfo(
+        "ih_rmad",
+        _FAMILY,
+        "WRZB",
+        "Mean absolute deviation of the grey levels between P10 and P90.",
+    ),
     FeatureInfo("ih_medad", _FAMILY, "4RNL", "Mean absolute deviation from the median grey level."),
     FeatureInfo("ih_cov", _FAMILY, "CWYJ", "Coefficient of variation of the grey levels."),
     FeatureInfo("ih_qcod", _FAMILY, "SLWD", "Quartile coefficient of dispersion of grey levels."),
     FeatureInfo("ih_entropy", _FAMILY, "TLU2", "Shannon entropy (log2) of the histogram."),
     FeatureInfo("ih_uniformity", _FAMILY, "BJ5W", "Uniformity: sum of squared bin probabilities."),
     FeatureInfo("ih_max_grad", _FAMILY, "12CE", "Maximum of the histogram gradient H'."),
-    FeatureInfo("ih_max_grad_g", _FAMILY, "8E6O",
-                "Grey level of the maximum histogram gradient (lowest on ties)."),
+    FeatureInfo(
+        "ih_max_grad_g",
+        _FAMILY,
+        "8E6O",
+        "Grey level of the maximum histogram gradient (lowest on ties).",
+    ),
     FeatureInfo("ih_min_grad", _FAMILY, "VQB3", "Minimum of the histogram gradient H'."),
-    FeatureInfo("ih_min_grad_g", _FAMILY, "RHQZ",
-                "Grey level of the minimum histogram gradient (lowest on ties)."),
+    FeatureInfo(
+        "ih_min_grad_g",
+        _FAMILY,
+        "RHQZ",
+        "Grey level of the minimum histogram gradient (lowest on ties).",
+    ),
 )
 
 
@@ -126,12 +146,16 @@ def compute(levels: np.ndarray, n_levels: int) -> dict[str, float]:
     as_float = array.astype(np.float64)
     as_int = np.rint(as_float).astype(np.int64)
     if not np.array_equal(as_int, as_float):
-        raise InputError("intensity_histogram.compute: levels must be whole grey levels, got "
-                         "non-integer values; discretise the intensities first")
+        raise InputError(
+            "intensity_histogram.compute: levels must be whole grey levels, got "
+            "non-integer values; discretise the intensities first"
+        )
     low, high = int(as_int.min()), int(as_int.max())
     if low < 1 or high > n_levels:
-        raise InputError(f"intensity_histogram.compute: grey levels {low}..{high} lie outside "
-                         f"1..{n_levels}; pass the n_levels of the discretisation used")
+        raise InputError(
+            f"intensity_histogram.compute: grey levels {low}..{high} lie outside "
+            f"1..{n_levels}; pass the n_levels of the discretisation used"
+        )
     counts = np.bincount(as_int - 1, minlength=n_levels)
     probabilities = counts[counts > 0] / array.size
     gradient = histogram_gradient(counts)

@@ -59,8 +59,9 @@ class ResampledGrid:
         ]
 
 
-def aligned_grid(shape: Any, spacing_mm: Any,
-                 new_spacing_mm: tuple[float | None, float | None, float | None]) -> ResampledGrid:
+def aligned_grid(
+    shape: Any, spacing_mm: Any, new_spacing_mm: tuple[float | None, float | None, float | None]
+) -> ResampledGrid:
     """The IBSI centre-aligned grid with `new_spacing_mm` (None keeps an axis unchanged).
 
     Parameters
@@ -96,8 +97,9 @@ def aligned_grid(shape: Any, spacing_mm: Any,
     return ResampledGrid(tuple(sizes), tuple(spacings), tuple(starts), tuple(steps))  # type: ignore[arg-type]
 
 
-def region_around(grid: ResampledGrid, lower: Any, upper: Any, *,
-                  margin_mm: float) -> tuple[np.ndarray, np.ndarray]:
+def region_around(
+    grid: ResampledGrid, lower: Any, upper: Any, *, margin_mm: float
+) -> tuple[np.ndarray, np.ndarray]:
     """New-grid index box covering input box ``lower <= i < upper`` plus `margin_mm`.
 
     The box includes every new voxel whose position lies within one input voxel of the
@@ -119,20 +121,27 @@ def _interpolate(array: np.ndarray, positions: list[np.ndarray], order: int) -> 
     """B-spline interpolation of `array` at the outer product of 1-D `positions` (float64)."""
     support = _SUPPORT[order]
     crop_low = [max(int(math.floor(p.min())) - support, 0) for p in positions]
-    crop_high = [min(int(math.ceil(p.max())) + support + 1, n)
-                 for p, n in zip(positions, array.shape, strict=True)]
+    crop_high = [
+        min(int(math.ceil(p.max())) + support + 1, n)
+        for p, n in zip(positions, array.shape, strict=True)
+    ]
     region = tuple(slice(lo, hi) for lo, hi in zip(crop_low, crop_high, strict=True))
     source = np.asarray(array[region], dtype=np.float64)
     local = [p - lo for p, lo in zip(positions, crop_low, strict=True)]
     if all(np.allclose(p, np.round(p), atol=1e-9) for p in local):  # same positions: copy
-        index = np.ix_(*[np.clip(np.round(p).astype(int), 0, n - 1)
-                         for p, n in zip(local, source.shape, strict=True)])
+        index = np.ix_(
+            *[
+                np.clip(np.round(p).astype(int), 0, n - 1)
+                for p, n in zip(local, source.shape, strict=True)
+            ]
+        )
         return source[index]
     coordinates = np.stack(np.meshgrid(*local, indexing="ij"))
     from scipy import ndimage  # here, not at import: reading settings stays free of SciPy
 
-    return ndimage.map_coordinates(source, coordinates, order=order, mode="nearest",
-                                   prefilter=order > 1)
+    return ndimage.map_coordinates(
+        source, coordinates, order=order, mode="nearest", prefilter=order > 1
+    )
 
 
 def _world(image: Image, positions: list[np.ndarray]) -> tuple[float, float, float]:
@@ -141,8 +150,15 @@ def _world(image: Image, positions: list[np.ndarray]) -> tuple[float, float, flo
     return (float(world[0]), float(world[1]), float(world[2]))
 
 
-def resample_image(image: Image, grid: ResampledGrid, *, order: int, lower: Any = None,
-                   upper: Any = None, round_intensities: bool = False) -> Image:
+def resample_image(
+    image: Image,
+    grid: ResampledGrid,
+    *,
+    order: int,
+    lower: Any = None,
+    upper: Any = None,
+    round_intensities: bool = False,
+) -> Image:
     """Intensities of `image` on `grid` (new voxels ``lower <= j < upper``), float64.
 
     Parameters
@@ -168,8 +184,15 @@ def resample_image(image: Image, grid: ResampledGrid, *, order: int, lower: Any 
     return Image(values, grid.spacing_mm, origin, image.direction, image.meta)
 
 
-def resample_mask(mask: Mask, grid: ResampledGrid, *, order: int = 1, threshold: float = 0.5,
-                  lower: Any = None, upper: Any = None) -> Mask:
+def resample_mask(
+    mask: Mask,
+    grid: ResampledGrid,
+    *,
+    order: int = 1,
+    threshold: float = 0.5,
+    lower: Any = None,
+    upper: Any = None,
+) -> Mask:
     """`mask` on `grid`: interpolate the 0/1 values, keep voxels ``>= threshold``.
 
     The interpolated fraction is rounded to 6 decimals first, so that a partial volume of

@@ -41,14 +41,30 @@ _FAMILY = "intensity_volume_histogram"
 DISCRETISATIONS = ("none", "fixed_bin_size", "fixed_bin_number")
 
 FEATURES: tuple[FeatureInfo, ...] = (
-    FeatureInfo("ivh_v10", _FAMILY, "BC2M",
-                "Largest volume fraction with an intensity fraction of at least 10 %."),
-    FeatureInfo("ivh_v90", _FAMILY, "BC2M",
-                "Largest volume fraction with an intensity fraction of at least 90 %."),
-    FeatureInfo("ivh_i10", _FAMILY, "GBPN",
-                "Lowest discretised intensity present in at most 10 % of the volume."),
-    FeatureInfo("ivh_i90", _FAMILY, "GBPN",
-                "Lowest discretised intensity present in at most 90 % of the volume."),
+    FeatureInfo(
+        "ivh_v10",
+        _FAMILY,
+        "BC2M",
+        "Largest volume fraction with an intensity fraction of at least 10 %.",
+    ),
+    FeatureInfo(
+        "ivh_v90",
+        _FAMILY,
+        "BC2M",
+        "Largest volume fraction with an intensity fraction of at least 90 %.",
+    ),
+    FeatureInfo(
+        "ivh_i10",
+        _FAMILY,
+        "GBPN",
+        "Lowest discretised intensity present in at most 10 % of the volume.",
+    ),
+    FeatureInfo(
+        "ivh_i90",
+        _FAMILY,
+        "GBPN",
+        "Lowest discretised intensity present in at most 90 % of the volume.",
+    ),
     FeatureInfo("ivh_diff_v10_v90", _FAMILY, "DDTU", "Volume fraction difference V10 - V90."),
     FeatureInfo("ivh_diff_i10_i90", _FAMILY, "CNV2", "Intensity difference I10 - I90."),
 )
@@ -67,17 +83,23 @@ def _bound(value_range: tuple[float | None, float | None] | None, side: int) -> 
 
 def _check_settings(discretisation: str, bin_width: float | None, n_bins: int | None) -> None:
     if discretisation not in DISCRETISATIONS:
-        raise ConfigError(f"ivh discretisation must be one of {DISCRETISATIONS}, "
-                          f"got {discretisation!r}")
+        raise ConfigError(
+            f"ivh discretisation must be one of {DISCRETISATIONS}, got {discretisation!r}"
+        )
     if discretisation == "fixed_bin_size" and (bin_width is None or not bin_width > 0):
         raise ConfigError(f"ivh fixed_bin_size needs bin_width > 0, got {bin_width!r}")
     if discretisation == "fixed_bin_number" and (n_bins is None or int(n_bins) < 1):
         raise ConfigError(f"ivh fixed_bin_number needs n_bins >= 1, got {n_bins!r}")
 
 
-def _grid(values: np.ndarray, *, discretisation: str, bin_width: float | None,
-          n_bins: int | None, value_range: tuple[float | None, float | None] | None,
-          ) -> tuple[np.ndarray, float, float, float]:
+def _grid(
+    values: np.ndarray,
+    *,
+    discretisation: str,
+    bin_width: float | None,
+    n_bins: int | None,
+    value_range: tuple[float | None, float | None] | None,
+) -> tuple[np.ndarray, float, float, float]:
     """Voxel positions on the IVH grid, with min(G), max(G) and the step w_d.
 
     Returns ``(steps, g_min, g_max, w_d)`` where ``steps = (X_{d,gl} - min G) / w_d``, exact
@@ -106,9 +128,14 @@ def _grid(values: np.ndarray, *, discretisation: str, bin_width: float | None,
     return bins, 1.0, float(n_levels), 1.0
 
 
-def compute(values: np.ndarray, *, discretisation: str, bin_width: float | None = None,
-            n_bins: int | None = None,
-            value_range: tuple[float | None, float | None] | None = None) -> dict[str, float]:
+def compute(
+    values: np.ndarray,
+    *,
+    discretisation: str,
+    bin_width: float | None = None,
+    n_bins: int | None = None,
+    value_range: tuple[float | None, float | None] | None = None,
+) -> dict[str, float]:
     """Intensity-volume histogram features of the ROI intensities.
 
     Parameters
@@ -159,9 +186,13 @@ def compute(values: np.ndarray, *, discretisation: str, bin_width: float | None 
     array = as_values(values, what="ivh.compute")
     if array.size == 0:
         return undefined(_NAMES, "the ROI intensity mask is empty")
-    steps, g_min, g_max, step = _grid(array, discretisation=discretisation,
-                                      bin_width=bin_width, n_bins=n_bins,
-                                      value_range=value_range)
+    steps, g_min, g_max, step = _grid(
+        array,
+        discretisation=discretisation,
+        bin_width=bin_width,
+        n_bins=n_bins,
+        value_range=value_range,
+    )
     # the grid spans G, and goes on to the highest voxel when that lies beyond max G (a voxel
     # at the upper re-segmentation bound falls in the bin after it, for fixed bin size)
     last = max(math.floor((g_max - g_min) / step + 1e-9), math.ceil(float(steps.max()) - 1e-9))
@@ -186,7 +217,10 @@ def compute(values: np.ndarray, *, discretisation: str, bin_width: float | None 
     features["ivh_diff_i10_i90"] = features["ivh_i10"] - features["ivh_i90"]
     missing = [name for name in _NAMES if math.isnan(features[name])]
     if missing:
-        warnings.warn(f"{', '.join(missing)} undefined: intensity range G = [{g_min:g}, "
-                      f"{g_max:g}] of the IVH leaves them without a grid point; set to NaN",
-                      MedscaleWarning, stacklevel=2)
+        warnings.warn(
+            f"{', '.join(missing)} undefined: intensity range G = [{g_min:g}, "
+            f"{g_max:g}] of the IVH leaves them without a grid point; set to NaN",
+            MedscaleWarning,
+            stacklevel=2,
+        )
     return features

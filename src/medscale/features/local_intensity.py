@@ -31,16 +31,25 @@ _FAMILY = "local_intensity"
 SPHERE_RADIUS_MM: float = 10.0 * (3.0 / (4.0 * math.pi)) ** (1.0 / 3.0)
 
 FEATURES: tuple[FeatureInfo, ...] = (
-    FeatureInfo("loc_peak_loc", _FAMILY, "VJGA",
-                "Mean intensity in a 1 cm^3 sphere centred on the ROI's maximum-intensity voxel "
-                "(highest such mean on ties)."),
-    FeatureInfo("loc_peak_glob", _FAMILY, "0F91",
-                "Highest mean intensity in a 1 cm^3 sphere centred on any ROI voxel."),
+    FeatureInfo(
+        "loc_peak_loc",
+        _FAMILY,
+        "VJGA",
+        "Mean intensity in a 1 cm^3 sphere centred on the ROI's maximum-intensity voxel "
+        "(highest such mean on ties).",
+    ),
+    FeatureInfo(
+        "loc_peak_glob",
+        _FAMILY,
+        "0F91",
+        "Highest mean intensity in a 1 cm^3 sphere centred on any ROI voxel.",
+    ),
 )
 
 
-def sphere_kernel(spacing_mm: tuple[float, float, float], *,
-                  radius_mm: float = SPHERE_RADIUS_MM) -> np.ndarray:
+def sphere_kernel(
+    spacing_mm: tuple[float, float, float], *, radius_mm: float = SPHERE_RADIUS_MM
+) -> np.ndarray:
     """Boolean kernel of the voxels whose centres lie within `radius_mm` of the centre voxel.
 
     Parameters
@@ -74,12 +83,15 @@ def _extent(mask: np.ndarray) -> list[tuple[int, int]]:
 
 
 def _crop_box(mask: np.ndarray, margin: tuple[int, ...]) -> tuple[slice, ...]:
-    return tuple(slice(max(low - m, 0), min(high + m + 1, n))
-                 for (low, high), m, n in zip(_extent(mask), margin, mask.shape, strict=True))
+    return tuple(
+        slice(max(low - m, 0), min(high + m + 1, n))
+        for (low, high), m, n in zip(_extent(mask), margin, mask.shape, strict=True)
+    )
 
 
-def sphere_means(intensity: np.ndarray, mask: np.ndarray,
-                 spacing_mm: tuple[float, float, float]) -> np.ndarray:
+def sphere_means(
+    intensity: np.ndarray, mask: np.ndarray, spacing_mm: tuple[float, float, float]
+) -> np.ndarray:
     """Mean intensity in the 1 cm^3 sphere around each voxel of `mask`.
 
     Parameters
@@ -108,22 +120,27 @@ def sphere_means(intensity: np.ndarray, mask: np.ndarray,
     box = _crop_box(mask, half)
     values = np.asarray(intensity, dtype=np.float64)[box]
     inside = mask[box]
-    if all(low >= h and high + h < n
-           for (low, high), h, n in zip(_extent(mask), half, mask.shape, strict=True)):
+    if all(
+        low >= h and high + h < n
+        for (low, high), h, n in zip(_extent(mask), half, mask.shape, strict=True)
+    ):
         # every sphere lies wholly inside the image
         return _convolve_same(values, kernel)[inside] / kernel.sum()
     # Kernel planes farther from the centre than the box is long meet no voxel of the box:
     # drop them (a one-slice image then convolves with the central plane only).
-    reach = tuple(slice(h - min(h, n - 1), h + min(h, n - 1) + 1)
-                  for h, n in zip(half, values.shape, strict=True))
+    reach = tuple(
+        slice(h - min(h, n - 1), h + min(h, n - 1) + 1)
+        for h, n in zip(half, values.shape, strict=True)
+    )
     kernel = kernel[reach]
     sums = _convolve_same(values, kernel)[inside]
     counts = np.rint(_convolve_same(np.ones_like(values), kernel))[inside]
     return sums / counts
 
 
-def compute(intensity: np.ndarray, intensity_mask: np.ndarray,
-            spacing_mm: tuple[float, float, float]) -> dict[str, float]:
+def compute(
+    intensity: np.ndarray, intensity_mask: np.ndarray, spacing_mm: tuple[float, float, float]
+) -> dict[str, float]:
     """Local and global intensity peak of an ROI.
 
     Parameters
@@ -158,24 +175,29 @@ def compute(intensity: np.ndarray, intensity_mask: np.ndarray,
     image = np.asarray(intensity, dtype=np.float64)
     roi = np.asarray(intensity_mask, dtype=bool)
     if image.shape != roi.shape or image.ndim != 3:
-        raise InputError("local_intensity.compute: intensity and intensity_mask must be 3-D "
-                         f"(z, y, x) on one grid, got {image.shape} and {roi.shape}")
+        raise InputError(
+            "local_intensity.compute: intensity and intensity_mask must be 3-D "
+            f"(z, y, x) on one grid, got {image.shape} and {roi.shape}"
+        )
     spacing = tuple(float(s) for s in spacing_mm)
     if len(spacing) != 3 or not all(s > 0 for s in spacing):
-        raise InputError(f"local_intensity.compute: spacing_mm must be 3 positive values in "
-                         f"mm, got {spacing_mm!r}")
+        raise InputError(
+            f"local_intensity.compute: spacing_mm must be 3 positive values in "
+            f"mm, got {spacing_mm!r}"
+        )
     names = [info.name for info in FEATURES]
     if not roi.any():
         return undefined(names, "the ROI intensity mask is empty")
     box = _crop_box(roi, tuple(s // 2 for s in sphere_kernel(spacing).shape))
     if not np.all(np.isfinite(image[box])):
-        raise InputError("local_intensity.compute: the image holds NaN or infinite "
-                         "intensities within a sphere radius of the ROI")
+        raise InputError(
+            "local_intensity.compute: the image holds NaN or infinite "
+            "intensities within a sphere radius of the ROI"
+        )
     means = sphere_means(image, roi, spacing)
     roi_values = image[roi]
     at_max = roi_values == roi_values.max()
-    return {"loc_peak_loc": float(means[at_max].max()),
-            "loc_peak_glob": float(means.max())}
+    return {"loc_peak_loc": float(means[at_max].max()), "loc_peak_glob": float(means.max())}
 
 
 def _convolve_same(values: np.ndarray, kernel: np.ndarray) -> np.ndarray:
@@ -190,4 +212,3 @@ def _convolve_same(values: np.ndarray, kernel: np.ndarray) -> np.ndarray:
     result = irfftn(spectrum, fast)
     start = [(k - 1) // 2 for k in kernel.shape]
     return result[tuple(slice(s, s + n) for s, n in zip(start, values.shape, strict=True))]
-

@@ -44,53 +44,107 @@ FEATURES: tuple[FeatureInfo, ...] = (
     FeatureInfo("morph_sph_dispr", _FAMILY, "KRCK", "Spherical disproportion A / (36 pi V^2)^1/3."),
     FeatureInfo("morph_sphericity", _FAMILY, "QCFX", "Sphericity (36 pi V^2)^1/3 / A."),
     FeatureInfo("morph_asphericity", _FAMILY, "25C7", "Asphericity (A^3 / (36 pi V^2))^1/3 - 1."),
-    FeatureInfo("morph_com", _FAMILY, "KLMA",
-                "Distance (mm) between the ROI centroid and the intensity-weighted centroid."),
-    FeatureInfo("morph_diam", _FAMILY, "L0JK",
-                "Maximum 3-D diameter (mm): largest distance between convex hull vertices."),
-    FeatureInfo("morph_pca_maj_axis", _FAMILY, "TDIC",
-                "Major axis length 4 sqrt(lambda_major) (mm)."),
-    FeatureInfo("morph_pca_min_axis", _FAMILY, "P9VJ",
-                "Minor axis length 4 sqrt(lambda_minor) (mm)."),
-    FeatureInfo("morph_pca_least_axis", _FAMILY, "7J51",
-                "Least axis length 4 sqrt(lambda_least) (mm)."),
-    FeatureInfo("morph_pca_elongation", _FAMILY, "Q3CK",
-                "Elongation sqrt(lambda_minor / lambda_major)."),
-    FeatureInfo("morph_pca_flatness", _FAMILY, "N17B",
-                "Flatness sqrt(lambda_least / lambda_major)."),
-    FeatureInfo("morph_vol_dens_aabb", _FAMILY, "PBX1",
-                "Volume density: V / volume of the axis-aligned bounding box of the mesh."),
-    FeatureInfo("morph_area_dens_aabb", _FAMILY, "R59B",
-                "Area density: A / area of the axis-aligned bounding box of the mesh."),
-    FeatureInfo("morph_vol_dens_aee", _FAMILY, "6BDE",
-                "Volume density: V / volume of the approximate enclosing ellipsoid."),
-    FeatureInfo("morph_area_dens_aee", _FAMILY, "RDD2",
-                "Area density: A / area of the approximate enclosing ellipsoid (Legendre series)."),
-    FeatureInfo("morph_vol_dens_conv_hull", _FAMILY, "R3ER",
-                "Volume density (solidity): V / convex hull volume."),
-    FeatureInfo("morph_area_dens_conv_hull", _FAMILY, "7T7F",
-                "Area density: A / convex hull area."),
-    FeatureInfo("morph_integ_int", _FAMILY, "99N0",
-                "Integrated intensity: V times the mean intensity in the intensity mask."),
-    FeatureInfo("morph_moran_i", _FAMILY, "N365",
-                "Moran's I, inverse world-distance weights over intensity-mask voxels."),
-    FeatureInfo("morph_geary_c", _FAMILY, "NPT7",
-                "Geary's C, inverse world-distance weights over intensity-mask voxels."),
+    FeatureInfo(
+        "morph_com",
+        _FAMILY,
+        "KLMA",
+        "Distance (mm) between the ROI centroid and the intensity-weighted centroid.",
+    ),
+    FeatureInfo(
+        "morph_diam",
+        _FAMILY,
+        "L0JK",
+        "Maximum 3-D diameter (mm): largest distance between convex hull vertices.",
+    ),
+    FeatureInfo(
+        "morph_pca_maj_axis", _FAMILY, "TDIC", "Major axis length 4 sqrt(lambda_major) (mm)."
+    ),
+    FeatureInfo(
+        "morph_pca_min_axis", _FAMILY, "P9VJ", "Minor axis length 4 sqrt(lambda_minor) (mm)."
+    ),
+    FeatureInfo(
+        "morph_pca_least_axis", _FAMILY, "7J51", "Least axis length 4 sqrt(lambda_least) (mm)."
+    ),
+    FeatureInfo(
+        "morph_pca_elongation", _FAMILY, "Q3CK", "Elongation sqrt(lambda_minor / lambda_major)."
+    ),
+    FeatureInfo(
+        "morph_pca_flatness", _FAMILY, "N17B", "Flatness sqrt(lambda_least / lambda_major)."
+    ),
+    FeatureInfo(
+        "morph_vol_dens_aabb",
+        _FAMILY,
+        "PBX1",
+        "Volume density: V / volume of the axis-aligned bounding box of the mesh.",
+    ),
+    FeatureInfo(
+        "morph_area_dens_aabb",
+        _FAMILY,
+        "R59B",
+        "Area density: A / area of the axis-aligned bounding box of the mesh.",
+    ),
+    FeatureInfo(
+        "morph_vol_dens_aee",
+        _FAMILY,
+        "6BDE",
+        "Volume density: V / volume of the approximate enclosing ellipsoid.",
+    ),
+    FeatureInfo(
+        "morph_area_dens_aee",
+        _FAMILY,
+        "RDD2",
+        "Area density: A / area of the approximate enclosing ellipsoid (Legendre series).",
+    ),
+    FeatureInfo(
+        "morph_vol_dens_conv_hull",
+        _FAMILY,
+        "R3ER",
+        "Volume density (solidity): V / convex hull volume.",
+    ),
+    FeatureInfo(
+        "morph_area_dens_conv_hull", _FAMILY, "7T7F", "Area density: A / convex hull area."
+    ),
+    FeatureInfo(
+        "morph_integ_int",
+        _FAMILY,
+        "99N0",
+        "Integrated intensity: V times the mean intensity in the intensity mask.",
+    ),
+    FeatureInfo(
+        "morph_moran_i",
+        _FAMILY,
+        "N365",
+        "Moran's I, inverse world-distance weights over intensity-mask voxels.",
+    ),
+    FeatureInfo(
+        "morph_geary_c",
+        _FAMILY,
+        "NPT7",
+        "Geary's C, inverse world-distance weights over intensity-mask voxels.",
+    ),
 )
 
 _NAMES = tuple(info.name for info in FEATURES)
 
 
-def _check_inputs(morph_mask: np.ndarray, spacing_mm: tuple[float, float, float],
-                  intensity: np.ndarray, intensity_mask: np.ndarray) -> None:
+def _check_inputs(
+    morph_mask: np.ndarray,
+    spacing_mm: tuple[float, float, float],
+    intensity: np.ndarray,
+    intensity_mask: np.ndarray,
+) -> None:
     shapes = {np.shape(morph_mask), np.shape(intensity), np.shape(intensity_mask)}
     if len(shapes) != 1 or np.ndim(morph_mask) != 3:
-        raise InputError("morphology.compute: morph_mask, intensity and intensity_mask must be "
-                         f"3-D (z, y, x) arrays on one grid, got shapes {sorted(shapes)}")
+        raise InputError(
+            "morphology.compute: morph_mask, intensity and intensity_mask must be "
+            f"3-D (z, y, x) arrays on one grid, got shapes {sorted(shapes)}"
+        )
     spacing = np.asarray(spacing_mm, dtype=float)
     if spacing.shape != (3,) or not np.all(spacing > 0):
-        raise InputError(f"morphology.compute: spacing_mm must be 3 positive values (z, y, x) "
-                         f"in mm, got {spacing_mm!r}")
+        raise InputError(
+            f"morphology.compute: spacing_mm must be 3 positive values (z, y, x) "
+            f"in mm, got {spacing_mm!r}"
+        )
 
 
 @dataclass(frozen=True)
@@ -111,8 +165,11 @@ def _moments(mask: np.ndarray, spacing: np.ndarray) -> _Moments:
     """
     count = int(np.count_nonzero(mask))
     index = [np.arange(n, dtype=np.int64) for n in mask.shape]
-    planes = {(0, 1): mask.sum(axis=2, dtype=np.int64), (0, 2): mask.sum(axis=1, dtype=np.int64),
-              (1, 2): mask.sum(axis=0, dtype=np.int64)}
+    planes = {
+        (0, 1): mask.sum(axis=2, dtype=np.int64),
+        (0, 2): mask.sum(axis=1, dtype=np.int64),
+        (1, 2): mask.sum(axis=0, dtype=np.int64),
+    }
     lines = [planes[(0, 1)].sum(axis=1), planes[(0, 1)].sum(axis=0), planes[(0, 2)].sum(axis=0)]
     first = [int(index[a] @ lines[a]) for a in range(3)]
     second = np.empty((3, 3))
@@ -123,24 +180,29 @@ def _moments(mask: np.ndarray, spacing: np.ndarray) -> _Moments:
             else:
                 total = int(index[a] @ planes[(a, b)] @ index[b])
             numerator = count * total - first[a] * first[b]  # exact (Python integers)
-            second[a, b] = second[b, a] = (numerator / (count * max(count - 1, 1))
-                                           * spacing[a] * spacing[b])
+            second[a, b] = second[b, a] = (
+                numerator / (count * max(count - 1, 1)) * spacing[a] * spacing[b]
+            )
     centroid = np.array(first, dtype=np.float64) / count * spacing
     return _Moments(count, centroid, second)
 
 
-def _weighted_centroid(intensity: np.ndarray, mask: np.ndarray, spacing: np.ndarray,
-                       total: float) -> np.ndarray:
+def _weighted_centroid(
+    intensity: np.ndarray, mask: np.ndarray, spacing: np.ndarray, total: float
+) -> np.ndarray:
     """Intensity-weighted centroid (mm) of the voxels of `mask`; `total` = sum of their values."""
     weights = np.where(mask, intensity, 0.0)
-    sums = [np.arange(weights.shape[0]) @ weights.sum(axis=(1, 2)),
-            np.arange(weights.shape[1]) @ weights.sum(axis=(0, 2)),
-            np.arange(weights.shape[2]) @ weights.sum(axis=(0, 1))]
+    sums = [
+        np.arange(weights.shape[0]) @ weights.sum(axis=(1, 2)),
+        np.arange(weights.shape[1]) @ weights.sum(axis=(0, 2)),
+        np.arange(weights.shape[2]) @ weights.sum(axis=(0, 1)),
+    ]
     return np.array(sums, dtype=np.float64) / total * spacing
 
 
-def _safe_ratio(numerator: float, denominator: float, name: str, reason: str,
-                undefined_names: list[str]) -> float:
+def _safe_ratio(
+    numerator: float, denominator: float, name: str, reason: str, undefined_names: list[str]
+) -> float:
     if not denominator > 0 or not math.isfinite(denominator):
         undefined_names.append(f"{name} ({reason})")
         return float("nan")
@@ -158,8 +220,9 @@ def _shape_features(volume: float, area: float) -> dict[str, float]:
     }
 
 
-def _pca_features(moments: _Moments, volume: float, area: float,
-                  missing: list[str]) -> dict[str, float]:
+def _pca_features(
+    moments: _Moments, volume: float, area: float, missing: list[str]
+) -> dict[str, float]:
     """Axis lengths and ellipsoid densities from the PCA of the voxel centres (mm)."""
     eigenvalues = np.sort(np.linalg.eigvalsh(moments.covariance))[::-1]
     # rounding leaves ~1e-16 relative residue on axes without extent (a line of voxels)
@@ -171,20 +234,24 @@ def _pca_features(moments: _Moments, volume: float, area: float,
         "morph_pca_maj_axis": 2.0 * a,
         "morph_pca_min_axis": 2.0 * b,
         "morph_pca_least_axis": 2.0 * c,
-        "morph_pca_elongation": _safe_ratio(math.sqrt(minor), math.sqrt(major),
-                                            "morph_pca_elongation", why, missing),
-        "morph_pca_flatness": _safe_ratio(math.sqrt(least), math.sqrt(major),
-                                          "morph_pca_flatness", why, missing),
-        "morph_vol_dens_aee": _safe_ratio(3.0 * volume, 4.0 * math.pi * a * b * c,
-                                          "morph_vol_dens_aee", why, missing),
+        "morph_pca_elongation": _safe_ratio(
+            math.sqrt(minor), math.sqrt(major), "morph_pca_elongation", why, missing
+        ),
+        "morph_pca_flatness": _safe_ratio(
+            math.sqrt(least), math.sqrt(major), "morph_pca_flatness", why, missing
+        ),
+        "morph_vol_dens_aee": _safe_ratio(
+            3.0 * volume, 4.0 * math.pi * a * b * c, "morph_vol_dens_aee", why, missing
+        ),
     }
     aee_area = ellipsoid_area(a, b, c) if a > 0 else 0.0
     out["morph_area_dens_aee"] = _safe_ratio(area, aee_area, "morph_area_dens_aee", why, missing)
     return out
 
 
-def _mesh_box_hull_features(mesh: Mesh, spacing: np.ndarray, volume: float, area: float,
-                            missing: list[str]) -> dict[str, float]:
+def _mesh_box_hull_features(
+    mesh: Mesh, spacing: np.ndarray, volume: float, area: float, missing: list[str]
+) -> dict[str, float]:
     columns = np.ascontiguousarray(mesh.vertices.T)  # (n, 3) reductions over axis 0 are slow
     extent = columns.max(axis=1) - columns.min(axis=1)
     box_area = 2.0 * (extent[0] * extent[1] + extent[1] * extent[2] + extent[0] * extent[2])
@@ -205,15 +272,21 @@ def _mesh_box_hull_features(mesh: Mesh, spacing: np.ndarray, volume: float, area
     }
 
 
-def _intensity_features(moments: _Moments, intensity: np.ndarray,
-                        intensity_mask: np.ndarray, spacing: np.ndarray, volume: float,
-                        missing: list[str]) -> dict[str, float]:
+def _intensity_features(
+    moments: _Moments,
+    intensity: np.ndarray,
+    intensity_mask: np.ndarray,
+    spacing: np.ndarray,
+    volume: float,
+    missing: list[str],
+) -> dict[str, float]:
     values = intensity[intensity_mask]
     if values.size == 0:
         for name in ("morph_com", "morph_integ_int", "morph_moran_i", "morph_geary_c"):
             missing.append(f"{name} (the intensity mask is empty)")
-        return dict.fromkeys(("morph_com", "morph_integ_int", "morph_moran_i",
-                              "morph_geary_c"), float("nan"))
+        return dict.fromkeys(
+            ("morph_com", "morph_integ_int", "morph_moran_i", "morph_geary_c"), float("nan")
+        )
     total = float(values.sum())
     if total != 0.0:
         weighted = _weighted_centroid(intensity, intensity_mask, spacing, total)
@@ -223,14 +296,25 @@ def _intensity_features(moments: _Moments, intensity: np.ndarray,
         com = float("nan")
     moran, geary = moran_geary(intensity, intensity_mask, tuple(spacing))
     if math.isnan(moran):
-        missing.append("morph_moran_i, morph_geary_c (fewer than 2 voxels, or constant "
-                       "intensity, in the intensity mask)")
-    return {"morph_com": com, "morph_integ_int": volume * float(values.mean()),
-            "morph_moran_i": moran, "morph_geary_c": geary}
+        missing.append(
+            "morph_moran_i, morph_geary_c (fewer than 2 voxels, or constant "
+            "intensity, in the intensity mask)"
+        )
+    return {
+        "morph_com": com,
+        "morph_integ_int": volume * float(values.mean()),
+        "morph_moran_i": moran,
+        "morph_geary_c": geary,
+    }
 
 
-def compute(morph_mask: np.ndarray, spacing_mm: tuple[float, float, float], *,
-            intensity: np.ndarray, intensity_mask: np.ndarray) -> dict[str, float]:
+def compute(
+    morph_mask: np.ndarray,
+    spacing_mm: tuple[float, float, float],
+    *,
+    intensity: np.ndarray,
+    intensity_mask: np.ndarray,
+) -> dict[str, float]:
     """Morphological features of an ROI.
 
     Parameters
@@ -295,6 +379,5 @@ def compute(morph_mask: np.ndarray, spacing_mm: tuple[float, float, float], *,
     features.update(_pca_features(moments, volume, area, missing))
     features.update(_intensity_features(moments, image, roi, spacing, volume, missing))
     if missing:
-        warnings.warn("undefined, set to NaN: " + "; ".join(missing), MedscaleWarning,
-                      stacklevel=2)
+        warnings.warn("undefined, set to NaN: " + "; ".join(missing), MedscaleWarning, stacklevel=2)
     return {name: features[name] for name in _NAMES}

@@ -47,44 +47,95 @@ _NOT_IBSI = ""  # not standardised by IBSI: no code
 SMOOTHING_PASSES = 2  # [1, 2, 1] / 4 passes over the contour vertices before measuring length
 
 FEATURES: tuple[FeatureInfo, ...] = (
-    FeatureInfo("morph_2d_area_pixel", _FAMILY, _NOT_IBSI,
-                "Pixel-counting area (mm^2). Not IBSI-standardised."),
-    FeatureInfo("morph_2d_area_contour", _FAMILY, _NOT_IBSI,
-                "Area inside the marching-squares contour, holes subtracted (mm^2). Not IBSI."),
-    FeatureInfo("morph_2d_perimeter", _FAMILY, _NOT_IBSI,
-                "Length of the smoothed marching-squares contour, holes included (mm). Not IBSI."),
-    FeatureInfo("morph_2d_perim_area", _FAMILY, _NOT_IBSI,
-                "Perimeter to area ratio P / A of the smoothed contour (1/mm). Not IBSI."),
-    FeatureInfo("morph_2d_circularity", _FAMILY, _NOT_IBSI,
-                "Circularity 4 pi A / P^2 of the smoothed contour, <= 1, 1 for a disc. Not IBSI."),
-    FeatureInfo("morph_2d_pca_maj_axis", _FAMILY, _NOT_IBSI,
-                "Major axis length 4 sqrt(lambda_major) of the pixel centres (mm). Not IBSI."),
-    FeatureInfo("morph_2d_pca_min_axis", _FAMILY, _NOT_IBSI,
-                "Minor axis length 4 sqrt(lambda_minor) of the pixel centres (mm). Not IBSI."),
-    FeatureInfo("morph_2d_pca_elongation", _FAMILY, _NOT_IBSI,
-                "Elongation sqrt(lambda_minor / lambda_major). Not IBSI."),
-    FeatureInfo("morph_2d_diam", _FAMILY, _NOT_IBSI,
-                "Maximum diameter (Feret), from the convex hull of the contour (mm). Not IBSI."),
-    FeatureInfo("morph_2d_area_dens_conv_hull", _FAMILY, _NOT_IBSI,
-                "Convex hull area density (solidity): contour area / hull area. Not IBSI."),
-    FeatureInfo("morph_2d_com", _FAMILY, _NOT_IBSI,
-                "Distance (mm) between the ROI centroid and the intensity-weighted centroid. "
-                "Not IBSI."),
+    FeatureInfo(
+        "morph_2d_area_pixel",
+        _FAMILY,
+        _NOT_IBSI,
+        "Pixel-counting area (mm^2). Not IBSI-standardised.",
+    ),
+    FeatureInfo(
+        "morph_2d_area_contour",
+        _FAMILY,
+        _NOT_IBSI,
+        "Area inside the marching-squares contour, holes subtracted (mm^2). Not IBSI.",
+    ),
+    FeatureInfo(
+        "morph_2d_perimeter",
+        _FAMILY,
+        _NOT_IBSI,
+        "Length of the smoothed marching-squares contour, holes included (mm). Not IBSI.",
+    ),
+    FeatureInfo(
+        "morph_2d_perim_area",
+        _FAMILY,
+        _NOT_IBSI,
+        "Perimeter to area ratio P / A of the smoothed contour (1/mm). Not IBSI.",
+    ),
+    FeatureInfo(
+        "morph_2d_circularity",
+        _FAMILY,
+        _NOT_IBSI,
+        "Circularity 4 pi A / P^2 of the smoothed contour, <= 1, 1 for a disc. Not IBSI.",
+    ),
+    FeatureInfo(
+        "morph_2d_pca_maj_axis",
+        _FAMILY,
+        _NOT_IBSI,
+        "Major axis length 4 sqrt(lambda_major) of the pixel centres (mm). Not IBSI.",
+    ),
+    FeatureInfo(
+        "morph_2d_pca_min_axis",
+        _FAMILY,
+        _NOT_IBSI,
+        "Minor axis length 4 sqrt(lambda_minor) of the pixel centres (mm). Not IBSI.",
+    ),
+    FeatureInfo(
+        "morph_2d_pca_elongation",
+        _FAMILY,
+        _NOT_IBSI,
+        "Elongation sqrt(lambda_minor / lambda_major). Not IBSI.",
+    ),
+    FeatureInfo(
+        "morph_2d_diam",
+        _FAMILY,
+        _NOT_IBSI,
+        "Maximum diameter (Feret), from the convex hull of the contour (mm). Not IBSI.",
+    ),
+    FeatureInfo(
+        "morph_2d_area_dens_conv_hull",
+        _FAMILY,
+        _NOT_IBSI,
+        "Convex hull area density (solidity): contour area / hull area. Not IBSI.",
+    ),
+    FeatureInfo(
+        "morph_2d_com",
+        _FAMILY,
+        _NOT_IBSI,
+        "Distance (mm) between the ROI centroid and the intensity-weighted centroid. Not IBSI.",
+    ),
 )
 
 _NAMES = tuple(info.name for info in FEATURES)
 
 
-def _check_inputs(morph_mask: np.ndarray, spacing_mm: tuple[float, float, float],
-                  intensity: np.ndarray, intensity_mask: np.ndarray) -> np.ndarray:
+def _check_inputs(
+    morph_mask: np.ndarray,
+    spacing_mm: tuple[float, float, float],
+    intensity: np.ndarray,
+    intensity_mask: np.ndarray,
+) -> np.ndarray:
     shapes = {np.shape(morph_mask), np.shape(intensity), np.shape(intensity_mask)}
     if len(shapes) != 1 or np.ndim(morph_mask) != 3:
-        raise InputError("morphology_2d.compute: morph_mask, intensity and intensity_mask must "
-                         f"be 3-D (z, y, x) arrays on one grid, got shapes {sorted(shapes)}")
+        raise InputError(
+            "morphology_2d.compute: morph_mask, intensity and intensity_mask must "
+            f"be 3-D (z, y, x) arrays on one grid, got shapes {sorted(shapes)}"
+        )
     spacing = np.asarray(spacing_mm, dtype=float)
     if spacing.shape != (3,) or not np.all(spacing > 0):
-        raise InputError(f"morphology_2d.compute: spacing_mm must be 3 positive values "
-                         f"(z, y, x) in mm, got {spacing_mm!r}")
+        raise InputError(
+            f"morphology_2d.compute: spacing_mm must be 3 positive values "
+            f"(z, y, x) in mm, got {spacing_mm!r}"
+        )
     return spacing
 
 
@@ -128,10 +179,11 @@ def _hull_features(points: np.ndarray, area: float, missing: list[str]) -> dict[
         hull = ConvexHull(points)
     except QhullError:  # collinear contour points: cannot happen for a padded mask's contour
         missing.append("morph_2d_area_dens_conv_hull (the contour spans no area)")
-        return {"morph_2d_diam": max_diameter(points),
-                "morph_2d_area_dens_conv_hull": float("nan")}
-    return {"morph_2d_diam": max_diameter(points[hull.vertices]),
-            "morph_2d_area_dens_conv_hull": area / float(hull.volume)}
+        return {"morph_2d_diam": max_diameter(points), "morph_2d_area_dens_conv_hull": float("nan")}
+    return {
+        "morph_2d_diam": max_diameter(points[hull.vertices]),
+        "morph_2d_area_dens_conv_hull": area / float(hull.volume),
+    }
 
 
 def _pca_features(points: np.ndarray, missing: list[str]) -> dict[str, float]:
@@ -145,13 +197,20 @@ def _pca_features(points: np.ndarray, missing: list[str]) -> dict[str, float]:
     else:
         missing.append("morph_2d_pca_elongation (no extent along the major axis)")
         elongation = float("nan")
-    return {"morph_2d_pca_maj_axis": 4.0 * math.sqrt(major),
-            "morph_2d_pca_min_axis": 4.0 * math.sqrt(minor),
-            "morph_2d_pca_elongation": elongation}
+    return {
+        "morph_2d_pca_maj_axis": 4.0 * math.sqrt(major),
+        "morph_2d_pca_min_axis": 4.0 * math.sqrt(minor),
+        "morph_2d_pca_elongation": elongation,
+    }
 
 
-def _com(points: np.ndarray, image: np.ndarray, roi: np.ndarray, spacing_yx: np.ndarray,
-         missing: list[str]) -> float:
+def _com(
+    points: np.ndarray,
+    image: np.ndarray,
+    roi: np.ndarray,
+    spacing_yx: np.ndarray,
+    missing: list[str],
+) -> float:
     values = image[roi]
     total = float(values.sum())
     if values.size == 0 or total == 0.0:
@@ -161,8 +220,13 @@ def _com(points: np.ndarray, image: np.ndarray, roi: np.ndarray, spacing_yx: np.
     return float(np.linalg.norm(points.mean(axis=0) - weighted))
 
 
-def compute(morph_mask: np.ndarray, spacing_mm: tuple[float, float, float], *,
-            intensity: np.ndarray, intensity_mask: np.ndarray) -> dict[str, float]:
+def compute(
+    morph_mask: np.ndarray,
+    spacing_mm: tuple[float, float, float],
+    *,
+    intensity: np.ndarray,
+    intensity_mask: np.ndarray,
+) -> dict[str, float]:
     """2-D shape features of an ROI that lies in one slice.
 
     Parameters
@@ -228,10 +292,13 @@ def compute(morph_mask: np.ndarray, spacing_mm: tuple[float, float, float], *,
     features |= _hull_features(np.concatenate(contours), area, missing)
     points = np.argwhere(plane) * spacing_yx
     features |= _pca_features(points, missing)
-    features["morph_2d_com"] = _com(points, np.asarray(intensity[z], dtype=np.float64),
-                                    np.asarray(intensity_mask[z], dtype=bool), spacing_yx,
-                                    missing)
+    features["morph_2d_com"] = _com(
+        points,
+        np.asarray(intensity[z], dtype=np.float64),
+        np.asarray(intensity_mask[z], dtype=bool),
+        spacing_yx,
+        missing,
+    )
     if missing:
-        warnings.warn("undefined, set to NaN: " + "; ".join(missing), MedscaleWarning,
-                      stacklevel=2)
+        warnings.warn("undefined, set to NaN: " + "; ".join(missing), MedscaleWarning, stacklevel=2)
     return {name: features[name] for name in _NAMES}

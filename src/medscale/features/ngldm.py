@@ -37,8 +37,7 @@ _DEFS = (
     ("ngl_glnu", "FP8K", "Grey level non-uniformity: sum of s_i.^2 over N_s"),
     ("ngl_glnu_norm", "5SPA", "Normalised grey level non-uniformity: sum of s_i.^2 / N_s^2"),
     ("ngl_dcnu", "Z87G", "Dependence count non-uniformity: sum of s_.j^2 over N_s"),
-    ("ngl_dcnu_norm", "OKJI",
-     "Normalised dependence count non-uniformity: sum of s_.j^2 / N_s^2"),
+    ("ngl_dcnu_norm", "OKJI", "Normalised dependence count non-uniformity: sum of s_.j^2 / N_s^2"),
     ("ngl_dc_perc", "6XV8", "Dependence count percentage: N_s / N_v"),
     ("ngl_gl_var", "1PFV", "Grey level variance: sum of (i - mu)^2 p_ij"),
     ("ngl_dc_var", "DNX2", "Dependence count variance: sum of (j - mu)^2 p_ij"),
@@ -97,15 +96,17 @@ def compute(
         return tc.nan_features(_NAMES, [tc.SUFFIX[d] for d in dims])
     out: dict[str, float] = {}
     if "2D" in dims or "2.5D" in dims:
-        per_slice, present = dependence_matrices(padded, distance=distance, alpha=alpha,
-                                                 in_plane=True)
+        per_slice, present = dependence_matrices(
+            padded, distance=distance, alpha=alpha, in_plane=True
+        )
         if "2D" in dims:
             out.update(_aggregate(per_slice, present, "2D"))
         if "2.5D" in dims:
             out.update(_aggregate(per_slice.sum(axis=0, keepdims=True), present, "2_5D"))
     if "3D" in dims:
-        volume, present = dependence_matrices(padded, distance=distance, alpha=alpha,
-                                              in_plane=False)
+        volume, present = dependence_matrices(
+            padded, distance=distance, alpha=alpha, in_plane=False
+        )
         out.update(_aggregate(volume, present, "3D"))
     return out
 

@@ -27,11 +27,17 @@ from medscale.features.registry import FeatureInfo
 _FAMILY = "ngtdm"
 _DEFS = (
     ("ngt_coarseness", "QCDE", "Coarseness: 1 / sum of p_i s_i (10^6 when the sum is 0)"),
-    ("ngt_contrast", "65HE",
-     "Contrast: grey level spread times the mean neighbourhood difference sum s_i / N_v,c"),
+    (
+        "ngt_contrast",
+        "65HE",
+        "Contrast: grey level spread times the mean neighbourhood difference sum s_i / N_v,c",
+    ),
     ("ngt_busyness", "NQ30", "Busyness: sum p_i s_i over sum of |i1 p_i1 - i2 p_i2|"),
-    ("ngt_complexity", "HDEZ",
-     "Complexity: sum |i1 - i2| (p_i1 s_i1 + p_i2 s_i2) / (p_i1 + p_i2) over N_v,c"),
+    (
+        "ngt_complexity",
+        "HDEZ",
+        "Complexity: sum |i1 - i2| (p_i1 s_i1 + p_i2 s_i2) / (p_i1 + p_i2) over N_v,c",
+    ),
     ("ngt_strength", "1X9X", "Strength: sum (p_i1 + p_i2)(i1 - i2)^2 over sum s_i"),
 )
 FEATURES: tuple[FeatureInfo, ...] = tuple(FeatureInfo(n, _FAMILY, c, d) for n, c, d in _DEFS)
@@ -85,8 +91,11 @@ def compute(
         if "2D" in dims:
             out.update(_aggregate(s, n, present, "2D"))
         if "2.5D" in dims:
-            out.update(_aggregate(s.sum(axis=0, keepdims=True), n.sum(axis=0, keepdims=True),
-                                  present, "2_5D"))
+            out.update(
+                _aggregate(
+                    s.sum(axis=0, keepdims=True), n.sum(axis=0, keepdims=True), present, "2_5D"
+                )
+            )
     if "3D" in dims:
         s, n, present = ngtdm_vectors(padded, distance=distance, in_plane=False)
         out.update(_aggregate(s, n, present, "3D"))
@@ -189,8 +198,7 @@ def ngtdm_features(
     }
 
 
-def _aggregate(s: np.ndarray, n: np.ndarray, levels: np.ndarray, suffix: str
-               ) -> dict[str, float]:
+def _aggregate(s: np.ndarray, n: np.ndarray, levels: np.ndarray, suffix: str) -> dict[str, float]:
     """Features of each row with voxels, averaged; NaN + warning when there is none."""
     keep = n.sum(axis=1) > 0
     if not keep.any():
@@ -198,7 +206,8 @@ def _aggregate(s: np.ndarray, n: np.ndarray, levels: np.ndarray, suffix: str
         return tc.nan_features(_NAMES, [suffix])
     s, n = s[keep], n[keep]
     chunk = max(1, 4_000_000 // n.shape[1] ** 2)  # bounded memory for the pairwise terms
-    parts = [ngtdm_features(s[k:k + chunk], n[k:k + chunk], levels)
-             for k in range(0, len(n), chunk)]
+    parts = [
+        ngtdm_features(s[k : k + chunk], n[k : k + chunk], levels) for k in range(0, len(n), chunk)
+    ]
     values = {name: np.concatenate([part[name] for part in parts]) for name in _NAMES}
     return tc.averaged(values, {name: name for name in _NAMES}, suffix)

@@ -15,8 +15,9 @@ import numpy as np
 log = logging.getLogger(__name__)
 
 
-def range_mask(intensity: np.ndarray, roi: np.ndarray, *, lower: float | None,
-               upper: float | None) -> np.ndarray:
+def range_mask(
+    intensity: np.ndarray, roi: np.ndarray, *, lower: float | None, upper: float | None
+) -> np.ndarray:
     """`roi` without the voxels whose intensity lies outside ``[lower, upper]``.
 
     Parameters
@@ -63,9 +64,13 @@ def outlier_mask(intensity: np.ndarray, roi: np.ndarray, *, sigma: float) -> np.
     return range_mask(intensity, roi, lower=mean - spread, upper=mean + spread)
 
 
-def resegment(intensity: np.ndarray, roi: np.ndarray, *,
-              value_range: tuple[float | None, float | None] | None = None,
-              outlier_sigma: float | None = None) -> np.ndarray:
+def resegment(
+    intensity: np.ndarray,
+    roi: np.ndarray,
+    *,
+    value_range: tuple[float | None, float | None] | None = None,
+    outlier_sigma: float | None = None,
+) -> np.ndarray:
     """The intensity mask: `roi` after range re-segmentation, then outlier filtering.
 
     Parameters

@@ -227,8 +227,9 @@ def _read_yaml(source: str | Path) -> Mapping[str, Any]:
     else:
         close = difflib.get_close_matches(text_source, preset_names(), n=1)
         hint = f"; did you mean {close[0]!r}?" if close else ""
-        raise ConfigError(f"unknown preset {text_source!r} (presets: "
-                          f"{', '.join(preset_names())}){hint}")
+        raise ConfigError(
+            f"unknown preset {text_source!r} (presets: {', '.join(preset_names())}){hint}"
+        )
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as err:
@@ -236,8 +237,9 @@ def _read_yaml(source: str | Path) -> Mapping[str, Any]:
     if data is None:
         data = {}
     if not isinstance(data, Mapping):
-        raise ConfigError(f"{text_source}: settings must be a YAML mapping, "
-                          f"got {type(data).__name__}")
+        raise ConfigError(
+            f"{text_source}: settings must be a YAML mapping, got {type(data).__name__}"
+        )
     return data
 
 
@@ -247,8 +249,9 @@ def _check_keys(data: Mapping[str, Any], cls: type, where: str) -> None:
         if key not in valid:
             close = difflib.get_close_matches(str(key), valid, n=1, cutoff=0.4)
             hint = f"; did you mean {close[0]!r}?" if close else ""
-            raise ConfigError(f"{where}: unknown key {key!r}{hint} "
-                              f"(valid keys: {', '.join(valid)})")
+            raise ConfigError(
+                f"{where}: unknown key {key!r}{hint} (valid keys: {', '.join(valid)})"
+            )
 
 
 def _section(data: Mapping[str, Any], key: str, where: str) -> Mapping[str, Any]:
@@ -267,8 +270,15 @@ def _enum(enum_cls: type[Enum], value: Any, name: str) -> Any:
         raise ConfigError(f"{name} must be one of {valid}, got {value!r}") from None
 
 
-def _number(value: Any, name: str, *, low: float, high: float, allow_none: bool = True,
-            integer: bool = False) -> Any:
+def _number(
+    value: Any,
+    name: str,
+    *,
+    low: float,
+    high: float,
+    allow_none: bool = True,
+    integer: bool = False,
+) -> Any:
     if value is None and allow_none:
         return None
     kind = "an integer" if integer else "a number"
@@ -297,13 +307,15 @@ def _spacing(value: Any, where: str) -> tuple[float | None, float | None, float 
     if isinstance(value, list | tuple) and len(value) == 3:
         triple = tuple(_number(v, name, low=1e-3, high=MAX_SPACING_MM) for v in value)
         return None if all(v is None for v in triple) else triple  # type: ignore[return-value]
-    raise ConfigError(f"{name} must be null, a number or [z, y, x] (null keeps an axis), "
-                      f"got {value!r}")
+    raise ConfigError(
+        f"{name} must be null, a number or [z, y, x] (null keeps an axis), got {value!r}"
+    )
 
 
 def _discretisation(data: Mapping[str, Any], name: str, default: Discretisation) -> dict[str, Any]:
-    method = _enum(Discretisation, data.get("method", data.get("discretisation", default)),
-                   f"{name} method")
+    method = _enum(
+        Discretisation, data.get("method", data.get("discretisation", default)), f"{name} method"
+    )
     bin_width = _number(data.get("bin_width"), f"{name}.bin_width", low=1e-9, high=1e9)
     n_bins = _number(data.get("n_bins"), f"{name}.n_bins", low=1, high=MAX_BINS, integer=True)
     if method is Discretisation.FIXED_BIN_SIZE and bin_width is None:
@@ -330,33 +342,49 @@ def _from_dict(data: Mapping[str, Any], *, where: str) -> Settings:
     threshold = interp.get("mask_threshold", 0.5)
     interpolation = InterpolationSettings(
         spacing_mm=_spacing(interp.get("spacing_mm"), where),
-        image_interpolator=_enum(Interpolator, interp.get("image_interpolator", "linear"),
-                                 f"{where}: interpolation.image_interpolator"),
-        mask_interpolator=_enum(Interpolator, interp.get("mask_interpolator", "linear"),
-                                f"{where}: interpolation.mask_interpolator"),
-        mask_threshold=_number(threshold, f"{where}: interpolation.mask_threshold",
-                               low=1e-6, high=1.0, allow_none=False),
-        round_intensities=_bool(interp.get("round_intensities", False),
-                                f"{where}: interpolation.round_intensities"),
+        image_interpolator=_enum(
+            Interpolator,
+            interp.get("image_interpolator", "linear"),
+            f"{where}: interpolation.image_interpolator",
+        ),
+        mask_interpolator=_enum(
+            Interpolator,
+            interp.get("mask_interpolator", "linear"),
+            f"{where}: interpolation.mask_interpolator",
+        ),
+        mask_threshold=_number(
+            threshold,
+            f"{where}: interpolation.mask_threshold",
+            low=1e-6,
+            high=1.0,
+            allow_none=False,
+        ),
+        round_intensities=_bool(
+            interp.get("round_intensities", False), f"{where}: interpolation.round_intensities"
+        ),
     )
 
     reseg = _section(data, "resegmentation", where)
     bounds = reseg.get("range")
     if bounds is not None:
         if not isinstance(bounds, list | tuple) or len(bounds) != 2:
-            raise ConfigError(f"{where}: resegmentation.range must be [lower, upper], "
-                              f"got {bounds!r}")
-        bounds = tuple(_number(b, f"{where}: resegmentation.range", low=-1e12, high=1e12)
-                       for b in bounds)
+            raise ConfigError(
+                f"{where}: resegmentation.range must be [lower, upper], got {bounds!r}"
+            )
+        bounds = tuple(
+            _number(b, f"{where}: resegmentation.range", low=-1e12, high=1e12) for b in bounds
+        )
         if None not in bounds and bounds[0] > bounds[1]:
-            raise ConfigError(f"{where}: resegmentation.range lower {bounds[0]:g} is above "
-                              f"upper {bounds[1]:g}")
+            raise ConfigError(
+                f"{where}: resegmentation.range lower {bounds[0]:g} is above upper {bounds[1]:g}"
+            )
         if bounds == (None, None):
             bounds = None
     resegmentation = ResegmentationSettings(
         range=bounds,
-        outlier_sigma=_number(reseg.get("outlier_sigma"), f"{where}: resegmentation.outlier_sigma",
-                              low=1e-3, high=1e3),
+        outlier_sigma=_number(
+            reseg.get("outlier_sigma"), f"{where}: resegmentation.outlier_sigma", low=1e-3, high=1e3
+        ),
     )
 
     disc = _section(data, "discretisation", where)
@@ -369,10 +397,12 @@ def _from_dict(data: Mapping[str, Any], *, where: str) -> Settings:
     ivh_data = _section(data, "ivh", where)
     ivh_parts = _discretisation(ivh_data, f"{where}: ivh", Discretisation.NONE)
     ivh = IvhSettings(
-        discretisation=ivh_parts["method"], bin_width=ivh_parts["bin_width"],
+        discretisation=ivh_parts["method"],
+        bin_width=ivh_parts["bin_width"],
         n_bins=ivh_parts["n_bins"],
-        use_resegmentation_range=_bool(ivh_data.get("use_resegmentation_range", True),
-                                       f"{where}: ivh.use_resegmentation_range"),
+        use_resegmentation_range=_bool(
+            ivh_data.get("use_resegmentation_range", True), f"{where}: ivh.use_resegmentation_range"
+        ),
     )
 
     texture_data = _section(data, "texture", where)
@@ -381,8 +411,9 @@ def _from_dict(data: Mapping[str, Any], *, where: str) -> Settings:
         dimensions = [dimensions]
     for dimension in dimensions:
         if str(dimension) not in DIMENSIONS:
-            raise ConfigError(f"{where}: texture.dimensions must hold 2D, 2.5D or 3D, "
-                              f"got {dimension!r}")
+            raise ConfigError(
+                f"{where}: texture.dimensions must hold 2D, 2.5D or 3D, got {dimension!r}"
+            )
     texture = TextureSettings(dimensions=tuple(str(d) for d in dimensions))
 
     return Settings(

@@ -38,20 +38,42 @@ FEATURES: tuple[FeatureInfo, ...] = (
     FeatureInfo("stat_iqr", _FAMILY, "SALO", "Interquartile range P75 - P25."),
     FeatureInfo("stat_range", _FAMILY, "2OJQ", "Intensity range max - min."),
     FeatureInfo("stat_mad", _FAMILY, "4FUA", "Mean absolute deviation from the mean."),
-    FeatureInfo("stat_rmad", _FAMILY, "1128",
-                "Mean absolute deviation of the intensities between P10 and P90 from their mean."),
+    FeatureInfo(
+        "stat_rmad",
+        _FAMILY,
+        "1128",
+        "Mean absolute deviation of the intensities between P10 and P90 from their mean.",
+    ),
     FeatureInfo("stat_medad", _FAMILY, "N72L", "Mean absolute deviation from the median."),
     FeatureInfo("stat_cov", _FAMILY, "7TET", "Coefficient of variation: std / mean."),
-    FeatureInfo("stat_qcod", _FAMILY, "9S40",
-                "Quartile coefficient of dispersion (P75 - P25) / (P75 + P25)."),
+    FeatureInfo(
+        "stat_qcod",
+        _FAMILY,
+        "9S40",
+        "Quartile coefficient of dispersion (P75 - P25) / (P75 + P25).",
+    ),
     FeatureInfo("stat_energy", _FAMILY, "N8CA", "Energy: sum of squared intensities."),
     FeatureInfo("stat_rms", _FAMILY, "5ZWQ", "Root mean square intensity."),
 )
 
 #: Short names shared by ``stat_`` and ``ih_`` (the distribution features).
 SHARED_NAMES: tuple[str, ...] = (
-    "mean", "var", "skew", "kurt", "median", "min", "p10", "p90", "max", "iqr", "range",
-    "mad", "rmad", "medad", "cov", "qcod",
+    "mean",
+    "var",
+    "skew",
+    "kurt",
+    "median",
+    "min",
+    "p10",
+    "p90",
+    "max",
+    "iqr",
+    "range",
+    "mad",
+    "rmad",
+    "medad",
+    "cov",
+    "qcod",
 )
 
 
@@ -59,15 +81,18 @@ def as_values(values: np.ndarray, *, what: str) -> np.ndarray:
     """`values` as a 1-D float64 array; raises `InputError` for non-finite entries."""
     array = np.asarray(values, dtype=np.float64).ravel()
     if array.size and not np.all(np.isfinite(array)):
-        raise InputError(f"{what}: {int(np.sum(~np.isfinite(array)))} of {array.size} "
-                         "intensities are NaN or infinite; mask them out first")
+        raise InputError(
+            f"{what}: {int(np.sum(~np.isfinite(array)))} of {array.size} "
+            "intensities are NaN or infinite; mask them out first"
+        )
     return array
 
 
 def undefined(names: list[str] | tuple[str, ...], reason: str) -> dict[str, float]:
     """NaN for every feature in `names`, with one `MedscaleWarning` saying why."""
-    warnings.warn(f"{', '.join(names)} undefined: {reason}; set to NaN", MedscaleWarning,
-                  stacklevel=3)
+    warnings.warn(
+        f"{', '.join(names)} undefined: {reason}; set to NaN", MedscaleWarning, stacklevel=3
+    )
     return dict.fromkeys(names, float("nan"))
 
 

@@ -40,9 +40,22 @@ DIRECTIONS_3D: tuple[tuple[int, int, int], ...] = DIRECTIONS_2D + tuple(
 # Generic names of the 16 features shared by GLRLM, GLSZM, GLDZM and NGLDM ("j" is the run
 # length, zone size, zone distance or dependence count).
 MATRIX_FEATURES: tuple[str, ...] = (
-    "small_j", "large_j", "low_grey", "high_grey", "small_j_low_grey", "small_j_high_grey",
-    "large_j_low_grey", "large_j_high_grey", "glnu", "glnu_norm", "jnu", "jnu_norm", "perc",
-    "gl_var", "j_var", "j_entr",
+    "small_j",
+    "large_j",
+    "low_grey",
+    "high_grey",
+    "small_j_low_grey",
+    "small_j_high_grey",
+    "large_j_low_grey",
+    "large_j_high_grey",
+    "glnu",
+    "glnu_norm",
+    "jnu",
+    "jnu_norm",
+    "perc",
+    "gl_var",
+    "j_var",
+    "j_entr",
 )
 
 
@@ -83,7 +96,11 @@ def shared_prepare() -> Iterator[None]:
 
 
 def prepare(
-    levels: npt.ArrayLike, roi: npt.ArrayLike, n_levels: int, *, margin: int = 1,
+    levels: npt.ArrayLike,
+    roi: npt.ArrayLike,
+    n_levels: int,
+    *,
+    margin: int = 1,
     family: str = "texture",
 ) -> np.ndarray | None:
     """Crop to the ROI, pad with `margin` outside voxels and set level 0 outside the ROI.
@@ -128,8 +145,9 @@ def prepare(
     return padded
 
 
-def _prepare(levels: npt.ArrayLike, roi: npt.ArrayLike, n_levels: int, *, margin: int,
-             family: str) -> np.ndarray | None:
+def _prepare(
+    levels: npt.ArrayLike, roi: npt.ArrayLike, n_levels: int, *, margin: int, family: str
+) -> np.ndarray | None:
     levels = np.asarray(levels)
     roi = np.asarray(roi)
     if levels.ndim != 3 or roi.shape != levels.shape:
@@ -191,8 +209,7 @@ def nan_features(names: Sequence[str], suffixes: Sequence[str]) -> dict[str, flo
     return {f"{name}_{suffix}": float("nan") for suffix in suffixes for name in names}
 
 
-def averaged(values: dict[str, np.ndarray], names: dict[str, str], suffix: str
-             ) -> dict[str, float]:
+def averaged(values: dict[str, np.ndarray], names: dict[str, str], suffix: str) -> dict[str, float]:
     """Mean over the stack of each ``values[key]``, named ``<names[key]>_<suffix>``."""
     means = np.stack([values[key] for key in names]).mean(axis=1)
     return {f"{name}_{suffix}": float(m) for name, m in zip(names.values(), means, strict=True)}
@@ -310,8 +327,7 @@ def label_zones(padded: np.ndarray, *, dimension: str) -> tuple[np.ndarray, int]
         return labels, int(count)
     # Slices stacked vertically are kept apart by their all-zero padding rows.
     z, y, x = padded.shape
-    labels, count = label(padded.reshape(z * y, x), background=0, connectivity=2,
-                          return_num=True)
+    labels, count = label(padded.reshape(z * y, x), background=0, connectivity=2, return_num=True)
     return labels.reshape(z, y, x), int(count)
 
 

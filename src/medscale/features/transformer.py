@@ -24,8 +24,13 @@ log = logging.getLogger(__name__)
 
 _SUFFIXES = {"2D": "2D", "2.5D": "2_5D", "3D": "3D"}
 _AVERAGED = ("glcm", "glrlm")  # families with _avg and _comb variants
-_DIAGNOSTIC_STAGES = (("init", "img"), ("interp", "img"), ("init", "roi"), ("interp", "roi"),
-                      ("reseg", "roi"))
+_DIAGNOSTIC_STAGES = (
+    ("init", "img"),
+    ("interp", "img"),
+    ("init", "roi"),
+    ("interp", "roi"),
+    ("reseg", "roi"),
+)
 
 
 def _diagnostic_names() -> list[str]:
@@ -65,8 +70,14 @@ def feature_names(settings: Settings | str | dict = "default") -> list[str]:
     return names
 
 
-def extract_case(image_path: str, mask_path: str, settings: Settings, *,
-                 mask_label: int | None = None, roi: str | None = None) -> dict[str, float]:
+def extract_case(
+    image_path: str,
+    mask_path: str,
+    settings: Settings,
+    *,
+    mask_label: int | None = None,
+    roi: str | None = None,
+) -> dict[str, float]:
     """Read one case from files and extract its features (errors name the files)."""
     from medscale.io import read_image, read_mask
 
@@ -103,8 +114,14 @@ class RadiomicsTransformer(TransformerMixin, BaseEstimator):
     >>> features = RadiomicsTransformer(settings="default").fit_transform(cases)  # doctest: +SKIP
     """
 
-    def __init__(self, settings: Any = "default", *, mask_label: int | None = None,
-                 image_column: str = "image", mask_column: str = "mask") -> None:
+    def __init__(
+        self,
+        settings: Any = "default",
+        *,
+        mask_label: int | None = None,
+        image_column: str = "image",
+        mask_column: str = "mask",
+    ) -> None:
         self.settings = settings
         self.mask_label = mask_label
         self.image_column = image_column
@@ -120,15 +137,21 @@ class RadiomicsTransformer(TransformerMixin, BaseEstimator):
 
     def _check_manifest(self, X: Any) -> pd.DataFrame:  # noqa: N803
         if not isinstance(X, pd.DataFrame):
-            raise InputError(f"X must be a pandas DataFrame with columns {self.image_column!r} "
-                             f"and {self.mask_column!r}, got {type(X).__name__}")
+            raise InputError(
+                f"X must be a pandas DataFrame with columns {self.image_column!r} "
+                f"and {self.mask_column!r}, got {type(X).__name__}"
+            )
         missing = [c for c in (self.image_column, self.mask_column) if c not in X.columns]
         if missing:
             raise InputError(f"the manifest lacks column(s) {missing}; it has {list(X.columns)}")
         return X
 
-    def transform(self, X: Any, *, progress: Callable[[int, int], None] | None = None,
-                  ) -> pd.DataFrame:  # noqa: N803
+    def transform(
+        self,
+        X: Any,
+        *,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> pd.DataFrame:  # noqa: N803
         """One row of features per manifest row (same index), columns `feature_names_out_`."""
         if not hasattr(self, "feature_names_out_"):
             from sklearn.exceptions import NotFittedError
@@ -139,19 +162,28 @@ class RadiomicsTransformer(TransformerMixin, BaseEstimator):
         for number, (index, case) in enumerate(cases.iterrows()):
             case_id = case.get("case_id", index)
             try:
-                found = extract_case(str(case[self.image_column]), str(case[self.mask_column]),
-                                     self.settings_, mask_label=self.mask_label)
+                found = extract_case(
+                    str(case[self.image_column]),
+                    str(case[self.mask_column]),
+                    self.settings_,
+                    mask_label=self.mask_label,
+                )
             except MedscaleError as err:
                 raise type(err)(f"case {case_id}: {err}") from err
             extra = set(found) - set(self.feature_names_out_)
             if extra:
-                warnings.warn(f"case {case_id}: features outside feature_names_out_ dropped: "
-                              f"{sorted(extra)[:5]}", MedscaleWarning, stacklevel=2)
+                warnings.warn(
+                    f"case {case_id}: features outside feature_names_out_ dropped: "
+                    f"{sorted(extra)[:5]}",
+                    MedscaleWarning,
+                    stacklevel=2,
+                )
             rows.append([found.get(name, np.nan) for name in self.feature_names_out_])
             if progress is not None:
                 progress(number + 1, len(cases))
-        return pd.DataFrame(rows, index=cases.index, columns=list(self.feature_names_out_),
-                            dtype=float)
+        return pd.DataFrame(
+            rows, index=cases.index, columns=list(self.feature_names_out_), dtype=float
+        )
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         """The feature ids, in column order (numpy array of str)."""
