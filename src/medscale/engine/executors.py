@@ -134,6 +134,13 @@ class LocalExecutor:
         self._pool.shutdown(wait=True, cancel_futures=True)
 
 
+# Dask's nanny starts workers with MALLOC_TRIM_THRESHOLD_=65536, which turns off glibc's
+# adaptive mmap threshold: every image-sized array is then mapped and zeroed afresh, and a case
+# takes ~45% longer (benchmarks/results/engine.md). Our LocalCluster unsets it; on a cluster of
+# your own, set the same key to null in the workers' Dask configuration.
+WORKER_ENVIRONMENT = {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}
+
+
 class DaskExecutor:
     """A Dask distributed cluster: an existing scheduler address, or a LocalCluster of N workers.
 
@@ -161,13 +168,16 @@ class DaskExecutor:
                     "check the address, or use --dask-local N for a cluster on this machine"
                 ) from err
         else:
-            self._cluster = LocalCluster(
-                n_workers=local_workers or os.cpu_count() or 1,
-                threads_per_worker=1,
-                processes=True,
-                host="127.0.0.1",
-                dashboard_address=None,
-            )
+            import dask
+
+            with dask.config.set(WORKER_ENVIRONMENT):
+                self._cluster = LocalCluster(
+                    n_workers=local_workers or os.cpu_count() or 1,
+                    threads_per_worker=1,
+                    processes=True,
+                    host="127.0.0.1",
+                    dashboard_address=None,
+                )
             self._client = Client(self._cluster)
         self.workers = max(1, len(self._client.scheduler_info().get("workers", {})))
 
