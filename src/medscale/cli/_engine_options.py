@@ -46,9 +46,35 @@ def executor_options(function: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def run_with_progress(spec: Any, *, as_json: bool) -> int:
-    """Run the engine with a rich progress bar on stderr; print the summary; exit code."""
+    """Run the engine, with a progress bar when stderr is a terminal; print the summary.
+
+    Returns the exit code: 0 when the run completed (failed cases are in failures.parquet),
+    1 when every case failed.
+    """
+    import sys
     from dataclasses import asdict
 
+    from medscale.engine import run
+
+    if sys.stderr.isatty():
+        summary = _run_with_bar(spec)
+    else:  # logs and pipes get the summary line only (and rich is not even imported)
+        summary = run(spec)
+    if as_json:
+        click.echo(json.dumps(asdict(summary)))
+    else:
+        click.echo(
+            f"{summary.cases_done} done, {summary.cases_failed} failed, "
+            f"{summary.cases_skipped} skipped in {summary.wall_seconds:.1f} s "
+            f"({summary.cases_per_second:.2f} cases/s, {summary.executor} x{summary.workers}) "
+            f"-> {spec.out_dir}",
+            err=True,
+        )
+    return 1 if summary.cases_failed and not summary.cases_done else 0
+
+
+def _run_with_bar(spec: Any) -> Any:
+    """`medscale.engine.run` under a rich progress bar with rate and ETA."""
     from rich.console import Console
     from rich.progress import (
         BarColumn,
@@ -61,7 +87,6 @@ def run_with_progress(spec: Any, *, as_json: bool) -> int:
 
     from medscale.engine import run
 
-    console = Console(stderr=True)
     columns = (
         TextColumn("[bold]cases"),
         BarColumn(),
@@ -70,22 +95,11 @@ def run_with_progress(spec: Any, *, as_json: bool) -> int:
         TimeElapsedColumn(),
         TimeRemainingColumn(),
     )
-    with Progress(*columns, console=console, transient=True) as bar:
+    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
         task = bar.add_task("cases", total=None, rate=0.0)
 
         def progress(done: int, total: int) -> None:
             elapsed = bar.tasks[0].elapsed or 0.0
             bar.update(task, completed=done, total=total, rate=done / elapsed if elapsed else 0.0)
 
-        summary = run(spec, progress=progress)
-    if as_json:
-        click.echo(json.dumps(asdict(summary)))
-    else:
-        click.echo(
-            f"{summary.cases_done} done, {summary.cases_failed} failed, "
-            f"{summary.cases_skipped} skipped in {summary.wall_seconds:.1f} s "
-            f"({summary.cases_per_second:.2f} cases/s, {summary.executor} x{summary.workers}) "
-            f"-> {spec.out_dir}",
-            err=True,
-        )
-    return 1 if summary.cases_failed and not summary.cases_done else 0
+        return run(spec, progress=progress)
