@@ -11,11 +11,12 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from medscale.errors import ConfigError
+
+if TYPE_CHECKING:  # imported where used: a one-worker run never needs multiprocessing
+    from concurrent.futures import Future, ProcessPoolExecutor
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +63,7 @@ class LocalExecutor:
 
     def _new_pool(self) -> ProcessPoolExecutor:
         import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
 
         return ProcessPoolExecutor(
             max_workers=self.workers, mp_context=multiprocessing.get_context("spawn")
@@ -81,6 +83,9 @@ class LocalExecutor:
         in a fresh pool: the innocent ones finish, and the one that breaks the pool on its own
         is handed to `lost` (recorded as a failure) instead of being retried again.
         """
+        from concurrent.futures import FIRST_COMPLETED, wait
+        from concurrent.futures.process import BrokenProcessPool
+
         pending: dict[Future[Any], Any] = {}
         suspects: list[Any] = []
         iterator = iter(items)
@@ -118,6 +123,8 @@ class LocalExecutor:
     def _run_alone(
         self, function: Callable[..., Any], item: Any, settings: Any, lost: LostHandler | None
     ) -> Any:
+        from concurrent.futures.process import BrokenProcessPool
+
         try:
             return self._pool.submit(function, item, settings).result()
         except BrokenProcessPool as err:
