@@ -2,26 +2,15 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
 import pytest
+from ibsi_reference import shared_data_dir
 
 from medscale import Image, Mask
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-
 pytest_plugins = ["ibsi_scores_plugin"]
-
-
-def shared_data_dir() -> Path | None:
-    """``$MEDSCALE_DATA`` or ``../shared/data`` beside the repository, if present."""
-    candidates = [os.environ.get("MEDSCALE_DATA"), REPO_ROOT.parent / "shared" / "data"]
-    for candidate in candidates:
-        if candidate and Path(candidate, "MANIFEST.md").is_file():
-            return Path(candidate)
-    return None
 
 
 @pytest.fixture(scope="session")

@@ -2,52 +2,25 @@
 
 from __future__ import annotations
 
-import csv
 import math
-import os
 from pathlib import Path
 
 import numpy as np
 import pytest
+from ibsi_reference import digital_phantom, matches, reference_values, shared_data_dir
 
 from medscale.errors import MedscaleWarning
 from medscale.features import gldzm
 
-DATA = Path(os.environ.get("MEDSCALE_DATA", Path(__file__).resolve().parents[3] / "shared/data"))
-REFERENCE = DATA / "ibsi1" / "reference_values.csv"
-
-
-def _reference_rows(family: str) -> list[tuple[str, float, float]]:
-    if not REFERENCE.is_file():
-        return []
-    with REFERENCE.open(newline="") as handle:
-        rows = csv.DictReader(handle, delimiter=";")
-        return [
-            (r["feature"], float(r["value"]), float(r["tolerance"]))
-            for r in rows
-            if r["config"] == "dig" and r["feature_family"] == family
-        ]
-
-
-def _passes(computed: float, value: float, tolerance: float) -> bool:
-    """configs.md rule: |computed - value| <= tolerance; tolerance 0: round to 3 sig. digits."""
-    if tolerance == 0 and computed != 0:
-        computed = round(computed, 2 - int(math.floor(math.log10(abs(computed)))))
-    return abs(computed - value) <= tolerance + 1e-12 * max(1.0, abs(value))
+REFERENCE = reference_values(shared_data_dir(), "dig", family="gldzm")
+ROWS = [(feature, value, tolerance) for feature, (value, tolerance) in REFERENCE.items()]
 
 
 @pytest.fixture(scope="module")
 def phantom_features(shared_data: Path) -> dict[str, float]:
-    from medscale.io import read_image, read_mask
-
-    phantom = shared_data / "ibsi1" / "digital_phantom"
-    levels = np.rint(read_image(phantom / "phantom.nii.gz").array).astype(np.int64)
-    roi = np.asarray(read_mask(phantom / "mask.nii.gz").array, dtype=bool)
+    levels, roi = digital_phantom(shared_data)
     assert roi.sum() == 74
     return gldzm.compute(levels, roi, 6, dimension=("2D", "2.5D", "3D"))
-
-
-ROWS = _reference_rows("gldzm")
 
 
 @pytest.mark.parametrize(("feature", "value", "tolerance"), ROWS, ids=[r[0] for r in ROWS])
@@ -55,7 +28,7 @@ def test_digital_phantom(
     phantom_features: dict[str, float], feature: str, value: float, tolerance: float
 ) -> None:
     computed = phantom_features[feature]
-    assert _passes(computed, value, tolerance), f"{feature}: {computed} vs {value} +/- {tolerance}"
+    assert matches(computed, value, tolerance), f"{feature}: {computed} vs {value} +/- {tolerance}"
 
 
 def test_feature_table_matches_output(phantom_features: dict[str, float]) -> None:

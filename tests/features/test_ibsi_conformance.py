@@ -9,62 +9,25 @@ installed yet are skipped ("family not implemented yet").
 
 from __future__ import annotations
 
-import csv
 import json
-import math
-import os
 import warnings
 from functools import cache
-from pathlib import Path
 
 import numpy as np
 import pytest
+from ibsi_reference import REPO_ROOT, matches, reference_rows, shared_data_dir
 
 from medscale.errors import MedscaleWarning
 from medscale.features.extract import extract, family_module
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 CONFIGS = ("dig", "A", "B", "C", "D", "E")
 REQUIRED_PERCENT = {"dig": 100.0, "A": 98.0, "B": 98.0, "C": 98.0, "D": 98.0, "E": 98.0}
 # Known exceptions, feature id -> reason. They are reported (xfail) but not counted.
 EXCEPTIONS: dict[str, str] = {}
 
-
-def _data_dir() -> Path | None:
-    for candidate in (os.environ.get("MEDSCALE_DATA"), REPO_ROOT.parent / "shared" / "data"):
-        if candidate and Path(candidate, "ibsi1", "reference_values.csv").is_file():
-            return Path(candidate)
-    return None
-
-
-DATA = _data_dir()
+DATA = shared_data_dir("ibsi1/reference_values.csv")
 NO_DATA = "public reference data not found: set MEDSCALE_DATA or put it in ../shared/data"
-
-
-def _rows() -> list[dict[str, str]]:
-    if DATA is None:
-        return []
-    with open(DATA / "ibsi1" / "reference_values.csv", newline="") as handle:
-        return list(csv.DictReader(handle, delimiter=";"))
-
-
-ROWS = _rows()
-
-
-def significant(value: float, digits: int = 3) -> float:
-    """`value` rounded to `digits` significant digits."""
-    if value == 0 or not math.isfinite(value):
-        return value
-    return round(value, digits - 1 - int(math.floor(math.log10(abs(value)))))
-
-
-def matches(computed: float, reference: float, tolerance: float) -> bool:
-    """The IBSI comparison rule (see the module docstring)."""
-    if computed is None or not math.isfinite(computed):
-        return False
-    if abs(computed - reference) <= tolerance:
-        return True
-    return tolerance == 0 and significant(computed) == significant(reference)
+ROWS = reference_rows(DATA)
 
 
 def family_available(family: str) -> bool:

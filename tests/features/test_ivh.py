@@ -2,32 +2,16 @@
 
 from __future__ import annotations
 
-import csv
 import math
 from pathlib import Path
 
 import numpy as np
 import pytest
+from ibsi_reference import matches, reference_rows, reference_values
 
 from medscale.errors import ConfigError, MedscaleWarning
 from medscale.features import ivh
 from medscale.io import read_image, read_mask
-
-
-def dig_reference(data: Path) -> dict[str, tuple[float, float]]:
-    with open(data / "ibsi1" / "reference_values.csv", newline="") as handle:
-        rows = csv.DictReader(handle, delimiter=";")
-        return {
-            r["feature"]: (float(r["value"]), float(r["tolerance"]))
-            for r in rows
-            if r["config"] == "dig"
-        }
-
-
-def passes(computed: float, value: float, tolerance: float) -> bool:
-    if tolerance == 0:
-        computed = float(f"{computed:.3g}")
-    return abs(computed - value) <= tolerance + 1e-12 * max(1.0, abs(value))
 
 
 @pytest.fixture(scope="module")
@@ -49,15 +33,15 @@ def phantom_values(shared_data: Path) -> np.ndarray:
     ids=["none", "fbs1", "fbn6"],
 )
 def test_digital_phantom(phantom_values, shared_data, name: str, setting: dict) -> None:
-    value, tolerance = dig_reference(shared_data)[name]
+    value, tolerance = reference_values(shared_data, "dig")[name]
     computed = ivh.compute(phantom_values, **setting)[name]
     if setting["discretisation"] == "fixed_bin_number":  # grey levels 1..6 either way
-        assert passes(computed, value, tolerance), (name, computed, value)
+        assert matches(computed, value, tolerance), (name, computed, value)
     elif setting["discretisation"] == "none":
-        assert passes(computed, value, tolerance), (name, computed, value)
+        assert matches(computed, value, tolerance), (name, computed, value)
     elif name.startswith("ivh_v") or name == "ivh_diff_v10_v90":
         # bins [0.5, 1.5), ... centred on 1..6: G = [1, 6] again
-        assert passes(computed, value, tolerance), (name, computed, value)
+        assert matches(computed, value, tolerance), (name, computed, value)
 
 
 def test_manual_ivh_table_of_the_digital_phantom(phantom_values) -> None:
@@ -130,12 +114,7 @@ def test_bad_settings_raise_config_error() -> None:
 
 
 def test_feature_table_matches_the_reference_ids_and_codes(shared_data: Path) -> None:
-    with open(shared_data / "ibsi1" / "reference_values.csv", newline="") as handle:
-        rows = [
-            r
-            for r in csv.DictReader(handle, delimiter=";")
-            if r["config"] == "dig" and r["feature"].startswith("ivh_")
-        ]
+    rows = [r for r in reference_rows(shared_data, "dig") if r["feature"].startswith("ivh_")]
     assert {info.name: info.ibsi_code for info in ivh.FEATURES} == {
         r["feature"]: r["ibsi_tag"] for r in rows
     }

@@ -2,32 +2,16 @@
 
 from __future__ import annotations
 
-import csv
 import math
 from pathlib import Path
 
 import numpy as np
 import pytest
+from ibsi_reference import matches, reference_rows, reference_values
 
 from medscale.errors import InputError, MedscaleWarning
 from medscale.features import local_intensity
 from medscale.io import read_image, read_mask
-
-
-def dig_reference(data: Path) -> dict[str, tuple[float, float]]:
-    with open(data / "ibsi1" / "reference_values.csv", newline="") as handle:
-        rows = csv.DictReader(handle, delimiter=";")
-        return {
-            r["feature"]: (float(r["value"]), float(r["tolerance"]))
-            for r in rows
-            if r["config"] == "dig"
-        }
-
-
-def passes(computed: float, value: float, tolerance: float) -> bool:
-    if tolerance == 0:
-        computed = float(f"{computed:.3g}")
-    return abs(computed - value) <= tolerance + 1e-12 * max(1.0, abs(value))
 
 
 @pytest.fixture(scope="module")
@@ -36,14 +20,14 @@ def dig(shared_data: Path) -> tuple[dict[str, float], dict[str, tuple[float, flo
     image = read_image(folder / "phantom.nii.gz")
     mask = read_mask(folder / "mask.nii.gz").array.astype(bool)
     out = local_intensity.compute(image.array.astype(np.float64), mask, image.spacing)
-    return out, dig_reference(shared_data)
+    return out, reference_values(shared_data, "dig")
 
 
 @pytest.mark.parametrize("name", [info.name for info in local_intensity.FEATURES])
 def test_digital_phantom(dig, name: str) -> None:
     computed, reference = dig
     value, tolerance = reference[name]
-    assert passes(computed[name], value, tolerance), (name, computed[name], value, tolerance)
+    assert matches(computed[name], value, tolerance), (name, computed[name], value, tolerance)
 
 
 def brute_force_means(image: np.ndarray, mask: np.ndarray, spacing) -> np.ndarray:
@@ -143,12 +127,7 @@ def test_empty_mask_and_bad_input() -> None:
 
 
 def test_feature_table_matches_the_reference_ids_and_codes(shared_data: Path) -> None:
-    with open(shared_data / "ibsi1" / "reference_values.csv", newline="") as handle:
-        rows = [
-            r
-            for r in csv.DictReader(handle, delimiter=";")
-            if r["config"] == "dig" and r["feature"].startswith("loc_")
-        ]
+    rows = [r for r in reference_rows(shared_data, "dig") if r["feature"].startswith("loc_")]
     assert {info.name: info.ibsi_code for info in local_intensity.FEATURES} == {
         r["feature"]: r["ibsi_tag"] for r in rows
     }

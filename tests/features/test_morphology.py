@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import csv
 import math
 import warnings
 from pathlib import Path
 
 import numpy as np
 import pytest
+from ibsi_reference import matches, reference_rows, reference_values
 from scipy import ndimage
 from scipy.special import eval_legendre
 
@@ -19,22 +19,6 @@ from medscale.features._mesh import ellipsoid_area, roi_mesh
 from medscale.io import read_image, read_mask
 
 
-def dig_reference(data: Path) -> dict[str, tuple[float, float]]:
-    with open(data / "ibsi1" / "reference_values.csv", newline="") as handle:
-        rows = csv.DictReader(handle, delimiter=";")
-        return {
-            r["feature"]: (float(r["value"]), float(r["tolerance"]))
-            for r in rows
-            if r["config"] == "dig"
-        }
-
-
-def passes(computed: float, value: float, tolerance: float) -> bool:
-    if tolerance == 0:
-        computed = float(f"{computed:.3g}")
-    return abs(computed - value) <= tolerance + 1e-12 * max(1.0, abs(value))
-
-
 @pytest.fixture(scope="module")
 def dig(shared_data: Path) -> tuple[dict[str, float], dict[str, tuple[float, float]]]:
     folder = shared_data / "ibsi1" / "digital_phantom"
@@ -43,14 +27,14 @@ def dig(shared_data: Path) -> tuple[dict[str, float], dict[str, tuple[float, flo
     out = morphology.compute(
         mask, image.spacing, intensity=image.array.astype(np.float64), intensity_mask=mask
     )
-    return out, dig_reference(shared_data)
+    return out, reference_values(shared_data, "dig")
 
 
 @pytest.mark.parametrize("name", [info.name for info in morphology.FEATURES])
 def test_digital_phantom(dig, name: str) -> None:
     computed, reference = dig
     value, tolerance = reference[name]
-    assert passes(computed[name], value, tolerance), (name, computed[name], value, tolerance)
+    assert matches(computed[name], value, tolerance), (name, computed[name], value, tolerance)
 
 
 def ball(radius_mm: float, spacing: tuple[float, float, float]) -> np.ndarray:
@@ -221,12 +205,7 @@ def test_empty_mask_and_bad_input() -> None:
 
 
 def test_feature_table_matches_the_reference_ids_and_codes(shared_data: Path) -> None:
-    with open(shared_data / "ibsi1" / "reference_values.csv", newline="") as handle:
-        rows = [
-            r
-            for r in csv.DictReader(handle, delimiter=";")
-            if r["config"] == "dig" and r["feature"].startswith("morph_")
-        ]
+    rows = [r for r in reference_rows(shared_data, "dig") if r["feature"].startswith("morph_")]
     assert {info.name: info.ibsi_code for info in morphology.FEATURES} == {
         r["feature"]: r["ibsi_tag"] for r in rows
     }

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import math
 from pathlib import Path
 
@@ -11,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
+from ibsi_reference import matches, reference_rows, reference_values
 from scipy import stats as scipy_stats
 
 from medscale.errors import InputError, MedscaleWarning
@@ -18,37 +18,19 @@ from medscale.features import statistics
 from medscale.io import read_image, read_mask
 
 
-def dig_reference(data: Path) -> dict[str, tuple[float, float]]:
-    """feature id -> (value, tolerance) for config ``dig``."""
-    with open(data / "ibsi1" / "reference_values.csv", newline="") as handle:
-        rows = csv.DictReader(handle, delimiter=";")
-        return {
-            r["feature"]: (float(r["value"]), float(r["tolerance"]))
-            for r in rows
-            if r["config"] == "dig"
-        }
-
-
-def passes(computed: float, value: float, tolerance: float) -> bool:
-    """configs.md rule: |computed - value| <= tolerance; tolerance 0: round to 3 digits."""
-    if tolerance == 0:
-        computed = float(f"{computed:.3g}")
-    return abs(computed - value) <= tolerance + 1e-12 * max(1.0, abs(value))
-
-
 @pytest.fixture(scope="module")
 def dig(shared_data: Path) -> tuple[dict[str, float], dict[str, tuple[float, float]]]:
     folder = shared_data / "ibsi1" / "digital_phantom"
     image = read_image(folder / "phantom.nii.gz").array.astype(np.float64)
     mask = read_mask(folder / "mask.nii.gz").array.astype(bool)
-    return statistics.compute(image[mask]), dig_reference(shared_data)
+    return statistics.compute(image[mask]), reference_values(shared_data, "dig")
 
 
 @pytest.mark.parametrize("name", [info.name for info in statistics.FEATURES])
 def test_digital_phantom(dig, name: str) -> None:
     computed, reference = dig
     value, tolerance = reference[name]
-    assert passes(computed[name], value, tolerance), (name, computed[name], value, tolerance)
+    assert matches(computed[name], value, tolerance), (name, computed[name], value, tolerance)
 
 
 def test_against_scipy_on_random_values() -> None:
@@ -128,12 +110,7 @@ def test_non_finite_values_are_rejected() -> None:
 
 
 def test_feature_table_matches_the_reference_ids_and_codes(shared_data: Path) -> None:
-    with open(shared_data / "ibsi1" / "reference_values.csv", newline="") as handle:
-        rows = [
-            r
-            for r in csv.DictReader(handle, delimiter=";")
-            if r["config"] == "dig" and r["feature"].startswith("stat_")
-        ]
+    rows = [r for r in reference_rows(shared_data, "dig") if r["feature"].startswith("stat_")]
     assert {info.name: info.ibsi_code for info in statistics.FEATURES} == {
         r["feature"]: r["ibsi_tag"] for r in rows
     }
