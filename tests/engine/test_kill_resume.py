@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -74,3 +75,56 @@ def test_ctrl_c_stops_cleanly_and_keeps_finished_cases(tmp_path, cohort_writer):
     kept = read_features(tmp_path / "run")
     assert summary["interrupted"] is True and 3 <= len(kept) < 40
     assert summary["cases_done"] == len(kept) and kept["case_id"].is_unique
+
+
+def _children(pid: int) -> list[int]:
+    from pathlib import Path
+
+    found = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        found += [int(c) for c in (task / "children").read_text().split()]
+    return found
+
+
+def _alive(pid: int) -> bool:
+    from pathlib import Path
+
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"
+
+
+def test_workers_exit_when_the_driver_is_killed(tmp_path, cohort_writer):
+    import pytest
+
+    if not os.path.exists(f"/proc/{os.getpid()}/task/{os.getpid()}/children"):
+        pytest.skip("needs Linux /proc to find the worker processes")
+    manifest = cohort_writer(tmp_path / "cohort", 40)
+    run_file = tmp_path / "run.yaml"
+    run_file.write_text(
+        yaml.safe_dump(
+            {
+                "manifest": str(manifest),
+                "out": "run",
+                "stages": ["read", "extract"],
+                "features": "default",
+                "flush_every": 1,
+            }
+        )
+    )
+    command = [sys.executable, "-m", "medscale.cli.main", "run", str(run_file), "--workers", "2"]
+    driver = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    parts = tmp_path / "run" / "features.parquet"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and len(list(parts.glob("part-*.parquet"))) < 2:
+        time.sleep(0.02)
+    workers = [pid for pid in _children(driver.pid) if _alive(pid)]
+    assert workers, "the driver should have worker processes"
+    driver.send_signal(signal.SIGKILL)
+    driver.wait(timeout=30)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(_alive(pid) for pid in workers):
+        time.sleep(0.1)
+    assert not any(_alive(pid) for pid in workers), "orphaned workers kept running"

@@ -38,7 +38,8 @@ def _run_manifest(
     manifest: str, out: str | None, config: str, label: int | None, **executor: object
 ) -> int:
     from medscale.cli._engine_options import run_with_progress
-    from medscale.engine.run import RunSpec, StageSettings
+    from medscale.engine.driver import RunSpec
+    from medscale.engine.stages import StageSettings
     from medscale.features.settings import load_settings
 
     if out is None:

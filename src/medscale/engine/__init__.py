@@ -4,9 +4,33 @@
 to an executor, streams results to ``features.parquet`` (a dataset folder of part files) and
 failures to ``failures.parquet`` as cases finish, and writes ``settings.yaml``, ``run.log`` and
 ``summary.json`` in the run folder.
+
+The names load lazily: a worker process that imports `medscale.engine.stages` does not pay for
+pyarrow and pandas, which only the driver needs.
 """
 
-from medscale.engine.manifest import read_manifest
-from medscale.engine.run import RunSpec, RunSummary, read_failures, read_features, run
+from __future__ import annotations
 
-__all__ = ["RunSpec", "RunSummary", "read_failures", "read_features", "read_manifest", "run"]
+import importlib
+from typing import Any
+
+_LAZY = {
+    "RunSpec": "medscale.engine.driver",
+    "RunSummary": "medscale.engine.driver",
+    "run": "medscale.engine.driver",
+    "read_features": "medscale.engine.results",
+    "read_failures": "medscale.engine.results",
+    "read_manifest": "medscale.engine.manifest",
+}
+
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'medscale.engine' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_LAZY])

@@ -20,7 +20,7 @@ from typing import Any
 
 import yaml
 
-from medscale.engine.run import RunSpec
+from medscale.engine.driver import RunSpec
 from medscale.engine.stages import StageSettings
 from medscale.errors import ConfigError
 

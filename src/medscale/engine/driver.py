@@ -17,26 +17,18 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import shutil
 import statistics
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.parquet as pq
 import yaml
 
-from medscale.engine.manifest import read_manifest
 from medscale.engine.stages import CaseResult, StageSettings, process_case
 from medscale.errors import ConfigError, InputError
-
-if TYPE_CHECKING:
-    import pandas as pd
 
 log = logging.getLogger(__name__)
 
@@ -45,8 +37,6 @@ FAILURES = "failures.parquet"
 SETTINGS = "settings.yaml"
 SUMMARY = "summary.json"
 RUN_LOG = "run.log"
-FAILURE_COLUMNS = ("case_id", "stage", "error_type", "message", "traceback_digest")
-FAILURE_SCHEMA = pa.schema([(name, pa.string()) for name in (*FAILURE_COLUMNS, "traceback")])
 
 
 @dataclass(frozen=True)
@@ -118,20 +108,43 @@ def resolved_settings(spec: RunSpec) -> dict[str, Any]:
 
 def run(spec: RunSpec, *, progress: Callable[[int, int], None] | None = None) -> RunSummary:
     """Run `spec`; return its summary. Ctrl-C stops cleanly, keeping every finished case."""
-    from medscale import __version__
     from medscale.engine.executors import make_executor
 
     start = time.perf_counter()
+    # The workers start first, so that they import the imaging stack (SciPy, SimpleITK, the
+    # feature families) on the other cores while this process reads the manifest.
+    executor = make_executor(
+        workers=spec.workers,
+        scheduler=spec.scheduler,
+        dask_local=spec.dask_local,
+        in_process=spec.in_process,
+    )
+    try:
+        return _drive(spec, executor, start, progress)
+    finally:
+        executor.close()
+
+
+def _drive(
+    spec: RunSpec, executor: Any, start: float, progress: Callable[[int, int], None] | None
+) -> RunSummary:
+    """Open the run folder, send every remaining case to `executor`, stream the results."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from medscale import __version__
+    from medscale.engine.manifest import read_manifest
+    from medscale.engine.results import ResultWriter, case_dicts
+
     out_dir = Path(spec.out_dir)
     cases = read_manifest(spec.manifest)
     if "extract" in spec.stage_settings.stages and "segment" not in spec.stage_settings.stages:
         if "mask" not in cases.column_names:
             raise InputError(f"{spec.manifest}: the extract stage needs a 'mask' column")
-    settings = resolved_settings(spec)
-    _prepare_run_dir(out_dir, settings, resume=spec.resume, force=spec.force)
+    _prepare_run_dir(out_dir, resolved_settings(spec), resume=spec.resume, force=spec.force)
     stage_settings = _with_output_dir(spec.stage_settings, out_dir)
     handler = _attach_run_log(out_dir / RUN_LOG)
-    writer = _ResultWriter(out_dir, manifest_schema=cases.schema)
+    writer = ResultWriter(out_dir, manifest_schema=cases.schema)
     finished = writer.finished_case_ids() if spec.resume else set()
     if finished:
         done_already = pc.is_in(cases["case_id"], value_set=pa.array(sorted(finished)))
@@ -144,19 +157,13 @@ def run(spec: RunSpec, *, progress: Callable[[int, int], None] | None = None) ->
         len(finished),
         todo,
     )
-    executor = make_executor(
-        workers=spec.workers,
-        scheduler=spec.scheduler,
-        dask_local=spec.dask_local,
-        in_process=spec.in_process,
-    )
     interrupted = False
     done = failed = 0
     case_seconds: list[float] = []
     try:
         last_flush = time.monotonic()
         for result in executor.map_unordered(
-            process_case, _case_dicts(cases), stage_settings, _lost
+            process_case, case_dicts(cases), stage_settings, _lost
         ):
             writer.add(result)
             case_seconds.append(result.seconds)
@@ -177,7 +184,6 @@ def run(spec: RunSpec, *, progress: Callable[[int, int], None] | None = None) ->
         log.warning("interrupted: keeping the %d cases finished so far", done + failed)
     finally:
         writer.flush()
-        executor.close()
     wall = time.perf_counter() - start
     summary = RunSummary(
         cases_total=todo + len(finished),
@@ -199,34 +205,6 @@ def run(spec: RunSpec, *, progress: Callable[[int, int], None] | None = None) ->
     if interrupted:
         raise KeyboardInterrupt
     return summary
-
-
-def read_features(run_dir: str | Path) -> pd.DataFrame:
-    """The features table of a run, one row per case, sorted by case_id."""
-    import pandas as pd
-
-    path = Path(run_dir) / FEATURES
-    parts = sorted(path.glob("part-*.parquet")) if path.is_dir() else []
-    if not parts:
-        return pd.DataFrame(columns=["case_id"])
-    table = pd.concat([pd.read_parquet(part) for part in parts], ignore_index=True)
-    return table.sort_values("case_id", kind="stable").reset_index(drop=True)
-
-
-def read_failures(run_dir: str | Path) -> pd.DataFrame:
-    """The failures of a run: case_id, stage, error_type, message, traceback_digest."""
-    import pandas as pd
-
-    path = Path(run_dir) / FAILURES
-    if not path.is_file():
-        return pd.DataFrame(columns=list(FAILURE_COLUMNS))
-    return pd.read_parquet(path)
-
-
-def _case_dicts(cases: pa.Table, batch_rows: int = 1024) -> Iterator[dict[str, Any]]:
-    """The manifest's rows as dicts, made a batch at a time (the table itself stays columnar)."""
-    for batch in cases.to_batches(max_chunksize=batch_rows):
-        yield from batch.to_pylist()
 
 
 def _lost(case: dict[str, Any], err: BaseException) -> CaseResult:
@@ -290,72 +268,3 @@ def _attach_run_log(path: Path) -> logging.Handler:
     if logger.getEffectiveLevel() > logging.INFO:
         logger.setLevel(logging.INFO)
     return handler
-
-
-class _ResultWriter:
-    """Buffers finished cases and writes them as whole Parquet parts (atomic rename).
-
-    Manifest columns are carried into every row with the manifest's types, so that every part
-    has the same schema for them.
-    """
-
-    def __init__(self, out_dir: Path, *, manifest_schema: pa.Schema) -> None:
-        self.features_dir = out_dir / FEATURES
-        self.failures_path = out_dir / FAILURES
-        self.features_dir.mkdir(parents=True, exist_ok=True)
-        self._manifest_schema = manifest_schema
-        self._rows: list[dict[str, Any]] = []
-        self._failures = (
-            pq.read_table(self.failures_path).to_pylist() if self.failures_path.is_file() else []
-        )
-        self._failures_changed = False
-        existing = sorted(self.features_dir.glob("part-*.parquet"))
-        self._next_part = 1 + max((int(p.stem.split("-")[1]) for p in existing), default=0)
-        for stale in self.features_dir.glob(".part-*.tmp"):
-            stale.unlink()
-
-    @property
-    def pending(self) -> int:
-        return len(self._rows)
-
-    @property
-    def failed_count(self) -> int:
-        return len(self._failures)
-
-    def finished_case_ids(self) -> set[str]:
-        ids: set[str] = set()
-        for part in self.features_dir.glob("part-*.parquet"):
-            ids.update(pq.read_table(part, columns=["case_id"]).column(0).to_pylist())
-        return ids
-
-    def add(self, result: CaseResult) -> None:
-        if result.row is not None:
-            self._rows.append(result.row)
-            # a case that failed before and now succeeded is no longer a failure
-            if any(f["case_id"] == result.case_id for f in self._failures):
-                self._failures = [f for f in self._failures if f["case_id"] != result.case_id]
-                self._failures_changed = True
-        elif result.failure is not None:
-            self._failures = [f for f in self._failures if f["case_id"] != result.case_id]
-            self._failures.append(result.failure)
-            self._failures_changed = True
-
-    def flush(self) -> None:
-        if self._rows:
-            table = pa.Table.from_pylist(self._rows)
-            for field in self._manifest_schema:
-                if field.name in table.column_names:
-                    index = table.column_names.index(field.name)
-                    table = table.set_column(index, field, table[field.name].cast(field.type))
-            final = self.features_dir / f"part-{self._next_part:06d}.parquet"
-            temporary = self.features_dir / f".part-{self._next_part:06d}.tmp"
-            pq.write_table(table, temporary)
-            os.replace(temporary, final)
-            self._next_part += 1
-            self._rows = []
-        if self._failures_changed:
-            table = pa.Table.from_pylist(self._failures, schema=FAILURE_SCHEMA)
-            temporary = self.failures_path.with_suffix(".tmp")
-            pq.write_table(table, temporary)
-            os.replace(temporary, self.failures_path)
-            self._failures_changed = False
