@@ -134,3 +134,23 @@ def test_segment_only_run_writes_masks(small_cohort, tmp_path):
     assert len(table) == 6 and (table["mask_volume_ml"] > 0).all()
     first = read_image(table["mask_out"].iloc[0])
     assert set(first.array.ravel().tolist()) == {0, 1}
+
+
+def test_case_warnings_go_to_the_run_log(tmp_path):
+    import numpy as np
+
+    from medscale import Image
+    from medscale.io import write_image
+
+    folder = tmp_path / "cohort"
+    image = Image(np.full((4, 6, 6), 40, np.int16), spacing=(2.0, 1.0, 1.0))
+    mask = np.zeros((4, 6, 6), np.uint8)
+    mask[2, 3, 3] = 1  # one voxel: many features are undefined (NaN, with a warning)
+    write_image(image, folder / "image.nii.gz")
+    write_image(image.with_array(mask), folder / "mask.nii.gz")
+    (folder / "cases.csv").write_text("case_id,image,mask\none,image.nii.gz,mask.nii.gz\n")
+    out = tmp_path / "run"
+    spec = RunSpec(str(folder / "cases.csv"), str(out), StageSettings(), in_process=True)
+    assert run(spec).cases_done == 1
+    log_text = (out / "run.log").read_text()
+    assert "case one:" in log_text and "NaN" in log_text

@@ -171,6 +171,8 @@ def _drive(
             failed += result.failure is not None
             if result.failure is not None:
                 log.warning("%s", result.failure["message"])
+            for message in result.warnings:
+                log.info("case %s: %s", result.case_id, message)
             if progress is not None:
                 progress(done + failed, todo)
             if (

@@ -76,6 +76,7 @@ class CaseResult:
     row: dict[str, Any] | None
     failure: dict[str, Any] | None
     seconds: float
+    warnings: tuple[str, ...] = ()
 
 
 def process_case(case: dict[str, Any], settings: StageSettings) -> CaseResult:
@@ -83,9 +84,10 @@ def process_case(case: dict[str, Any], settings: StageSettings) -> CaseResult:
     case_id = str(case["case_id"])
     start = time.perf_counter()
     stage = "read"
+    caught: list[warnings.WarningMessage] = []
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # undefined features are NaN; counted, not printed
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")  # e.g. features undefined for this ROI (NaN)
             image, mask = _read(case, settings.mask_label)
             row: dict[str, Any] = dict(case)  # manifest columns are carried to the output
             if "preprocess" in settings.stages:
@@ -103,8 +105,14 @@ def process_case(case: dict[str, Any], settings: StageSettings) -> CaseResult:
             else:
                 row.update(_write_outputs(case_id, image, mask, last, settings.output_dir))
     except Exception as err:  # noqa: BLE001 - every failure of a case is recorded, not raised
-        return CaseResult(case_id, None, _failure(case_id, stage, err), time.perf_counter() - start)
-    return CaseResult(case_id, row, None, time.perf_counter() - start)
+        failure = _failure(case_id, stage, err)
+        return CaseResult(case_id, None, failure, time.perf_counter() - start, _messages(caught))
+    return CaseResult(case_id, row, None, time.perf_counter() - start, _messages(caught))
+
+
+def _messages(caught: list[warnings.WarningMessage]) -> tuple[str, ...]:
+    """The distinct warning messages of a case, in order (they go to the run's log)."""
+    return tuple(dict.fromkeys(str(warning.message) for warning in caught))
 
 
 def _failure(case_id: str, stage: str, err: BaseException) -> dict[str, Any]:
