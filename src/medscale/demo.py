@@ -67,7 +67,7 @@ def run_demo(
     clock = time.perf_counter()
     say("reading the cases back from DICOM + RTSTRUCT")
     manifest = pd.read_csv(manifest_path)
-    thumbnails = []
+    thumbnails: list[tuple[str, str]] = []
     cohort_rows = []
     for row in manifest.itertuples():
         image = read_image(row.image)

@@ -210,7 +210,7 @@ class Image:
         lower = np.clip(np.asarray(lower, dtype=int), 0, self.shape)
         upper = np.clip(np.asarray(upper, dtype=int), lower, self.shape)
         region = tuple(slice(lo, hi) for lo, hi in zip(lower, upper, strict=True))
-        origin = self.index_to_world(lower)
+        origin = tuple(self.index_to_world(lower))
         return type(self)(self.array[region], self.spacing, origin, self.direction, self.meta)
 
     def astype(self, dtype: Any) -> Image:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from medscale.cli._engine_options import executor_options
@@ -35,7 +37,7 @@ def _json(row: dict) -> str:
 
 
 def _run_manifest(
-    manifest: str, out: str | None, config: str, label: int | None, **executor: object
+    manifest: str, out: str | None, config: str, label: int | None, **executor: Any
 ) -> int:
     from medscale.cli._engine_options import run_with_progress
     from medscale.engine.driver import RunSpec
@@ -105,8 +107,8 @@ def command(
     out: str | None,
     names: str,
     manifest: str | None,
-    **executor: object,
-) -> int | None:
+    **executor: Any,
+) -> int:
     """Extract IBSI radiomics features of one ROI (or of every case of a manifest).
 
     Without --out, prints one JSON object (case_id and every feature) on stdout.
@@ -140,6 +142,7 @@ def command(
     row = {"case_id": case_id, **features}
     if out is None:
         click.echo(_json(row))
-        return
+        return 0
     _write_row(row, out)
     click.echo(f"{len(features)} features -> {out}", err=True)
+    return 0

@@ -240,7 +240,7 @@ class DaskExecutor:
         limit = max(self.workers, IN_FLIGHT_PER_WORKER) * IN_FLIGHT_PER_WORKER
         settings_future = self._client.scatter(settings, broadcast=True)
         queue = as_completed()
-        cases: dict[str, Any] = {}
+        cases: dict[Any, Any] = {}  # future key -> case
 
         def submit(item: Any) -> None:
             future = self._client.submit(function, item, settings_future, pure=False)

@@ -47,7 +47,10 @@ def read_manifest(
     if None in case_ids or "" in case_ids:
         raise InputError(f"{path}: every row needs a case_id (row {_first_empty(case_ids) + 2})")
     seen: set[str] = set()
-    duplicated = sorted({case for case in case_ids if case in seen or seen.add(case)})
+    repeated: set[str] = set()
+    for case in case_ids:
+        (repeated if case in seen else seen).add(case)
+    duplicated = sorted(repeated)
     if duplicated:
         raise InputError(
             f"{path}: case ids must be unique; repeated: {duplicated[:10]}"

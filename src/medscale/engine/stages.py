@@ -162,7 +162,8 @@ def _preprocess(image: Any, steps: tuple[str, ...]) -> Any:
 def _segment(image: Any, settings: StageSettings) -> Any:
     from medscale.segment import segment
 
-    return segment(image, settings.segment_method, **settings.segment_params)
+    method = str(settings.segment_method)  # StageSettings made sure there is one
+    return segment(image, method, **settings.segment_params)
 
 
 def _extract(image: Any, mask: Any, features: str | dict[str, Any]) -> dict[str, float]:
