@@ -54,7 +54,7 @@ def test_save_load_round_trip_is_identical(tiny_model: UNetSegmenter, tmp_path) 
     assert loaded.settings == tiny_model.settings
     image = _disks(1, seed=2)[0][0]
     np.testing.assert_array_equal(loaded.probabilities(image), tiny_model.probabilities(image))
-    via_method = segment(image, "unet", model=str(path))
+    via_method = segment(image, "unet", model=str(path), flip_average=False)
     np.testing.assert_array_equal(via_method.array, tiny_model.predict(image).array)
 
 
@@ -113,4 +113,95 @@ def test_unet_from_the_command_line(tiny_model: UNetSegmenter, tmp_path, capsys)
 
     scores = json.loads(capsys.readouterr().out)
     assert scores["dice"] == pytest.approx(dice(read_mask(out), masks[0]), abs=1e-9)
-    np.testing.assert_array_equal(read_mask(out).array, tiny_model.predict(images[0]).array)
+    np.testing.assert_array_equal(
+        read_mask(out).array, tiny_model.predict(images[0], flip_average=True).array
+    )
+
+
+def test_crops_hold_the_object_and_match_the_source() -> None:
+    from medscale.segment.unet_sampling import Cropper
+
+    rng = np.random.default_rng(0)
+    y_all = np.zeros((3, 48, 48), dtype=np.float32)
+    y_all[0, 2:8, 38:46] = 1  # near a corner: the crop must still hold the centre
+    y_all[1, 20:30, 20:30] = 1
+    x_all = np.stack([y_all * 3 + 1, -y_all], axis=1)  # 2 channels, derived from the target
+    cropper = Cropper(y_all, 16, multiple=4)
+    index = np.repeat(np.arange(3), 200)
+    xb, yb = cropper.take(x_all, y_all, index, rng)
+    assert xb.shape == (600, 2, 16, 16) and yb.shape == (600, 16, 16)
+    np.testing.assert_array_equal(xb[:, 0], yb * 3 + 1)  # inputs and targets share origins
+    np.testing.assert_array_equal(xb[:, 1], -yb)
+    held = yb.reshape(600, -1).sum(axis=1) > 0
+    assert not held[index == 2].any()
+    # 4 in 5 crops of a slice holding the object are placed around it; the rest anywhere
+    assert 0.65 < held[index == 0].mean() < 0.95
+    assert 0.65 < held[index == 1].mean() <= 1.0
+    whole = Cropper(y_all, None, multiple=4).take(x_all, y_all, index[:4], rng)
+    np.testing.assert_array_equal(whole[1], y_all[index[:4]])
+    with pytest.raises(ConfigError, match="crop_size"):
+        Cropper(y_all, 10, multiple=4)
+
+
+def test_dice_loss_averages_samples_holding_the_object() -> None:
+    from medscale.segment.unet_sampling import dice_loss
+
+    target = torch.zeros(3, 1, 4, 4)
+    target[0, 0, :2, :2] = 1  # 4 voxels, predicted perfectly
+    target[1, 0, :, :2] = 1  # 8 voxels, predicted as all zero
+    prob = target.clone()
+    prob[1] = 0
+    prob[2] = 0.5  # empty target: ignored by the Dice term
+    expected = 1 - (1.0 + 1 / 9) / 2
+    assert float(dice_loss(prob, target)) == pytest.approx(expected, abs=1e-6)
+    assert float(dice_loss(prob, torch.zeros_like(target))) == 0.0
+
+
+def test_training_on_crops_learns_bright_disks() -> None:
+    torch.set_num_threads(1)
+    images, masks = _disks(8, seed=4)
+    settings = UNetSettings(base_channels=4, depth=2, pixel_spacing_mm=0.8)
+    model = train_unet(
+        images,
+        masks,
+        settings=settings,
+        epochs=30,
+        batch_size=8,
+        seed=0,
+        learning_rate=1e-2,
+        crop_size=24,
+    )
+    test_images, test_masks = _disks(2, seed=5)
+    scores = [
+        dice(model.predict(image), mask)
+        for image, mask in zip(test_images, test_masks, strict=True)
+    ]
+    assert min(scores) > 0.8
+
+
+def test_flip_average_is_mirror_equivariant(tiny_model: UNetSegmenter) -> None:
+    image = _disks(1, seed=6)[0][0]
+    mirrored = Image(image.array[:, :, ::-1].copy(), spacing=image.spacing)
+    plain = tiny_model.probabilities(image)
+    averaged = tiny_model.probabilities(image, flip_average=True)
+    np.testing.assert_allclose(
+        tiny_model.probabilities(mirrored, flip_average=True)[:, :, ::-1], averaged, atol=1e-5
+    )
+    assert not np.allclose(plain, averaged, atol=1e-5)  # the mirror image adds information
+    mean = (plain + tiny_model.probabilities(mirrored)[:, :, ::-1]) / 2
+    np.testing.assert_allclose(averaged, mean, atol=1e-5)
+
+
+def test_largest_component_keeps_the_bigger_disk(tiny_model: UNetSegmenter, tmp_path) -> None:
+    path = tiny_model.save(tmp_path / "unet.pt")
+    yy, xx = np.mgrid[:32, :32]
+    big = (yy - 10) ** 2 + (xx - 10) ** 2 <= 7**2
+    small = (yy - 24) ** 2 + (xx - 24) ** 2 <= 4**2
+    array = np.where(big | small, 60.0, -800.0)[None].repeat(3, axis=0).astype(np.int16)
+    image = Image(array, spacing=(2.0, 0.8, 0.8))
+    both = segment(image, "unet", model=str(path))
+    only = segment(image, "unet", model=str(path), largest_component=True)
+    truth = Mask.like(image, np.broadcast_to(big, array.shape))
+    assert dice(both, Mask.like(image, np.broadcast_to(big | small, array.shape))) > 0.8
+    assert dice(only, truth) > 0.8
+    assert not (only.array & np.broadcast_to(small, array.shape)).any()
