@@ -7,32 +7,48 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import yaml
 
 from medscale.engine import read_features
 
 
-def test_sigkill_then_resume_gives_one_row_per_case(tmp_path, cohort_writer):
-    manifest = cohort_writer(tmp_path / "cohort", 30)
+def run_command(tmp_path: Path, cohort_writer, n_cases: int, workers: int) -> list[str]:
+    """`medscale run` on a fresh cohort of `n_cases`, flushing every case, into tmp_path/run."""
+    manifest = cohort_writer(tmp_path / "cohort", n_cases)
     run_file = tmp_path / "run.yaml"
-    run_file.write_text(
-        yaml.safe_dump(
-            {
-                "manifest": str(manifest),
-                "out": "run",
-                "stages": ["read", "extract"],
-                "features": "default",
-                "flush_every": 1,
-            }
-        )
-    )
-    command = [sys.executable, "-m", "medscale.cli.main", "run", str(run_file), "--workers", "1"]
-    driver = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    document = {
+        "manifest": str(manifest),
+        "out": "run",
+        "stages": ["read", "extract"],
+        "features": "default",
+        "flush_every": 1,
+    }
+    run_file.write_text(yaml.safe_dump(document))
+    return [
+        sys.executable,
+        "-m",
+        "medscale.cli.main",
+        "run",
+        str(run_file),
+        "--workers",
+        str(workers),
+    ]
+
+
+def wait_for_parts(tmp_path: Path, count: int, timeout_s: float = 120) -> None:
+    """Wait until the run in tmp_path/run has written `count` result parts."""
     parts = tmp_path / "run" / "features.parquet"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and len(list(parts.glob("part-*.parquet"))) < 4:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline and len(list(parts.glob("part-*.parquet"))) < count:
         time.sleep(0.02)
+
+
+def test_sigkill_then_resume_gives_one_row_per_case(tmp_path, cohort_writer):
+    command = run_command(tmp_path, cohort_writer, 30, workers=1)
+    driver = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_for_parts(tmp_path, 4)
     driver.send_signal(signal.SIGKILL)
     driver.wait(timeout=30)
     done_before = len(read_features(tmp_path / "run"))
@@ -49,25 +65,9 @@ def test_sigkill_then_resume_gives_one_row_per_case(tmp_path, cohort_writer):
 def test_ctrl_c_stops_cleanly_and_keeps_finished_cases(tmp_path, cohort_writer):
     import json
 
-    manifest = cohort_writer(tmp_path / "cohort", 40)
-    run_file = tmp_path / "run.yaml"
-    run_file.write_text(
-        yaml.safe_dump(
-            {
-                "manifest": str(manifest),
-                "out": "run",
-                "stages": ["read", "extract"],
-                "features": "default",
-                "flush_every": 1,
-            }
-        )
-    )
-    command = [sys.executable, "-m", "medscale.cli.main", "run", str(run_file), "--workers", "2"]
+    command = run_command(tmp_path, cohort_writer, 40, workers=2)
     driver = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    parts = tmp_path / "run" / "features.parquet"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and len(list(parts.glob("part-*.parquet"))) < 3:
-        time.sleep(0.02)
+    wait_for_parts(tmp_path, 3)
     driver.send_signal(signal.SIGINT)
     _, err = driver.communicate(timeout=120)
     assert driver.returncode == 130, err
@@ -78,8 +78,6 @@ def test_ctrl_c_stops_cleanly_and_keeps_finished_cases(tmp_path, cohort_writer):
 
 
 def _children(pid: int) -> list[int]:
-    from pathlib import Path
-
     found = []
     for task in Path(f"/proc/{pid}/task").glob("*"):
         found += [int(c) for c in (task / "children").read_text().split()]
@@ -87,8 +85,6 @@ def _children(pid: int) -> list[int]:
 
 
 def _alive(pid: int) -> bool:
-    from pathlib import Path
-
     try:
         state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
     except FileNotFoundError:
@@ -101,25 +97,9 @@ def test_workers_exit_when_the_driver_is_killed(tmp_path, cohort_writer):
 
     if not os.path.exists(f"/proc/{os.getpid()}/task/{os.getpid()}/children"):
         pytest.skip("needs Linux /proc to find the worker processes")
-    manifest = cohort_writer(tmp_path / "cohort", 40)
-    run_file = tmp_path / "run.yaml"
-    run_file.write_text(
-        yaml.safe_dump(
-            {
-                "manifest": str(manifest),
-                "out": "run",
-                "stages": ["read", "extract"],
-                "features": "default",
-                "flush_every": 1,
-            }
-        )
-    )
-    command = [sys.executable, "-m", "medscale.cli.main", "run", str(run_file), "--workers", "2"]
+    command = run_command(tmp_path, cohort_writer, 40, workers=2)
     driver = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    parts = tmp_path / "run" / "features.parquet"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and len(list(parts.glob("part-*.parquet"))) < 2:
-        time.sleep(0.02)
+    wait_for_parts(tmp_path, 2)
     workers = [pid for pid in _children(driver.pid) if _alive(pid)]
     assert workers, "the driver should have worker processes"
     driver.send_signal(signal.SIGKILL)
