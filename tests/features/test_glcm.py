@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from ibsi_reference import digital_phantom, matches, reference_values, shared_data_dir
+from texture_reference import random_case
 
 from medscale.errors import MedscaleWarning
 from medscale.features import glcm
@@ -40,14 +41,6 @@ def test_feature_table_matches_output(phantom_features: dict[str, float]) -> Non
     }
     assert names == produced
     assert all(len(info.ibsi_code) == 4 for info in glcm.FEATURES)
-
-
-def random_case(seed: int, n_levels: int = 4, shape: tuple[int, int, int] = (5, 6, 7)):
-    """Random levels 1..n_levels and a random ROI (about 70 % of the voxels)."""
-    rng = np.random.default_rng(seed)
-    levels = rng.integers(1, n_levels + 1, size=shape)
-    roi = rng.random(shape) < 0.7
-    return levels, roi
 
 
 def brute_glcm(levels, roi, directions, n_max, *, per_slice):
