@@ -210,7 +210,7 @@ def _drive(
 
 
 def _lost(case: dict[str, Any], err: BaseException) -> CaseResult:
-    """The result of a case whose worker process died under it, twice."""
+    """The result of a case that kills its worker process when run alone (see LocalExecutor)."""
     case_id = str(case["case_id"])
     failure = {
         "case_id": case_id,

@@ -1,8 +1,9 @@
 """Where cases run: in the driver, in local worker processes, or on a Dask cluster.
 
-Every executor has one method, ``map_unordered(function, items, settings)``, yielding results
-as they finish while keeping at most a few cases per worker in flight, so that memory is bounded
-by the number of workers, not by the cohort size. Only paths and small dicts travel; images are
+Every executor has one method, ``map_unordered(function, items, settings, lost)``, yielding
+results as they finish while keeping at most a few cases per worker in flight, so that memory is
+bounded by the number of workers, not by the cohort size; ``lost`` turns a case that kills its
+worker into a result. Only paths and small dicts travel; images are
 read where they are processed.
 """
 
