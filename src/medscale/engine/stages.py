@@ -134,14 +134,10 @@ def _read(case: dict[str, Any], default_label: int | None) -> tuple[Any, Any]:
     image_path = case.get("image")
     if not isinstance(image_path, str) or not image_path:
         raise InputError("the image path is empty")
-    if not Path(image_path).exists():
-        raise InputError(f"{image_path}: no such file or folder")
-    image = read_image(image_path)
+    image = read_image(image_path)  # a missing path is an InputError naming it
     mask_path = case.get("mask")
     if not isinstance(mask_path, str) or not mask_path:
         return image, None
-    if not Path(mask_path).exists():
-        raise InputError(f"{mask_path}: no such file or folder")
     label = case.get("mask_label", default_label)
     roi = case.get("roi")
     mask = read_mask(
