@@ -98,5 +98,5 @@ def command(
         click.echo(json.dumps(clean))
         return
     units = {"hd95_mm": " mm", "assd_mm": " mm", "volume_difference_ml": " ml"}
-    for key, value in scores.items():
-        click.echo(f"{key:22s} {value:.4f}{units.get(key, '')}")
+    for key, score in scores.items():
+        click.echo(f"{key:22s} {score:.4f}{units.get(key, '')}")

@@ -7,13 +7,19 @@
 family; `RadiomicsTransformer` does it over a manifest as a scikit-learn transformer.
 """
 
+from typing import TYPE_CHECKING
+
 from medscale.features.extract import extract
 from medscale.features.settings import Settings, load_settings, preset_names
+
+if TYPE_CHECKING:
+    from medscale.features.transformer import RadiomicsTransformer
 
 __all__ = ["RadiomicsTransformer", "Settings", "extract", "load_settings", "preset_names"]
 
 
-def __getattr__(name: str):  # noqa: ANN202 - lazy: scikit-learn loads only when needed
+def __getattr__(name: str) -> "type[RadiomicsTransformer]":
+    """Import `RadiomicsTransformer` on first use, so scikit-learn loads only when needed."""
     if name == "RadiomicsTransformer":
         from medscale.features.transformer import RadiomicsTransformer
 

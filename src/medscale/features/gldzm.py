@@ -109,23 +109,28 @@ def compute(
     out: dict[str, float] = {}
     if "2D" in dims or "2.5D" in dims:
         distance = _distance_on_crop(morph, roi, in_plane=True)
-        per_slice, n_voxels, *axes = distance_zone_matrices(padded, distance, dimension="2D")
+        per_slice, n_voxels, zone_levels, zone_values = distance_zone_matrices(
+            padded, distance, dimension="2D"
+        )
         if "2D" in dims:
-            out.update(zone_features(per_slice, n_voxels, *axes, _GENERIC, "2D"))
+            out.update(zone_features(per_slice, n_voxels, zone_levels, zone_values, _GENERIC, "2D"))
         if "2.5D" in dims:
             out.update(
                 zone_features(
                     per_slice.sum(axis=0, keepdims=True),
                     n_voxels.sum(keepdims=True),
-                    *axes,
+                    zone_levels,
+                    zone_values,
                     _GENERIC,
                     "2_5D",
                 )
             )
     if "3D" in dims:
         distance = _distance_on_crop(morph, roi, in_plane=False)
-        volume, n_voxels, *axes = distance_zone_matrices(padded, distance, dimension="3D")
-        out.update(zone_features(volume, n_voxels, *axes, _GENERIC, "3D"))
+        volume, n_voxels, zone_levels, zone_values = distance_zone_matrices(
+            padded, distance, dimension="3D"
+        )
+        out.update(zone_features(volume, n_voxels, zone_levels, zone_values, _GENERIC, "3D"))
     return out
 
 

@@ -96,19 +96,23 @@ def compute(
         return tc.nan_features(_NAMES, [s for d in dims for s in _SUFFIXES[d]])
     out: dict[str, float] = {}
     if "2D" in dims or "2.5D" in dims:
-        per_slice, *axes = run_matrices(padded, tc.DIRECTIONS_2D, per_slice=True)
+        per_slice, run_levels, lengths = run_matrices(padded, tc.DIRECTIONS_2D, per_slice=True)
         if "2D" in dims:
             stacked = per_slice.reshape(-1, *per_slice.shape[2:])
-            out.update(_aggregate(stacked, *axes, "2D_avg"))
-            out.update(_aggregate(per_slice.sum(axis=1), *axes, "2D_comb"))
+            out.update(_aggregate(stacked, run_levels, lengths, "2D_avg"))
+            out.update(_aggregate(per_slice.sum(axis=1), run_levels, lengths, "2D_comb"))
         if "2.5D" in dims:
             merged = per_slice.sum(axis=0)
-            out.update(_aggregate(merged, *axes, "2_5D_avg"))
-            out.update(_aggregate(merged.sum(axis=0, keepdims=True), *axes, "2_5D_comb"))
+            out.update(_aggregate(merged, run_levels, lengths, "2_5D_avg"))
+            out.update(
+                _aggregate(merged.sum(axis=0, keepdims=True), run_levels, lengths, "2_5D_comb")
+            )
     if "3D" in dims:
-        per_dir, *axes = run_matrices(padded, tc.DIRECTIONS_3D, per_slice=False)
-        out.update(_aggregate(per_dir[0], *axes, "3D_avg"))
-        out.update(_aggregate(per_dir[0].sum(axis=0, keepdims=True), *axes, "3D_comb"))
+        per_dir, run_levels, lengths = run_matrices(padded, tc.DIRECTIONS_3D, per_slice=False)
+        out.update(_aggregate(per_dir[0], run_levels, lengths, "3D_avg"))
+        out.update(
+            _aggregate(per_dir[0].sum(axis=0, keepdims=True), run_levels, lengths, "3D_comb")
+        )
     return out
 
 

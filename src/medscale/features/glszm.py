@@ -86,22 +86,23 @@ def compute(
         return tc.nan_features(_NAMES, [tc.SUFFIX[d] for d in dims])
     out: dict[str, float] = {}
     if "2D" in dims or "2.5D" in dims:
-        per_slice, n_voxels, *axes = size_zone_matrices(padded, dimension="2D")
+        per_slice, n_voxels, zone_levels, zone_values = size_zone_matrices(padded, dimension="2D")
         if "2D" in dims:
-            out.update(zone_features(per_slice, n_voxels, *axes, _GENERIC, "2D"))
+            out.update(zone_features(per_slice, n_voxels, zone_levels, zone_values, _GENERIC, "2D"))
         if "2.5D" in dims:
             out.update(
                 zone_features(
                     per_slice.sum(axis=0, keepdims=True),
                     n_voxels.sum(keepdims=True),
-                    *axes,
+                    zone_levels,
+                    zone_values,
                     _GENERIC,
                     "2_5D",
                 )
             )
     if "3D" in dims:
-        volume, n_voxels, *axes = size_zone_matrices(padded, dimension="3D")
-        out.update(zone_features(volume, n_voxels, *axes, _GENERIC, "3D"))
+        volume, n_voxels, zone_levels, zone_values = size_zone_matrices(padded, dimension="3D")
+        out.update(zone_features(volume, n_voxels, zone_levels, zone_values, _GENERIC, "3D"))
     return out
 
 
