@@ -111,7 +111,12 @@ def _read_itk(path: Path) -> Image:
         sitk_image = sitk.ReadImage(str(path))
     except RuntimeError as err:
         raise InputError(f"{path}: cannot read ({str(err).strip().splitlines()[-1]})") from err
-    return from_sitk(sitk_image, meta={"source": str(path)})
+    image = from_sitk(sitk_image, meta={"source": str(path)})
+    if _suffix(path) in (".nii", ".nii.gz"):
+        from medscale.io.nifti import restore_non_finite
+
+        image = restore_non_finite(path, image)  # ITK 5.4 reads NaN/Inf as 0
+    return image
 
 
 def _is_dicom(path: Path) -> bool:
