@@ -49,6 +49,32 @@ def read_image(path: str | Path) -> Image:
     )
 
 
+def image_shape(path: str | Path) -> tuple[int, ...]:
+    """The (z, y, x) shape `read_image` would return, from the header alone where it can.
+
+    NIfTI, NRRD and MetaImage headers are read without their voxels (a 2-D file is one slice,
+    z = 1); other formats are read whole.
+
+    Raises
+    ------
+    InputError
+        As `read_image`.
+    """
+    path = Path(path)
+    if not path.is_file() or _suffix(path) not in ITK_SUFFIXES:
+        return read_image(path).shape
+    import SimpleITK as sitk
+
+    reader = sitk.ImageFileReader()
+    reader.SetFileName(str(path))
+    try:
+        reader.ReadImageInformation()
+    except RuntimeError as err:
+        raise InputError(f"{path}: cannot read ({str(err).strip().splitlines()[-1]})") from err
+    size = tuple(int(n) for n in reversed(reader.GetSize()))
+    return (1, *size) if len(size) == 2 else size
+
+
 def read_mask(
     path: str | Path,
     *,
