@@ -55,3 +55,24 @@ def test_ibsi_ct_phantom_nifti_geometry(shared_data):
     np.testing.assert_allclose(image.spacing, (3.0, 0.977, 0.977), atol=1e-3)
     assert mask.voxel_count == 125256
     image.require_same_grid(mask)
+
+
+@pytest.mark.parametrize(
+    ("suffix", "shape"),
+    [(s, shape) for s in (".nii.gz", ".nii", ".nrrd", ".mha") for shape in ((1, 6, 7), (5, 6, 7))]
+    + [(".png", (1, 6, 7))],
+)
+def test_image_shape_matches_read_image(tmp_path, suffix, shape):
+    from PIL import Image as Picture
+
+    from medscale.io.formats import image_shape
+
+    array = np.arange(np.prod(shape), dtype=np.uint8).reshape(shape)
+    if suffix == ".png":
+        path = tmp_path / "picture.png"
+        Picture.fromarray(array[0]).save(path)
+    else:
+        path = write_image(Image(array, spacing=(2.0, 1.0, 0.5)), tmp_path / f"image{suffix}")
+    assert image_shape(path) == read_image(path).shape == shape
+    with pytest.raises(InputError, match="no such file"):
+        image_shape(tmp_path / "absent.nii.gz")
