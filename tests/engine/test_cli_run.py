@@ -1,4 +1,6 @@
 import json
+import subprocess
+import sys
 
 import pytest
 import yaml
@@ -33,3 +35,24 @@ def test_unknown_key_suggests_the_closest(small_cohort, tmp_path, capsys):
 def test_bad_worker_counts_are_usage_errors(small_cohort, tmp_path, option):
     run_file = _write_run_file(tmp_path, small_cohort)
     assert main(["run", str(run_file), *option]) == 2
+
+
+def test_a_cli_run_never_imports_pandas_and_leaves_it_importable(small_cohort, tmp_path):
+    # pyarrow imports pandas (0.2-0.4 s of start-up) unless the run hides it; in a fresh process
+    probe = (
+        "import sys\n"
+        "from medscale.cli.main import main\n"
+        f"code = main(['extract', '--manifest', {str(small_cohort)!r}, '--out', "
+        f"{str(tmp_path / 'run')!r}, '--workers', '1'])\n"
+        "print(code, 'pandas' in sys.modules)\n"
+        "import pandas, pyarrow as pa\n"
+        "frame = pandas.DataFrame({'c': pandas.Categorical(['a', 'b', 'a'])})\n"
+        "print(pa.Table.from_pandas(frame).schema.field('c').type)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120
+    )
+    lines = done.stdout.splitlines()
+    assert lines[0] == "0 False", done.stderr
+    assert lines[1].startswith("dictionary<"), lines
+    assert len(read_features(tmp_path / "run")) == 6

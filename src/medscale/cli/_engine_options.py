@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from importlib.abc import MetaPathFinder
 from typing import Any
 
 import click
@@ -51,15 +54,16 @@ def run_with_progress(spec: Any, *, as_json: bool) -> int:
     Returns the exit code: 0 when the run completed (failed cases are in failures.parquet),
     1 when every case failed.
     """
-    import sys
     from dataclasses import asdict
 
     from medscale.engine import run
 
-    if sys.stderr.isatty():
-        summary = _run_with_bar(spec)
-    else:  # logs and pipes get the summary line only (and rich is not even imported)
-        summary = run(spec)
+    uses_dask = spec.scheduler is not None or spec.dask_local is not None
+    with _pandas_hidden(unless=uses_dask):
+        if sys.stderr.isatty():
+            summary = _run_with_bar(spec)
+        else:  # logs and pipes get the summary line only (and rich is not even imported)
+            summary = run(spec)
     if as_json:
         click.echo(json.dumps(asdict(summary)))
     else:
@@ -103,3 +107,32 @@ def _run_with_bar(spec: Any) -> Any:
             bar.update(task, completed=done, total=total, rate=done / elapsed if elapsed else 0.0)
 
         return run(spec, progress=progress)
+
+
+class _PandasHidden(MetaPathFinder):
+    """Answers every import of pandas with ModuleNotFoundError."""
+
+    def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> None:
+        if fullname == "pandas" or fullname.startswith("pandas."):
+            raise ModuleNotFoundError(f"pandas is not needed by a medscale run: {fullname}")
+        return None
+
+
+@contextmanager
+def _pandas_hidden(*, unless: bool = False) -> Iterator[None]:
+    """Keep pandas out of this process while the engine runs.
+
+    pyarrow imports pandas (0.2-0.4 s, a sixth of a small batch) the first time it builds an
+    array, only to check whether its input is a pandas object; the engine never hands it one.
+    pandas is hidden only when it is not imported yet, never from Dask (whose client may use
+    it), and only for the run: a later ``import pandas`` in this process works as usual.
+    """
+    if unless or "pandas" in sys.modules:
+        yield
+        return
+    finder = _PandasHidden()
+    sys.meta_path.insert(0, finder)
+    try:
+        yield
+    finally:
+        sys.meta_path.remove(finder)

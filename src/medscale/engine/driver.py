@@ -129,9 +129,6 @@ def _drive(
     spec: RunSpec, executor: Any, start: float, progress: Callable[[int, int], None] | None
 ) -> RunSummary:
     """Open the run folder, send every remaining case to `executor`, stream the results."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
     from medscale import __version__
     from medscale.engine.manifest import read_manifest
     from medscale.engine.results import ResultWriter, case_dicts
@@ -147,6 +144,9 @@ def _drive(
     writer = ResultWriter(out_dir, manifest_schema=cases.schema)
     finished = writer.finished_case_ids() if spec.resume else set()
     if finished:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
         done_already = pc.is_in(cases["case_id"], value_set=pa.array(sorted(finished)))
         cases = cases.filter(pc.invert(done_already))
     todo = cases.num_rows

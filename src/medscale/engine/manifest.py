@@ -42,7 +42,8 @@ def read_manifest(
             f"{path}: the manifest lacks the column(s) {missing}; "
             f"it has {table.column_names} (required: {list(required)})"
         )
-    table = _set_column(table, "case_id", table["case_id"].cast(pa.string()))
+    if table.schema.field("case_id").type != pa.string():  # a cast imports pyarrow.compute
+        table = _set_column(table, "case_id", table["case_id"].cast(pa.string()))
     case_ids = table["case_id"].to_pylist()
     if None in case_ids or "" in case_ids:
         raise InputError(f"{path}: every row needs a case_id (row {_first_empty(case_ids) + 2})")

@@ -66,7 +66,7 @@ class ResultWriter:
         self._manifest_schema = manifest_schema
         self._rows: list[dict[str, Any]] = []
         self._failures = (
-            pq.read_table(self.failures_path).to_pylist() if self.failures_path.is_file() else []
+            _read_file(self.failures_path).to_pylist() if self.failures_path.is_file() else []
         )
         self._failures_changed = False
         existing = sorted(self.features_dir.glob("part-*.parquet"))
@@ -85,7 +85,7 @@ class ResultWriter:
     def finished_case_ids(self) -> set[str]:
         ids: set[str] = set()
         for part in self.features_dir.glob("part-*.parquet"):
-            ids.update(pq.read_table(part, columns=["case_id"]).column(0).to_pylist())
+            ids.update(_read_file(part, columns=["case_id"]).column(0).to_pylist())
         return ids
 
     def add(self, result: CaseResult) -> None:
@@ -104,7 +104,7 @@ class ResultWriter:
         if self._rows:
             table = pa.Table.from_pylist(self._rows)
             for field in self._manifest_schema:
-                if field.name in table.column_names:
+                if field.name in table.column_names and table.schema.field(field.name) != field:
                     index = table.column_names.index(field.name)
                     table = table.set_column(index, field, table[field.name].cast(field.type))
             final = self.features_dir / f"part-{self._next_part:06d}.parquet"
@@ -119,3 +119,8 @@ class ResultWriter:
             pq.write_table(table, temporary)
             os.replace(temporary, self.failures_path)
             self._failures_changed = False
+
+
+def _read_file(path: Path, columns: list[str] | None = None) -> pa.Table:
+    """One Parquet file; unlike ``pq.read_table`` this does not import ``pyarrow.dataset``."""
+    return pq.ParquetFile(path).read(columns=columns)
