@@ -15,7 +15,7 @@ from medscale.preprocess.params import parse_spec
 
 DIRECTION = ((0.0, 0.6, 0.8), (0.0, -0.8, 0.6), (1.0, 0.0, 0.0))  # oblique, orthonormal
 
-PARAMS = {"window": {"preset": "lung"}, "nlmeans": {"patch_distance": 2}}
+PARAMS = {"window": {"preset": "lung"}, "nlmeans": {"search_radius_mm": 1.4}}
 
 
 def _image(shape: tuple[int, int, int]) -> Image:

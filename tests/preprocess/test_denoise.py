@@ -8,7 +8,7 @@ from scipy import ndimage
 
 from medscale import Image
 from medscale.errors import ConfigError, InputError
-from medscale.preprocess import bilateral, gaussian, median, nlmeans
+from medscale.preprocess import bilateral, gaussian, median
 
 
 def _sampled_kernel(sigma: float, truncate: float = 4.0) -> np.ndarray:
@@ -93,14 +93,3 @@ def test_bilateral_keeps_edges_that_gaussian_blurs() -> None:
     assert jump_b > 180 > 100 > jump_g
     flat_noise = edge_bilateral[:, :, 25:35].std()
     assert flat_noise < 0.5 * noisy[:, :, 25:35].std()
-
-
-def test_nlmeans_reduces_noise_and_keeps_the_edge() -> None:
-    clean, noisy = _step_phantom(20.0, seed=1)
-    out = nlmeans(Image(noisy[:4]), patch_distance=3).array
-    error_before = np.abs(noisy[:4] - clean[:4]).mean()
-    error_after = np.abs(out - clean[:4]).mean()
-    assert error_after < 0.5 * error_before
-    assert (out[:, :, 22] - out[:, :, 17]).mean() > 180
-    with pytest.raises(ConfigError, match="nlmeans: parameter 'h'"):
-        nlmeans(Image(noisy[:2]), h=-1.0)

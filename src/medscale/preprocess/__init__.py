@@ -11,7 +11,7 @@ Every step is a plain function ``step(image, *, params...) -> Image`` that keeps
 
 from medscale.preprocess.bias import n4
 from medscale.preprocess.chain import STEPS, Chain, StepCall, apply_steps
-from medscale.preprocess.denoise import bilateral, gaussian, median, nlmeans
+from medscale.preprocess.denoise import bilateral, gaussian, median
 from medscale.preprocess.intensity import WINDOW_PRESETS, clahe, equalize, unsharp, window
 from medscale.preprocess.morphology import (
     closing,
@@ -21,6 +21,7 @@ from medscale.preprocess.morphology import (
     opening,
     structuring_element,
 )
+from medscale.preprocess.nonlocal_means import nlmeans
 from medscale.preprocess.normalise import minmax, percentile, zscore
 from medscale.preprocess.resample import resample
 

@@ -1,4 +1,6 @@
-"""Denoising: Gaussian, median, bilateral and non-local means, sized in millimetres.
+"""Denoising: Gaussian, median and bilateral filters, sized in millimetres.
+
+Non-local means lives in `medscale.preprocess.nonlocal_means`.
 
 Every function takes an `Image` (2-D or 3-D) and returns a new `Image` on the same grid.
 Floating-point output is float64 for float64 input and float32 otherwise.
@@ -125,52 +127,3 @@ def bilateral(image: Image, *, sigma_mm: float = 1.0, sigma_intensity: float = 5
     source.SetSpacing(tuple(reversed(spacing)))
     out = sitk.GetArrayFromImage(sitk.Bilateral(source, sigma_mm, sigma_intensity))
     return new_image(image, out)
-
-
-@STEPS.register("nlmeans")
-def nlmeans(
-    image: Image,
-    *,
-    h: float | None = None,
-    patch_size: int = 3,
-    patch_distance: int = 5,
-) -> Image:
-    """Non-local means denoising (scikit-image, fast mode).
-
-    Parameters
-    ----------
-    h : float, image units, optional
-        Filtering strength; by default ``0.8 σ`` with σ the noise standard deviation estimated
-        by `skimage.restoration.estimate_sigma`.
-    patch_size : int, voxels
-        Width of the compared patches.
-    patch_distance : int, voxels
-        Search half-width.
-
-    Notes
-    -----
-    Patch distances are in voxels (scikit-image ignores the spacing). 2-D images are
-    processed as 2-D arrays.
-    """
-    from skimage.restoration import denoise_nl_means, estimate_sigma
-
-    require(patch_size >= 1, "nlmeans", "patch_size", ">= 1 voxel", patch_size)
-    require(patch_distance >= 1, "nlmeans", "patch_distance", ">= 1 voxel", patch_distance)
-    require(h is None or h > 0, "nlmeans", "h", "> 0", h)
-    require_finite(image, "nlmeans")
-    dtype = float_dtype(image.array)
-    array = (image.array[0] if image.is_2d else image.array).astype(dtype, copy=False)
-    if h is None:
-        h = 0.8 * float(estimate_sigma(array, channel_axis=None))
-        log.debug("nlmeans: estimated h = %.4g", h)
-        if h <= 0:
-            return new_image(image, array.copy())
-    out = denoise_nl_means(
-        array,
-        h=h,
-        patch_size=patch_size,
-        patch_distance=patch_distance,
-        fast_mode=True,
-        channel_axis=None,
-    )
-    return new_image(image, out.astype(dtype, copy=False))

@@ -104,7 +104,7 @@ def window(
 
 def _unit_range(array: np.ndarray) -> np.ndarray:
     low, high = float(array.min()), float(array.max())
-    scaled = array.astype(np.float64 if array.dtype == np.float64 else np.float32)
+    scaled = array.astype(float_dtype(array))
     if high > low:
         return (scaled - low) / (high - low)
     return np.zeros_like(scaled)

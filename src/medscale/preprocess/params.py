@@ -237,9 +237,11 @@ def per_axis(value: float | tuple[float, ...], image: Image, op: str, key: str) 
     return values
 
 
-def float_dtype(array: np.ndarray) -> np.dtype:
+def float_dtype(array: np.ndarray) -> np.dtype[np.floating[Any]]:
     """float64 stays float64; every other dtype computes in float32."""
-    return np.dtype(np.float64) if array.dtype == np.float64 else np.dtype(np.float32)
+    if array.dtype == np.float64:
+        return np.dtype(np.float64)
+    return np.dtype(np.float32)
 
 
 def new_image(image: Image, array: np.ndarray, **meta_updates: Any) -> Image:
