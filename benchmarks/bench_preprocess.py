@@ -170,9 +170,15 @@ def cases(array: np.ndarray) -> list[tuple[str, str, Callable[[], object], Calla
             lambda: exposure.equalize_adapthist((small - small.min()) / np.ptp(small)),
         ),
         (
-            "nlmeans h=20",
+            # radii in mm of 1 and 5 voxels on every axis: the work scikit-image does
+            "nlmeans h=20 patch 1 / search 5 vox",
             tinys,
-            lambda: pp.nlmeans(tiny_image, h=20.0),
+            lambda: pp.nlmeans(
+                tiny_image,
+                h=20.0,
+                patch_radius_mm=SPACING,
+                search_radius_mm=tuple(5 * s for s in SPACING),
+            ),
             lambda: restoration.denoise_nl_means(
                 tiny, h=20.0, patch_size=3, patch_distance=5, fast_mode=True, channel_axis=None
             ),
