@@ -18,7 +18,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 
 from medscale.errors import InputError, MedscaleError, MedscaleWarning
 from medscale.features.extract import TEXTURE_FAMILIES, extract, family_module
-from medscale.features.settings import Settings, load_settings
+from medscale.features.settings import Settings, for_image, load_settings
 
 log = logging.getLogger(__name__)
 
@@ -98,10 +98,13 @@ class RadiomicsTransformer(TransformerMixin, BaseEstimator):
     ----------
     settings : str, dict or Settings
         A preset name (``default``, ``default-2d``, ``ibsi1-dig``, ``ibsi1-a`` ... ``ibsi1-e``),
-        a YAML path, a dict, or `Settings`. The output columns are fixed at `fit` from the
-        settings alone: for a manifest of one-slice images (X-ray) use ``default-2d``; with
-        ``default`` their 2-D features (which `extract` switches to) fall outside the columns
-        and are dropped with a warning.
+        a YAML path, a dict, or `Settings`. As in `extract`, ``default`` means ``default-2d``
+        for a one-slice image (X-ray): `fit` reads the image headers of the manifest and the
+        output columns are those of ``default`` for its volumes, then the 2-D ids that
+        ``default-2d`` adds for its one-slice images (NaN where a case has no such feature).
+        Other settings fix the columns alone. A case whose features fall outside the columns
+        fixed at `fit` (e.g. a one-slice image in `transform` after fitting on volumes only)
+        has them dropped with a warning.
     mask_label : int, optional
         Label value of the ROI in the mask files (default: every non-zero voxel).
     image_column, mask_column : str
@@ -131,9 +134,28 @@ class RadiomicsTransformer(TransformerMixin, BaseEstimator):
         """Validate the manifest and the settings, learn the output feature names; return self."""
         self._check_manifest(X)
         self.settings_ = load_settings(self.settings)
-        self.feature_names_out_ = np.array(feature_names(self.settings_), dtype=object)
+        variants = self._settings_variants(X)
+        names = dict.fromkeys(name for variant in variants for name in feature_names(variant))
+        self.feature_names_out_ = np.array(list(names), dtype=object)
         self.n_features_out_ = len(self.feature_names_out_)
         return self
+
+    def _settings_variants(self, cases: pd.DataFrame) -> list[Settings]:
+        """`settings_` for the volumes of `cases`, its 2-D form for their one-slice images
+        (those present, in that order); only `settings_` when it has no 2-D form."""
+        flat = for_image(self.settings_, (1, 2, 2))
+        if flat is self.settings_ or len(cases) == 0:
+            return [self.settings_]
+        from medscale.io.formats import image_shape
+
+        one_slice = []
+        for index, case in cases.iterrows():
+            try:
+                one_slice.append(image_shape(str(case[self.image_column]))[0] == 1)
+            except MedscaleError as err:
+                raise type(err)(f"case {case.get('case_id', index)}: {err}") from err
+        variants = [] if all(one_slice) else [self.settings_]
+        return [*variants, flat] if any(one_slice) else variants
 
     def _check_manifest(self, X: Any) -> pd.DataFrame:  # noqa: N803
         if not isinstance(X, pd.DataFrame):
