@@ -88,3 +88,33 @@ def test_settings_validation_and_codes():
         DeidSettings.from_names(["retain-everything"])
     with pytest.raises(ConfigError, match="exclude each other"):
         DeidSettings.from_names(["retain-full-dates", "retain-modified-dates"])
+
+
+def test_table_is_package_data_with_one_rule_per_row():
+    import csv
+    from importlib import resources
+
+    from medscale.deid import profile_table
+
+    text = resources.files("medscale.deid").joinpath(profile_table.TABLE_FILE).read_text()
+    rows = list(csv.DictReader(text.splitlines()))
+    assert len(rows) == len(RULES) == 656
+    counts = {s: sum(r["source"] == s for r in rows) for s in profile_table.SOURCES}
+    assert counts == {"E.1-1": 456, "later edition": 196, "medscale": 4}
+    assert RULES[0x00100010].basic == "Z" and RULES[0x00100024].basic == "X"  # E.1-1, medscale
+
+
+@pytest.mark.parametrize(
+    ("row", "problem"),
+    [
+        ("00100010,Q,,E.1-1", "unknown action 'Q'"),
+        ("00100010,Z,W=K,E.1-1", "unknown option"),
+        ("00100010,Z,,guess", "unknown source"),
+        ("00100010,Z,,E.1-1\n00100010,X,,E.1-1", "appears twice"),
+    ],
+)
+def test_bad_rows_are_refused(row, problem):
+    from medscale.deid.profile_table import _parse
+
+    with pytest.raises(ValueError, match=f"row 00100010: {problem}|row 00100010 {problem}"):
+        _parse("tag,basic,options,source\n" + row)
