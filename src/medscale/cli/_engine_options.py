@@ -6,7 +6,6 @@ import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from importlib.abc import MetaPathFinder
 from typing import Any
 
 import click
@@ -109,7 +108,7 @@ def _run_with_bar(spec: Any) -> Any:
         return run(spec, progress=progress)
 
 
-class _PandasHidden(MetaPathFinder):
+class _PandasHidden:
     """Answers every import of pandas with ModuleNotFoundError."""
 
     def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> None:
