@@ -3,7 +3,8 @@
 Every attribute of PS3.15 Table E.1-1 (`medscale.deid.profile_table.RULES`) is filled with a
 distinctive value that names its patient and tag, along with nested sequences (inside table
 sequences and inside sequences outside the table), private attributes (also in a private
-sequence), an overlay, a curve and data set trailing padding. The textual seeded values and
+sequence), an overlay, a curve and data set trailing padding (see
+`medscale.datasets.phi_plant`, whose functions are re-exported here). The textual seeded values and
 every non-standard UID are listed in `PhiCorpus.seeded_values`, to be searched for in the raw
 bytes of a de-identified copy.
 
@@ -23,22 +24,32 @@ Instance UID anyway. Nor are the few rows whose tags pydicom's dictionary does n
 
 from __future__ import annotations
 
-import datetime as dt
-import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pydicom
-from pydicom.datadict import dictionary_has_tag, dictionary_VR
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.sequence import Sequence as DicomSequence
-from pydicom.uid import UID, ExplicitVRLittleEndian, UID_dictionary
+from pydicom.uid import UID, ExplicitVRLittleEndian
 
-from medscale.deid.profile_table import RULES
+from medscale.datasets.phi_plant import (
+    UID_ROOT,
+    collect_uids,
+    n_plantable,
+    plant_phi,
+    reroot_uids,
+)
 
-_ROOT = "1.2.999.7133"  # test-only UID root of planted values (not a registered root)
+__all__ = [
+    "PhiCorpus",
+    "build_phi_corpus",
+    "build_synthetic_phi_corpus",
+    "collect_uids",
+    "plant_phi",
+    "reroot_uids",
+]
 
 
 @dataclass(frozen=True)
@@ -67,201 +78,6 @@ class PhiCorpus:
         path = Path(path)
         path.write_text("\n".join(self.seeded_values) + "\n", encoding="utf-8")
         return path
-
-
-def plant_phi(dataset: Dataset, *, patient: int) -> set[str]:
-    """Fill every plantable Table E.1-1 attribute of `dataset` with a distinctive value.
-
-    Existing UIDs of the study, series, instance and frame of reference are kept (other files
-    refer to them). Values depend on the patient number and the tag only, so all files of one
-    patient agree.
-
-    Parameters
-    ----------
-    dataset : pydicom.Dataset
-        Changed in place.
-    patient : int
-        Patient number, 0-9.
-
-    Returns
-    -------
-    set of str
-        The textual values planted (including nested ones).
-    """
-    seeded: set[str] = set()
-    keep = {"SOPInstanceUID", "StudyInstanceUID", "SeriesInstanceUID", "FrameOfReferenceUID"}
-    for index, tag in enumerate(sorted(RULES)):
-        group = tag >> 16
-        if group in (0x0000, 0x0002) or not dictionary_has_tag(tag):
-            continue
-        vr = dictionary_VR(tag).split(" or ")[0]
-        if pydicom.datadict.keyword_for_tag(tag) in keep and tag in dataset:
-            continue
-        if tag in (0x00100010, 0x00100020, 0x00100030):  # planted below, as one patient
-            continue
-        dataset.add_new(tag, vr, _value(vr, patient, index, tag, seeded))
-    patient_name = _value("PN", patient, 1, 0x00100010, seeded)
-    dataset.PatientName = patient_name
-    dataset.PatientID = _value("LO", patient, 2, 0x00100020, seeded)
-    dataset.PatientBirthDate = _value("DA", patient, 3, 0x00100030, seeded)
-    _plant_nested(dataset, patient, seeded)
-    _plant_private(dataset, patient, seeded)
-    _plant_overlay_and_curve(dataset, patient, seeded)
-    return seeded
-
-
-def _token(patient: int, index: int, tag: int) -> str:
-    return f"P{patient}A{index:03d}X{tag:08X}"
-
-
-def _value(vr: str, patient: int, index: int, tag: int, seeded: set[str]) -> object:
-    token = _token(patient, index, tag)
-    day = dt.date(1931, 1, 1) + dt.timedelta(days=patient * 700 + index)
-    texts: dict[str, str] = {
-        "AE": token,
-        "CS": token,
-        "SH": token,
-        "LO": f"{token} Phi",
-        "UC": f"{token} Phi",
-        "LT": f"{token} Phi text",
-        "ST": f"{token} Phi text",
-        "UT": f"{token} Phi text",
-        "PN": f"Phi{token}^Given{patient}{index:03d}",
-        "UR": f"http://phi.example/{token}",
-        "DA": day.strftime("%Y%m%d"),
-        "DT": day.strftime("%Y%m%d") + "101112",
-        "TM": f"{index % 24:02d}{(index * 7) % 60:02d}{(index * 13) % 60:02d}.{patient}{index:05d}",
-        "AS": f"{10 + (patient * 37 + index) % 89:03d}Y",
-        "IS": str(7_000_000 + patient * 1000 + index),
-        "DS": f"9{patient}{index:03d}.7531",
-        "UI": f"{_ROOT}.{patient}.{index}",
-    }
-    if vr in texts:
-        value = texts[vr]
-        seeded.add(value)
-        if vr == "PN":
-            seeded.add(value.split("^")[0])
-        return value
-    if vr in {"US", "SS", "UL", "SL", "UV", "SV"}:
-        return 4000 + index
-    if vr in {"FL", "FD"}:
-        return 4000.5 + index
-    if vr == "AT":
-        return tag
-    if vr == "SQ" and RULES[tag].basic == "X/Z/U*":  # image references: UIDs only
-        item = Dataset()
-        item.ReferencedSOPClassUID = "1.2.840.10008.5.1.4.1.1.2"
-        item.ReferencedSOPInstanceUID = f"{_ROOT}.{patient}.{index}.2"
-        seeded.add(item.ReferencedSOPInstanceUID)
-        return DicomSequence([item])
-    if vr == "SQ":
-        return DicomSequence([_item(patient, index, tag, seeded)])
-    raw = f"{token} Phi bytes".encode("ascii")  # OB, OW, OD, OF, OL, OV, UN
-    seeded.add(f"{token} Phi bytes")
-    return raw + b"\0" * (-len(raw) % 8)
-
-
-def _item(patient: int, index: int, tag: int, seeded: set[str]) -> Dataset:
-    token = _token(patient, index, tag)
-    item = Dataset()
-    item.CodeValue = token
-    item.CodingSchemeDesignator = "99PHI"
-    item.CodeMeaning = f"{token} meaning"
-    item.PersonName = f"PhiItem{token}^Nested"
-    item.ReferencedSOPClassUID = "1.2.840.10008.5.1.4.1.1.2"
-    item.ReferencedSOPInstanceUID = f"{_ROOT}.{patient}.{index}.1"
-    seeded.update(
-        {token, f"{token} meaning", f"PhiItem{token}^Nested", f"{_ROOT}.{patient}.{index}.1"}
-    )
-    return item
-
-
-def _plant_nested(dataset: Dataset, patient: int, seeded: set[str]) -> None:
-    """A sequence outside the table holding identifiers two levels deep."""
-    inner = Dataset()
-    inner.PatientName = f"PhiDeep{patient}^Inner"
-    inner.StudyDate = "19441231" if patient == 0 else f"194{patient}0607"
-    inner.OperatorsName = f"PhiDeepOperator{patient}"
-    middle = Dataset()
-    middle.StudyInstanceUID = f"{_ROOT}.{patient}.900"
-    middle.SeriesInstanceUID = f"{_ROOT}.{patient}.901"
-    middle.PatientID = f"PhiNestedId{patient}"
-    middle.PurposeOfReferenceCodeSequence = DicomSequence([inner])
-    dataset.RelatedSeriesSequence = DicomSequence([middle])
-    seeded.update(
-        str(value)
-        for value in (
-            inner.PatientName,
-            inner.StudyDate,
-            inner.OperatorsName,
-            middle.PatientID,
-            middle.StudyInstanceUID,
-            middle.SeriesInstanceUID,
-        )
-    )
-
-
-def _plant_private(dataset: Dataset, patient: int, seeded: set[str]) -> None:
-    block = dataset.private_block(0x0099, "MEDSCALE PHI TEST", create=True)
-    values = [f"PhiPrivate{patient}Name^Hidden", f"PhiPrivate{patient}Id0042"]
-    block.add_new(0x01, "LO", values[0])
-    block.add_new(0x02, "LO", values[1])
-    nested = Dataset()
-    nested.PatientName = f"PhiPrivateSeq{patient}^Name"
-    block.add_new(0x03, "SQ", DicomSequence([nested]))
-    seeded.update(values + [str(nested.PatientName)])
-
-
-def _plant_overlay_and_curve(dataset: Dataset, patient: int, seeded: set[str]) -> None:
-    rows, columns = 8, 8
-    dataset.add_new(0x60000010, "US", rows)
-    dataset.add_new(0x60000011, "US", columns)
-    dataset.add_new(0x60000022, "LO", f"PhiOverlay{patient}Description")
-    dataset.add_new(0x60000040, "CS", "G")
-    dataset.add_new(0x60000050, "SS", [1, 1])
-    dataset.add_new(0x60000100, "US", 1)
-    dataset.add_new(0x60000102, "US", 0)
-    dataset.add_new(0x60003000, "OW", np.packbits(np.eye(8, dtype=bool)).tobytes())
-    dataset.add_new(0x60004000, "LT", f"PhiOverlay{patient}Comment")
-    dataset.add_new(0x50000022, "LO", f"PhiCurve{patient}Description")
-    dataset.add_new(0x50003000, "OB", f"PhiCurve{patient}Data".encode().ljust(24, b"\0"))
-    seeded.update(
-        {
-            f"PhiOverlay{patient}Description",
-            f"PhiOverlay{patient}Comment",
-            f"PhiCurve{patient}Description",
-            f"PhiCurve{patient}Data",
-        }
-    )
-
-
-def collect_uids(dataset: Dataset) -> set[str]:
-    """Every UID value in `dataset` (recursively) that is not a UID of the DICOM standard."""
-    found: set[str] = set()
-    for element in dataset.iterall():
-        if element.VR != "UI" or element.value in (None, ""):
-            continue
-        values = element.value if element.VM > 1 else [element.value]
-        found.update(str(v) for v in values if str(v) not in UID_dictionary)
-    return found
-
-
-def reroot_uids(dataset: Dataset, copy_number: int) -> None:
-    """Replace every non-standard UID by a copy-specific one, consistently across files."""
-
-    def remap(uid: str) -> str:
-        digest = int(hashlib.sha256(uid.encode()).hexdigest()[:24], 16)
-        return f"{_ROOT}.8.{copy_number}.{digest}"
-
-    for element in dataset.iterall():
-        if element.VR != "UI" or element.value in (None, ""):
-            continue
-        if element.VM > 1:
-            element.value = [
-                v if str(v) in UID_dictionary else remap(str(v)) for v in element.value
-            ]
-        elif str(element.value) not in UID_dictionary:
-            element.value = remap(str(element.value))
 
 
 def build_phi_corpus(
@@ -305,11 +121,7 @@ def build_phi_corpus(
                 dataset.save_as(target, enforce_file_format=True)
                 files.append(target)
             patient += 1
-    return PhiCorpus(out_dir, tuple(files), tuple(sorted(seeded)), _n_plantable())
-
-
-def _n_plantable() -> int:
-    return sum(1 for tag in RULES if tag >> 16 not in (0x0000, 0x0002) and dictionary_has_tag(tag))
+    return PhiCorpus(out_dir, tuple(files), tuple(sorted(seeded)), n_plantable())
 
 
 def build_synthetic_phi_corpus(
@@ -325,9 +137,9 @@ def build_synthetic_phi_corpus(
     rng = np.random.default_rng(7)
     seeded: set[str] = set()
     written: list[Path] = []
-    study_a, study_b = f"{_ROOT}.0.500", f"{_ROOT}.0.501"
-    frame = f"{_ROOT}.0.502"
-    series = f"{_ROOT}.0.503"
+    study_a, study_b = f"{UID_ROOT}.0.500", f"{UID_ROOT}.0.501"
+    frame = f"{UID_ROOT}.0.502"
+    series = f"{UID_ROOT}.0.503"
     slices = []
     for k in range(n_slices):
         image = _image(
@@ -348,26 +160,26 @@ def build_synthetic_phi_corpus(
         "1.2.840.10008.5.1.4.1.1.2",
         "CT",
         study_b,
-        f"{_ROOT}.0.504",
-        f"{_ROOT}.0.504.0",
+        f"{UID_ROOT}.0.504",
+        f"{UID_ROOT}.0.504.0",
         rng.integers(-1000, 1000, (size, size)).astype(np.int16),
     )
-    later.FrameOfReferenceUID = f"{_ROOT}.0.505"
+    later.FrameOfReferenceUID = f"{UID_ROOT}.0.505"
     capture = _image(
         "1.2.840.10008.5.1.4.1.1.7",
         "OT",
-        f"{_ROOT}.1.600",
-        f"{_ROOT}.1.601",
-        f"{_ROOT}.1.601.0",
+        f"{UID_ROOT}.1.600",
+        f"{UID_ROOT}.1.601",
+        f"{UID_ROOT}.1.601.0",
         rng.integers(0, 255, (size, size)).astype(np.uint8),
     )
     capture.BurnedInAnnotation = "YES"
     ultrasound = _image(
         "1.2.840.10008.5.1.4.1.1.6.1",
         "US",
-        f"{_ROOT}.1.600",
-        f"{_ROOT}.1.602",
-        f"{_ROOT}.1.602.0",
+        f"{UID_ROOT}.1.600",
+        f"{UID_ROOT}.1.602",
+        f"{UID_ROOT}.1.602.0",
         rng.integers(0, 255, (size, size)).astype(np.uint8),
     )
     rtstruct = _rtstruct(slices, study_a, frame)
@@ -390,7 +202,7 @@ def build_synthetic_phi_corpus(
             target = folder / f"{name}_{number:03d}.dcm"
             dataset.save_as(target, enforce_file_format=True)
             written.append(target)
-    return PhiCorpus(out_dir, tuple(written), tuple(sorted(seeded)), _n_plantable())
+    return PhiCorpus(out_dir, tuple(written), tuple(sorted(seeded)), n_plantable())
 
 
 def _image(
@@ -424,7 +236,11 @@ def _base(sop_class: str, modality: str, study: str, series: str, instance: str)
 
 def _rtstruct(slices: Sequence[Dataset], study: str, frame: str) -> Dataset:
     rtstruct = _base(
-        "1.2.840.10008.5.1.4.1.1.481.3", "RTSTRUCT", study, f"{_ROOT}.0.510", f"{_ROOT}.0.510.0"
+        "1.2.840.10008.5.1.4.1.1.481.3",
+        "RTSTRUCT",
+        study,
+        f"{UID_ROOT}.0.510",
+        f"{UID_ROOT}.0.510.0",
     )
     rtstruct.FrameOfReferenceUID = frame
     contour_images = []
