@@ -19,7 +19,8 @@ INTERPOLATORS = ("nearest", "linear", "bspline")
 def resampled_shape(image: Image, spacing_mm: np.ndarray) -> tuple[int, int, int]:
     """Voxel counts covering the same extent: ``round(n · spacing / new_spacing)``, at least 1."""
     extent = np.asarray(image.shape) * np.asarray(image.spacing)
-    return tuple(int(n) for n in np.maximum(np.rint(extent / spacing_mm), 1))  # type: ignore[return-value]
+    z, y, x = (int(n) for n in np.maximum(np.rint(extent / spacing_mm), 1))
+    return z, y, x
 
 
 @STEPS.register("resample")
