@@ -42,7 +42,8 @@ def check_seed(seed: Sequence[int] | None, image: Image, op: str) -> tuple[int, 
             f"{op}: parameter 'seed' {tuple(values)} lies outside the image of "
             f"shape {image.shape} (z, y, x)"
         )
-    return tuple(values)  # type: ignore[return-value]
+    z, y, x = values
+    return z, y, x
 
 
 def check_box(
@@ -132,7 +133,8 @@ def segment(image: Image, method: str, **params: Any) -> Mask:
                 f"{box[0].tolist()}..{box[1].tolist()} (upper exclusive)"
             )
         if not takes_box:
-            seed = tuple(int(v) for v in np.asarray(seed) - box[0])
+            z, y, x = (int(v) for v in np.asarray(seed) - box[0])
+            seed = (z, y, x)
     takes_seed = "seed" in operation.parameters
     if takes_seed:
         params["seed"] = seed

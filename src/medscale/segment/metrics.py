@@ -76,7 +76,7 @@ def surface_distances(prediction: Mask, truth: Mask) -> tuple[np.ndarray, np.nda
     a, b = a[box], b[box]
     border = np.zeros(a.shape, dtype=bool)
     for axis, (lo, hi, n) in enumerate(zip(lower, upper, prediction.shape, strict=True)):
-        index = [slice(None)] * 3
+        index: list[slice | int] = [slice(None)] * 3
         if lo == 0:
             index[axis] = 0
             border[tuple(index)] = True
