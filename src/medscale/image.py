@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Self
 
 import numpy as np
 
@@ -175,7 +175,7 @@ class Image:
         )
 
     # -- new images from this one -------------------------------------------------------------
-    def with_array(self, array: Any, **meta_updates: Any) -> Image:
+    def with_array(self, array: Any, **meta_updates: Any) -> Self:
         """A new image on the same grid with other voxels (same shape required)."""
         array = np.asarray(array)
         if array.ndim == 2:
@@ -195,7 +195,7 @@ class Image:
         spacing: Any | None = None,
         origin: Any | None = None,
         direction: Any | None = None,
-    ) -> Image:
+    ) -> Self:
         """A new image with some of array / spacing / origin / direction replaced."""
         return type(self)(
             self.array if array is None else array,
@@ -205,7 +205,7 @@ class Image:
             self.meta,
         )
 
-    def crop(self, lower: Any, upper: Any) -> Image:
+    def crop(self, lower: Any, upper: Any) -> Self:
         """The sub-grid of voxels ``lower <= index < upper`` (z, y, x), origin moved to match."""
         lower = np.clip(np.asarray(lower, dtype=int), 0, self.shape)
         upper = np.clip(np.asarray(upper, dtype=int), lower, self.shape)
