@@ -26,59 +26,20 @@ from medscale.deid.profile_table import (
     is_curve_group,
     is_overlay_group,
 )
+from medscale.deid.replacement import (
+    PATIENT_ID,
+    PATIENT_NAME,
+    STRING_VRS,
+    dummy_value,
+    needs_scrub,
+    scrub_pattern,
+)
 from medscale.deid.review import review_reasons
 
-PATIENT_ID = 0x00100020
-PATIENT_NAME = 0x00100010
 PIXEL_DATA = 0x7FE00010
 _KEEP_ALWAYS = {PIXEL_DATA, 0x00080016}  # Pixel Data, SOP Class UID
 _OUTSIDE_TABLE_VRS = {"SQ", "PN", "DA", "DT", "TM", "UI"}  # the VRs handled outside the table
-_STRING_VRS = {
-    "AE",
-    "AS",
-    "CS",
-    "DA",
-    "DS",
-    "DT",
-    "IS",
-    "LO",
-    "LT",
-    "PN",
-    "SH",
-    "ST",
-    "TM",
-    "UC",
-    "UI",
-    "UR",
-    "UT",
-}
-_TEXT_DUMMY = "ANONYMIZED"
-_DUMMY_BY_VR: dict[str, object] = {
-    "PN": "ANONYMOUS",
-    "DA": "19000101",
-    "TM": "000000",
-    "DT": "19000101000000",
-    "AS": "000D",
-    "IS": "0",
-    "DS": "0",
-    "UR": "urn:dummy",
-    "US": 0,
-    "SS": 0,
-    "UL": 0,
-    "SL": 0,
-    "UV": 0,
-    "SV": 0,
-    "FL": 0.0,
-    "FD": 0.0,
-    "AT": 0,
-    "OB": b"\0\0",
-    "OW": b"\0\0",
-    "OF": b"\0\0\0\0",
-    "OD": b"\0" * 8,
-    "OL": b"\0\0\0\0",
-    "OV": b"\0" * 8,
-    "UN": b"\0\0",
-}
+
 #: Action names used as counter keys in `DatasetResult.actions` and the audit table.
 ACTION_NAMES = {
     "X": "removed",
@@ -170,7 +131,7 @@ def deidentify_dataset(
         shift_days=pseudonymizer.date_shift_days(
             patient_key, max_days=settings.max_date_shift_days
         ),
-        scrub=_scrubber(target, settings) if _needs_scrub(settings) else None,
+        scrub=scrub_pattern(target, settings) if needs_scrub(settings) else None,
     )
     _walk(target, context, top_level=True)
     _mark(target, settings, context)
@@ -192,33 +153,6 @@ def patient_key_of(dataset: Dataset) -> str:
         if value:
             return prefix + value
     return ""
-
-
-def _needs_scrub(settings: DeidSettings) -> bool:
-    return bool(
-        {Option.CLEAN_DESCRIPTORS, Option.RETAIN_PATIENT_CHARACTERISTICS} & settings.options
-    )
-
-
-def _scrubber(dataset: Dataset, settings: DeidSettings) -> re.Pattern[str] | None:
-    """A pattern of this data set's own identifying strings, for the clean (C) action."""
-    tokens: set[str] = set()
-    for element in dataset:
-        rule = RULES.get(int(element.tag))
-        if element.VR not in _STRING_VRS or element.VR == "UI" or element.value in (None, ""):
-            continue
-        action = resolve_action(rule, settings.option_keys, is_sequence=False) if rule else None
-        if action not in {"X", "Z", "D"} and int(element.tag) not in {PATIENT_ID, PATIENT_NAME}:
-            continue
-        values = element.value if element.VM > 1 else [element.value]
-        for value in values:
-            text = str(value)
-            parts = re.split(r"[\^= ]+", text) if element.VR == "PN" else [text.strip()]
-            tokens.update(part for part in parts if len(part.strip()) >= 2)
-    if not tokens:
-        return None
-    alternation = "|".join(re.escape(token) for token in sorted(tokens, key=len, reverse=True))
-    return re.compile(alternation, re.IGNORECASE)
 
 
 def _walk(dataset: Dataset, context: _Context, *, top_level: bool) -> None:
@@ -292,7 +226,7 @@ def _apply(rule: ProfileRule, element: DataElement, dataset: Dataset, context: _
     elif action == "D" and element.VR == "UI":  # a dummy UID: the consistent replacement
         _replace_uids(element, context)
     elif action == "D":
-        element.value = _DUMMY_BY_VR.get(element.VR, _TEXT_DUMMY)
+        element.value = dummy_value(element.VR)
     elif action == "U":
         _replace_uids(element, context)
     elif action == "C":
@@ -365,11 +299,11 @@ def _clean(element: DataElement, context: _Context) -> None:
         return
     elif vr == "TM":
         pass  # dates move by whole days: the time of day is kept
-    elif vr in _STRING_VRS and context.scrub is not None and element.value:
+    elif vr in STRING_VRS and context.scrub is not None and element.value:
         values = element.value if element.VM > 1 else [element.value]
         cleaned = [context.scrub.sub("X", str(value)) for value in values]
         element.value = cleaned if element.VM > 1 else cleaned[0]
-    elif vr not in _STRING_VRS:
+    elif vr not in STRING_VRS:
         element.value = element.empty_value
     context.actions["cleaned"] += 1
 
