@@ -16,7 +16,8 @@ Memory stays flat in the number of files: workers return one chunk of rows at a 
 parent writes them as Parquet row groups of ``row_group_size`` rows, and never holds more than
 a few chunks plus one row group. What does grow with the archive is the list of file paths
 (about 200 bytes per file) and, for ``update=True``, the (path, size, mtime) index of the
-previous catalog.
+previous catalog. The Parquet writing and the update carry-over are
+`medscale.catalog.parquet_store`.
 """
 
 from __future__ import annotations
@@ -34,10 +35,9 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from medscale.catalog.header import UnreadableFileError, read_row
+from medscale.catalog.parquet_store import RowGroupWriter, carry_over, previous_index
 from medscale.catalog.schema import ERROR_SCHEMA, INSTANCE_SCHEMA
 from medscale.errors import InputError, MedscaleError
 
@@ -162,37 +162,6 @@ def list_files(root: Path, *, exclude: Callable[[str], bool]) -> list[Entry]:
     return entries
 
 
-class _RowGroupWriter:
-    """A ParquetWriter that gathers batches into row groups of a fixed number of rows."""
-
-    def __init__(self, path: Path, schema: pa.Schema, row_group_size: int) -> None:
-        self.writer = pq.ParquetWriter(path, schema, compression="zstd")
-        self.schema, self.row_group_size = schema, row_group_size
-        self.pending: list[pa.RecordBatch] = []
-        self.pending_rows = self.n_rows = 0
-
-    def write(self, batch: pa.RecordBatch | pa.Table) -> None:
-        batches = batch.to_batches() if isinstance(batch, pa.Table) else [batch]
-        for part in batches:
-            if part.num_rows:
-                self.pending.append(part)
-                self.pending_rows += part.num_rows
-        while self.pending_rows >= self.row_group_size:
-            self._flush(self.row_group_size)
-
-    def _flush(self, n_rows: int) -> None:
-        table = pa.Table.from_batches(self.pending, schema=self.schema)
-        self.writer.write_table(table.slice(0, n_rows), row_group_size=n_rows)
-        rest = table.slice(n_rows)
-        self.pending, self.pending_rows = rest.to_batches(), rest.num_rows
-        self.n_rows += n_rows
-
-    def close(self) -> None:
-        if self.pending_rows:
-            self._flush(self.pending_rows)
-        self.writer.close()
-
-
 def scan(
     root: str | os.PathLike[str],
     catalog_path: str | os.PathLike[str],
@@ -263,7 +232,7 @@ def scan(
         return path in own or os.path.basename(path).startswith(hidden)
 
     entries = list_files(root_path.absolute(), exclude=exclude)
-    previous = _previous_index(catalog, errors_file) if update else {}
+    previous = previous_index(catalog, errors_file) if update else {}
     unchanged = {path for path, size, mtime in entries if previous.get(path) == (size, mtime)}
     to_read = [entry for entry in entries if entry[0] not in unchanged]
     logger.info(
@@ -278,11 +247,11 @@ def scan(
         catalog.with_name(f"{hidden[0]}-{os.getpid()}"),
         errors_file.with_name(f"{hidden[1]}-{os.getpid()}"),
     )
-    instances = _RowGroupWriter(temporary[0], INSTANCE_SCHEMA, row_group_size)
-    failures = _RowGroupWriter(temporary[1], ERROR_SCHEMA, row_group_size)
+    instances = RowGroupWriter(temporary[0], INSTANCE_SCHEMA, row_group_size)
+    failures = RowGroupWriter(temporary[1], ERROR_SCHEMA, row_group_size)
     try:
         reused = (
-            _carry_over(catalog, errors_file, unchanged, instances, failures) if unchanged else 0
+            carry_over(catalog, errors_file, unchanged, instances, failures) if unchanged else 0
         )
         if progress is not None:
             progress(0, len(to_read))
@@ -359,58 +328,3 @@ def _read_all(
         raise MedscaleError(
             f"scan failed: a worker process died ({err}); try fewer workers"
         ) from err
-
-
-def _previous_index(catalog: Path, errors_file: Path) -> dict[str, tuple[int, int]]:
-    """(size, mtime_ns) by path of every file in an existing catalog and its errors table."""
-    index: dict[str, tuple[int, int]] = {}
-    if not catalog.is_file():
-        logger.info("no catalog at %s yet: a full scan", catalog)
-        return index
-    for path in (catalog, errors_file):
-        if not path.is_file():
-            continue
-        table = _read_columns(path, ["path", "size_bytes", "mtime_ns"])
-        index.update(
-            zip(
-                table["path"].to_pylist(),
-                zip(table["size_bytes"].to_pylist(), table["mtime_ns"].to_pylist(), strict=True),
-                strict=True,
-            )
-        )
-    return index
-
-
-def _read_columns(path: Path, columns: list[str]) -> pa.Table:
-    try:
-        return pq.read_table(path, columns=columns)
-    except (OSError, pa.ArrowException) as err:
-        raise InputError(
-            f"cannot read the existing catalog {path}: {err}; delete it or scan without --update"
-        ) from err
-
-
-def _carry_over(
-    catalog: Path,
-    errors_file: Path,
-    unchanged: set[str],
-    instances: _RowGroupWriter,
-    failures: _RowGroupWriter,
-) -> int:
-    """Stream the previous rows of unchanged files into the new writers; return their count."""
-    keep = pa.array(sorted(unchanged), type=pa.string())
-    count = 0
-    for path, writer in ((catalog, instances), (errors_file, failures)):
-        if not path.is_file():
-            continue
-        source = pq.ParquetFile(path)
-        if not source.schema_arrow.remove_metadata().equals(writer.schema.remove_metadata()):
-            raise InputError(
-                f"the existing catalog {path} has another layout; scan without "
-                f"--update to rebuild it"
-            )
-        for batch in source.iter_batches(batch_size=writer.row_group_size):
-            kept = batch.filter(pc.is_in(batch.column("path"), value_set=keep))
-            count += kept.num_rows
-            writer.write(kept.cast(writer.schema) if kept.schema != writer.schema else kept)
-    return count
