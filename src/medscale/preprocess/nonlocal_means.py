@@ -93,6 +93,9 @@ def nl_means_voxels(array: np.ndarray, *, patch: Radii, search: Radii, h: float)
     inner = _box(pad, shape, np.zeros(3, dtype=int))
     numerator = padded[inner].copy()  # the shift t = 0 has weight 1
     denominator = np.ones(array.shape, dtype=array.dtype)
+    product = np.empty(array.shape, dtype=array.dtype)
+    # one buffer for the squared differences of every shift (no allocation per shift)
+    buffer = np.empty(int(np.prod(shape + 2 * pad)), dtype=array.dtype)
     ranges = (range(-s, s + 1) for s in search)
     for shift in itertools.product(*ranges):
         if shift <= (0, 0, 0):  # each pair of shifts +t, -t once; t = 0 done above
@@ -102,7 +105,9 @@ def nl_means_voxels(array: np.ndarray, *, patch: Radii, search: Radii, h: float)
         high = pad + shape + np.maximum(-t, 0)
         here = tuple(slice(lo - p, hi + p) for lo, hi, p in zip(low, high, patch_arr, strict=True))
         there = tuple(slice(s.start + d, s.stop + d) for s, d in zip(here, t, strict=True))
-        weight = padded[here] - padded[there]
+        size = high - low + 2 * patch_arr
+        weight = buffer[: int(np.prod(size))].reshape(tuple(int(n) for n in size))
+        np.subtract(padded[here], padded[there], out=weight)
         np.square(weight, out=weight)
         for axis, half in enumerate(patch):
             if half:
@@ -114,8 +119,8 @@ def nl_means_voxels(array: np.ndarray, *, patch: Radii, search: Radii, h: float)
         backward = weight[_box(pad - low, shape, -t)]
         denominator += forward
         denominator += backward
-        numerator += forward * padded[_box(pad, shape, t)]
-        numerator += backward * padded[_box(pad, shape, -t)]
+        numerator += np.multiply(forward, padded[_box(pad, shape, t)], out=product)
+        numerator += np.multiply(backward, padded[_box(pad, shape, -t)], out=product)
     numerator /= denominator
     return numerator
 
