@@ -69,7 +69,7 @@ def test_star_prior_cuts_a_leak_into_a_touching_wall() -> None:
     image = Image(np.where(ball | wall, 40.0, -850.0).astype(np.float32))
     grown = segment(image, "region_growing", seed=(15, 30, 30))
     assert dice(grown, Mask(ball)) > 0.93
-    leaked = segment(image, "region_growing", seed=(15, 30, 30), leak_ratio=0)
+    leaked = segment(image, "region_growing", seed=(15, 30, 30), leak_ratio=0, lung_ball_mm=0)
     assert dice(leaked, Mask(ball)) < 0.5
 
 

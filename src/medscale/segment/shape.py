@@ -142,3 +142,140 @@ def _star_pass(
     out[tuple(points.T)] = True
     structure = ndimage.generate_binary_structure(3, 1)
     return ndimage.binary_fill_holes(out, structure)
+
+
+def rolling_ball_closing(
+    mask: np.ndarray, spacing: Sequence[float], *, radius_mm: float
+) -> np.ndarray:
+    """Closing of `mask` by a ball of `radius_mm` (mm, anisotropic spacing), via distance maps.
+
+    The array is padded by the ball's reach with its edge values, so an object cut by the
+    array border is not eroded there. Exact for a Euclidean ball: dilation is
+    ``EDT(~mask) <= r``, erosion of that is ``EDT(dilated) > r``.
+    """
+    spacing_arr = np.asarray(spacing, dtype=float)
+    pad = [(int(np.ceil(radius_mm / s)) + 1,) * 2 for s in spacing_arr]
+    padded = np.pad(mask, pad, mode="edge")
+    dilated = ndimage.distance_transform_edt(~padded, sampling=spacing_arr) <= radius_mm
+    closed = (ndimage.distance_transform_edt(dilated, sampling=spacing_arr) > radius_mm) | padded
+    return closed[tuple(slice(p, n - p) for (p, _), n in zip(pad, closed.shape, strict=True))]
+
+
+def fit_sphere(
+    points_mm: np.ndarray, *, trim: float = 2.5, min_tolerance_mm: float = 1.0, rounds: int = 3
+) -> tuple[np.ndarray, float]:
+    """Least-squares sphere (centre mm, radius mm) through `points_mm` (n, 3), trimmed.
+
+    The algebraic fit ``|p|² = 2 c·p + k`` is linear; after it, points farther from the
+    sphere than ``max(min_tolerance_mm, trim · median residual)`` are dropped and the fit is
+    repeated `rounds` times, so that a few points of other structures do not pull it.
+    """
+    keep = np.ones(len(points_mm), dtype=bool)
+    centre, radius = np.zeros(3), 0.0
+    for _ in range(rounds + 1):
+        chosen = points_mm[keep]
+        design = np.c_[2 * chosen, np.ones(len(chosen))]
+        solution, *_ = np.linalg.lstsq(design, (chosen**2).sum(axis=1), rcond=None)
+        centre = solution[:3]
+        radius = float(np.sqrt(max(solution[3] + centre @ centre, 0.0)))
+        residual = np.abs(np.linalg.norm(points_mm - centre, axis=1) - radius)
+        keep = residual <= max(min_tolerance_mm, trim * float(np.median(residual)))
+        if keep.sum() < 4:
+            break
+    return centre, radius
+
+
+def contact_sphere_constrain(
+    region: np.ndarray,
+    dark: np.ndarray,
+    seed: Sequence[int],
+    spacing: Sequence[float],
+    *,
+    closing_mm: float = 15.0,
+    reach: float = 1.4,
+    margin: float = 0.1,
+    min_points: int = 20,
+    min_component: int = 30,
+) -> np.ndarray | None:
+    """Cut a lesion grown into the chest wall back to the sphere its lung surface fits.
+
+    A juxtapleural lesion shows an edge only where it faces the lung; where it meets the chest
+    wall or mediastinum, growing leaks. The lung surface of the lesion is found as in Armato
+    et al. (2001): each dark component (lung, below the growing band) is closed with a rolling
+    ball of `closing_mm`, which fills the indentation the lesion makes in the lung field; the
+    grown voxels inside the closed field that touch the dark ones form the lesion's lung
+    surface. Only surface points within ``reach`` times the seed's distance to the nearest dark
+    voxel are kept (the lesion's own surface, not other bulges into the lung such as the
+    heart); a trimmed least-squares sphere through them (`fit_sphere`) gives centre ``c`` and
+    radius ``R``, and the result is `region` inside the ball of radius
+    ``R (1 + margin) + half a voxel``.
+
+    Parameters
+    ----------
+    region : numpy.ndarray of bool, (z, y, x)
+        The grown region, holding `seed`.
+    dark : numpy.ndarray of bool
+        Voxels darker than the object (lung, air): below the growing band.
+    seed : (z, y, x)
+        The seed voxel, inside the lesion and near its centre.
+    spacing : (z, y, x), mm
+    closing_mm : float, mm
+        Radius of the rolling ball; larger than the lesions' radius.
+    reach : float
+        Surface points farther than ``reach`` times the seed's depth are ignored.
+    margin : float
+        Relative growth of the fitted sphere (lobulated lesions reach past it).
+    min_points : int
+        Fewer lung-surface points than this: no decision (returns None).
+    min_component : int, voxels
+        Dark components smaller than this (noise) are not closed.
+
+    Returns
+    -------
+    numpy.ndarray of bool or None
+        The constrained region; `region` itself when no more than 5 % of it lies outside the
+        closed lung field (no wall contact); None when the lesion does not face the lung
+        (fewer than `min_points` surface points, or a fit that does not hold the seed).
+    """
+    spacing_arr = np.asarray(spacing, dtype=float)
+    if not dark.any() or not region.any():
+        return None
+    labels, count = ndimage.label(dark, structure=np.ones((3, 3, 3), bool))
+    sizes = np.bincount(labels.ravel())
+    closed = dark.copy()
+    for label in np.flatnonzero(sizes >= min_component):
+        if label:
+            closed |= rolling_ball_closing(labels == label, spacing_arr, radius_mm=closing_mm)
+    outside = region & ~closed
+    if outside.sum() <= 0.05 * region.sum():
+        return region
+    face = ndimage.generate_binary_structure(3, 1)
+    # the lesion's part inside the closed lung field: the component at (or nearest) the seed
+    inner = _component_near(region & closed, seed, spacing_arr)
+    surface = inner & ndimage.binary_dilation(dark, face)
+    seed_mm = np.asarray(seed, dtype=float) * spacing_arr
+    depth = float(np.sqrt((((np.argwhere(dark) * spacing_arr) - seed_mm) ** 2).sum(axis=1).min()))
+    points = np.argwhere(surface) * spacing_arr
+    points = points[np.linalg.norm(points - seed_mm, axis=1) <= reach * depth]
+    if len(points) < min_points:
+        return None
+    centre, radius = fit_sphere(points, min_tolerance_mm=2 * float(spacing_arr.max()))
+    if np.linalg.norm(seed_mm - centre) >= radius:
+        return None
+    limit = radius * (1 + margin) + 0.5 * float(spacing_arr[1:].min())
+    grid = np.ogrid[tuple(slice(0, n) for n in region.shape)]
+    distance2 = sum(((g * s - c) ** 2) for g, s, c in zip(grid, spacing_arr, centre, strict=True))
+    return region & (distance2 <= limit**2)
+
+
+def _component_near(mask: np.ndarray, seed: Sequence[int], spacing: np.ndarray) -> np.ndarray:
+    """The 26-connected component of `mask` holding `seed`, else the one nearest to it (mm)."""
+    labels, count = ndimage.label(mask, structure=np.ones((3, 3, 3), bool))
+    if count <= 1:
+        return mask
+    label = labels[tuple(seed)]
+    if label == 0:
+        points = np.argwhere(mask)
+        distance = (((points - np.asarray(seed)) * spacing) ** 2).sum(axis=1)
+        label = labels[tuple(points[int(np.argmin(distance))])]
+    return labels == label

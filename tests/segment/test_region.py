@@ -1,0 +1,102 @@
+"""Region growing's leak priors: the lung-contact sphere (rolling ball + sphere fit) on phantoms."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import ndimage
+
+from medscale import Image, Mask
+from medscale.errors import ConfigError
+from medscale.preprocess.morphology import structuring_element
+from medscale.segment import dice, segment
+from medscale.segment.shape import contact_sphere_constrain, fit_sphere, rolling_ball_closing
+
+SPACING = (2.0, 0.8, 0.8)
+
+
+def _juxtapleural(centre_x: float = 34.0, radius_mm: float = 8.0) -> tuple[Image, np.ndarray]:
+    """Lung (-850 HU) with a chest-wall slab (40 HU, x >= 40) and a 40 HU sphere sunk in it."""
+    rng = np.random.default_rng(3)
+    z, y, x = np.indices((24, 64, 64)) * np.asarray(SPACING)[:, None, None, None]
+    centre = np.array([12 * SPACING[0], 32 * SPACING[1], centre_x * SPACING[2]])
+    sphere = (z - centre[0]) ** 2 + (y - centre[1]) ** 2 + (x - centre[2]) ** 2 <= radius_mm**2
+    wall = x >= 40 * SPACING[2]
+    array = np.where(sphere | wall, 40.0, -850.0) + rng.normal(0, 15, sphere.shape)
+    return Image(array.astype(np.float32), spacing=SPACING), sphere
+
+
+def test_sphere_sunk_in_a_wall_of_the_same_intensity_is_cut_from_it() -> None:
+    image, sphere = _juxtapleural()
+    seed = (12, 32, 34)
+    grown = segment(image, "region_growing", seed=seed)
+    assert dice(grown, Mask.like(image, sphere)) >= 0.9
+    # without the priors, growing floods the wall: the failure the prior exists for
+    leaked = segment(image, "region_growing", seed=seed, lung_ball_mm=0, leak_ratio=0)
+    assert dice(leaked, Mask.like(image, sphere)) < 0.3
+    confident = segment(image, "confidence_connected", seed=seed)
+    assert dice(confident, Mask.like(image, sphere)) >= 0.9
+
+
+def test_a_lone_sphere_in_lung_is_unchanged_by_the_prior() -> None:
+    image, sphere = _juxtapleural(centre_x=20.0)  # 20 voxels (16 mm) from the wall
+    array = image.array.copy()
+    array[:, :, 40:] = -850.0
+    lone = Image(array, spacing=SPACING)
+    with_prior = segment(lone, "region_growing", seed=(12, 32, 20))
+    without = segment(lone, "region_growing", seed=(12, 32, 20), lung_ball_mm=0, leak_ratio=0)
+    assert np.array_equal(with_prior.array, without.array)
+    assert dice(with_prior, Mask.like(lone, sphere)) > 0.95
+
+
+def test_fit_sphere_recovers_a_cap_despite_outliers() -> None:
+    rng = np.random.default_rng(0)
+    directions = rng.normal(size=(300, 3))
+    directions /= np.linalg.norm(directions, axis=1, keepdims=True)
+    cap = directions[directions[:, 2] < 0.2]  # a bit more than half the sphere
+    points = np.array([5.0, -2.0, 7.0]) + 6.0 * cap + rng.normal(0, 0.1, cap.shape)
+    outliers = rng.uniform(-30, 30, (15, 3))
+    centre, radius = fit_sphere(np.vstack([points, outliers]))
+    assert np.allclose(centre, [5.0, -2.0, 7.0], atol=0.2)
+    assert radius == pytest.approx(6.0, abs=0.2)
+
+
+def test_rolling_ball_closing_matches_scipy_and_keeps_a_convex_body() -> None:
+    z, y, x = np.indices((20, 40, 40))
+    slab = x < 25
+    dent = (z - 10) ** 2 + (y - 20) ** 2 + (x - 25) ** 2 <= 5**2
+    spacing = (2.0, 1.0, 1.0)
+    closed = rolling_ball_closing(slab & ~dent, spacing, radius_mm=6.0)
+    ball = structuring_element(6.0, spacing)
+    pad = [(n // 2 + 1,) * 2 for n in ball.shape]
+    padded = np.pad(slab & ~dent, pad, mode="edge")
+    reference = ndimage.binary_closing(padded, ball)[tuple(slice(p, -p) for p, _ in pad)]
+    assert np.array_equal(closed, reference)
+    filled = (closed & dent).sum()
+    assert not (closed & ~slab).any() and 0 < filled < (slab & dent).sum()
+    box = (z >= 5) & (z < 15) & (y >= 10) & (y < 30) & (x >= 10) & (x < 30)
+    assert np.array_equal(rolling_ball_closing(box, (1.0, 1.0, 1.0), radius_mm=8.0), box)
+
+
+def test_contact_prior_declines_without_a_lung_surface() -> None:
+    region = np.zeros((10, 20, 20), bool)
+    region[2:8, 5:15, 5:15] = True
+    dark = np.zeros_like(region)
+    assert contact_sphere_constrain(region, dark, (5, 10, 10), (1.0, 1.0, 1.0)) is None
+
+
+@pytest.mark.parametrize(
+    ("method", "param", "value"),
+    [
+        ("region_growing", "lung_ball_mm", -1.0),
+        ("region_growing", "contact_reach", 0.5),
+        ("confidence_connected", "sphere_margin", -0.1),
+        ("confidence_connected", "radius_mm", 0.0),
+    ],
+)
+def test_prior_parameters_out_of_range_name_the_parameter(
+    method: str, param: str, value: float
+) -> None:
+    image, _ = _juxtapleural()
+    with pytest.raises(ConfigError, match=rf"{method}: parameter '{param}'"):
+        segment(image, method, seed=(12, 32, 34), **{param: value})
