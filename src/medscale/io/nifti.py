@@ -21,6 +21,7 @@ import gzip
 import io
 import logging
 import struct
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -133,6 +134,50 @@ def _scaled(layout: PayloadLayout) -> bool:
     return layout.slope != 0 and (layout.slope, layout.intercept) != (1.0, 0.0)
 
 
+def _gunzip(path: Path) -> bytes:
+    """The whole decompressed content of a gzip file (every member), via zlib in one call."""
+    data, parts = path.read_bytes(), []
+    try:
+        while data:
+            member = zlib.decompressobj(wbits=31)
+            parts.append(member.decompress(data))
+            if not member.eof:
+                raise InputError(f"{path}: gzip stream truncated")
+            data = member.unused_data
+    except zlib.error as err:
+        raise InputError(f"{path}: corrupt gzip stream ({err})") from err
+    return parts[0] if len(parts) == 1 else b"".join(parts)
+
+
+def _stored_values(path: Path, layout: PayloadLayout) -> np.ndarray:
+    """The payload as stored (unscaled, file byte order), shape (n_voxels,): a read-only memory
+    map of a ``.nii`` file, a view of the decompressed bytes of a ``.nii.gz``."""
+    n_bytes = layout.n_voxels * layout.dtype.itemsize
+    if path.name.lower().endswith(".gz"):
+        content = _gunzip(path)
+        available = len(content) - layout.offset
+    else:
+        available = path.stat().st_size - layout.offset
+    if available < n_bytes:
+        raise InputError(
+            f"{path}: voxel data truncated ({max(available, 0)} of {n_bytes} bytes after "
+            f"offset {layout.offset})"
+        )
+    if path.name.lower().endswith(".gz"):
+        return np.frombuffer(
+            content, dtype=layout.dtype, count=layout.n_voxels, offset=layout.offset
+        )
+    return np.memmap(
+        path, dtype=layout.dtype, mode="r", offset=layout.offset, shape=(layout.n_voxels,)
+    )
+
+
+def _as_values(stored: np.ndarray, layout: PayloadLayout) -> np.ndarray:
+    """Stored values in native byte order, scaled as the header says (a copy)."""
+    values = stored.astype(layout.dtype.newbyteorder("="))
+    return values * layout.slope + layout.intercept if _scaled(layout) else values
+
+
 def read_payload(path: Path) -> np.ndarray | None:
     """The float voxels of a single-file NIfTI exactly as stored (x fastest), scaled.
 
@@ -155,22 +200,10 @@ def read_payload(path: Path) -> np.ndarray | None:
     layout = read_layout(path)
     if layout is None:
         return None
-    n_bytes = layout.n_voxels * layout.dtype.itemsize
-    with _open(path) as handle:
-        handle.seek(layout.offset)
-        data = handle.read(n_bytes)
-    if len(data) != n_bytes:
-        raise InputError(
-            f"{path}: voxel data truncated ({len(data)} of {n_bytes} bytes after offset "
-            f"{layout.offset})"
-        )
-    values = np.frombuffer(data, dtype=layout.dtype).astype(layout.dtype.newbyteorder("="))
-    if _scaled(layout):
-        values = values * layout.slope + layout.intercept
-    return values
+    return _as_values(_stored_values(path, layout), layout)
 
 
-def restore_non_finite(path: Path, image: Image) -> Image:
+def restore_non_finite(path: Path, image: Image, *, n_checks: int = 4096) -> Image:
     """`image` (as SimpleITK read it from `path`) with the file's NaN and ±Inf voxels put back.
 
     Parameters
@@ -180,19 +213,27 @@ def restore_non_finite(path: Path, image: Image) -> Image:
     image : Image
         SimpleITK's reading of `path`, in which non-finite voxels became 0 (then scaled, so
         ``scl_inter`` when the file has scaling).
+    n_checks : int
+        Evenly spread voxels at which the file and `image` must agree before anything is
+        restored (a guard against a voxel order other than the one expected).
 
     Returns
     -------
     Image
         `image` itself when it is not float, the payload is not float, no voxel holds the value
         a replaced voxel would have (nothing can have been replaced), or the file holds no
-        non-finite value; else a copy with those voxels restored.
+        non-finite value at those voxels; else a copy with them restored.
 
     Raises
     ------
     InputError
-        The file's payload does not match the image SimpleITK read (size or finite values), so
-        the voxel order cannot be trusted.
+        The file's payload does not match the image SimpleITK read (size, or values at the
+        checked voxels), so the voxel order cannot be trusted.
+
+    Notes
+    -----
+    Only the voxels that read as the replaced value are looked up in the file: a ``.nii`` is
+    memory-mapped, a ``.nii.gz`` decompressed once.
     """
     array = image.array
     if not np.issubdtype(array.dtype, np.floating):
@@ -200,25 +241,28 @@ def restore_non_finite(path: Path, image: Image) -> Image:
     layout = read_layout(path)
     if layout is None:
         return image
-    replaced_value = layout.intercept if _scaled(layout) else 0.0
-    if not np.any(array == replaced_value):
+    flat = array.reshape(-1)
+    candidates = np.flatnonzero(flat == (layout.intercept if _scaled(layout) else 0.0))
+    if candidates.size == 0:
         return image
-    payload = read_payload(path)
-    if payload is None:
-        return image
-    if payload.size != array.size:
+    stored = _stored_values(path, layout)
+    if stored.size != flat.size:
         raise InputError(
-            f"{path}: NIfTI payload has {payload.size} voxels but SimpleITK read {array.size}"
+            f"{path}: NIfTI payload has {stored.size} voxels but SimpleITK read {flat.size}"
         )
-    stored = payload.reshape(array.shape)
-    non_finite = ~np.isfinite(stored)
+    found = _as_values(stored[candidates], layout)
+    non_finite = ~np.isfinite(found)
     if not non_finite.any():
         return image
-    if not np.allclose(stored[~non_finite], array[~non_finite], rtol=1e-6, atol=0):
+    checked = np.unique(np.linspace(0, flat.size - 1, min(n_checks, flat.size)).astype(np.int64))
+    expected = _as_values(stored[checked], layout)
+    finite = np.isfinite(expected)
+    if not np.allclose(expected[finite], flat[checked][finite], rtol=1e-6, atol=0):
         raise InputError(
             f"{path}: NIfTI payload disagrees with SimpleITK's reading at finite voxels; "
             "cannot restore its NaN/Inf voxels safely"
         )
-    restored = np.where(non_finite, stored.astype(array.dtype), array)
+    restored = flat.copy()
+    restored[candidates[non_finite]] = found[non_finite]
     log.debug("%s: restored %d non-finite voxels", path, int(non_finite.sum()))
-    return image.with_array(restored)
+    return image.with_array(restored.reshape(array.shape))
