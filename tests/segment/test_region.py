@@ -44,7 +44,7 @@ def test_a_lone_sphere_in_lung_is_unchanged_by_the_prior() -> None:
     array[:, :, 40:] = -850.0
     lone = Image(array, spacing=SPACING)
     with_prior = segment(lone, "region_growing", seed=(12, 32, 20))
-    without = segment(lone, "region_growing", seed=(12, 32, 20), lung_ball_mm=0, leak_ratio=0)
+    without = segment(lone, "region_growing", seed=(12, 32, 20), lung_ball_mm=0)
     assert np.array_equal(with_prior.array, without.array)
     assert dice(with_prior, Mask.like(lone, sphere)) > 0.95
 

@@ -88,18 +88,24 @@ def _finish(
     recentre: bool = True,
 ) -> Mask:
     structure = ndimage.generate_binary_structure(3, 1)
-    if prior["opening_mm"] > 0:
+
+    def opened(region: np.ndarray) -> np.ndarray:
+        if prior["opening_mm"] <= 0:
+            return region
         footprint = structuring_element(
             prior["opening_mm"], image.spacing, shape="disk" if image.is_2d else "ball"
         )
-        opened = ndimage.binary_opening(grown, footprint)
-        grown = opened if opened.any() else grown
-    # rays and surfaces must see the object, not its noise holes: fill them first
-    grown = ndimage.binary_fill_holes(component_at(grown, seed, image.spacing), structure)
+        result = ndimage.binary_opening(region, footprint)
+        return result if result.any() else region
+
+    def filled(region: np.ndarray) -> np.ndarray:
+        # rays and surfaces must see the object, not its noise holes
+        return ndimage.binary_fill_holes(component_at(region, seed, image.spacing), structure)
+
     cut = None
     if prior["lung_ball_mm"] > 0:
         cut = contact_sphere_constrain(
-            grown,
+            filled(opened(grown)),
             surround,
             seed,
             image.spacing,
@@ -107,13 +113,14 @@ def _finish(
             reach=prior["contact_reach"],
             margin=prior["sphere_margin"],
         )
-    if cut is None and prior["leak_ratio"] > 0:
-        cut = star_constrain(
-            grown, seed, image.spacing, leak_ratio=prior["leak_ratio"], recentre=recentre
-        )
-    grown = grown if cut is None or not cut.any() else cut
-    grown = component_at(grown, seed, image.spacing)
-    return as_mask(image, ndimage.binary_fill_holes(grown, structure))
+    if cut is None or not cut.any():
+        cut = filled(grown)
+        if prior["leak_ratio"] > 0:
+            cut = star_constrain(
+                cut, seed, image.spacing, leak_ratio=prior["leak_ratio"], recentre=recentre
+            )
+        cut = opened(cut)
+    return as_mask(image, filled(cut))
 
 
 def _check_prior(op: str, prior: dict[str, float]) -> None:

@@ -15,6 +15,7 @@ import numpy as np
 from scipy import ndimage
 
 from medscale.preprocess.params import require
+from medscale.segment.methods import component_at
 
 
 def fibonacci_directions(count: int, *, planar: bool = False) -> np.ndarray:
@@ -194,6 +195,7 @@ def contact_sphere_constrain(
     closing_mm: float = 15.0,
     reach: float = 1.4,
     margin: float = 0.1,
+    lung_side: float = 1.3,
     min_points: int = 20,
     min_component: int = 30,
 ) -> np.ndarray | None:
@@ -207,8 +209,10 @@ def contact_sphere_constrain(
     surface. Only surface points within ``reach`` times the seed's distance to the nearest dark
     voxel are kept (the lesion's own surface, not other bulges into the lung such as the
     heart); a trimmed least-squares sphere through them (`fit_sphere`) gives centre ``c`` and
-    radius ``R``, and the result is `region` inside the ball of radius
-    ``R (1 + margin) + half a voxel``.
+    radius ``R``. The result is `region` inside the ball of radius ``R (1 + margin)`` plus half
+    a voxel (the part in the wall), together with the lesion's part inside the closed lung
+    field within ``lung_side · R`` of ``c`` (there the lung gives the edge; irregular lesions
+    reach past the sphere).
 
     Parameters
     ----------
@@ -225,6 +229,9 @@ def contact_sphere_constrain(
         Surface points farther than ``reach`` times the seed's depth are ignored.
     margin : float
         Relative growth of the fitted sphere (lobulated lesions reach past it).
+    lung_side : float
+        Inside the closed lung field, the grown lesion is kept up to this many radii from
+        the sphere's centre.
     min_points : int
         Fewer lung-surface points than this: no decision (returns None).
     min_component : int, voxels
@@ -233,9 +240,10 @@ def contact_sphere_constrain(
     Returns
     -------
     numpy.ndarray of bool or None
-        The constrained region; `region` itself when no more than 5 % of it lies outside the
-        closed lung field (no wall contact); None when the lesion does not face the lung
-        (fewer than `min_points` surface points, or a fit that does not hold the seed).
+        The constrained region, or None when this prior does not apply: no more than 5 % of
+        `region` lies outside the closed lung field (no wall contact), or the lesion does not
+        face the lung (fewer than `min_points` surface points, or a fit that does not hold
+        the seed).
     """
     spacing_arr = np.asarray(spacing, dtype=float)
     if not dark.any() or not region.any():
@@ -246,12 +254,11 @@ def contact_sphere_constrain(
     for label in np.flatnonzero(sizes >= min_component):
         if label:
             closed |= rolling_ball_closing(labels == label, spacing_arr, radius_mm=closing_mm)
-    outside = region & ~closed
-    if outside.sum() <= 0.05 * region.sum():
-        return region
+    if (region & ~closed).sum() <= 0.05 * region.sum():
+        return None  # no wall contact: nothing for this prior to cut
     face = ndimage.generate_binary_structure(3, 1)
     # the lesion's part inside the closed lung field: the component at (or nearest) the seed
-    inner = _component_near(region & closed, seed, spacing_arr)
+    inner = component_at(region & closed, seed, spacing_arr)
     surface = inner & ndimage.binary_dilation(dark, face)
     seed_mm = np.asarray(seed, dtype=float) * spacing_arr
     depth = float(np.sqrt((((np.argwhere(dark) * spacing_arr) - seed_mm) ** 2).sum(axis=1).min()))
@@ -259,23 +266,13 @@ def contact_sphere_constrain(
     points = points[np.linalg.norm(points - seed_mm, axis=1) <= reach * depth]
     if len(points) < min_points:
         return None
-    centre, radius = fit_sphere(points, min_tolerance_mm=2 * float(spacing_arr.max()))
+    tolerance = 2 * float(spacing_arr.max())
+    centre, radius = fit_sphere(points, min_tolerance_mm=tolerance)
     if np.linalg.norm(seed_mm - centre) >= radius:
         return None
     limit = radius * (1 + margin) + 0.5 * float(spacing_arr[1:].min())
     grid = np.ogrid[tuple(slice(0, n) for n in region.shape)]
     distance2 = sum(((g * s - c) ** 2) for g, s, c in zip(grid, spacing_arr, centre, strict=True))
-    return region & (distance2 <= limit**2)
+    inside = (distance2 <= limit**2) | (inner & (distance2 <= (lung_side * radius) ** 2))
+    return region & inside
 
-
-def _component_near(mask: np.ndarray, seed: Sequence[int], spacing: np.ndarray) -> np.ndarray:
-    """The 26-connected component of `mask` holding `seed`, else the one nearest to it (mm)."""
-    labels, count = ndimage.label(mask, structure=np.ones((3, 3, 3), bool))
-    if count <= 1:
-        return mask
-    label = labels[tuple(seed)]
-    if label == 0:
-        points = np.argwhere(mask)
-        distance = (((points - np.asarray(seed)) * spacing) ** 2).sum(axis=1)
-        label = labels[tuple(points[int(np.argmin(distance))])]
-    return labels == label
