@@ -129,20 +129,23 @@ def write_image(image: Image, path: str | Path) -> Path:
 
 
 def _read_itk(path: Path) -> Image:
+    """Read with SimpleITK, except float NIfTI: ITK 5.4 reads its NaN/Inf voxels as 0, so
+    `medscale.io.nifti` decodes those voxels itself (geometry still from SimpleITK)."""
     import SimpleITK as sitk
 
     from medscale.io.sitk_bridge import from_sitk
 
+    if _suffix(path) in (".nii", ".nii.gz"):
+        from medscale.io.nifti import read_float_nifti
+
+        image = read_float_nifti(path)
+        if image is not None:
+            return image
     try:
         sitk_image = sitk.ReadImage(str(path))
     except RuntimeError as err:
         raise InputError(f"{path}: cannot read ({str(err).strip().splitlines()[-1]})") from err
-    image = from_sitk(sitk_image, meta={"source": str(path)})
-    if _suffix(path) in (".nii", ".nii.gz"):
-        from medscale.io.nifti import restore_non_finite
-
-        image = restore_non_finite(path, image)  # ITK 5.4 reads NaN/Inf as 0
-    return image
+    return from_sitk(sitk_image, meta={"source": str(path)})
 
 
 def _is_dicom(path: Path) -> bool:

@@ -1,13 +1,16 @@
-"""NIfTI voxels that ITK 5.4 loses on read: NaN and ±Inf in float images.
+"""Float NIfTI voxels decoded by medscale, so that NaN and ±Inf survive the read.
 
 ITK's vendored ``nifti_read_buffer`` (ITK <= 5.4, hence SimpleITK 2.5) overwrites every non-finite
 float or double voxel with 0 while reading, silently: a NaN "outside the ROI" marker becomes a real
-intensity. The bytes on disk are right (writing was never affected), so after SimpleITK has read
-the geometry we read the float payload ourselves and put the non-finite voxels back. Fixed
-upstream in ITK 6 (InsightSoftwareConsortium/ITK pull request 6683).
+intensity. The bytes on disk are right (writing was never affected). For a single-file float32 or
+float64 NIfTI, `read_float_nifti` therefore takes the geometry from SimpleITK's header-only read
+(origin, spacing and direction exactly as ITK derives them from qform/sform) and decodes the voxels
+once itself: one ``numpy.fromfile`` for ``.nii``, one zlib-ng inflate for ``.nii.gz`` (the inflate
+ITK 5.4 uses, 2.5x faster than the standard library's zlib). No ITK pixel read happens, so a read
+costs what SimpleITK's would (benchmarks/results/io_nifti.md). Fixed upstream in ITK 6
+(InsightSoftwareConsortium/ITK pull request 6683).
 
-Only single-file NIfTI-1 and NIfTI-2 (``.nii``, ``.nii.gz``) with a float32 or float64 payload
-are patched; every other file is returned unchanged.
+Every other file (integer payloads, vector or 4-D images) is left to SimpleITK by the caller.
 
 References
 ----------
@@ -18,12 +21,14 @@ NIfTI-2 header: https://nifti.nimh.nih.gov/pub/dist/doc/nifti2.h.
 from __future__ import annotations
 
 import gzip
-import io
+import importlib
+import importlib.util
 import logging
 import struct
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -34,6 +39,15 @@ log = logging.getLogger(__name__)
 
 FLOAT_CODES = {16: "f4", 64: "f8"}
 """NIfTI ``datatype`` codes of the payloads ITK zeroes non-finite values in (float32, float64)."""
+
+SITK_PIXEL_IDS = {"f4": 8, "f8": 9}
+"""SimpleITK pixel ids (``sitkFloat32``, ``sitkFloat64``) ITK reads those payloads as."""
+
+_zlib: Any = (  # the inflate ITK 5.4 uses; the standard library's is 2.5x slower, same output
+    importlib.import_module("zlib_ng.zlib_ng") if importlib.util.find_spec("zlib_ng") else zlib
+)
+GZIP_MAGIC = b"\x1f\x8b"
+EPSILON = float(np.finfo(np.float64).eps)
 
 
 @dataclass(frozen=True)
@@ -47,9 +61,11 @@ class PayloadLayout:
     offset : int
         Byte offset of the first voxel (``vox_offset``).
     n_voxels : int
-        Product of the image dimensions ``dim[1..dim[0]]``.
+        Product of the image dimensions ``dim[1..dim[0]]`` (a dimension of 0 counts as 1).
     slope, intercept : float
-        ``scl_slope`` and ``scl_inter``; a slope of 0 means no scaling.
+        ``scl_slope`` and ``scl_inter`` as stored.
+    version : int
+        1 for NIfTI-1, 2 for NIfTI-2.
     """
 
     dtype: np.dtype
@@ -57,12 +73,7 @@ class PayloadLayout:
     n_voxels: int
     slope: float
     intercept: float
-
-
-def _open(path: Path) -> io.BufferedIOBase:
-    if path.name.lower().endswith(".gz"):
-        return gzip.GzipFile(path, "rb")
-    return path.open("rb")
+    version: int = 1
 
 
 def parse_header(header: bytes) -> PayloadLayout | None:
@@ -76,7 +87,7 @@ def parse_header(header: bytes) -> PayloadLayout | None:
     Returns
     -------
     PayloadLayout or None
-        None when the payload is not float32/float64 (nothing to restore).
+        None when the payload is not float32/float64 (nothing ITK would zero).
 
     Raises
     ------
@@ -111,7 +122,27 @@ def parse_header(header: bytes) -> PayloadLayout | None:
         n_voxels=int(np.prod([max(int(d), 1) for d in dims[1 : n_dims + 1]])),
         slope=float(slope),
         intercept=float(intercept),
+        version=1 if len(header) < 540 or struct.unpack(order + "i", header[:4])[0] == 348 else 2,
     )
+
+
+def _is_gzip(path: Path) -> bool:
+    """True when `path` starts with the gzip magic (whatever its name: ITK reads through gzread,
+    which takes both kinds)."""
+    with path.open("rb") as handle:
+        return handle.read(2) == GZIP_MAGIC
+
+
+def _header_bytes(path: Path, *, gzipped: bool) -> bytes:
+    """The first 540 bytes of the (decompressed) file, or all of it when shorter."""
+    if not gzipped:
+        with path.open("rb") as handle:
+            return handle.read(540)
+    try:
+        with gzip.open(path, "rb") as handle:
+            return handle.read(540)
+    except (OSError, EOFError, zlib.error) as err:
+        raise InputError(f"{path}: corrupt gzip stream ({err})") from err
 
 
 def read_layout(path: Path) -> PayloadLayout | None:
@@ -122,64 +153,78 @@ def read_layout(path: Path) -> PayloadLayout | None:
     InputError
         The file does not start with a NIfTI-1 or NIfTI-2 header.
     """
-    with _open(path) as handle:
-        header = handle.read(540)
     try:
-        return parse_header(header)
+        return parse_header(_header_bytes(path, gzipped=_is_gzip(path)))
     except InputError as err:
         raise InputError(f"{path}: {err}") from err
 
 
-def _scaled(layout: PayloadLayout) -> bool:
-    return layout.slope != 0 and (layout.slope, layout.intercept) != (1.0, 0.0)
+def itk_scaling(slope: float, intercept: float) -> tuple[float, float] | None:
+    """The (slope, intercept) ITK 5.4 applies to a NIfTI payload, or None when it applies none.
+
+    Notes
+    -----
+    niftilib replaces a non-finite ``scl_slope`` or ``scl_inter`` by 0; ITK's NiftiImageIO then
+    takes a slope below machine epsilon as 1 (keeping the intercept, unlike the NIfTI-1 text,
+    which ignores the intercept when the slope is 0) and rescales only when the slope differs
+    from 1 or the intercept from 0 by more than epsilon. Values are scaled in double precision,
+    ``float(stored) * slope + intercept``, then cast back to the payload type.
+    """
+    slope = slope if np.isfinite(slope) else 0.0
+    intercept = intercept if np.isfinite(intercept) else 0.0
+    if abs(slope) < EPSILON:
+        slope = 1.0
+    if abs(slope - 1.0) > EPSILON or abs(intercept) > EPSILON:
+        return slope, intercept
+    return None
 
 
 def _gunzip(path: Path) -> bytes:
-    """The whole decompressed content of a gzip file (every member), via zlib in one call."""
+    """The whole decompressed content of a gzip file (every member), one inflate per member."""
     data, parts = path.read_bytes(), []
     try:
         while data:
-            member = zlib.decompressobj(wbits=31)
+            member = _zlib.decompressobj(wbits=31)
             parts.append(member.decompress(data))
             if not member.eof:
                 raise InputError(f"{path}: gzip stream truncated")
             data = member.unused_data
-    except zlib.error as err:
+    except _zlib.error as err:
         raise InputError(f"{path}: corrupt gzip stream ({err})") from err
     return parts[0] if len(parts) == 1 else b"".join(parts)
 
 
 def _stored_values(path: Path, layout: PayloadLayout) -> np.ndarray:
-    """The payload as stored (unscaled, file byte order), shape (n_voxels,): a read-only memory
-    map of a ``.nii`` file, a view of the decompressed bytes of a ``.nii.gz``."""
+    """The payload as stored (unscaled, file byte order), shape (n_voxels,): read whole from a
+    ``.nii`` file, a read-only view of the decompressed bytes of a ``.nii.gz``."""
     n_bytes = layout.n_voxels * layout.dtype.itemsize
-    if path.name.lower().endswith(".gz"):
-        content = _gunzip(path)
-        available = len(content) - layout.offset
-    else:
-        available = path.stat().st_size - layout.offset
-    if available < n_bytes:
+    gzipped = _is_gzip(path)
+    content = _gunzip(path) if gzipped else b""
+    available = (len(content) if gzipped else path.stat().st_size) - layout.offset
+    if available < n_bytes or layout.offset < 0:
         raise InputError(
             f"{path}: voxel data truncated ({max(available, 0)} of {n_bytes} bytes after "
             f"offset {layout.offset})"
         )
-    if path.name.lower().endswith(".gz"):
-        return np.frombuffer(
-            content, dtype=layout.dtype, count=layout.n_voxels, offset=layout.offset
-        )
-    return np.memmap(
-        path, dtype=layout.dtype, mode="r", offset=layout.offset, shape=(layout.n_voxels,)
-    )
+    if not gzipped:
+        return np.fromfile(path, dtype=layout.dtype, count=layout.n_voxels, offset=layout.offset)
+    values = np.frombuffer(content, dtype=layout.dtype, count=layout.n_voxels, offset=layout.offset)
+    return values if values.flags.aligned else values.copy()
 
 
 def _as_values(stored: np.ndarray, layout: PayloadLayout) -> np.ndarray:
-    """Stored values in native byte order, scaled as the header says (a copy)."""
-    values = stored.astype(layout.dtype.newbyteorder("="))
-    return values * layout.slope + layout.intercept if _scaled(layout) else values
+    """Stored values in native byte order, scaled as ITK scales them (`itk_scaling`)."""
+    native = layout.dtype.newbyteorder("=")
+    values = stored if stored.dtype == native else stored.astype(native)
+    scaling = itk_scaling(layout.slope, layout.intercept)
+    if scaling is None:
+        return values
+    slope, intercept = scaling
+    return (values.astype(np.float64) * slope + intercept).astype(native, copy=False)
 
 
 def read_payload(path: Path) -> np.ndarray | None:
-    """The float voxels of a single-file NIfTI exactly as stored (x fastest), scaled.
+    """The float voxels of a single-file NIfTI in file order (x fastest), scaled as ITK does.
 
     Parameters
     ----------
@@ -189,8 +234,7 @@ def read_payload(path: Path) -> np.ndarray | None:
     Returns
     -------
     numpy.ndarray of float32 or float64, shape (n_voxels,), or None
-        ``stored * scl_slope + scl_inter`` (unscaled when the slope is 0); None when the payload
-        is not float.
+        The voxels, NaN and ±Inf kept; None when the payload is not float.
 
     Raises
     ------
@@ -203,66 +247,66 @@ def read_payload(path: Path) -> np.ndarray | None:
     return _as_values(_stored_values(path, layout), layout)
 
 
-def restore_non_finite(path: Path, image: Image, *, n_checks: int = 4096) -> Image:
-    """`image` (as SimpleITK read it from `path`) with the file's NaN and ±Inf voxels put back.
+def _header_reader(path: Path) -> Any:
+    """A SimpleITK reader of `path` that has read the header (geometry, size, pixel type) only."""
+    import SimpleITK as sitk
+
+    reader = sitk.ImageFileReader()
+    reader.SetFileName(str(path))
+    try:
+        reader.ReadImageInformation()
+    except RuntimeError as err:
+        raise InputError(f"{path}: cannot read ({str(err).strip().splitlines()[-1]})") from err
+    return reader
+
+
+def read_float_nifti(path: Path) -> Image | None:
+    """A 2-D or 3-D scalar float NIfTI as an `Image`, NaN and ±Inf voxels kept.
 
     Parameters
     ----------
     path : pathlib.Path
-        The ``.nii`` / ``.nii.gz`` file `image` was read from.
-    image : Image
-        SimpleITK's reading of `path`, in which non-finite voxels became 0 (then scaled, so
-        ``scl_inter`` when the file has scaling).
-    n_checks : int
-        Evenly spread voxels at which the file and `image` must agree before anything is
-        restored (a guard against a voxel order other than the one expected).
+        A single-file NIfTI-1 or NIfTI-2 image (``.nii``, or gzip-compressed ``.nii.gz``).
 
     Returns
     -------
-    Image
-        `image` itself when it is not float, the payload is not float, no voxel holds the value
-        a replaced voxel would have (nothing can have been replaced), or the file holds no
-        non-finite value at those voxels; else a copy with them restored.
+    Image or None
+        Voxels (z, y, x) equal bit for bit to ``sitk.ReadImage`` wherever they are finite, and
+        the file's own value where they are not; geometry from SimpleITK's header read.
+        None when the payload is not float32/float64, or the image is not 2-D/3-D scalar: the
+        caller reads those with SimpleITK.
 
     Raises
     ------
     InputError
-        The file's payload does not match the image SimpleITK read (size, or values at the
-        checked voxels), so the voxel order cannot be trusted.
-
-    Notes
-    -----
-    Only the voxels that read as the replaced value are looked up in the file: a ``.nii`` is
-    memory-mapped, a ``.nii.gz`` decompressed once.
+        The header is not NIfTI, SimpleITK cannot read it, the file ends before its last voxel,
+        or the voxel count disagrees with SimpleITK's reading of the header.
     """
-    array = image.array
-    if not np.issubdtype(array.dtype, np.floating):
-        return image
+    from medscale.io.sitk_bridge import geometry_from_sitk
+
     layout = read_layout(path)
     if layout is None:
-        return image
-    flat = array.reshape(-1)
-    candidates = np.flatnonzero(flat == (layout.intercept if _scaled(layout) else 0.0))
-    if candidates.size == 0:
-        return image
-    stored = _stored_values(path, layout)
-    if stored.size != flat.size:
+        return None
+    try:
+        reader = _header_reader(path)
+    except InputError as err:
+        if layout.version == 2:
+            raise InputError(
+                f"{path}: NIfTI-2 file, which SimpleITK (ITK 5.4) does not read; "
+                "save it as NIfTI-1 (e.g. nibabel.Nifti1Image)"
+            ) from err
+        raise
+    pixel_id = SITK_PIXEL_IDS[layout.dtype.str[1:]]
+    if reader.GetDimension() not in (2, 3) or reader.GetNumberOfComponents() != 1:
+        return None
+    if reader.GetPixelID() != pixel_id:
+        return None
+    size = tuple(int(n) for n in reversed(reader.GetSize()))
+    if int(np.prod(size)) != layout.n_voxels:
         raise InputError(
-            f"{path}: NIfTI payload has {stored.size} voxels but SimpleITK read {flat.size}"
+            f"{path}: NIfTI header gives {layout.n_voxels} voxels but SimpleITK reads size "
+            f"{tuple(reversed(size))}"
         )
-    found = _as_values(stored[candidates], layout)
-    non_finite = ~np.isfinite(found)
-    if not non_finite.any():
-        return image
-    checked = np.unique(np.linspace(0, flat.size - 1, min(n_checks, flat.size)).astype(np.int64))
-    expected = _as_values(stored[checked], layout)
-    finite = np.isfinite(expected)
-    if not np.allclose(expected[finite], flat[checked][finite], rtol=1e-6, atol=0):
-        raise InputError(
-            f"{path}: NIfTI payload disagrees with SimpleITK's reading at finite voxels; "
-            "cannot restore its NaN/Inf voxels safely"
-        )
-    restored = flat.copy()
-    restored[candidates[non_finite]] = found[non_finite]
-    log.debug("%s: restored %d non-finite voxels", path, int(non_finite.sum()))
-    return image.with_array(restored.reshape(array.shape))
+    values = _as_values(_stored_values(path, layout), layout).reshape(size)
+    log.debug("%s: float NIfTI decoded by medscale (%d voxels)", path, values.size)
+    return Image(values, **geometry_from_sitk(reader), meta={"source": str(path)})
