@@ -100,3 +100,16 @@ def test_prior_parameters_out_of_range_name_the_parameter(
     image, _ = _juxtapleural()
     with pytest.raises(ConfigError, match=rf"{method}: parameter '{param}'"):
         segment(image, method, seed=(12, 32, 34), **{param: value})
+
+
+def test_confidence_connected_on_thick_slices_stays_in_the_lesion() -> None:
+    # 5 mm slices, 0.6 mm pixels: a neighbourhood of voxels (SimpleITK's) reaches the lung
+    # through the slices; the ball in mm does not
+    rng = np.random.default_rng(1)
+    spacing = (5.0, 0.6, 0.6)
+    z, y, x = np.indices((12, 80, 80)) * np.asarray(spacing)[:, None, None, None]
+    ball = (z - 30.0) ** 2 + (y - 24.0) ** 2 + (x - 24.0) ** 2 <= 9.0**2
+    array = np.where(ball, 30.0, -850.0) + rng.normal(0, 20, ball.shape)
+    image = Image(array.astype(np.float32), spacing=spacing)
+    grown = segment(image, "confidence_connected", seed=(6, 40, 40))
+    assert dice(grown, Mask.like(image, ball)) > 0.9
