@@ -12,6 +12,7 @@ from medscale.segment import dice, segment
 torch = pytest.importorskip("torch", reason="the U-Net needs PyTorch (the 'dl' extra)")
 
 from medscale.segment.unet import UNetSegmenter, UNetSettings, train_unet  # noqa: E402
+from medscale.segment.unet_select import select_components  # noqa: E402
 
 
 def _disks(count: int, seed: int) -> tuple[list[Image], list[Mask]]:
@@ -54,7 +55,8 @@ def test_save_load_round_trip_is_identical(tiny_model: UNetSegmenter, tmp_path) 
     assert loaded.settings == tiny_model.settings
     image = _disks(1, seed=2)[0][0]
     np.testing.assert_array_equal(loaded.probabilities(image), tiny_model.probabilities(image))
-    via_method = segment(image, "unet", model=str(path), flip_average=False)
+    plain = {"flip_average": False, "core_threshold": 0.5, "select": "all"}
+    via_method = segment(image, "unet", model=str(path), **plain)
     np.testing.assert_array_equal(via_method.array, tiny_model.predict(image).array)
 
 
@@ -100,6 +102,8 @@ def test_unet_from_the_command_line(tiny_model: UNetSegmenter, tmp_path, capsys)
                 "unet",
                 "--param",
                 f"model={model}",
+                "--param",
+                "core_threshold=0.65",
                 "--out",
                 str(out),
                 "--truth",
@@ -113,9 +117,10 @@ def test_unet_from_the_command_line(tiny_model: UNetSegmenter, tmp_path, capsys)
 
     scores = json.loads(capsys.readouterr().out)
     assert scores["dice"] == pytest.approx(dice(read_mask(out), masks[0]), abs=1e-9)
-    np.testing.assert_array_equal(
-        read_mask(out).array, tiny_model.predict(images[0], flip_average=True).array
-    )
+    prob = tiny_model.probabilities(images[0], flip_average=True)
+    expected = select_components(prob, core_threshold=0.65, spacing=images[0].spacing)
+    assert expected.any()
+    np.testing.assert_array_equal(read_mask(out).array, expected)
 
 
 def test_crops_hold_the_object_and_match_the_source() -> None:
@@ -192,16 +197,28 @@ def test_flip_average_is_mirror_equivariant(tiny_model: UNetSegmenter) -> None:
     np.testing.assert_allclose(averaged, mean, atol=1e-5)
 
 
-def test_largest_component_keeps_the_bigger_disk(tiny_model: UNetSegmenter, tmp_path) -> None:
-    path = tiny_model.save(tmp_path / "unet.pt")
+def test_component_choice_box_and_seed(tiny_model: UNetSegmenter, tmp_path) -> None:
+    path = str(tiny_model.save(tmp_path / "unet.pt"))
     yy, xx = np.mgrid[:32, :32]
     big = (yy - 10) ** 2 + (xx - 10) ** 2 <= 7**2
     small = (yy - 24) ** 2 + (xx - 24) ** 2 <= 4**2
     array = np.where(big | small, 60.0, -800.0)[None].repeat(3, axis=0).astype(np.int16)
     image = Image(array, spacing=(2.0, 0.8, 0.8))
-    both = segment(image, "unet", model=str(path))
-    only = segment(image, "unet", model=str(path), largest_component=True)
-    truth = Mask.like(image, np.broadcast_to(big, array.shape))
-    assert dice(both, Mask.like(image, np.broadcast_to(big | small, array.shape))) > 0.8
-    assert dice(only, truth) > 0.8
-    assert not (only.array & np.broadcast_to(small, array.shape)).any()
+    truth_big = Mask.like(image, np.broadcast_to(big, array.shape))
+    truth_small = Mask.like(image, np.broadcast_to(small, array.shape))
+    plain = {"model": path, "core_threshold": 0.5}
+    both = segment(image, "unet", **plain, select="all")
+    assert dice(both, Mask.like(image, truth_big.array | truth_small.array)) > 0.8
+    for options in ({"select": "size"}, {"select": "sum"}, {"largest_component": True}):
+        only = segment(image, "unet", **plain, **options)
+        assert dice(only, truth_big) > 0.8, options
+        assert not (only.array & truth_small.array).any(), options
+    # a box around the small disk, or a seed in it, keeps the small one whatever select says
+    boxed = segment(image, "unet", **plain, select="size", box=(0, 17, 17, 3, 32, 32))
+    seeded = segment(image, "unet", **plain, select="size", seed=(1, 24, 24))
+    for mask in (boxed, seeded):
+        assert dice(mask, truth_small) > 0.7
+        assert not (mask.array & truth_big.array).any()
+    # the minimum size removes the small disk (about 3 x 49 voxels of 1.28 mm³: ~190 mm³)
+    large_only = segment(image, "unet", **plain, select="all", min_size_mm3=400.0)
+    assert dice(large_only, truth_big) > 0.8

@@ -11,11 +11,13 @@ Train on a few synthetic cases, save, and segment a new image (needs torch)::
     model = train_unet([c.image for c in cases], [c.mask for c in cases], epochs=30)
     model.save("unet.pt")
     mask = UNetSegmenter.load("unet.pt").predict(image)
+
+The ``unet`` segmentation method, which turns probabilities into a mask, is in
+`medscale.segment.unet_select`.
 """
 
 from __future__ import annotations
 
-import functools
 import logging
 import time
 from collections.abc import Sequence
@@ -28,8 +30,7 @@ import numpy as np
 from medscale.errors import ConfigError, InputError
 from medscale.image import Image, Mask
 from medscale.preprocess.params import require
-from medscale.segment.methods import METHODS
-from medscale.segment.postprocess import largest_component as keep_largest
+from medscale.segment import unet_select  # noqa: F401 - registers the method "unet"
 from medscale.segment.unet_sampling import Cropper, dice_loss
 
 log = logging.getLogger(__name__)
@@ -397,53 +398,3 @@ def train_unet(
             break
     network.eval()
     return UNetSegmenter(settings, network)
-
-
-@functools.lru_cache(maxsize=4)
-def _cached_model(path: str, mtime: float) -> UNetSegmenter:
-    return UNetSegmenter.load(path)
-
-
-@METHODS.register("unet")
-def unet(
-    image: Image,
-    *,
-    model: str | None = None,
-    threshold: float = 0.5,
-    flip_average: bool = True,
-    largest_component: bool = False,
-    box: tuple[int, ...] | None = None,
-) -> Mask:
-    """Segment with a trained U-Net saved by `UNetSegmenter.save` (``model=PATH``).
-
-    Parameters
-    ----------
-    model : str
-        Path of the model file (required).
-    threshold : float
-        Probability above which a voxel is in the mask.
-    flip_average : bool
-        Average the probabilities of each slice and of its mirror image in x (twice the
-        time; +0.004 mean Dice on validation cases 900-929 of the synthetic cohort).
-    largest_component : bool
-        Keep only the largest connected component (26-connectivity) inside the box: for
-        images with one object. (Given a seed, `segment` keeps the component at the seed.)
-    box : tuple of 6 int, optional
-        Z0,Y0,X0,Z1,Y1,X1 (upper exclusive): the net sees the whole image (it was trained on
-        whole slices) and the mask is cut to the box.
-    """
-    if model is None:
-        raise ConfigError(
-            "unet: parameter 'model' is required (the path of a trained model; "
-            "see benchmarks/bench_segment.py to train one)"
-        )
-    path = Path(model)
-    if not path.is_file():
-        raise InputError(f"unet: model file {path} does not exist")
-    segmenter = _cached_model(str(path.resolve()), path.stat().st_mtime)
-    mask = segmenter.predict(image, threshold=threshold, flip_average=flip_average)
-    if box is not None:
-        inside = np.zeros(image.shape, dtype=bool)
-        inside[tuple(slice(lo, hi) for lo, hi in zip(box[:3], box[3:], strict=True))] = True
-        mask = mask.with_array(mask.array & inside)
-    return keep_largest(mask) if largest_component else mask
