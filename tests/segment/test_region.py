@@ -38,6 +38,12 @@ def test_sphere_sunk_in_a_wall_of_the_same_intensity_is_cut_from_it() -> None:
     assert dice(confident, Mask.like(image, sphere)) >= 0.9
 
 
+@pytest.mark.parametrize("seed", [(12, 32, 30), (12, 36, 32), (11, 28, 33), (13, 32, 38)])
+def test_contact_prior_recentres_an_off_centre_seed(seed: tuple[int, int, int]) -> None:
+    image, sphere = _juxtapleural()  # the sphere's centre is voxel (12, 32, 34), radius 8 mm
+    assert dice(segment(image, "region_growing", seed=seed), Mask.like(image, sphere)) > 0.97
+
+
 def test_a_lone_sphere_in_lung_is_unchanged_by_the_prior() -> None:
     image, sphere = _juxtapleural(centre_x=20.0)  # 20 voxels (16 mm) from the wall
     array = image.array.copy()

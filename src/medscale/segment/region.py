@@ -112,6 +112,7 @@ def _finish(
             closing_mm=prior["lung_ball_mm"],
             reach=prior["contact_reach"],
             margin=prior["sphere_margin"],
+            recentre=recentre,
         )
     if cut is None or not cut.any():
         cut = filled(grown)
@@ -180,8 +181,9 @@ def region_growing(
         surface to fit: rays from the seed longer than this times the median ray have leaked
         and are cut back; 0 to disable.
     recentre : bool
-        Re-run the star prior from the deepest point of its result, for seeds placed away
-        from the object's centre (see `shape.star_constrain`).
+        For seeds placed away from the object's centre: the contact prior selects the lung
+        surface again around its fitted centre, and the star prior re-runs from the deepest
+        point of its result (see `shape.contact_sphere_constrain`, `shape.star_constrain`).
 
     Returns
     -------

@@ -196,6 +196,7 @@ def contact_sphere_constrain(
     reach: float = 1.4,
     margin: float = 0.1,
     lung_side: float = 1.3,
+    recentre: bool = True,
     min_points: int = 20,
     min_component: int = 30,
 ) -> np.ndarray | None:
@@ -232,6 +233,9 @@ def contact_sphere_constrain(
     lung_side : float
         Inside the closed lung field, the grown lesion is kept up to this many radii from
         the sphere's centre.
+    recentre : bool
+        Select the surface points again around the fitted centre (up to 3 times, while it
+        moves by a voxel or more and stays in `region`), for seeds away from the centre.
     min_points : int
         Fewer lung-surface points than this: no decision (returns None).
     min_component : int, voxels
@@ -260,19 +264,30 @@ def contact_sphere_constrain(
     # the lesion's part inside the closed lung field: the component at (or nearest) the seed
     inner = component_at(region & closed, seed, spacing_arr)
     surface = inner & ndimage.binary_dilation(dark, face)
-    seed_mm = np.asarray(seed, dtype=float) * spacing_arr
-    depth = float(np.sqrt((((np.argwhere(dark) * spacing_arr) - seed_mm) ** 2).sum(axis=1).min()))
-    points = np.argwhere(surface) * spacing_arr
-    points = points[np.linalg.norm(points - seed_mm, axis=1) <= reach * depth]
-    if len(points) < min_points:
-        return None
+    surface_mm = np.argwhere(surface) * spacing_arr
+    dark_mm = np.argwhere(dark) * spacing_arr
     tolerance = 2 * float(spacing_arr.max())
-    centre, radius = fit_sphere(points, min_tolerance_mm=tolerance)
-    if np.linalg.norm(seed_mm - centre) >= radius:
+    centre = np.asarray(seed, dtype=float) * spacing_arr
+    fitted = None
+    for _ in range(1 + (3 if recentre else 0)):
+        depth = float(np.sqrt(((dark_mm - centre) ** 2).sum(axis=1).min()))
+        points = surface_mm[np.linalg.norm(surface_mm - centre, axis=1) <= reach * depth]
+        if len(points) < min_points:
+            break
+        new_centre, radius = fit_sphere(points, min_tolerance_mm=tolerance)
+        if np.linalg.norm(centre - new_centre) >= radius:
+            break
+        fitted = new_centre, radius
+        upper = np.asarray(region.shape) - 1
+        voxel = tuple(np.clip(np.rint(new_centre / spacing_arr).astype(int), 0, upper))
+        if np.linalg.norm(new_centre - centre) < 0.25 * radius or not region[voxel]:
+            break
+        centre = new_centre  # an off-centre seed: select the surface around the fitted centre
+    if fitted is None:
         return None
+    centre, radius = fitted
     limit = radius * (1 + margin) + 0.5 * float(spacing_arr[1:].min())
     grid = np.ogrid[tuple(slice(0, n) for n in region.shape)]
     distance2 = sum(((g * s - c) ** 2) for g, s, c in zip(grid, spacing_arr, centre, strict=True))
     inside = (distance2 <= limit**2) | (inner & (distance2 <= (lung_side * radius) ** 2))
     return region & inside
-
