@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from medscale import GeometryError, Image, InputError
 from medscale.io import nifti, read_image, write_image
+from medscale.io.formats import image_shape
 from medscale.io.nifti import itk_scaling, parse_header, read_float_nifti, read_payload
 from medscale.io.sitk_bridge import from_sitk
 
@@ -220,6 +221,21 @@ def test_content_not_its_name_says_whether_it_is_compressed_as_for_simpleitk(tmp
     packed = _write(tmp_path / "packed.nii.gz", _nifti1_header("<", 16, (5, 3, 2)), payload)
     with pytest.raises(InputError, match="packed.nii: cannot read"):  # as SimpleITK refuses it
         read_image(packed.rename(tmp_path / "packed.nii"))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.int16])
+def test_the_nii_beside_a_nii_gz_is_not_read_instead(tmp_path, dtype):
+    wanted = _image(np.arange(24, dtype=dtype).reshape(2, 3, 4))
+    path = write_image(wanted, tmp_path / "scan.nii.gz")
+    beside = Image(np.full((3, 4, 5), 7, dtype=dtype), spacing=(1.0, 1.0, 1.0))
+    write_image(beside, tmp_path / "scan.nii")
+    itk_voxels = sitk.GetArrayFromImage(sitk.ReadImage(str(path)))
+    assert itk_voxels.shape == (2, 3, 4) and (itk_voxels == 7).all()  # ITK 5.4: scan.nii's
+    back = read_image(path)
+    np.testing.assert_array_equal(back.array, wanted.array)
+    assert back.geometry_equal(wanted, tol_mm=1e-4)
+    assert image_shape(path) == (2, 3, 4)
+    np.testing.assert_array_equal(read_image(tmp_path / "scan.nii").array, beside.array)
 
 
 def test_standard_library_zlib_gives_the_same_voxels(tmp_path, monkeypatch):

@@ -141,8 +141,11 @@ def _read_itk(path: Path) -> Image:
         image = read_float_nifti(path)
         if image is not None:
             return image
+    from medscale.io.nifti import itk_readable_name
+
     try:
-        sitk_image = sitk.ReadImage(str(path))
+        with itk_readable_name(path) as readable:  # not the .nii beside a .nii.gz
+            sitk_image = sitk.ReadImage(str(readable))
     except RuntimeError as err:
         raise InputError(f"{path}: cannot read ({str(err).strip().splitlines()[-1]})") from err
     return from_sitk(sitk_image, meta={"source": str(path)})

@@ -24,8 +24,12 @@ import gzip
 import importlib
 import importlib.util
 import logging
+import shutil
 import struct
+import tempfile
 import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -247,12 +251,48 @@ def read_payload(path: Path) -> np.ndarray | None:
     return _as_values(_stored_values(path, layout), layout)
 
 
+@contextmanager
+def itk_readable_name(path: Path) -> Iterator[Path]:
+    """`path`, or a link to it alone in a temporary folder when ITK would read another file.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        An image file.
+
+    Yields
+    ------
+    pathlib.Path
+        A name under which ITK reads `path` itself, valid inside the ``with`` block.
+
+    Notes
+    -----
+    ITK 5.4's niftilib looks a NIfTI name up by its base name, ``.nii`` first: asked for
+    ``scan.nii.gz``, ``sitk.ReadImage`` takes the header (size, geometry) from it but the voxels
+    from ``scan.nii`` whenever that file lies beside it. A symbolic link (a copy where links are
+    not allowed) in an empty folder has no such sibling.
+    """
+    name = path.name
+    base = name[: -len(".nii.gz")] if name.lower().endswith(".nii.gz") else None
+    if base is None or not any(path.with_name(base + ext).exists() for ext in (".nii", ".NII")):
+        yield path
+        return
+    with tempfile.TemporaryDirectory(prefix="medscale-nifti-") as folder:
+        alone = Path(folder) / name
+        try:
+            alone.symlink_to(path.resolve())
+        except OSError:
+            shutil.copyfile(path, alone)
+        log.debug("%s: read through %s (ITK would read the .nii beside it)", path, alone)
+        yield alone
+
+
 def _header_reader(path: Path) -> Any:
     """A SimpleITK reader of `path` that has read the header (geometry, size, pixel type) only."""
     import SimpleITK as sitk
 
     reader = sitk.ImageFileReader()
-    reader.SetFileName(str(path))
+    reader.SetFileName(str(path))  # ITK reads this header even with a .nii beside a .nii.gz
     try:
         reader.ReadImageInformation()
     except RuntimeError as err:
