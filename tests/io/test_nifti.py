@@ -132,6 +132,21 @@ def test_two_dimensional_and_trailing_one_dimensions(tmp_path, dims):
     _assert_same_bits(image, path)
 
 
+@pytest.mark.parametrize(("offset", "gap"), [(0.0, 0), (348.0, 0), (360.0, 12), (352.9, 4)])
+def test_vox_offset_read_as_niftilib_does(tmp_path, offset, gap):
+    header = _nifti1_header("<", 16, (6, 5, 4), offset=offset)  # below 348 means 348
+    path = _write(tmp_path / "offset.nii", header, _finite_payload("<f4", 120), gap=gap)
+    _assert_same_bits(read_image(path), path)
+
+
+@pytest.mark.parametrize("magic", [b"ni1\0", bytes(4)])
+def test_header_without_single_file_magic_is_left_to_simpleitk(tmp_path, magic):
+    header = bytearray(_nifti1_header("<", 16, (6, 5, 4)))
+    header[344:348] = magic
+    path = _write(tmp_path / "pair.nii", bytes(header), _finite_payload("<f4", 120))
+    assert read_float_nifti(path) is None and read_payload(path) is None
+
+
 @pytest.mark.parametrize("suffix", [".nii", ".nii.gz"])
 def test_nifti2_payload_decoded_but_refused_as_simpleitk_cannot_place_it(tmp_path, suffix):
     payload = _finite_payload("<f8", 42)

@@ -63,13 +63,17 @@ class PayloadLayout:
     dtype : numpy.dtype
         On-disk element type, byte order included.
     offset : int
-        Byte offset of the first voxel (``vox_offset``).
+        Byte offset of the first voxel: ``vox_offset``, or the header size when it is smaller
+        (as niftilib reads it).
     n_voxels : int
         Product of the image dimensions ``dim[1..dim[0]]`` (a dimension of 0 counts as 1).
     slope, intercept : float
         ``scl_slope`` and ``scl_inter`` as stored.
     version : int
         1 for NIfTI-1, 2 for NIfTI-2.
+    single_file : bool
+        The magic says header and voxels share one file (``n+1``, ``n+2``); else the voxels
+        are in a separate ``.img`` (``ni1``) or the header is ANALYZE 7.5 (no magic).
     """
 
     dtype: np.dtype
@@ -78,6 +82,7 @@ class PayloadLayout:
     slope: float
     intercept: float
     version: int = 1
+    single_file: bool = True
 
 
 def parse_header(header: bytes) -> PayloadLayout | None:
@@ -103,18 +108,19 @@ def parse_header(header: bytes) -> PayloadLayout | None:
             break
     else:
         raise InputError("not a NIfTI-1/NIfTI-2 header (sizeof_hdr is neither 348 nor 540)")
-    if struct.unpack(order + "i", header[:4])[0] == 348:
-        if len(header) < 348:
-            raise InputError(f"NIfTI-1 header truncated at {len(header)} bytes")
+    (header_size,) = struct.unpack(order + "i", header[:4])
+    if len(header) < header_size:
+        raise InputError(f"NIfTI header truncated at {len(header)} of {header_size} bytes")
+    if header_size == 348:
         dims = struct.unpack(order + "8h", header[40:56])
         (code,) = struct.unpack(order + "h", header[70:72])
         offset, slope, intercept = struct.unpack(order + "3f", header[108:120])
+        magic = header[344:348]
     else:
-        if len(header) < 540:
-            raise InputError(f"NIfTI-2 header truncated at {len(header)} bytes")
         (code,) = struct.unpack(order + "h", header[12:14])
         dims = struct.unpack(order + "8q", header[16:80])
         offset, slope, intercept = struct.unpack(order + "q2d", header[168:192])
+        magic = header[4:8]
     if code not in FLOAT_CODES:
         return None
     n_dims = int(dims[0])
@@ -122,11 +128,12 @@ def parse_header(header: bytes) -> PayloadLayout | None:
         raise InputError(f"NIfTI header has dim[0] = {n_dims}; expected 1..7")
     return PayloadLayout(
         dtype=np.dtype(order + FLOAT_CODES[code]),
-        offset=int(offset),
+        offset=max(int(offset), header_size),  # niftilib: never inside the header
         n_voxels=int(np.prod([max(int(d), 1) for d in dims[1 : n_dims + 1]])),
         slope=float(slope),
         intercept=float(intercept),
-        version=1 if len(header) < 540 or struct.unpack(order + "i", header[:4])[0] == 348 else 2,
+        version=1 if header_size == 348 else 2,
+        single_file=magic in (b"n+1\0", b"n+2\0"),
     )
 
 
@@ -238,7 +245,8 @@ def read_payload(path: Path) -> np.ndarray | None:
     Returns
     -------
     numpy.ndarray of float32 or float64, shape (n_voxels,), or None
-        The voxels, NaN and ±Inf kept; None when the payload is not float.
+        The voxels, NaN and ±Inf kept; None when the payload is not float or not in this file
+        (magic other than ``n+1``/``n+2``).
 
     Raises
     ------
@@ -246,7 +254,7 @@ def read_payload(path: Path) -> np.ndarray | None:
         The header is not NIfTI, or the file ends before its last voxel.
     """
     layout = read_layout(path)
-    if layout is None:
+    if layout is None or not layout.single_file:
         return None
     return _as_values(_stored_values(path, layout), layout)
 
@@ -313,8 +321,8 @@ def read_float_nifti(path: Path) -> Image | None:
     Image or None
         Voxels (z, y, x) equal bit for bit to ``sitk.ReadImage`` wherever they are finite, and
         the file's own value where they are not; geometry from SimpleITK's header read.
-        None when the payload is not float32/float64, or the image is not 2-D/3-D scalar: the
-        caller reads those with SimpleITK.
+        None when the payload is not float32/float64, the magic is not ``n+1``/``n+2``, or
+        the image is not 2-D/3-D scalar: the caller reads those with SimpleITK.
 
     Raises
     ------
@@ -325,7 +333,7 @@ def read_float_nifti(path: Path) -> Image | None:
     from medscale.io.sitk_bridge import geometry_from_sitk
 
     layout = read_layout(path)
-    if layout is None:
+    if layout is None or not layout.single_file:
         return None
     try:
         reader = _header_reader(path)
