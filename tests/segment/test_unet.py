@@ -55,7 +55,7 @@ def test_save_load_round_trip_is_identical(tiny_model: UNetSegmenter, tmp_path) 
     assert loaded.settings == tiny_model.settings
     image = _disks(1, seed=2)[0][0]
     np.testing.assert_array_equal(loaded.probabilities(image), tiny_model.probabilities(image))
-    plain = {"flip_average": False, "core_threshold": 0.5, "select": "all"}
+    plain = {"flip_average": False, "threshold": 0.5, "core_threshold": 0.5, "select": "all"}
     via_method = segment(image, "unet", model=str(path), **plain)
     np.testing.assert_array_equal(via_method.array, tiny_model.predict(image).array)
 

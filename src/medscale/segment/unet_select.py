@@ -45,7 +45,7 @@ _FULL = np.ones((3, 3, 3), dtype=bool)
 def select_components(
     prob: np.ndarray,
     *,
-    threshold: float = 0.5,
+    threshold: float = 0.4,
     core_threshold: float = 0.99,
     min_size_mm3: float = 0.0,
     select: str = "sum",
@@ -129,7 +129,7 @@ def unet(
     image: Image,
     *,
     model: str | None = None,
-    threshold: float = 0.5,
+    threshold: float = 0.4,
     core_threshold: float = 0.99,
     min_size_mm3: float = 0.0,
     select: str = "sum",
@@ -142,8 +142,12 @@ def unet(
 
     The defaults keep the one object an image is expected to hold; ``select=all`` keeps every
     confident component (see `select_components`, which documents the parameters
-    `threshold`, `core_threshold`, `min_size_mm3` and `select`). Defaults chosen on validation
-    cases 900-929 of the synthetic cohort (benchmarks/bench_unet.py).
+    `threshold`, `core_threshold`, `min_size_mm3` and `select`). The defaults were chosen on
+    validation cases 900-929 of the synthetic cohort (benchmarks/bench_unet.py): mean Dice
+    0.904 against 0.892 for threshold 0.7 and the largest component, 0.747 for threshold 0.5
+    alone. The choice of component is right in 29 of the 30 cases with any of
+    ``sum``/``max``/``size`` once hysteresis has removed the unconfident blobs; what is left is
+    lesions the net misses.
 
     Parameters
     ----------
