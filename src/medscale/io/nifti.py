@@ -7,10 +7,11 @@ float64 NIfTI, `read_float_nifti` therefore takes the geometry from SimpleITK's 
 (origin, spacing and direction exactly as ITK derives them from qform/sform) and decodes the voxels
 once itself: one ``numpy.fromfile`` for ``.nii``, one zlib-ng inflate for ``.nii.gz`` (the inflate
 ITK 5.4 uses, 2.5x faster than the standard library's zlib). No ITK pixel read happens, so a read
-costs what SimpleITK's would (benchmarks/results/io_nifti.md). Fixed upstream in ITK 6
+costs less than ``sitk.ReadImage`` (benchmarks/results/io_nifti.md). Fixed upstream in ITK 6
 (InsightSoftwareConsortium/ITK pull request 6683).
 
-Every other file (integer payloads, vector or 4-D images) is left to SimpleITK by the caller.
+Every other file (integer payloads, vector or 4-D images, headers without the single-file magic)
+is left to SimpleITK by the caller, through `itk_readable_name`.
 
 References
 ----------
@@ -212,7 +213,7 @@ def _stored_values(path: Path, layout: PayloadLayout) -> np.ndarray:
     gzipped = _is_gzip(path)
     content = _gunzip(path) if gzipped else b""
     available = (len(content) if gzipped else path.stat().st_size) - layout.offset
-    if available < n_bytes or layout.offset < 0:
+    if available < n_bytes:
         raise InputError(
             f"{path}: voxel data truncated ({max(available, 0)} of {n_bytes} bytes after "
             f"offset {layout.offset})"
