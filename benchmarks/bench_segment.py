@@ -5,6 +5,8 @@ on the pyradiomics sample cases; U-Net training and inference time.
     python benchmarks/bench_segment.py train --model unet.pt --threads 2
     python benchmarks/bench_segment.py evaluate --model unet.pt --cases 30
     python benchmarks/bench_segment.py speed --model unet.pt --threads 2
+    python benchmarks/bench_segment.py evaluate --no-unet --start 0 --methods region_growing
+    python benchmarks/bench_segment.py evaluate --no-unet --random-seeds
 
 Protocol (synthetic cohort, `medscale.datasets.generate_ct_case`, seed 0): the U-Net trains on
 cases 0..N-1 and every method is scored on cases 1000..1000+M-1 (never seen in training). Each
@@ -12,6 +14,8 @@ method gets the seed (the lesion voxel nearest to the label's centroid) and a bo
 bounding box grown by 10 mm); methods that do not use a seed keep the connected component at
 the seed. The U-Net is also scored on the whole image with no seed or box. Samples: lung1,
 lung2, breast1 from the shared data (``*_image.nrrd`` / ``*_label.nrrd``), seed = centroid.
+Tune on cases below 1000 (``--start 0``); ``--random-seeds`` puts the seed at a random lesion
+voxel at least 2 mm deep (robustness to where a user clicks).
 Results are printed and written to benchmarks/results/segment.md (with `--write`).
 """
 
@@ -63,6 +67,15 @@ def seed_of(mask: Mask) -> tuple[int, int, int]:
     centre = points.mean(axis=0)
     distance = (((points - centre) * np.asarray(mask.spacing)) ** 2).sum(axis=1)
     return tuple(int(v) for v in points[int(np.argmin(distance))])  # type: ignore[return-value]
+
+
+def random_seed_of(mask: Mask, rng: np.random.Generator, depth_mm: float = 2.0) -> tuple[int, ...]:
+    """A random mask voxel at least `depth_mm` from the mask's border (any voxel if none)."""
+    from scipy import ndimage
+
+    deep = ndimage.distance_transform_edt(mask.array, sampling=mask.spacing) >= depth_mm
+    points = np.argwhere(deep if deep.any() else mask.array)
+    return tuple(int(v) for v in points[int(rng.integers(len(points)))])
 
 
 def box_of(mask: Mask, margin_mm: float = 10.0) -> tuple[int, ...]:
@@ -140,9 +153,12 @@ def evaluate_synthetic(args: argparse.Namespace, model: Path | None) -> list[str
         "unet (seed + box)": [],
     }
     lung_only: dict[str, list[float]] = {}
-    for index in range(1000, 1000 + args.cases):
+    rng = np.random.default_rng(7)
+    for index in range(args.start, args.start + args.cases):
         case = generate_ct_case(index)
         seed, box = seed_of(case.mask), box_of(case.mask)
+        if args.random_seeds:
+            seed = random_seed_of(case.mask, rng)
         in_lung = _lung_fraction(case) >= 0.5
         for method in methods:
             row = _score(method, case.image, case.mask, seed=seed, box=box)
@@ -171,7 +187,9 @@ def evaluate_synthetic(args: argparse.Namespace, model: Path | None) -> list[str
     results.update({k: v for k, v in unet_rows.items() if v})
     n_lung = len(next(iter(lung_only.values()), []))
     lines = [
-        f"### Synthetic cohort: {args.cases} lesions (cases 1000-{999 + args.cases}, seed 0)",
+        f"### Synthetic cohort: {args.cases} lesions (cases {args.start}-"
+        f"{args.start + args.cases - 1}, seed 0"
+        + (", random seeds >= 2 mm deep)" if args.random_seeds else ")"),
         "",
         f"Lesions whose surface touches lung for >= 50 %: {n_lung} of {args.cases}; the others "
         "touch the chest wall or mediastinum, where lesion and soft tissue have the same HU.",
@@ -279,6 +297,14 @@ def main() -> None:
     parser.add_argument("--unet-threshold", type=float, default=0.7)
     parser.add_argument("--max-seconds", type=float, default=540.0)
     parser.add_argument("--cases", type=int, default=30)
+    parser.add_argument(
+        "--start", type=int, default=1000, help="first case (1000: test; tune on 0-999)"
+    )
+    parser.add_argument(
+        "--random-seeds",
+        action="store_true",
+        help="seed at a random lesion voxel >= 2 mm deep instead of the centroid",
+    )
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--no-unet", action="store_true")
     parser.add_argument("--methods", default="", help="comma-separated subset of methods")

@@ -18,6 +18,10 @@ from medscale.segment.threshold import otsu_value
 
 log = logging.getLogger(__name__)
 
+#: A seed whose depth in the star prior's result is below this fraction of the deepest point's
+#: is off-centre: the contact prior then starts from the deepest point (chosen on cases 0-29).
+_DEEP_ENOUGH = 0.8
+
 
 def seed_statistics(image: Image, seed: Sequence[int], *, radius_mm: float) -> tuple[float, float]:
     """Mean and standard deviation of the voxels within `radius_mm` of `seed` (z, y, x)."""
@@ -102,25 +106,38 @@ def _finish(
         # rays and surfaces must see the object, not its noise holes
         return ndimage.binary_fill_holes(component_at(region, seed, image.spacing), structure)
 
+    star = filled(grown)
+    if prior["leak_ratio"] > 0:
+        star = star_constrain(
+            star, seed, image.spacing, leak_ratio=prior["leak_ratio"], recentre=recentre
+        )
     cut = None
     if prior["lung_ball_mm"] > 0:
-        cut = contact_sphere_constrain(
-            filled(opened(grown)),
-            surround,
-            seed,
-            image.spacing,
-            closing_mm=prior["lung_ball_mm"],
-            reach=prior["contact_reach"],
-            margin=prior["sphere_margin"],
-            recentre=recentre,
-        )
-    if cut is None or not cut.any():
-        cut = filled(grown)
-        if prior["leak_ratio"] > 0:
-            cut = star_constrain(
-                cut, seed, image.spacing, leak_ratio=prior["leak_ratio"], recentre=recentre
+        starts = [tuple(int(v) for v in seed)]
+        if recentre and star.any():
+            # an off-centre seed: try first from the star prior's deepest point, which does
+            # not depend on where in the lesion the seed was placed
+            depth = ndimage.distance_transform_edt(star, sampling=image.spacing)
+            if depth[starts[0]] < _DEEP_ENOUGH * depth.max():
+                deepest = np.unravel_index(int(np.argmax(depth)), depth.shape)
+                starts.insert(0, tuple(int(v) for v in deepest))
+        region = filled(opened(grown))
+        for start in starts:
+            cut = contact_sphere_constrain(
+                region,
+                surround,
+                start,
+                image.spacing,
+                closing_mm=prior["lung_ball_mm"],
+                reach=prior["contact_reach"],
+                margin=prior["sphere_margin"],
+                recentre=recentre,
             )
-        cut = opened(cut)
+            if cut is not None and cut[tuple(seed)]:
+                break  # a lesion that holds the seed
+            cut = None
+    if cut is None or not cut.any():
+        cut = opened(star)
     return as_mask(image, filled(cut))
 
 
@@ -181,9 +198,10 @@ def region_growing(
         surface to fit: rays from the seed longer than this times the median ray have leaked
         and are cut back; 0 to disable.
     recentre : bool
-        For seeds placed away from the object's centre: the contact prior selects the lung
-        surface again around its fitted centre, and the star prior re-runs from the deepest
-        point of its result (see `shape.contact_sphere_constrain`, `shape.star_constrain`).
+        For seeds placed away from the object's centre: the star prior re-runs from the
+        deepest point of its result; the contact prior starts from that point when the seed
+        is much shallower, and selects the lung surface again around its fitted centre (see
+        `shape.star_constrain`, `shape.contact_sphere_constrain`).
 
     Returns
     -------
