@@ -84,11 +84,14 @@ def test_seed_keeps_its_component_or_the_nearest() -> None:
     np.testing.assert_array_equal(nearest_big, parts["big"])
 
 
-def test_empty_results_and_bad_parameters() -> None:
+def test_empty_results_and_bad_parameters(caplog: pytest.LogCaptureFixture) -> None:
     prob = np.full((2, 5, 5), 0.2, dtype=np.float32)
     assert not select_components(prob).any()
     prob[0, 2, 2] = 0.8  # above threshold, no confident voxel
-    assert not select_components(prob).any()
+    with caplog.at_level("WARNING", logger="medscale.segment.unet_select"):
+        assert not select_components(prob).any()
+    assert "passes core_threshold 0.990" in caplog.text
+    assert "highest probability 0.800" in caplog.text
     assert select_components(prob, core_threshold=0.5).sum() == 1
     with pytest.raises(ConfigError, match="unet: parameter 'core_threshold'"):
         select_components(prob, threshold=0.6, core_threshold=0.5)

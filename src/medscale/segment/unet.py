@@ -187,7 +187,7 @@ class UNetSegmenter:
         functional = torch.nn.functional
         require(batch_size >= 1, "unet", "batch_size", ">= 1", batch_size)
         ny, nx = image.shape[1:]
-        size = (ny, nx)
+        size: tuple[int, ...] = (ny, nx)
         target = self.settings.pixel_spacing_mm
         if target is not None:
             size = tuple(

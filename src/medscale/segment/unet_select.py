@@ -102,6 +102,15 @@ def select_components(
     passed = (peaks > core_threshold) & (sizes * float(np.prod(spacing)) >= min_size_mm3)
     log.debug("unet: %d of %d components pass hysteresis and size", passed.sum(), count)
     if not passed.any():
+        log.warning(
+            "unet: none of %d components above threshold %.2f passes core_threshold %.3f and "
+            "min_size_mm3 %.0f (highest probability %.3f); the mask is empty",
+            count,
+            threshold,
+            core_threshold,
+            min_size_mm3,
+            float(peaks.max()),
+        )
         return np.zeros(prob.shape, dtype=bool)
     kept = np.zeros(count + 1, dtype=bool)
     kept[1:] = passed
