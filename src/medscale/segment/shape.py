@@ -5,6 +5,10 @@ growing leaks into the wall. Seen from its centre, a compact lesion is star-shap
 ray from the seed the object ends at some radius ``r(θ)``. Rays that run far past the typical
 radius have leaked; their radius is replaced by the median radius of the well-behaved rays
 near them, and the grown region is cut to the star-shaped hull of the corrected radii.
+
+`contact_sphere_constrain` uses the edge a lesion does have: where it faces the lung. The lung
+field closed with a rolling ball (Armato et al., Med. Phys. 2001) gives the lesion's lung
+surface, a sphere fitted to it gives the lesion where it meets the wall.
 """
 
 from __future__ import annotations
@@ -252,7 +256,7 @@ def contact_sphere_constrain(
     spacing_arr = np.asarray(spacing, dtype=float)
     if not dark.any() or not region.any():
         return None
-    labels, count = ndimage.label(dark, structure=np.ones((3, 3, 3), bool))
+    labels, _ = ndimage.label(dark, structure=np.ones((3, 3, 3), bool))
     sizes = np.bincount(labels.ravel())
     closed = dark.copy()
     for label in np.flatnonzero(sizes >= min_component):
