@@ -166,7 +166,9 @@ def evaluate_synthetic(args: argparse.Namespace, model: Path | None) -> list[str
             if in_lung:
                 lung_only.setdefault(method, []).append(row["dice"])
         if model is not None:
-            net = {"model": str(model), "threshold": args.unet_threshold}
+            net: dict[str, object] = {"model": str(model)}
+            if args.unet_threshold is not None:  # else the method's defaults (hysteresis)
+                net["threshold"] = args.unet_threshold
             whole = _score("unet", case.image, case.mask, **net)
             largest = _score("unet", case.image, case.mask, **net, largest_component=True)
             unet_rows["unet (whole image, largest component)"].append(largest)
@@ -294,7 +296,9 @@ def main() -> None:
     parser.add_argument("--context", type=int, default=2, help="slices each side (2.5-D)")
     parser.add_argument("--crop", type=int, default=64, help="training crop (0: whole slices)")
     parser.add_argument("--negative-fraction", type=float, default=0.3)
-    parser.add_argument("--unet-threshold", type=float, default=0.7)
+    parser.add_argument(
+        "--unet-threshold", type=float, default=None, help="default: the unet method's own"
+    )
     parser.add_argument("--max-seconds", type=float, default=540.0)
     parser.add_argument("--cases", type=int, default=30)
     parser.add_argument(
