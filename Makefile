@@ -30,6 +30,7 @@ bench: $(VENV)/.all
 lint: $(VENV)/.all
 	$(VENV)/bin/ruff check src tests benchmarks
 	$(VENV)/bin/ruff format --check src tests benchmarks
+	$(VENV)/bin/mypy src/medscale
 
 clean:
 	rm -rf $(VENV) demo-output .pytest_cache

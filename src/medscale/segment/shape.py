@@ -123,7 +123,7 @@ def _star_pass(
     spacing_arr = np.asarray(spacing, dtype=float)
     extent = float(np.linalg.norm(np.asarray(region.shape) * spacing_arr))
     step = 0.25 * float(spacing_arr[1:].min() if planar else spacing_arr.min())
-    lengths = ray_lengths(region, seed, spacing_arr, directions, step_mm=step, max_mm=extent)
+    lengths = ray_lengths(region, seed, spacing, directions, step_mm=step, max_mm=extent)
     typical = float(np.median(lengths))
     leaked = lengths > leak_ratio * max(typical, step)
     if not leaked.any():
@@ -261,12 +261,12 @@ def contact_sphere_constrain(
     closed = dark.copy()
     for label in np.flatnonzero(sizes >= min_component):
         if label:
-            closed |= rolling_ball_closing(labels == label, spacing_arr, radius_mm=closing_mm)
+            closed |= rolling_ball_closing(labels == label, spacing, radius_mm=closing_mm)
     if (region & ~closed).sum() <= 0.05 * region.sum():
         return None  # no wall contact: nothing for this prior to cut
     face = ndimage.generate_binary_structure(3, 1)
     # the lesion's part inside the closed lung field: the component at (or nearest) the seed
-    inner = component_at(region & closed, seed, spacing_arr)
+    inner = component_at(region & closed, seed, spacing)
     surface = inner & ndimage.binary_dilation(dark, face)
     surface_mm = np.argwhere(surface) * spacing_arr
     dark_mm = np.argwhere(dark) * spacing_arr
