@@ -122,6 +122,16 @@ def test_moran_geary_fft_equals_pair_sums_on_a_medium_roi() -> None:
     assert moran_geary(image, mask, (2.0, 0.9, 0.9)) == pytest.approx(expected, rel=1e-9)
 
 
+def test_moran_geary_small_roi_pair_sums_equal_the_fft() -> None:
+    rng = np.random.default_rng(13)
+    mask = ball(4.0, (2.0, 0.9, 0.9)) & (rng.random(ball(4.0, (2.0, 0.9, 0.9)).shape) < 0.8)
+    z, y, x = np.indices(mask.shape)
+    image = rng.normal(0, 1, mask.shape) + 0.4 * y
+    assert 20 < mask.sum() <= 256  # the default takes the explicit pairs
+    by_fft = moran_geary(image, mask, (2.0, 0.9, 0.9), max_pair_voxels=0)
+    assert moran_geary(image, mask, (2.0, 0.9, 0.9)) == pytest.approx(by_fft, rel=1e-9)
+
+
 def test_subsampled_approximation_is_close_to_exact_on_a_medium_roi() -> None:
     # only used for ROI boxes beyond the FFT memory bound; forced here with max_fft_size=1
     rng = np.random.default_rng(12)

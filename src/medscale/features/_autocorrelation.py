@@ -109,6 +109,8 @@ def _crop(mask: np.ndarray, *arrays: np.ndarray) -> list[np.ndarray]:
 #: Largest padded FFT grid (elements) of the exact method, about 270 MB of transforms; a
 #: bigger ROI bounding box (more than about 160^3 voxels) uses `moran_geary_subsampled`.
 MAX_FFT_SIZE: int = 2**24
+#: up to this many voxels the explicit pair sums are faster than the FFT (both exact).
+MAX_PAIRS_VOXELS: int = 256
 
 
 def moran_geary(
@@ -117,8 +119,9 @@ def moran_geary(
     spacing_mm: tuple[float, float, float],
     *,
     max_fft_size: int = MAX_FFT_SIZE,
+    max_pair_voxels: int = MAX_PAIRS_VOXELS,
 ) -> tuple[float, float]:
-    """Moran's I and Geary's C of the intensities in `mask` (exact, FFT).
+    """Moran's I and Geary's C of the intensities in `mask` (exact: pair sums or FFT).
 
     Parameters
     ----------
@@ -131,6 +134,8 @@ def moran_geary(
     max_fft_size : int
         Above this many elements in the padded grid, fall back to the subsampled
         approximation (`moran_geary_subsampled`) to bound memory.
+    max_pair_voxels : int
+        Up to this many voxels in the ROI, sum over explicit voxel pairs instead of the FFT.
 
     Returns
     -------
@@ -140,7 +145,8 @@ def moran_geary(
 
     Notes
     -----
-    The three pair sums :math:`\\sum_k A_k (w * B)_k` are evaluated in the frequency domain
+    Up to `max_pair_voxels` voxels the pair sums are explicit (`moran_geary_pairs`). Above, the
+    three pair sums :math:`\\sum_k A_k (w * B)_k` are evaluated in the frequency domain
     (Parseval): :math:`\\frac{1}{P} \\sum_f \\overline{\\hat A(f)} \\hat w(f) \\hat B(f)`, on a
     grid padded to at least :math:`2n - 1` per axis, with real FFTs (4 forward transforms,
     no inverse).
@@ -152,6 +158,9 @@ def moran_geary(
     sum_squares = float(np.sum(centred**2))
     if n_voxels < 2 or sum_squares <= 0.0:
         return float("nan"), float("nan")
+    if n_voxels <= max_pair_voxels:
+        points = np.argwhere(roi) * np.asarray(spacing_mm, dtype=np.float64)
+        return moran_geary_pairs(points, values[roi])
     padded = tuple(_even_fast_len(2 * n - 1) for n in roi.shape)
     if int(np.prod(padded)) > max_fft_size:
         log.info("Moran/Geary: ROI box %s too large for the exact FFT; subsampling", roi.shape)
