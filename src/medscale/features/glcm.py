@@ -125,18 +125,19 @@ def compute(
         if "2D" in dims:
             n_z, n_dir = per_slice.shape[:2]
             stacked = per_slice.reshape(n_z * n_dir, *per_slice.shape[2:])
-            out.update(_aggregate(stacked, lv, n_levels, "2D_avg"))
-            out.update(_aggregate(per_slice.sum(axis=1), lv, n_levels, "2D_comb"))
+            out.update(
+                _aggregate([(stacked, "2D_avg"), (per_slice.sum(axis=1), "2D_comb")], lv, n_levels)
+            )
         if "2.5D" in dims:
             merged = per_slice.sum(axis=0)
-            out.update(_aggregate(merged, lv, n_levels, "2_5D_avg"))
-            out.update(_aggregate(merged.sum(axis=0, keepdims=True), lv, n_levels, "2_5D_comb"))
+            combined = merged.sum(axis=0, keepdims=True)
+            out.update(_aggregate([(merged, "2_5D_avg"), (combined, "2_5D_comb")], lv, n_levels))
     if "3D" in dims:
         per_dir, lv = glcm_matrices(
             padded, tc.DIRECTIONS_3D, distance=distance, symmetric=symmetric
         )
-        out.update(_aggregate(per_dir[0], lv, n_levels, "3D_avg"))
-        out.update(_aggregate(per_dir[0].sum(axis=0, keepdims=True), lv, n_levels, "3D_comb"))
+        combined = per_dir[0].sum(axis=0, keepdims=True)
+        out.update(_aggregate([(per_dir[0], "3D_avg"), (combined, "3D_comb")], lv, n_levels))
     return out
 
 
@@ -201,20 +202,50 @@ def glcm_matrices(
 
 
 def _aggregate(
-    matrices: np.ndarray, levels: np.ndarray, n_levels: int, suffix: str
+    groups: list[tuple[np.ndarray, str]], levels: np.ndarray, n_levels: int
 ) -> dict[str, float]:
-    """Features of each non-empty matrix of the stack, averaged; NaN + warning if undefined."""
-    stack = matrices.reshape(-1, *matrices.shape[-2:])
-    stack = stack[stack.sum(axis=(1, 2)) > 0]
-    if stack.shape[0] == 0:
-        tc.warn_undefined(f"glcm ({suffix}): no pair of neighbouring ROI voxels; GLCM undefined")
-        return tc.nan_features(_NAMES, [suffix])
-    # Bounded memory: features of at most ~2 million matrix cells at a time.
-    chunk = max(1, 2_000_000 // (stack.shape[1] * stack.shape[2]))
+    """For each (matrices, suffix): the features of its non-empty matrices, averaged.
+
+    The groups' matrices go through `glcm_features` together when they are small (one set of
+    NumPy calls instead of one per group: most of the time on small ROIs), else in chunks of
+    about 2 million cells to bound memory. Undefined features are NaN with a warning.
+    """
+    stacks = []
+    for matrices, _ in groups:
+        stack = matrices.reshape(-1, *matrices.shape[-2:])
+        stacks.append(stack[stack.sum(axis=(1, 2)) > 0])
+    cells = stacks[0].shape[1] * stacks[0].shape[2]
+    chunk = max(1, 2_000_000 // cells)
+    together = np.concatenate(stacks) if 0 < sum(map(len, stacks)) <= chunk else None
+    table = _feature_table(together, n_levels, levels, chunk) if together is not None else None
+    out: dict[str, float] = {}
+    first = 0
+    for stack, (_, suffix) in zip(stacks, groups, strict=True):
+        if stack.shape[0] == 0:
+            tc.warn_undefined(
+                f"glcm ({suffix}): no pair of neighbouring ROI voxels; GLCM undefined"
+            )
+            out.update(tc.nan_features(_NAMES, [suffix]))
+            continue
+        if table is not None:
+            part = table[:, first : first + len(stack)]
+            first += len(stack)
+        else:
+            part = _feature_table(stack, n_levels, levels, chunk)
+        out.update(_means(part, suffix))
+    return out
+
+
+def _feature_table(stack: np.ndarray, n_levels: int, levels: np.ndarray, chunk: int) -> np.ndarray:
+    """Features (rows, in `_NAMES` order) of each matrix of `stack` (columns), in chunks."""
     parts = [
         glcm_features(stack[k : k + chunk], n_levels, levels) for k in range(0, len(stack), chunk)
     ]
-    table = np.stack([np.concatenate([part[name] for part in parts]) for name in _NAMES])
+    return np.stack([np.concatenate([part[name] for part in parts]) for name in _NAMES])
+
+
+def _means(table: np.ndarray, suffix: str) -> dict[str, float]:
+    """Each feature's mean over the matrices; NaN with a warning where none is defined."""
     finite = np.isfinite(table)
     if finite.all():  # the usual case: one vectorised mean per feature
         return {

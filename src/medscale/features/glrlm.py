@@ -99,20 +99,16 @@ def compute(
         per_slice, run_levels, lengths = run_matrices(padded, tc.DIRECTIONS_2D, per_slice=True)
         if "2D" in dims:
             stacked = per_slice.reshape(-1, *per_slice.shape[2:])
-            out.update(_aggregate(stacked, run_levels, lengths, "2D_avg"))
-            out.update(_aggregate(per_slice.sum(axis=1), run_levels, lengths, "2D_comb"))
+            groups = [(stacked, "2D_avg"), (per_slice.sum(axis=1), "2D_comb")]
+            out.update(_aggregate(groups, run_levels, lengths))
         if "2.5D" in dims:
             merged = per_slice.sum(axis=0)
-            out.update(_aggregate(merged, run_levels, lengths, "2_5D_avg"))
-            out.update(
-                _aggregate(merged.sum(axis=0, keepdims=True), run_levels, lengths, "2_5D_comb")
-            )
+            groups = [(merged, "2_5D_avg"), (merged.sum(axis=0, keepdims=True), "2_5D_comb")]
+            out.update(_aggregate(groups, run_levels, lengths))
     if "3D" in dims:
         per_dir, run_levels, lengths = run_matrices(padded, tc.DIRECTIONS_3D, per_slice=False)
-        out.update(_aggregate(per_dir[0], run_levels, lengths, "3D_avg"))
-        out.update(
-            _aggregate(per_dir[0].sum(axis=0, keepdims=True), run_levels, lengths, "3D_comb")
-        )
+        groups = [(per_dir[0], "3D_avg"), (per_dir[0].sum(axis=0, keepdims=True), "3D_comb")]
+        out.update(_aggregate(groups, run_levels, lengths))
     return out
 
 
@@ -212,10 +208,18 @@ def run_matrices(
 
 
 def _aggregate(
-    matrices: np.ndarray, levels: np.ndarray, lengths: np.ndarray, suffix: str
+    groups: list[tuple[np.ndarray, str]], levels: np.ndarray, lengths: np.ndarray
 ) -> dict[str, float]:
-    """Features of each non-empty matrix of the stack (rows `levels`, columns `lengths`)."""
-    stack = matrices[matrices.sum(axis=(1, 2)) > 0]
+    """For each (matrices, suffix): the features of its non-empty matrices (rows `levels`,
+    columns `lengths`), averaged. The groups go through `matrix_features` together: one set
+    of NumPy calls instead of one per group, most of the time on small ROIs."""
+    stacks = [matrices[matrices.sum(axis=(1, 2)) > 0] for matrices, _ in groups]
+    stack = np.concatenate(stacks)
     n_voxels = np.einsum("kij,j->k", stack, lengths).astype(np.float64)
     values = tc.matrix_features(stack, n_voxels, lengths, levels)
-    return tc.averaged(values, _GENERIC, suffix)
+    out: dict[str, float] = {}
+    bounds = np.cumsum([0, *map(len, stacks)])
+    for (_, suffix), first, last in zip(groups, bounds[:-1], bounds[1:], strict=True):
+        part = {key: column[first:last] for key, column in values.items()}
+        out.update(tc.averaged(part, _GENERIC, suffix))
+    return out
