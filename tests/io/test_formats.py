@@ -30,6 +30,14 @@ def test_write_read_round_trip_keeps_voxels_and_geometry(tmp_path, suffix):
     assert back.geometry_equal(image, tol_mm=1e-4)
 
 
+def test_contents_that_do_not_match_the_suffix_are_refused_naming_the_file(tmp_path):
+    # the reader names the ImageIO from the suffix (ITK's own probing goes by suffix too)
+    nrrd = write_image(_oblique_image(), tmp_path / "image.nrrd")
+    misnamed = nrrd.rename(tmp_path / "image.mha")
+    with pytest.raises(InputError, match=r"image\.mha: cannot read"):
+        read_image(misnamed)
+
+
 def test_read_missing_and_unknown_format(tmp_path):
     with pytest.raises(InputError, match="no such file"):
         read_image(tmp_path / "nope.nii.gz")
