@@ -26,6 +26,7 @@ from scipy import ndimage
 from medscale.errors import GeometryError, MaskError
 from medscale.features import texture_common as tc
 from medscale.features.glszm import zone_features
+from medscale.features.padding import zero_pad
 from medscale.features.registry import FeatureInfo
 
 _FAMILY = "gldzm"
@@ -151,7 +152,7 @@ def edge_distance(mask: np.ndarray, *, in_plane: bool) -> np.ndarray:
     structure = ndimage.generate_binary_structure(3, 1)
     if in_plane:
         structure[0] = structure[2] = False
-    padded = np.pad(mask, 1, mode="constant", constant_values=False)
+    padded = zero_pad(mask, 1)
     distance = ndimage.distance_transform_cdt(padded, metric=structure)
     return distance[1:-1, 1:-1, 1:-1].astype(np.int32)
 
@@ -165,7 +166,7 @@ def _distance_on_crop(morph: np.ndarray, roi: np.ndarray, *, in_plane: bool) -> 
         slice(r.start - m.start, r.stop - m.start)
         for r, m in zip(tc.bbox(roi), morph_box, strict=True)
     )
-    return np.pad(distance_box[inner], 1, mode="constant", constant_values=0)
+    return zero_pad(distance_box[inner], 1)
 
 
 def distance_zone_matrices(

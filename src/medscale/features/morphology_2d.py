@@ -39,6 +39,7 @@ import warnings
 import numpy as np
 
 from medscale.errors import InputError, MedscaleWarning
+from medscale.features.padding import zero_pad
 from medscale.features.registry import FeatureInfo
 from medscale.features.statistics import undefined
 
@@ -147,7 +148,7 @@ def contours_mm(mask: np.ndarray, spacing_yx: tuple[float, float]) -> list[np.nd
     """
     from skimage.measure import find_contours
 
-    padded = np.pad(np.asarray(mask, dtype=np.float64), 1)
+    padded = zero_pad(mask, 1, dtype=np.float64)
     found = find_contours(padded, 0.5, fully_connected="high", positive_orientation="high")
     scale = np.asarray(spacing_yx, dtype=np.float64)
     return [(contour - 1.0) * scale for contour in found]
