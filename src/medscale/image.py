@@ -25,6 +25,7 @@ import numpy as np
 from medscale.errors import GeometryError, MaskError
 
 _IDENTITY = ((0.0, 0.0, 1.0), (0.0, 1.0, 0.0), (1.0, 0.0, 0.0))  # z→Z, y→Y, x→X
+_EYE = np.eye(3)
 
 
 def _as_triple(values: Any, name: str) -> tuple[float, float, float]:
@@ -38,9 +39,15 @@ def _as_direction(values: Any) -> tuple[tuple[float, ...], ...]:
     matrix = np.asarray(values, dtype=float)
     if matrix.shape != (3, 3) or not np.all(np.isfinite(matrix)):
         raise GeometryError(f"direction must be a finite 3 x 3 matrix, got {values!r}")
-    if not np.allclose(matrix.T @ matrix, np.eye(3), atol=1e-4):
+    # np.allclose(gram, I, atol=1e-4) without its Python overhead (an Image is made per read)
+    if not np.all(np.abs(matrix.T @ matrix - _EYE) <= 1e-4 + 1e-5 * _EYE):
         raise GeometryError(f"direction must be orthonormal, got {matrix.tolist()}")
     return tuple(tuple(row) for row in matrix.tolist())
+
+
+def _within(a: Any, b: Any, tol: float) -> bool:
+    """``np.allclose(a, b, atol=tol, rtol=0)`` for small tuples, without its overhead."""
+    return bool(np.all(np.abs(np.subtract(a, b, dtype=float)) <= tol))
 
 
 def _frozen_view(array: Any) -> np.ndarray:
@@ -153,9 +160,9 @@ class Image:
         """
         return (
             self.shape == other.shape
-            and np.allclose(self.spacing, other.spacing, atol=tol_mm, rtol=0)
-            and np.allclose(self.origin, other.origin, atol=tol_mm, rtol=0)
-            and np.allclose(self.direction, other.direction, atol=1e-4, rtol=0)
+            and _within(self.spacing, other.spacing, tol_mm)
+            and _within(self.origin, other.origin, tol_mm)
+            and _within(self.direction, other.direction, 1e-4)
         )
 
     def require_same_grid(self, other: Image, *, what: str = "mask", tol_mm: float = 1e-3) -> None:
