@@ -199,7 +199,7 @@ def _report(results: dict, data: Path, round_ratios: list[float]) -> str:
         f = ours["cases"][case]["floor_seconds"]
         ratios.append(p / m)
         lines.append(
-            f"| {case} | {voxels[case]} | {f:.3f} | {m:.3f} | {p:.3f} | {p / m:.1f} | {m / f:.1f} |"
+            f"| {case} | {voxels[case]} | {f:.4f} | {m:.4f} | {p:.4f} | {p / m:.1f} | {m / f:.1f} |"
         )
     n_ours = ours["cases"][CASES[0]]["n_features"]
     n_theirs = theirs["cases"][CASES[0]]["n_features"]
