@@ -154,3 +154,26 @@ def test_case_warnings_go_to_the_run_log(tmp_path):
     assert run(spec).cases_done == 1
     log_text = (out / "run.log").read_text()
     assert "case one:" in log_text and "NaN" in log_text
+
+
+def test_seed_column_gives_each_case_its_seed(small_cohort, tmp_path):
+    import numpy as np
+
+    from medscale.io import read_image, read_mask
+    from medscale.segment import segment
+
+    cases = pd.read_csv(small_cohort)
+    cases["seed"] = ["8,12,12"] * 5 + [""]  # the spheres' centre; the last case has none
+    manifest = small_cohort.parent / "seeded.csv"
+    cases.to_csv(manifest, index=False)
+    stages = StageSettings(stages=("read", "segment"), segment_method="region_growing")
+    out = tmp_path / "run"
+    summary = run(RunSpec(str(manifest), str(out), stages, in_process=True))
+    assert summary.cases_done == 5 and summary.cases_failed == 1
+    failure = read_failures(out).iloc[0]
+    assert failure["case_id"] == "case005" and "'seed' is required" in failure["message"]
+    for row in read_features(out).itertuples():  # the same mask as a direct call with it
+        image = read_image(small_cohort.parent / f"{row.case_id}_image.nii.gz")
+        direct = segment(image, "region_growing", seed=(8, 12, 12))
+        assert direct.voxel_count > 20
+        np.testing.assert_array_equal(read_mask(row.mask_out).array, direct.array)

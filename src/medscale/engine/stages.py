@@ -95,7 +95,7 @@ def process_case(case: dict[str, Any], settings: StageSettings) -> CaseResult:
                 image = _preprocess(image, settings.preprocess_steps)
             if "segment" in settings.stages:
                 stage = "segment"
-                mask = _segment(image, settings)
+                mask = _segment(image, settings, case)
             last = settings.stages[-1]
             if last == "extract":
                 stage = "extract"
@@ -155,11 +155,25 @@ def _preprocess(image: Any, steps: tuple[str, ...]) -> Any:
     return apply_steps(image, steps)
 
 
-def _segment(image: Any, settings: StageSettings) -> Any:
+def _segment(image: Any, settings: StageSettings, case: dict[str, Any]) -> Any:
+    """The segment stage; a case's own `seed` / `box` manifest columns ("Z,Y,X" and
+    "Z0,Y0,X0,Z1,Y1,X1", voxel indices) override the run's, so a seeded method can run over a
+    cohort."""
     from medscale.segment import segment
 
     method = str(settings.segment_method)  # StageSettings made sure there is one
-    return segment(image, method, **settings.segment_params)
+    params = dict(settings.segment_params)
+    for key in PER_CASE_SEGMENT_COLUMNS:
+        value = case.get(key)
+        if isinstance(value, str) and value.strip():
+            params[key] = value
+        elif isinstance(value, list | tuple) and len(value):
+            params[key] = [int(v) for v in value]
+    return segment(image, method, **params)
+
+
+PER_CASE_SEGMENT_COLUMNS = ("seed", "box")
+"""Manifest columns that give the segment stage per-case parameters (empty: the run's)."""
 
 
 def _extract(image: Any, mask: Any, features: str | dict[str, Any]) -> dict[str, float]:
