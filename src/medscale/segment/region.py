@@ -214,6 +214,9 @@ def region_growing(
     the seed, then the lung-contact sphere prior or, failing it, the star-shape prior.
     The defaults (``lung_ball_mm=15``, ``contact_reach=1.4``, ``sphere_margin=0.1``,
     ``leak_ratio=1.1``) were chosen on synthetic cases 0-29 (the benchmark scores 1000+).
+    Both priors assume a roughly round object: an isolated 2:1 ellipsoid with a full edge loses
+    its poles to the star prior (Dice 0.84 against 0.995 with ``leak_ratio=2`` or 0). For
+    elongated structures raise `leak_ratio` or set it, and `lung_ball_mm`, to 0.
     """
     import SimpleITK as sitk
 
