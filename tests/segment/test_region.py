@@ -55,19 +55,32 @@ def test_a_lone_sphere_in_lung_is_unchanged_by_the_prior() -> None:
     assert dice(with_prior, Mask.like(lone, sphere)) > 0.95
 
 
-def test_an_elongated_object_needs_the_round_priors_off() -> None:
-    # the priors assume a round lesion (docstring): the star prior cuts a 2:1 ellipsoid's
-    # poles; with both priors off, its complete intensity edge gives it back whole
+@pytest.mark.parametrize("semi_axes_mm", [(12.0, 6.0, 6.0), (18.0, 5.0, 5.0), (6.0, 10.0, 5.0)])
+def test_an_isolated_elongated_object_keeps_its_poles(semi_axes_mm) -> None:
+    # a region that fills its convex hull has not leaked: the star prior (which assumes a
+    # round lesion) is skipped; forced on (convex_skip=0) it cuts the poles
     rng = np.random.default_rng(3)
     z, y, x = np.mgrid[:24, :40, :40]
-    inside = ((z - 12) * 2.0 / 12.0) ** 2 + ((y - 20) / 6.0) ** 2 + ((x - 20) / 6.0) ** 2 <= 1
+    a, b, c = semi_axes_mm
+    inside = ((z - 12) * 2.0 / a) ** 2 + ((y - 20) / b) ** 2 + ((x - 20) / c) ** 2 <= 1
     values = np.where(inside, 60, -700) + rng.normal(0, 15, inside.shape)
     image = Image(values.astype(np.int16), spacing=(2.0, 1.0, 1.0))
     truth = Mask(inside, spacing=(2.0, 1.0, 1.0))
-    default = segment(image, "region_growing", seed=(12, 20, 20))
-    off = segment(image, "region_growing", seed=(12, 20, 20), leak_ratio=0, lung_ball_mm=0)
-    assert dice(off, truth) > 0.99
-    assert dice(default, truth) < dice(off, truth)
+    assert dice(segment(image, "region_growing", seed=(12, 20, 20)), truth) > 0.99
+    forced = segment(image, "region_growing", seed=(12, 20, 20), convex_skip=0)
+    assert dice(forced, truth) < 0.9
+
+
+def test_an_elongated_object_in_one_slice_keeps_its_poles() -> None:
+    rng = np.random.default_rng(4)
+    y, x = np.mgrid[:60, :60]
+    inside = ((y - 30) / 20.0) ** 2 + ((x - 30) / 6.0) ** 2 <= 1
+    values = np.where(inside, 60, -700) + rng.normal(0, 15, inside.shape)
+    image = Image(values.astype(np.int16)[None], spacing=(1.0, 0.7, 0.7))
+    truth = Mask(inside[None], spacing=(1.0, 0.7, 0.7))
+    assert dice(segment(image, "region_growing", seed=(0, 30, 30)), truth) > 0.98
+    forced = segment(image, "region_growing", seed=(0, 30, 30), convex_skip=0)
+    assert dice(forced, truth) < 0.8
 
 
 def test_fit_sphere_recovers_a_cap_despite_outliers() -> None:
