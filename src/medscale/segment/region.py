@@ -13,7 +13,7 @@ from medscale.image import Image, Mask
 from medscale.preprocess.morphology import structuring_element
 from medscale.preprocess.params import require
 from medscale.segment.methods import METHODS, as_mask, check_seed, component_at
-from medscale.segment.shape import contact_sphere_constrain, star_constrain
+from medscale.segment.shape import contact_sphere_constrain, fills_convex_hull, star_constrain
 from medscale.segment.threshold import otsu_value
 
 log = logging.getLogger(__name__)
@@ -107,7 +107,7 @@ def _finish(
         return ndimage.binary_fill_holes(component_at(region, seed, image.spacing), structure)
 
     star = filled(grown)
-    if prior["leak_ratio"] > 0 and not _fills_its_hull(star, image.spacing, prior["convex_skip"]):
+    if prior["leak_ratio"] > 0 and not fills_convex_hull(star, image.spacing, prior["convex_skip"]):
         star = star_constrain(
             star, seed, image.spacing, leak_ratio=prior["leak_ratio"], recentre=recentre
         )
@@ -139,22 +139,6 @@ def _finish(
     if cut is None or not cut.any():
         cut = opened(star)
     return as_mask(image, filled(cut))
-
-
-def _fills_its_hull(region: np.ndarray, spacing: Sequence[float], threshold: float) -> bool:
-    """Voxel volume / volume of the convex hull of the voxel centres >= `threshold` (> 0)."""
-    from scipy.spatial import ConvexHull, QhullError
-
-    if threshold <= 0:
-        return False
-    steps = np.asarray(spacing, dtype=float)
-    points = np.argwhere(region) * steps
-    spread = np.ptp(points, axis=0) > 0  # one slice (a 2-D image): the hull is an area
-    try:
-        hull = ConvexHull(points[:, spread]).volume
-    except (QhullError, ValueError):  # a line or a few voxels: let the star prior judge
-        return False
-    return bool(len(points) * float(np.prod(steps[spread])) >= threshold * hull)
 
 
 def _check_prior(op: str, prior: dict[str, float]) -> None:

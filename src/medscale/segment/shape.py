@@ -295,3 +295,21 @@ def contact_sphere_constrain(
     distance2 = sum(((g * s - c) ** 2) for g, s, c in zip(grid, spacing_arr, centre, strict=True))
     inside = (distance2 <= limit**2) | (inner & (distance2 <= (lung_side * radius) ** 2))
     return region & inside
+
+
+def fills_convex_hull(region: np.ndarray, spacing: Sequence[float], threshold: float) -> bool:
+    """Whether `region` fills its convex hull: voxel volume / volume of the hull of the voxel
+    centres >= `threshold` (> 0; a convex object gives about 1.1-1.2, as the hull of the
+    centres lies half a voxel inside). A one-slice region is judged by areas."""
+    from scipy.spatial import ConvexHull, QhullError
+
+    if threshold <= 0:
+        return False
+    steps = np.asarray(spacing, dtype=float)
+    points = np.argwhere(region) * steps
+    spread = np.ptp(points, axis=0) > 0  # one slice (a 2-D image): the hull is an area
+    try:
+        hull = ConvexHull(points[:, spread]).volume
+    except (QhullError, ValueError):  # a line or a few voxels: let the star prior judge
+        return False
+    return bool(len(points) * float(np.prod(steps[spread])) >= threshold * hull)
