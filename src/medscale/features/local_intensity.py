@@ -20,6 +20,7 @@ import numpy as np
 from scipy.fft import irfftn, next_fast_len, rfftn
 
 from medscale.errors import InputError
+from medscale.features.inputs import check_grid
 from medscale.features.registry import FeatureInfo
 from medscale.features.statistics import undefined
 
@@ -174,17 +175,8 @@ def compute(
     """
     image = np.asarray(intensity, dtype=np.float64)
     roi = np.asarray(intensity_mask, dtype=bool)
-    if image.shape != roi.shape or image.ndim != 3:
-        raise InputError(
-            "local_intensity.compute: intensity and intensity_mask must be 3-D "
-            f"(z, y, x) on one grid, got {image.shape} and {roi.shape}"
-        )
-    spacing = tuple(float(s) for s in spacing_mm)
-    if len(spacing) != 3 or not all(s > 0 for s in spacing):
-        raise InputError(
-            f"local_intensity.compute: spacing_mm must be 3 positive values in "
-            f"mm, got {spacing_mm!r}"
-        )
+    checked = check_grid("local_intensity.compute", spacing_mm, intensity=image, intensity_mask=roi)
+    spacing = (float(checked[0]), float(checked[1]), float(checked[2]))
     names = [info.name for info in FEATURES]
     if not roi.any():
         return undefined(names, "the ROI intensity mask is empty")

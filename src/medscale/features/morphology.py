@@ -24,9 +24,10 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.spatial import QhullError
 
-from medscale.errors import InputError, MedscaleWarning
+from medscale.errors import MedscaleWarning
 from medscale.features._autocorrelation import moran_geary
 from medscale.features._mesh import Mesh, convex_hull, ellipsoid_area, max_diameter, roi_mesh
+from medscale.features.inputs import check_grid
 from medscale.features.registry import FeatureInfo
 from medscale.features.statistics import undefined
 
@@ -125,26 +126,6 @@ FEATURES: tuple[FeatureInfo, ...] = (
 )
 
 _NAMES = tuple(info.name for info in FEATURES)
-
-
-def _check_inputs(
-    morph_mask: np.ndarray,
-    spacing_mm: tuple[float, float, float],
-    intensity: np.ndarray,
-    intensity_mask: np.ndarray,
-) -> None:
-    shapes = {np.shape(morph_mask), np.shape(intensity), np.shape(intensity_mask)}
-    if len(shapes) != 1 or np.ndim(morph_mask) != 3:
-        raise InputError(
-            "morphology.compute: morph_mask, intensity and intensity_mask must be "
-            f"3-D (z, y, x) arrays on one grid, got shapes {sorted(shapes)}"
-        )
-    spacing = np.asarray(spacing_mm, dtype=float)
-    if spacing.shape != (3,) or not np.all(spacing > 0):
-        raise InputError(
-            f"morphology.compute: spacing_mm must be 3 positive values (z, y, x) "
-            f"in mm, got {spacing_mm!r}"
-        )
 
 
 @dataclass(frozen=True)
@@ -358,7 +339,13 @@ def compute(
     >>> out["morph_vol_approx"], round(out["morph_volume"], 2), out["morph_moran_i"] > 0
     (27.0, 23.17, True)
     """
-    _check_inputs(morph_mask, spacing_mm, intensity, intensity_mask)
+    check_grid(
+        "morphology.compute",
+        spacing_mm,
+        morph_mask=morph_mask,
+        intensity=intensity,
+        intensity_mask=intensity_mask,
+    )
     morph = np.asarray(morph_mask, dtype=bool)
     roi = np.asarray(intensity_mask, dtype=bool)
     image = np.asarray(intensity, dtype=np.float64)

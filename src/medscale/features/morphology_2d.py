@@ -38,7 +38,8 @@ import warnings
 
 import numpy as np
 
-from medscale.errors import InputError, MedscaleWarning
+from medscale.errors import MedscaleWarning
+from medscale.features.inputs import check_grid
 from medscale.features.padding import zero_pad
 from medscale.features.registry import FeatureInfo
 from medscale.features.statistics import undefined
@@ -117,27 +118,6 @@ FEATURES: tuple[FeatureInfo, ...] = (
 )
 
 _NAMES = tuple(info.name for info in FEATURES)
-
-
-def _check_inputs(
-    morph_mask: np.ndarray,
-    spacing_mm: tuple[float, float, float],
-    intensity: np.ndarray,
-    intensity_mask: np.ndarray,
-) -> np.ndarray:
-    shapes = {np.shape(morph_mask), np.shape(intensity), np.shape(intensity_mask)}
-    if len(shapes) != 1 or np.ndim(morph_mask) != 3:
-        raise InputError(
-            "morphology_2d.compute: morph_mask, intensity and intensity_mask must "
-            f"be 3-D (z, y, x) arrays on one grid, got shapes {sorted(shapes)}"
-        )
-    spacing = np.asarray(spacing_mm, dtype=float)
-    if spacing.shape != (3,) or not np.all(spacing > 0):
-        raise InputError(
-            f"morphology_2d.compute: spacing_mm must be 3 positive values "
-            f"(z, y, x) in mm, got {spacing_mm!r}"
-        )
-    return spacing
 
 
 def contours_mm(mask: np.ndarray, spacing_yx: tuple[float, float]) -> list[np.ndarray]:
@@ -263,7 +243,13 @@ def compute(
     >>> out["morph_2d_area_pixel"], out["morph_2d_area_contour"], out["morph_2d_diam"]
     (64.0, 62.0, 10.0)
     """
-    spacing = _check_inputs(morph_mask, spacing_mm, intensity, intensity_mask)
+    spacing = check_grid(
+        "morphology_2d.compute",
+        spacing_mm,
+        morph_mask=morph_mask,
+        intensity=intensity,
+        intensity_mask=intensity_mask,
+    )
     morph = np.asarray(morph_mask, dtype=bool)
     slices = np.flatnonzero(morph.any(axis=(1, 2)))
     if slices.size == 0:
