@@ -325,3 +325,22 @@ def _meta(dataset: Any, path: Path) -> dict[str, Any]:
         "transfer_syntax": str(syntax.name) if syntax else "",
         "source": str(path),
     }
+
+
+def object_kind(path: str | Path) -> tuple[str, str] | None:
+    """(SOPClassUID, Modality) of a DICOM file from its header; None when it is not readable.
+
+    Both values are "" when absent. `rtstruct.is_rtstruct` and `seg.is_seg` decide from these.
+    """
+    import pydicom
+
+    path = Path(path)
+    if not path.is_file():
+        return None
+    try:
+        header = pydicom.dcmread(
+            path, stop_before_pixels=True, specific_tags=["SOPClassUID", "Modality"]
+        )
+    except Exception:  # noqa: BLE001 - anything unreadable is simply not a DICOM object
+        return None
+    return str(header.get("SOPClassUID", "")), str(header.get("Modality", ""))

@@ -30,21 +30,10 @@ SLICE_OFFSET_WARNING = 0.1
 
 def is_rtstruct(path: str | Path) -> bool:
     """True when `path` is a readable DICOM RT Structure Set file."""
-    import pydicom
+    from medscale.io.dicom import object_kind
 
-    path = Path(path)
-    if not path.is_file():
-        return False
-    try:
-        header = pydicom.dcmread(
-            path, stop_before_pixels=True, specific_tags=["SOPClassUID", "Modality"]
-        )
-    except Exception:  # noqa: BLE001 - anything unreadable is simply not an RTSTRUCT
-        return False
-    return (
-        str(header.get("SOPClassUID", "")) == RTSTRUCT_SOP_CLASS
-        or str(header.get("Modality", "")) == "RTSTRUCT"
-    )
+    kind = object_kind(path)
+    return kind is not None and (kind[0] == RTSTRUCT_SOP_CLASS or kind[1] == "RTSTRUCT")
 
 
 def list_rois(path: str | Path) -> list[str]:

@@ -31,21 +31,10 @@ POSITION_TOLERANCE_VOXELS = 0.1
 
 def is_seg(path: str | Path) -> bool:
     """True when `path` is a readable DICOM Segmentation file."""
-    import pydicom
+    from medscale.io.dicom import object_kind
 
-    path = Path(path)
-    if not path.is_file():
-        return False
-    try:
-        header = pydicom.dcmread(
-            path, stop_before_pixels=True, specific_tags=["SOPClassUID", "Modality"]
-        )
-    except Exception:  # noqa: BLE001 - anything unreadable is simply not a SEG
-        return False
-    return (
-        str(header.get("SOPClassUID", "")) in SEG_SOP_CLASSES
-        or str(header.get("Modality", "")) == "SEG"
-    )
+    kind = object_kind(path)
+    return kind is not None and (kind[0] in SEG_SOP_CLASSES or kind[1] == "SEG")
 
 
 def list_segments(path: str | Path) -> dict[int, str]:
