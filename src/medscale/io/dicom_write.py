@@ -38,6 +38,20 @@ _SOP_CLASSES = {
 }
 _RTSTRUCT_CLASS = "1.2.840.10008.5.1.4.1.1.481.3"
 _UID_KEYS = ("StudyInstanceUID", "SeriesInstanceUID", "FrameOfReferenceUID")
+#: Patient and study attributes every written object carries (empty when unknown); an
+#: RTSTRUCT copies them from its image series.
+PATIENT_STUDY_KEYWORDS = (
+    "PatientName",
+    "PatientID",
+    "PatientBirthDate",
+    "PatientSex",
+    "StudyDate",
+    "StudyTime",
+    "ReferringPhysicianName",
+    "StudyID",
+    "AccessionNumber",
+    "Manufacturer",
+)
 
 
 def _ds(values: Sequence[float] | np.ndarray) -> list[Any]:
@@ -103,18 +117,7 @@ def _base_dataset(header: Mapping[str, object], sop_class: str, sop_uid: str) ->
             continue
         setattr(ds, keyword, value)
     ds.SOPClassUID, ds.SOPInstanceUID = sop_class, sop_uid
-    for keyword in (
-        "PatientName",
-        "PatientID",
-        "PatientBirthDate",
-        "PatientSex",
-        "StudyDate",
-        "StudyTime",
-        "ReferringPhysicianName",
-        "StudyID",
-        "AccessionNumber",
-        "Manufacturer",
-    ):
+    for keyword in PATIENT_STUDY_KEYWORDS:
         if keyword not in ds:
             setattr(ds, keyword, "")
     return ds
@@ -291,23 +294,7 @@ def write_rtstruct(
         )
     positions = np.array([[float(v) for v in ds.ImagePositionPatient] for ds in images])
     first = images[0]
-    header = {
-        k: first.get(k)
-        for k in (
-            "PatientName",
-            "PatientID",
-            "PatientBirthDate",
-            "PatientSex",
-            "StudyDate",
-            "StudyTime",
-            "ReferringPhysicianName",
-            "StudyID",
-            "AccessionNumber",
-            "StudyInstanceUID",
-            "Manufacturer",
-        )
-        if k in first
-    }
+    header = {k: first.get(k) for k in (*PATIENT_STUDY_KEYWORDS, "StudyInstanceUID") if k in first}
     sop_uid = _uid(first.SeriesInstanceUID, roi_name, mask.voxel_count, "rtstruct")
     ds = _base_dataset(header, _RTSTRUCT_CLASS, sop_uid)
     ds.Modality = "RTSTRUCT"
