@@ -83,6 +83,19 @@ def leaks_plain(folder: Path, values: tuple[str, ...]) -> int:
     return len(found)
 
 
+def _scores(out: Path, values: tuple[str, ...]) -> tuple[int, int, int, int, int]:
+    """(seeded values left, the plain cross-check, files with a leak, verify findings, links
+    kept) of a de-identified folder, in the order of the results table."""
+    found, files = leaks(out, values)
+    return (
+        found,
+        leaks_plain(out, values),
+        files,
+        len(verify_tree(out)),
+        check_references(out).n_resolved,
+    )
+
+
 def run_medscale(
     corpus_dir: Path, work: Path, key: bytes, workers: int, repeats: int
 ) -> tuple[float, Path]:
@@ -147,28 +160,16 @@ def main() -> int:
         links_in = check_references(work / "corpus").n_resolved
         for workers in (1, 2):
             seconds, out = run_medscale(work / "corpus", work, key, workers, args.repeats)
-            found, files = leaks(out, corpus.seeded_values)
-            plain = leaks_plain(out, corpus.seeded_values)
-            findings = len(verify_tree(out))
-            links = check_references(out).n_resolved
             rows.append(
                 (
                     f"medscale deid (workers={workers})",
-                    found,
-                    plain,
-                    files,
-                    findings,
-                    links,
+                    *_scores(out, corpus.seeded_values),
                     seconds,
                     n_files / seconds,
                 )
             )
         if args.dicognito_python.is_file():
             seconds, out = run_dicognito(args.dicognito_python, work / "corpus", work, args.repeats)
-            found, files = leaks(out, corpus.seeded_values)
-            plain = leaks_plain(out, corpus.seeded_values)
-            findings = len(verify_tree(out))
-            links = check_references(out).n_resolved
             version = subprocess.run(
                 [
                     str(args.dicognito_python),
@@ -181,11 +182,7 @@ def main() -> int:
             rows.append(
                 (
                     f"dicognito {version} (1 process)",
-                    found,
-                    plain,
-                    files,
-                    findings,
-                    links,
+                    *_scores(out, corpus.seeded_values),
                     seconds,
                     n_files / seconds,
                 )
