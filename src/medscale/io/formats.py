@@ -63,15 +63,9 @@ def image_shape(path: str | Path) -> tuple[int, ...]:
     path = Path(path)
     if not path.is_file() or _suffix(path) not in ITK_SUFFIXES:
         return read_image(path).shape
-    import SimpleITK as sitk
+    from medscale.io.sitk_bridge import read_header
 
-    reader = sitk.ImageFileReader()
-    reader.SetFileName(str(path))
-    try:
-        reader.ReadImageInformation()
-    except RuntimeError as err:
-        raise InputError(f"{path}: cannot read ({str(err).strip().splitlines()[-1]})") from err
-    size = tuple(int(n) for n in reversed(reader.GetSize()))
+    size = tuple(int(n) for n in reversed(read_header(path).GetSize()))
     return (1, *size) if len(size) == 2 else size
 
 

@@ -296,19 +296,6 @@ def itk_readable_name(path: Path) -> Iterator[Path]:
         yield alone
 
 
-def _header_reader(path: Path) -> Any:
-    """A SimpleITK reader of `path` that has read the header (geometry, size, pixel type) only."""
-    import SimpleITK as sitk
-
-    reader = sitk.ImageFileReader()
-    reader.SetFileName(str(path))  # ITK reads this header even with a .nii beside a .nii.gz
-    try:
-        reader.ReadImageInformation()
-    except RuntimeError as err:
-        raise InputError(f"{path}: cannot read ({str(err).strip().splitlines()[-1]})") from err
-    return reader
-
-
 def read_float_nifti(path: Path) -> Image | None:
     """A 2-D or 3-D scalar float NIfTI as an `Image`, NaN and ±Inf voxels kept.
 
@@ -331,13 +318,13 @@ def read_float_nifti(path: Path) -> Image | None:
         The header is not NIfTI, SimpleITK cannot read it, the file ends before its last voxel,
         or the voxel count disagrees with SimpleITK's reading of the header.
     """
-    from medscale.io.sitk_bridge import geometry_from_sitk
+    from medscale.io.sitk_bridge import geometry_from_sitk, read_header
 
     layout = read_layout(path)
     if layout is None or not layout.single_file:
         return None
     try:
-        reader = _header_reader(path)
+        reader = read_header(path)  # ITK reads this header even with a .nii beside it
     except InputError as err:
         if layout.version == 2:
             raise InputError(

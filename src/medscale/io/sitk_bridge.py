@@ -6,11 +6,12 @@ SimpleITK indexes (x, y, z); medscale arrays are (z, y, x). SimpleITK's directio
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from medscale.errors import GeometryError
+from medscale.errors import GeometryError, InputError
 from medscale.image import Image, Mask
 
 
@@ -69,3 +70,23 @@ def mask_from_sitk(sitk_image: Any) -> Mask:
     """A `Mask` from a SimpleITK label image holding 0 and 1."""
     image = from_sitk(sitk_image)
     return Mask(image.array, image.spacing, image.origin, image.direction)
+
+
+def read_header(path: Path) -> Any:
+    """A SimpleITK reader of `path` that has read the header only (size, pixel type, geometry:
+    `geometry_from_sitk` takes it as it takes an image).
+
+    Raises
+    ------
+    InputError
+        SimpleITK cannot read the header; the message names the file.
+    """
+    import SimpleITK as sitk
+
+    reader = sitk.ImageFileReader()
+    reader.SetFileName(str(path))
+    try:
+        reader.ReadImageInformation()
+    except RuntimeError as err:
+        raise InputError(f"{path}: cannot read ({str(err).strip().splitlines()[-1]})") from err
+    return reader
