@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+from contextlib import nullcontext
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -129,16 +131,16 @@ def _read_itk(path: Path) -> Image:
 
     from medscale.io.sitk_bridge import from_sitk
 
-    if _suffix(path) in (".nii", ".nii.gz"):
-        from medscale.io.nifti import read_float_nifti
+    readable_name: Any = nullcontext
+    if _suffix(path) in (".nii", ".nii.gz"):  # (other formats do not import the NIfTI code)
+        from medscale.io.nifti import itk_readable_name, read_float_nifti
 
         image = read_float_nifti(path)
         if image is not None:
             return image
-    from medscale.io.nifti import itk_readable_name
-
+        readable_name = itk_readable_name  # not the .nii beside a .nii.gz
     try:
-        with itk_readable_name(path) as readable:  # not the .nii beside a .nii.gz
+        with readable_name(path) as readable:
             try:  # naming the ImageIO skips probing every format (0.1-0.2 ms a file)
                 sitk_image = sitk.ReadImage(str(readable), imageIO=_ITK_IO[_suffix(path)])
             except RuntimeError:  # ITK's own probing, for its error message
