@@ -18,7 +18,8 @@ import pytest
 from ibsi_reference import REPO_ROOT, matches, reference_rows, shared_data_dir
 
 from medscale.errors import MedscaleWarning
-from medscale.features.extract import extract, family_module
+from medscale.features.extract import extract
+from medscale.features.registry import get_family
 
 CONFIGS = ("dig", "A", "B", "C", "D", "E")
 REQUIRED_PERCENT = {"dig": 100.0, "A": 98.0, "B": 98.0, "C": 98.0, "D": 98.0, "E": 98.0}
@@ -31,7 +32,7 @@ ROWS = reference_rows(DATA)
 
 
 def family_available(family: str) -> bool:
-    return family == "diagnostics" or family_module(family) is not None
+    return family == "diagnostics" or get_family(family) is not None
 
 
 @cache

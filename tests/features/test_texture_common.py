@@ -120,17 +120,38 @@ def test_matrices_account_for_every_voxel(shape, seed, n_levels) -> None:
     assert dependence.sum() == n_voxels
 
 
-def test_shared_prepare_reuses_only_the_same_arrays():
-    from medscale.features import texture_common
+def test_extract_prepares_the_texture_input_once_and_shares_it(monkeypatch):
+    """The six texture families read one prepared array per ROI (passed explicitly), and give
+    what each computes from the levels and mask on its own."""
+    from medscale import Image, Mask
+    from medscale.features import extract, family_inputs, glcm, gldzm, glrlm, glszm, ngldm, ngtdm
+    from medscale.features.chain import prepare
+    from medscale.features.family_inputs import FamilyInputs
+    from medscale.features.settings import load_settings
 
-    levels = np.array([[[1, 2, 0], [2, 2, 1]]])
-    roi = levels > 0
-    with texture_common.shared_prepare():
-        first = texture_common.prepare(levels, roi, 2)
-        assert texture_common.prepare(levels, roi, 2) is first
-        assert not first.flags.writeable
-        other = texture_common.prepare(levels.copy(), roi, 2)
-        assert other is not first and np.array_equal(other, first)
-        assert texture_common.prepare(levels, roi, 2, margin=2).shape != first.shape
-    outside = texture_common.prepare(levels, roi, 2)
-    assert outside is not first and outside.flags.writeable
+    rng = np.random.default_rng(3)
+    image = Image(rng.normal(100.0, 30.0, size=(6, 9, 9)), spacing=(2.0, 1.0, 1.0))
+    inside = np.zeros(image.shape, bool)
+    inside[1:5, 2:8, 1:7] = True
+    mask = Mask.like(image, inside)
+    settings = load_settings({"families": ["glcm", "glrlm", "glszm", "gldzm", "ngtdm", "ngldm"]})
+    calls = []
+    real_prepare = family_inputs.tc.prepare
+
+    def counting_prepare(*args, **kwargs):
+        calls.append(args)
+        return real_prepare(*args, **kwargs)
+
+    monkeypatch.setattr(family_inputs.tc, "prepare", counting_prepare)
+    found = extract(image, mask, settings)
+    assert len(calls) == 1
+    monkeypatch.undo()
+    box = FamilyInputs(prepare(image, mask, settings), settings).box
+    standalone = {}
+    for module in (glcm, glrlm, glszm, ngtdm, ngldm):
+        standalone |= module.compute(box.levels, box.intensity_mask, box.n_levels, dimension="3D")
+    standalone |= gldzm.compute(
+        box.levels, box.intensity_mask, box.n_levels, dimension="3D", morph_roi=box.morph_mask
+    )
+    assert found.keys() == standalone.keys()
+    np.testing.assert_array_equal(list(found.values()), [standalone[k] for k in found])

@@ -25,10 +25,10 @@ def command(list_features: bool, as_json: bool, family: str | None) -> None:
     import json
 
     from medscale.errors import ConfigError
-    from medscale.features.registry import FAMILY_MODULES, all_features
+    from medscale.features.registry import all_features, family_names
 
-    if family is not None and family not in FAMILY_MODULES:
-        raise ConfigError(f"unknown family {family!r}; families: {', '.join(FAMILY_MODULES)}")
+    if family is not None and family not in family_names():
+        raise ConfigError(f"unknown family {family!r}; families: {', '.join(family_names())}")
     if not list_features:
         raise click.UsageError("nothing to do: use --list (and --json)")
     rows = [info for info in all_features() if family is None or info.family == family]

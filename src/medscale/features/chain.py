@@ -16,7 +16,7 @@ from typing import Any, cast
 
 import numpy as np
 
-from medscale.errors import ConfigError, InputError, MaskError
+from medscale.errors import InputError, MaskError
 from medscale.features import diagnostics as diag
 from medscale.features.discretisation import discretise
 from medscale.features.interpolation import (
@@ -31,7 +31,7 @@ from medscale.image import Image, Mask
 
 LOCAL_MARGIN_MM = 6.3  # > radius of the 1 cm^3 sphere of the local intensity features, 6.204 mm
 MAX_TEXTURE_LEVELS = 4096  # Ng above this makes Ng x Ng texture matrices absurd (> 100 MB)
-TEXTURE_FAMILIES = ("glcm", "glrlm", "glszm", "gldzm", "ngtdm", "ngldm")
+# (checked where the texture families' input is built: `family_inputs.FamilyInputs.texture`)
 
 
 @dataclass(frozen=True)
@@ -51,6 +51,8 @@ class PreparedRoi:
     spacing_mm : (z, y, x) mm
     diagnostics : dict
         IBSI diagnostic values, when the settings ask for them.
+    source : str
+        ``'<source file>: '`` of the image, for error messages (``''`` when it has none).
     """
 
     intensity: np.ndarray
@@ -60,6 +62,7 @@ class PreparedRoi:
     n_levels: int
     spacing_mm: tuple[float, float, float]
     diagnostics: dict[str, float] = field(default_factory=dict)
+    source: str = ""
 
 
 def source_prefix(image: Image) -> str:
@@ -250,13 +253,9 @@ def prepare(image: Image, mask: Image, settings: Settings) -> PreparedRoi:
         n_bins=disc.n_bins,
         lower_bound=lower_bound,
     )
-    if n_levels > MAX_TEXTURE_LEVELS and set(settings.families) & set(TEXTURE_FAMILIES):
-        raise ConfigError(
-            f"{where}discretisation gives {n_levels} grey levels (more than "
-            f"{MAX_TEXTURE_LEVELS}): texture matrices would need Ng^2 cells; use a wider "
-            f"bin_width (now {disc.bin_width}) or fixed_bin_number"
-        )
-    return PreparedRoi(intensity, morph, intensity_mask, levels, n_levels, spacing, found)
+    return PreparedRoi(
+        intensity, morph, intensity_mask, levels, n_levels, spacing, found, source=where
+    )
 
 
 def _support_box(
@@ -271,7 +270,6 @@ def _support_box(
 __all__ = [
     "LOCAL_MARGIN_MM",
     "MAX_TEXTURE_LEVELS",
-    "TEXTURE_FAMILIES",
     "PreparedRoi",
     "bounding_box",
     "check_inputs",

@@ -26,7 +26,8 @@ import numpy.typing as npt
 
 from medscale.errors import ConfigError
 from medscale.features import texture_common as tc
-from medscale.features.registry import FeatureInfo
+from medscale.features.pyradiomics_names import GLCM
+from medscale.features.registry import Family, FeatureInfo, averaged_texture_suffixes
 
 _FAMILY = "glcm"
 _DEFS = (
@@ -114,6 +115,23 @@ def compute(
     dims = tc.parse_dimensions(dimension)
     distance = int(distance)
     padded = tc.prepare(levels, roi, n_levels, margin=max(distance, 1), family=_FAMILY)
+    return compute_prepared(
+        padded, n_levels, dimension=dims, distance=distance, symmetric=symmetric
+    )
+
+
+def compute_prepared(
+    padded: np.ndarray | None,
+    n_levels: int,
+    *,
+    dimension: str | Sequence[str],
+    distance: int = 1,
+    symmetric: bool = True,
+) -> dict[str, float]:
+    """`compute` of levels prepared by `texture_common.prepare` (with at least `distance` outside
+    voxels on every side); None, an empty ROI, gives NaN for every feature."""
+    dims = tc.parse_dimensions(dimension)
+    distance = int(distance)
     suffixes = [s for d in dims for s in _SUFFIXES[d]]
     if padded is None:
         return tc.nan_features(_NAMES, suffixes)
@@ -360,3 +378,13 @@ def glcm_features(
         "cm_info_corr1": info1,
         "cm_info_corr2": np.sqrt(np.clip(1.0 - np.exp(-2.0 * (h_xy2 - h_xy)), 0.0, None)),
     }
+
+
+FAMILY = Family(
+    name=_FAMILY,
+    features=FEATURES,
+    needs=("roi", "texture"),
+    compute=tc.per_dimension(compute_prepared),
+    suffixes=averaged_texture_suffixes,
+    pyradiomics=GLCM,
+)

@@ -18,6 +18,7 @@ Zwanenburg A. et al., IBSI reference manual, arXiv:1612.07003, section 3.9.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
@@ -25,9 +26,12 @@ from scipy import ndimage
 
 from medscale.errors import GeometryError, MaskError
 from medscale.features import texture_common as tc
-from medscale.features.glszm import zone_features
 from medscale.features.padding import zero_pad
-from medscale.features.registry import FeatureInfo
+from medscale.features.registry import Family, FeatureInfo, texture_suffixes
+
+if TYPE_CHECKING:
+    from medscale.features.family_inputs import FamilyInputs
+    from medscale.features.settings_model import Settings
 
 _FAMILY = "gldzm"
 _DEFS = (
@@ -107,32 +111,27 @@ def compute(
         raise MaskError(f"gldzm: morph_roi must be a boolean mask; got dtype {morph.dtype}")
     if np.any(roi & ~morph):
         raise MaskError("gldzm: the intensity mask has voxels outside the morphological mask")
-    out: dict[str, float] = {}
-    if "2D" in dims or "2.5D" in dims:
-        distance = _distance_on_crop(morph, roi, in_plane=True)
-        per_slice, n_voxels, zone_levels, zone_values = distance_zone_matrices(
-            padded, distance, dimension="2D"
-        )
-        if "2D" in dims:
-            out.update(zone_features(per_slice, n_voxels, zone_levels, zone_values, _GENERIC, "2D"))
-        if "2.5D" in dims:
-            out.update(
-                zone_features(
-                    per_slice.sum(axis=0, keepdims=True),
-                    n_voxels.sum(keepdims=True),
-                    zone_levels,
-                    zone_values,
-                    _GENERIC,
-                    "2_5D",
-                )
-            )
-    if "3D" in dims:
-        distance = _distance_on_crop(morph, roi, in_plane=False)
-        volume, n_voxels, zone_levels, zone_values = distance_zone_matrices(
-            padded, distance, dimension="3D"
-        )
-        out.update(zone_features(volume, n_voxels, zone_levels, zone_values, _GENERIC, "3D"))
-    return out
+    return compute_prepared(padded, roi, morph, dimension=dims)
+
+
+def compute_prepared(
+    padded: np.ndarray | None,
+    roi: np.ndarray,
+    morph_roi: np.ndarray,
+    *,
+    dimension: str | Sequence[str],
+) -> dict[str, float]:
+    """`compute` of levels prepared by `texture_common.prepare` from `roi` (one outside voxel on
+    every side; None, an empty ROI, gives NaN for every feature), `morph_roi` holding `roi`."""
+    dims = tc.parse_dimensions(dimension)
+    if padded is None:
+        return tc.nan_features(_NAMES, [tc.SUFFIX[d] for d in dims])
+
+    def matrices(dim: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        distance = _distance_on_crop(morph_roi, roi, in_plane=dim == "2D")
+        return distance_zone_matrices(padded, distance, dimension=dim)
+
+    return tc.zone_family_features(matrices, dims, _GENERIC)
 
 
 def edge_distance(mask: np.ndarray, *, in_plane: bool) -> np.ndarray:
@@ -210,3 +209,24 @@ def distance_zone_matrices(
         n_voxels = np.count_nonzero(padded, axis=(1, 2))
     matrices, levels, steps = tc.zone_matrices(level, zone_distance, group, len(n_voxels))
     return matrices, n_voxels, levels, steps
+
+
+def _compute_family(inputs: FamilyInputs, settings: Settings) -> dict[str, float]:
+    box = inputs.box
+    found: dict[str, float] = {}
+    for dimension in settings.texture.dimensions:
+        found.update(
+            compute_prepared(
+                inputs.texture, box.intensity_mask, box.morph_mask, dimension=dimension
+            )
+        )
+    return found
+
+
+FAMILY = Family(
+    name=_FAMILY,
+    features=FEATURES,
+    needs=("texture", "box"),
+    compute=_compute_family,
+    suffixes=texture_suffixes,
+)

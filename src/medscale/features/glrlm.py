@@ -24,7 +24,8 @@ import numpy as np
 import numpy.typing as npt
 
 from medscale.features import texture_common as tc
-from medscale.features.registry import FeatureInfo
+from medscale.features.pyradiomics_names import GLRLM
+from medscale.features.registry import Family, FeatureInfo, averaged_texture_suffixes
 
 _FAMILY = "glrlm"
 _DEFS = (
@@ -92,6 +93,18 @@ def compute(
     """
     dims = tc.parse_dimensions(dimension)
     padded = tc.prepare(levels, roi, n_levels, margin=1, family=_FAMILY)
+    return compute_prepared(padded, n_levels, dimension=dims)
+
+
+def compute_prepared(
+    padded: np.ndarray | None,
+    n_levels: int,
+    *,
+    dimension: str | Sequence[str],
+) -> dict[str, float]:
+    """`compute` of levels prepared by `texture_common.prepare` (with one outside
+    voxel on every side); None, an empty ROI, gives NaN for every feature."""
+    dims = tc.parse_dimensions(dimension)
     if padded is None:
         return tc.nan_features(_NAMES, [s for d in dims for s in _SUFFIXES[d]])
     out: dict[str, float] = {}
@@ -223,3 +236,13 @@ def _aggregate(
         part = {key: column[first:last] for key, column in values.items()}
         out.update(tc.averaged(part, _GENERIC, suffix))
     return out
+
+
+FAMILY = Family(
+    name=_FAMILY,
+    features=FEATURES,
+    needs=("roi", "texture"),
+    compute=tc.per_dimension(compute_prepared),
+    suffixes=averaged_texture_suffixes,
+    pyradiomics=GLRLM,
+)

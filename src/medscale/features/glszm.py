@@ -21,7 +21,8 @@ import numpy as np
 import numpy.typing as npt
 
 from medscale.features import texture_common as tc
-from medscale.features.registry import FeatureInfo
+from medscale.features.pyradiomics_names import GLSZM
+from medscale.features.registry import Family, FeatureInfo, texture_suffixes
 
 _FAMILY = "glszm"
 _DEFS = (
@@ -82,28 +83,23 @@ def compute(
     """
     dims = tc.parse_dimensions(dimension)
     padded = tc.prepare(levels, roi, n_levels, margin=1, family=_FAMILY)
+    return compute_prepared(padded, n_levels, dimension=dims)
+
+
+def compute_prepared(
+    padded: np.ndarray | None,
+    n_levels: int,
+    *,
+    dimension: str | Sequence[str],
+) -> dict[str, float]:
+    """`compute` of levels prepared by `texture_common.prepare` (with one outside
+    voxel on every side); None, an empty ROI, gives NaN for every feature."""
+    dims = tc.parse_dimensions(dimension)
     if padded is None:
         return tc.nan_features(_NAMES, [tc.SUFFIX[d] for d in dims])
-    out: dict[str, float] = {}
-    if "2D" in dims or "2.5D" in dims:
-        per_slice, n_voxels, zone_levels, zone_values = size_zone_matrices(padded, dimension="2D")
-        if "2D" in dims:
-            out.update(zone_features(per_slice, n_voxels, zone_levels, zone_values, _GENERIC, "2D"))
-        if "2.5D" in dims:
-            out.update(
-                zone_features(
-                    per_slice.sum(axis=0, keepdims=True),
-                    n_voxels.sum(keepdims=True),
-                    zone_levels,
-                    zone_values,
-                    _GENERIC,
-                    "2_5D",
-                )
-            )
-    if "3D" in dims:
-        volume, n_voxels, zone_levels, zone_values = size_zone_matrices(padded, dimension="3D")
-        out.update(zone_features(volume, n_voxels, zone_levels, zone_values, _GENERIC, "3D"))
-    return out
+    return tc.zone_family_features(
+        lambda dimension: size_zone_matrices(padded, dimension=dimension), dims, _GENERIC
+    )
 
 
 def size_zone_matrices(
@@ -141,21 +137,11 @@ def size_zone_matrices(
     return matrices, n_voxels, levels, sizes
 
 
-def zone_features(
-    matrices: np.ndarray,
-    n_voxels: np.ndarray,
-    i_values: np.ndarray,
-    j_values: np.ndarray,
-    names: dict[str, str],
-    suffix: str,
-) -> dict[str, float]:
-    """Features of the non-empty matrices of a stack, averaged, named ``<names[g]>_<suffix>``.
-
-    `i_values` holds the grey level of each row, `j_values` the zone size (or distance) of each
-    column of `matrices`.
-    """
-    keep = n_voxels > 0
-    values = tc.matrix_features(
-        matrices[keep], n_voxels[keep].astype(np.float64), j_values, i_values
-    )
-    return tc.averaged(values, names, suffix)
+FAMILY = Family(
+    name=_FAMILY,
+    features=FEATURES,
+    needs=("roi", "texture"),
+    compute=tc.per_dimension(compute_prepared),
+    suffixes=texture_suffixes,
+    pyradiomics=GLSZM,
+)

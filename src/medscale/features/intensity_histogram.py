@@ -12,12 +12,18 @@ features".
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from medscale.errors import InputError
-from medscale.features.registry import FeatureInfo
+from medscale.features.pyradiomics_names import INTENSITY_HISTOGRAM
+from medscale.features.registry import Family, FeatureInfo
 from medscale.features.statistics import distribution_features, undefined
+
+if TYPE_CHECKING:
+    from medscale.features.family_inputs import FamilyInputs
+    from medscale.features.settings_model import Settings
 
 log = logging.getLogger(__name__)
 
@@ -168,3 +174,16 @@ def compute(levels: np.ndarray, n_levels: int) -> dict[str, float]:
     features["ih_min_grad"] = float(gradient.min())
     features["ih_min_grad_g"] = float(np.argmin(gradient) + 1)
     return {name: features[name] for name in names}
+
+
+def _compute_family(inputs: FamilyInputs, settings: Settings) -> dict[str, float]:
+    return compute(inputs.roi_levels, inputs.roi.n_levels)
+
+
+FAMILY = Family(
+    name=_FAMILY,
+    features=FEATURES,
+    needs=("roi", "roi_levels"),
+    compute=_compute_family,
+    pyradiomics=INTENSITY_HISTOGRAM,
+)

@@ -28,12 +28,17 @@ from __future__ import annotations
 import logging
 import math
 import warnings
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from medscale.errors import ConfigError, MedscaleWarning
-from medscale.features.registry import FeatureInfo
+from medscale.features.registry import Family, FeatureInfo
 from medscale.features.statistics import as_values, undefined
+
+if TYPE_CHECKING:
+    from medscale.features.family_inputs import FamilyInputs
+    from medscale.features.settings_model import Settings
 
 log = logging.getLogger(__name__)
 
@@ -224,3 +229,23 @@ def compute(
             stacklevel=2,
         )
     return features
+
+
+def _compute_family(inputs: FamilyInputs, settings: Settings) -> dict[str, float]:
+    ivh = settings.ivh
+    value_range = settings.resegmentation.range if ivh.use_resegmentation_range else None
+    return compute(
+        inputs.values,
+        discretisation=ivh.discretisation.value,
+        bin_width=ivh.bin_width,
+        n_bins=ivh.n_bins,
+        value_range=value_range,
+    )
+
+
+FAMILY = Family(
+    name=_FAMILY,
+    features=FEATURES,
+    needs=("values",),
+    compute=_compute_family,
+)

@@ -15,14 +15,19 @@ from __future__ import annotations
 
 import logging
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy.fft import irfftn, next_fast_len, rfftn
 
 from medscale.errors import InputError
 from medscale.features.inputs import check_grid
-from medscale.features.registry import FeatureInfo
+from medscale.features.registry import Family, FeatureInfo
 from medscale.features.statistics import undefined
+
+if TYPE_CHECKING:
+    from medscale.features.family_inputs import FamilyInputs
+    from medscale.features.settings_model import Settings
 
 log = logging.getLogger(__name__)
 
@@ -204,3 +209,16 @@ def _convolve_same(values: np.ndarray, kernel: np.ndarray) -> np.ndarray:
     result = irfftn(spectrum, fast)
     start = [(k - 1) // 2 for k in kernel.shape]
     return result[tuple(slice(s, s + n) for s, n in zip(start, values.shape, strict=True))]
+
+
+def _compute_family(inputs: FamilyInputs, settings: Settings) -> dict[str, float]:
+    roi = inputs.roi
+    return compute(roi.intensity, roi.intensity_mask, roi.spacing_mm)
+
+
+FAMILY = Family(
+    name=_FAMILY,
+    features=FEATURES,
+    needs=("roi",),
+    compute=_compute_family,
+)

@@ -20,6 +20,7 @@ import logging
 import math
 import warnings
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy.spatial import QhullError
@@ -28,8 +29,13 @@ from medscale.errors import MedscaleWarning
 from medscale.features._autocorrelation import moran_geary
 from medscale.features._mesh import Mesh, convex_hull, ellipsoid_area, max_diameter, roi_mesh
 from medscale.features.inputs import check_grid
-from medscale.features.registry import FeatureInfo
+from medscale.features.pyradiomics_names import SHAPE
+from medscale.features.registry import Family, FeatureInfo
 from medscale.features.statistics import undefined
+
+if TYPE_CHECKING:
+    from medscale.features.family_inputs import FamilyInputs
+    from medscale.features.settings_model import Settings
 
 log = logging.getLogger(__name__)
 
@@ -368,3 +374,19 @@ def compute(
     if missing:
         warnings.warn("undefined, set to NaN: " + "; ".join(missing), MedscaleWarning, stacklevel=2)
     return {name: features[name] for name in _NAMES}
+
+
+def _compute_family(inputs: FamilyInputs, settings: Settings) -> dict[str, float]:
+    box = inputs.box
+    return compute(
+        box.morph_mask, box.spacing_mm, intensity=box.intensity, intensity_mask=box.intensity_mask
+    )
+
+
+FAMILY = Family(
+    name=_FAMILY,
+    features=FEATURES,
+    needs=("box",),
+    compute=_compute_family,
+    pyradiomics=SHAPE,
+)

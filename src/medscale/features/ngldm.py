@@ -22,7 +22,8 @@ import numpy.typing as npt
 
 from medscale.errors import ConfigError
 from medscale.features import texture_common as tc
-from medscale.features.registry import FeatureInfo
+from medscale.features.pyradiomics_names import GLDM
+from medscale.features.registry import Family, FeatureInfo, texture_suffixes
 
 _FAMILY = "ngldm"
 _DEFS = (
@@ -92,6 +93,23 @@ def compute(
     if distance < 1 or alpha < 0:
         raise ConfigError(f"ngldm: need distance >= 1 and alpha >= 0; got {distance}, {alpha}")
     padded = tc.prepare(levels, roi, n_levels, margin=distance, family=_FAMILY)
+    return compute_prepared(padded, n_levels, dimension=dims, distance=distance, alpha=alpha)
+
+
+def compute_prepared(
+    padded: np.ndarray | None,
+    n_levels: int,
+    *,
+    dimension: str | Sequence[str],
+    distance: int = 1,
+    alpha: int = 0,
+) -> dict[str, float]:
+    """`compute` of levels prepared by `texture_common.prepare` (with at least `distance` outside
+    voxels on every side); None, an empty ROI, gives NaN for every feature."""
+    dims = tc.parse_dimensions(dimension)
+    distance, alpha = int(distance), int(alpha)
+    if distance < 1 or alpha < 0:
+        raise ConfigError(f"ngldm: need distance >= 1 and alpha >= 0; got {distance}, {alpha}")
     if padded is None:
         return tc.nan_features(_NAMES, [tc.SUFFIX[d] for d in dims])
     out: dict[str, float] = {}
@@ -167,3 +185,13 @@ def _aggregate(matrices: np.ndarray, levels: np.ndarray, suffix: str) -> dict[st
     energy = ((stack / n_voxels[:, None, None]) ** 2).sum(axis=(1, 2))
     out[f"ngl_dc_energy_{suffix}"] = float(np.mean(energy))
     return out
+
+
+FAMILY = Family(
+    name=_FAMILY,
+    features=FEATURES,
+    needs=("roi", "texture"),
+    compute=tc.per_dimension(compute_prepared),
+    suffixes=texture_suffixes,
+    pyradiomics=GLDM,
+)

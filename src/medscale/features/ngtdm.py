@@ -22,7 +22,8 @@ import numpy.typing as npt
 from scipy import ndimage
 
 from medscale.features import texture_common as tc
-from medscale.features.registry import FeatureInfo
+from medscale.features.pyradiomics_names import NGTDM
+from medscale.features.registry import Family, FeatureInfo, texture_suffixes
 
 _FAMILY = "ngtdm"
 _DEFS = (
@@ -83,6 +84,20 @@ def compute(
     dims = tc.parse_dimensions(dimension)
     distance = int(distance)
     padded = tc.prepare(levels, roi, n_levels, margin=max(distance, 1), family=_FAMILY)
+    return compute_prepared(padded, n_levels, dimension=dims, distance=distance)
+
+
+def compute_prepared(
+    padded: np.ndarray | None,
+    n_levels: int,
+    *,
+    dimension: str | Sequence[str],
+    distance: int = 1,
+) -> dict[str, float]:
+    """`compute` of levels prepared by `texture_common.prepare` (with at least `distance` outside
+    voxels on every side); None, an empty ROI, gives NaN for every feature."""
+    dims = tc.parse_dimensions(dimension)
+    distance = int(distance)
     if padded is None:
         return tc.nan_features(_NAMES, [tc.SUFFIX[d] for d in dims])
     out: dict[str, float] = {}
@@ -211,3 +226,13 @@ def _aggregate(s: np.ndarray, n: np.ndarray, levels: np.ndarray, suffix: str) ->
     ]
     values = {name: np.concatenate([part[name] for part in parts]) for name in _NAMES}
     return tc.averaged(values, {name: name for name in _NAMES}, suffix)
+
+
+FAMILY = Family(
+    name=_FAMILY,
+    features=FEATURES,
+    needs=("roi", "texture"),
+    compute=tc.per_dimension(compute_prepared),
+    suffixes=texture_suffixes,
+    pyradiomics=NGTDM,
+)

@@ -5,7 +5,10 @@ medscale names its features by the IBSI ids (``stat_mean``, ``cm_contrast_3D_avg
 ``original_<class>_<Feature>`` names, so that tables can be joined with pyradiomics output.
 Features with no pyradiomics counterpart keep their IBSI id (nothing is dropped).
 
-Mapped (`PYRADIOMICS_NAMES`, 3-D and first-order; `PYRADIOMICS_NAMES_2D`, one-slice images):
+Each family declares the features pyradiomics defines the same way (`Family.pyradiomics`; the
+built-in declarations are the `PyradiomicsNames` constants below); `pyradiomics_table` gathers
+those of every registered family. Mapped (`PYRADIOMICS_NAMES`, 3-D and first-order;
+`PYRADIOMICS_NAMES_2D`, one-slice images):
 
 - ``firstorder``: mean, variance, skewness, median, minimum, maximum, 10th / 90th percentile,
   interquartile range, range, mean / robust mean absolute deviation, root mean square,
@@ -57,154 +60,224 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-_FIRST_ORDER = {
-    "stat_mean": "Mean",
-    "stat_var": "Variance",
-    "stat_skew": "Skewness",
-    "stat_median": "Median",
-    "stat_min": "Minimum",
-    "stat_max": "Maximum",
-    "stat_p10": "10Percentile",
-    "stat_p90": "90Percentile",
-    "stat_iqr": "InterquartileRange",
-    "stat_range": "Range",
-    "stat_mad": "MeanAbsoluteDeviation",
-    "stat_rmad": "RobustMeanAbsoluteDeviation",
-    "stat_rms": "RootMeanSquared",
-    "stat_energy": "Energy",
-    "ih_entropy": "Entropy",
-    "ih_uniformity": "Uniformity",
-}
-_SHAPE = {
-    "morph_volume": "MeshVolume",
-    "morph_vol_approx": "VoxelVolume",
-    "morph_area_mesh": "SurfaceArea",
-    "morph_av": "SurfaceVolumeRatio",
-    "morph_sphericity": "Sphericity",
-    "morph_comp_1": "Compactness1",
-    "morph_comp_2": "Compactness2",
-    "morph_sph_dispr": "SphericalDisproportion",
-    "morph_diam": "Maximum3DDiameter",
-    "morph_pca_elongation": "Elongation",
-    "morph_pca_flatness": "Flatness",
-}
-_SHAPE_2D = {
-    "morph_2d_area_contour": "MeshSurface",
-    "morph_2d_area_pixel": "PixelSurface",
-    "morph_2d_diam": "MaximumDiameter",
-    "morph_2d_pca_elongation": "Elongation",
-}
-_GLCM = {
-    "cm_auto_corr": "Autocorrelation",
-    "cm_joint_avg": "JointAverage",
-    "cm_clust_prom": "ClusterProminence",
-    "cm_clust_shade": "ClusterShade",
-    "cm_clust_tend": "ClusterTendency",
-    "cm_contrast": "Contrast",
-    "cm_corr": "Correlation",
-    "cm_diff_avg": "DifferenceAverage",
-    "cm_diff_entr": "DifferenceEntropy",
-    "cm_diff_var": "DifferenceVariance",
-    "cm_energy": "JointEnergy",
-    "cm_joint_entr": "JointEntropy",
-    "cm_info_corr1": "Imc1",
-    "cm_info_corr2": "Imc2",
-    "cm_inv_diff_mom": "Idm",
-    "cm_inv_diff": "Id",
-    "cm_inv_diff_mom_norm": "Idmn",
-    "cm_inv_diff_norm": "Idn",
-    "cm_inv_var": "InverseVariance",
-    "cm_joint_max": "MaximumProbability",
-    "cm_sum_avg": "SumAverage",
-    "cm_sum_entr": "SumEntropy",
-    "cm_joint_var": "SumSquares",
-}
-_GLRLM = {
-    "rlm_sre": "ShortRunEmphasis",
-    "rlm_lre": "LongRunEmphasis",
-    "rlm_glnu": "GrayLevelNonUniformity",
-    "rlm_glnu_norm": "GrayLevelNonUniformityNormalized",
-    "rlm_rlnu": "RunLengthNonUniformity",
-    "rlm_rlnu_norm": "RunLengthNonUniformityNormalized",
-    "rlm_r_perc": "RunPercentage",
-    "rlm_gl_var": "GrayLevelVariance",
-    "rlm_rl_var": "RunVariance",
-    "rlm_rl_entr": "RunEntropy",
-    "rlm_lgre": "LowGrayLevelRunEmphasis",
-    "rlm_hgre": "HighGrayLevelRunEmphasis",
-    "rlm_srlge": "ShortRunLowGrayLevelEmphasis",
-    "rlm_srhge": "ShortRunHighGrayLevelEmphasis",
-    "rlm_lrlge": "LongRunLowGrayLevelEmphasis",
-    "rlm_lrhge": "LongRunHighGrayLevelEmphasis",
-}
-_GLSZM = {
-    "szm_sze": "SmallAreaEmphasis",
-    "szm_lze": "LargeAreaEmphasis",
-    "szm_glnu": "GrayLevelNonUniformity",
-    "szm_glnu_norm": "GrayLevelNonUniformityNormalized",
-    "szm_zsnu": "SizeZoneNonUniformity",
-    "szm_zsnu_norm": "SizeZoneNonUniformityNormalized",
-    "szm_z_perc": "ZonePercentage",
-    "szm_gl_var": "GrayLevelVariance",
-    "szm_zs_var": "ZoneVariance",
-    "szm_zs_entr": "ZoneEntropy",
-    "szm_lgze": "LowGrayLevelZoneEmphasis",
-    "szm_hgze": "HighGrayLevelZoneEmphasis",
-    "szm_szlge": "SmallAreaLowGrayLevelEmphasis",
-    "szm_szhge": "SmallAreaHighGrayLevelEmphasis",
-    "szm_lzlge": "LargeAreaLowGrayLevelEmphasis",
-    "szm_lzhge": "LargeAreaHighGrayLevelEmphasis",
-}
-_NGTDM = {
-    "ngt_coarseness": "Coarseness",
-    "ngt_contrast": "Contrast",
-    "ngt_busyness": "Busyness",
-    "ngt_complexity": "Complexity",
-    "ngt_strength": "Strength",
-}
-_GLDM = {
-    "ngl_lde": "SmallDependenceEmphasis",
-    "ngl_hde": "LargeDependenceEmphasis",
-    "ngl_glnu": "GrayLevelNonUniformity",
-    "ngl_dcnu": "DependenceNonUniformity",
-    "ngl_dcnu_norm": "DependenceNonUniformityNormalized",
-    "ngl_gl_var": "GrayLevelVariance",
-    "ngl_dc_var": "DependenceVariance",
-    "ngl_dc_entr": "DependenceEntropy",
-    "ngl_lgce": "LowGrayLevelEmphasis",
-    "ngl_hgce": "HighGrayLevelEmphasis",
-    "ngl_ldlge": "SmallDependenceLowGrayLevelEmphasis",
-    "ngl_ldhge": "SmallDependenceHighGrayLevelEmphasis",
-    "ngl_hdlge": "LargeDependenceLowGrayLevelEmphasis",
-    "ngl_hdhge": "LargeDependenceHighGrayLevelEmphasis",
-}
+from medscale.errors import ConfigError
+from medscale.features.registry import Family, PyradiomicsNames, families
 
-# (pyradiomics class, medscale id -> feature, suffix of the medscale id in 3-D, in 2-D)
-_TEXTURE = (
-    ("glcm", _GLCM, "_3D_avg", "_2D_avg"),
-    ("glrlm", _GLRLM, "_3D_avg", "_2D_avg"),
-    ("glszm", _GLSZM, "_3D", "_2D"),
-    ("ngtdm", _NGTDM, "_3D", "_2D"),
-    ("gldm", _GLDM, "_3D", "_2D"),
+# What each built-in family declares as its `Family.pyradiomics` (its pyradiomics class, the
+# features defined the same way, and the suffix of the medscale id in the 3-D / 2-D tables).
+STATISTICS = PyradiomicsNames(
+    "firstorder",
+    {
+        "stat_mean": "Mean",
+        "stat_var": "Variance",
+        "stat_skew": "Skewness",
+        "stat_median": "Median",
+        "stat_min": "Minimum",
+        "stat_max": "Maximum",
+        "stat_p10": "10Percentile",
+        "stat_p90": "90Percentile",
+        "stat_iqr": "InterquartileRange",
+        "stat_range": "Range",
+        "stat_mad": "MeanAbsoluteDeviation",
+        "stat_rmad": "RobustMeanAbsoluteDeviation",
+        "stat_rms": "RootMeanSquared",
+        "stat_energy": "Energy",
+    },
+)
+
+INTENSITY_HISTOGRAM = PyradiomicsNames(
+    "firstorder",
+    {
+        "ih_entropy": "Entropy",
+        "ih_uniformity": "Uniformity",
+    },
+)
+
+SHAPE = PyradiomicsNames(
+    "shape",
+    {
+        "morph_volume": "MeshVolume",
+        "morph_vol_approx": "VoxelVolume",
+        "morph_area_mesh": "SurfaceArea",
+        "morph_av": "SurfaceVolumeRatio",
+        "morph_sphericity": "Sphericity",
+        "morph_comp_1": "Compactness1",
+        "morph_comp_2": "Compactness2",
+        "morph_sph_dispr": "SphericalDisproportion",
+        "morph_diam": "Maximum3DDiameter",
+        "morph_pca_elongation": "Elongation",
+        "morph_pca_flatness": "Flatness",
+    },
+    tables=("3D",),
+)
+
+SHAPE_2D = PyradiomicsNames(
+    "shape2D",
+    {
+        "morph_2d_area_contour": "MeshSurface",
+        "morph_2d_area_pixel": "PixelSurface",
+        "morph_2d_diam": "MaximumDiameter",
+        "morph_2d_pca_elongation": "Elongation",
+    },
+    tables=("2D",),
+)
+
+GLCM = PyradiomicsNames(
+    "glcm",
+    {
+        "cm_auto_corr": "Autocorrelation",
+        "cm_joint_avg": "JointAverage",
+        "cm_clust_prom": "ClusterProminence",
+        "cm_clust_shade": "ClusterShade",
+        "cm_clust_tend": "ClusterTendency",
+        "cm_contrast": "Contrast",
+        "cm_corr": "Correlation",
+        "cm_diff_avg": "DifferenceAverage",
+        "cm_diff_entr": "DifferenceEntropy",
+        "cm_diff_var": "DifferenceVariance",
+        "cm_energy": "JointEnergy",
+        "cm_joint_entr": "JointEntropy",
+        "cm_info_corr1": "Imc1",
+        "cm_info_corr2": "Imc2",
+        "cm_inv_diff_mom": "Idm",
+        "cm_inv_diff": "Id",
+        "cm_inv_diff_mom_norm": "Idmn",
+        "cm_inv_diff_norm": "Idn",
+        "cm_inv_var": "InverseVariance",
+        "cm_joint_max": "MaximumProbability",
+        "cm_sum_avg": "SumAverage",
+        "cm_sum_entr": "SumEntropy",
+        "cm_joint_var": "SumSquares",
+    },
+    suffix_3d="_3D_avg",
+    suffix_2d="_2D_avg",
+)
+
+GLRLM = PyradiomicsNames(
+    "glrlm",
+    {
+        "rlm_sre": "ShortRunEmphasis",
+        "rlm_lre": "LongRunEmphasis",
+        "rlm_glnu": "GrayLevelNonUniformity",
+        "rlm_glnu_norm": "GrayLevelNonUniformityNormalized",
+        "rlm_rlnu": "RunLengthNonUniformity",
+        "rlm_rlnu_norm": "RunLengthNonUniformityNormalized",
+        "rlm_r_perc": "RunPercentage",
+        "rlm_gl_var": "GrayLevelVariance",
+        "rlm_rl_var": "RunVariance",
+        "rlm_rl_entr": "RunEntropy",
+        "rlm_lgre": "LowGrayLevelRunEmphasis",
+        "rlm_hgre": "HighGrayLevelRunEmphasis",
+        "rlm_srlge": "ShortRunLowGrayLevelEmphasis",
+        "rlm_srhge": "ShortRunHighGrayLevelEmphasis",
+        "rlm_lrlge": "LongRunLowGrayLevelEmphasis",
+        "rlm_lrhge": "LongRunHighGrayLevelEmphasis",
+    },
+    suffix_3d="_3D_avg",
+    suffix_2d="_2D_avg",
+)
+
+GLSZM = PyradiomicsNames(
+    "glszm",
+    {
+        "szm_sze": "SmallAreaEmphasis",
+        "szm_lze": "LargeAreaEmphasis",
+        "szm_glnu": "GrayLevelNonUniformity",
+        "szm_glnu_norm": "GrayLevelNonUniformityNormalized",
+        "szm_zsnu": "SizeZoneNonUniformity",
+        "szm_zsnu_norm": "SizeZoneNonUniformityNormalized",
+        "szm_z_perc": "ZonePercentage",
+        "szm_gl_var": "GrayLevelVariance",
+        "szm_zs_var": "ZoneVariance",
+        "szm_zs_entr": "ZoneEntropy",
+        "szm_lgze": "LowGrayLevelZoneEmphasis",
+        "szm_hgze": "HighGrayLevelZoneEmphasis",
+        "szm_szlge": "SmallAreaLowGrayLevelEmphasis",
+        "szm_szhge": "SmallAreaHighGrayLevelEmphasis",
+        "szm_lzlge": "LargeAreaLowGrayLevelEmphasis",
+        "szm_lzhge": "LargeAreaHighGrayLevelEmphasis",
+    },
+    suffix_3d="_3D",
+    suffix_2d="_2D",
+)
+
+NGTDM = PyradiomicsNames(
+    "ngtdm",
+    {
+        "ngt_coarseness": "Coarseness",
+        "ngt_contrast": "Contrast",
+        "ngt_busyness": "Busyness",
+        "ngt_complexity": "Complexity",
+        "ngt_strength": "Strength",
+    },
+    suffix_3d="_3D",
+    suffix_2d="_2D",
+)
+
+# pyradiomics's gldm is IBSI's NGLDM with alpha = 0, distance 1
+GLDM = PyradiomicsNames(
+    "gldm",
+    {
+        "ngl_lde": "SmallDependenceEmphasis",
+        "ngl_hde": "LargeDependenceEmphasis",
+        "ngl_glnu": "GrayLevelNonUniformity",
+        "ngl_dcnu": "DependenceNonUniformity",
+        "ngl_dcnu_norm": "DependenceNonUniformityNormalized",
+        "ngl_gl_var": "GrayLevelVariance",
+        "ngl_dc_var": "DependenceVariance",
+        "ngl_dc_entr": "DependenceEntropy",
+        "ngl_lgce": "LowGrayLevelEmphasis",
+        "ngl_hgce": "HighGrayLevelEmphasis",
+        "ngl_ldlge": "SmallDependenceLowGrayLevelEmphasis",
+        "ngl_ldhge": "SmallDependenceHighGrayLevelEmphasis",
+        "ngl_hdlge": "LargeDependenceLowGrayLevelEmphasis",
+        "ngl_hdhge": "LargeDependenceHighGrayLevelEmphasis",
+    },
+    suffix_3d="_3D",
+    suffix_2d="_2D",
 )
 
 
-def _table(*, two_d: bool) -> dict[str, str]:
-    table = {k: f"original_firstorder_{v}" for k, v in _FIRST_ORDER.items()}
-    if two_d:
-        table |= {k: f"original_shape2D_{v}" for k, v in _SHAPE_2D.items()}
-    else:
-        table |= {k: f"original_shape_{v}" for k, v in _SHAPE.items()}
-    for family, names, suffix_3d, suffix_2d in _TEXTURE:
-        suffix = suffix_2d if two_d else suffix_3d
-        table |= {k + suffix: f"original_{family}_{v}" for k, v in names.items()}
-    return table
+# family ids -> (the families, kept alive so that their ids stay theirs; 3-D table, 2-D table)
+_TABLES: dict[tuple[int, ...], tuple[list[Family], dict[str, str], dict[str, str]]] = {}
 
 
-#: medscale id -> pyradiomics name, for 3-D images (and the first-order features).
-PYRADIOMICS_NAMES: dict[str, str] = _table(two_d=False)
-#: medscale id -> pyradiomics name for one-slice images (``default-2d``: shape2D, 2-D texture).
-PYRADIOMICS_NAMES_2D: dict[str, str] = _table(two_d=True)
+def _tables() -> tuple[dict[str, str], dict[str, str]]:
+    """(3-D table, 2-D table) of the families registered now (rebuilt when they change)."""
+    registered = families()
+    key = tuple(id(family) for family in registered)
+    if key not in _TABLES:
+        tables: tuple[dict[str, str], dict[str, str]] = ({}, {})
+        for family in registered:
+            names = family.pyradiomics
+            if names is None:
+                continue
+            for table, dims, suffix in zip(
+                tables, ("3D", "2D"), (names.suffix_3d, names.suffix_2d), strict=True
+            ):
+                if dims in names.tables:
+                    prefix = f"original_{names.feature_class}_"
+                    table |= {k + suffix: prefix + v for k, v in names.names.items()}
+        _TABLES.clear()
+        _TABLES[key] = (registered, *tables)
+    _, three_d, two_d = _TABLES[key]
+    return three_d, two_d
+
+
+def pyradiomics_table(*, two_d: bool = False) -> dict[str, str]:
+    """medscale id -> pyradiomics name over every registered family, 3-D or one-slice (2-D)."""
+    return dict(_tables()[1 if two_d else 0])
+
+
+def __getattr__(name: str) -> dict[str, str]:
+    """`PYRADIOMICS_NAMES` (3-D and first-order ids) and `PYRADIOMICS_NAMES_2D` (one-slice
+    images: shape2D, 2-D texture), built from the registered families on first use."""
+    if name == "PYRADIOMICS_NAMES":
+        return pyradiomics_table(two_d=False)
+    if name == "PYRADIOMICS_NAMES_2D":
+        return pyradiomics_table(two_d=True)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 NAME_STYLES = ("ibsi", "pyradiomics")
 
@@ -221,12 +294,13 @@ def to_pyradiomics(features: Mapping[str, float]) -> dict[str, float]:
     >>> to_pyradiomics({"stat_mean": 1.5, "stat_kurt": 0.2, "cm_contrast_3D_avg": 4.0})
     {'original_firstorder_Mean': 1.5, 'stat_kurt': 0.2, 'original_glcm_Contrast': 4.0}
     """
-    taken = {PYRADIOMICS_NAMES[k] for k in features if k in PYRADIOMICS_NAMES}
+    three_d_table, two_d_table = _tables()
+    taken = {three_d_table[k] for k in features if k in three_d_table}
     renamed: dict[str, float] = {}
     for key, value in features.items():
-        name = PYRADIOMICS_NAMES.get(key)
+        name = three_d_table.get(key)
         if name is None:
-            two_d = PYRADIOMICS_NAMES_2D.get(key)
+            two_d = two_d_table.get(key)
             name = two_d if two_d is not None and two_d not in taken else key
         renamed[name] = value
     return renamed
@@ -244,9 +318,12 @@ def rename(features: Mapping[str, float], names: str = "ibsi") -> dict[str, floa
         return dict(features)
     if names == "pyradiomics":
         return to_pyradiomics(features)
-    from medscale.errors import ConfigError
-
     raise ConfigError(f"names must be one of {', '.join(NAME_STYLES)}, got {names!r}")
 
 
-__all__ = ["NAME_STYLES", "PYRADIOMICS_NAMES", "PYRADIOMICS_NAMES_2D", "rename", "to_pyradiomics"]
+__all__ = [
+    "NAME_STYLES",
+    "pyradiomics_table",
+    "rename",
+    "to_pyradiomics",
+]

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from medscale.errors import ConfigError
-from medscale.features.registry import FAMILY_MODULES, IBSI_FAMILIES
+from medscale.features.registry import IBSI_FAMILIES, family_names
 from medscale.features.settings_model import (
     DIMENSIONS,
     MAX_BINS,
@@ -167,9 +167,10 @@ def from_dict(data: Mapping[str, Any], *, where: str) -> Settings:
         families = IBSI_FAMILIES
     if isinstance(families, str) or not isinstance(families, list | tuple):
         raise ConfigError(f"{where}: families must be a list of family names or 'all'")
+    known = family_names()
     for family in families:
-        if family not in FAMILY_MODULES:
-            close = difflib.get_close_matches(str(family), list(FAMILY_MODULES), n=1)
+        if family not in known:
+            close = difflib.get_close_matches(str(family), list(known), n=1)
             hint = f"; did you mean {close[0]!r}?" if close else ""
             raise ConfigError(f"{where}: unknown feature family {family!r}{hint}")
 

@@ -15,11 +15,17 @@ from __future__ import annotations
 
 import logging
 import warnings
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from medscale.errors import InputError, MedscaleWarning
-from medscale.features.registry import FeatureInfo
+from medscale.features.pyradiomics_names import STATISTICS
+from medscale.features.registry import Family, FeatureInfo
+
+if TYPE_CHECKING:
+    from medscale.features.family_inputs import FamilyInputs
+    from medscale.features.settings_model import Settings
 
 log = logging.getLogger(__name__)
 
@@ -212,3 +218,16 @@ def compute(values: np.ndarray) -> dict[str, float]:
     features["stat_energy"] = energy
     features["stat_rms"] = float(np.sqrt(energy / array.size))
     return {name: features[name] for name in names}
+
+
+def _compute_family(inputs: FamilyInputs, settings: Settings) -> dict[str, float]:
+    return compute(inputs.values)
+
+
+FAMILY = Family(
+    name=_FAMILY,
+    features=FEATURES,
+    needs=("values",),
+    compute=_compute_family,
+    pyradiomics=STATISTICS,
+)

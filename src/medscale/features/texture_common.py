@@ -17,9 +17,8 @@ from __future__ import annotations
 
 import logging
 import warnings
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
@@ -30,6 +29,10 @@ from medscale.features.texture_zones import compress_values as compress_values
 from medscale.features.texture_zones import label_zones as label_zones
 from medscale.features.texture_zones import zone_matrices as zone_matrices
 from medscale.features.texture_zones import zone_table as zone_table
+
+if TYPE_CHECKING:
+    from medscale.features.family_inputs import FamilyInputs
+    from medscale.features.settings_model import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -82,25 +85,6 @@ def parse_dimensions(dimension: str | Sequence[str]) -> tuple[str, ...]:
     return wanted
 
 
-# (levels, roi, n_levels, margin) -> padded array, while `shared_prepare` is active
-_SHARED: ContextVar[dict | None] = ContextVar("texture_prepare_shared", default=None)
-
-
-@contextmanager
-def shared_prepare() -> Iterator[None]:
-    """Within this block, `prepare` of the same array objects is computed once and shared.
-
-    `extract` runs the six texture families on the same ``levels`` / ``roi`` arrays; this
-    saves five crops. The cached result is read-only, and the arrays must not change while
-    the block runs. Thread- and task-safe (a context variable).
-    """
-    token = _SHARED.set({})
-    try:
-        yield
-    finally:
-        _SHARED.reset(token)
-
-
 def prepare(
     levels: npt.ArrayLike,
     roi: npt.ArrayLike,
@@ -138,17 +122,7 @@ def prepare(
     InputError
         When a level inside the ROI lies outside 1..`n_levels`.
     """
-    shared = _SHARED.get()
-    key = (id(levels), id(roi), int(n_levels), margin)
-    if shared is not None and key in shared:
-        kept_levels, kept_roi, padded = shared[key]
-        if kept_levels is levels and kept_roi is roi:
-            return padded
-    padded = _prepare(levels, roi, n_levels, margin=margin, family=family)
-    if shared is not None and padded is not None:
-        padded.flags.writeable = False
-        shared[key] = (levels, roi, padded)
-    return padded
+    return _prepare(levels, roi, n_levels, margin=margin, family=family)
 
 
 def _prepare(
@@ -322,3 +296,59 @@ def present_levels(padded: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     present = np.bincount(padded.ravel()) > 0
     present[0] = False
     return np.flatnonzero(present), np.cumsum(present) - 1
+
+
+def zone_features(
+    matrices: np.ndarray,
+    n_voxels: np.ndarray,
+    i_values: np.ndarray,
+    j_values: np.ndarray,
+    names: dict[str, str],
+    suffix: str,
+) -> dict[str, float]:
+    """Features of the non-empty matrices of a stack, averaged, named ``<names[g]>_<suffix>``.
+
+    `i_values` holds the grey level of each row, `j_values` the zone size (or distance) of each
+    column of `matrices`.
+    """
+    keep = n_voxels > 0
+    values = matrix_features(matrices[keep], n_voxels[keep].astype(np.float64), j_values, i_values)
+    return averaged(values, names, suffix)
+
+
+ZoneMatrices = Callable[[str], tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]
+
+
+def zone_family_features(
+    matrices: ZoneMatrices, dims: Sequence[str], names: dict[str, str]
+) -> dict[str, float]:
+    """The ``_2D`` (per slice, averaged), ``_2_5D`` (slices merged) and ``_3D`` features of a
+    zone family (GLSZM, GLDZM) whose ``matrices(dimension)`` gives (matrices, n_voxels, levels,
+    zone values) per z plane for ``"2D"``, for the volume for ``"3D"``."""
+    out: dict[str, float] = {}
+    if "2D" in dims or "2.5D" in dims:
+        per_slice, n_voxels, zone_levels, zone_values = matrices("2D")
+        if "2D" in dims:
+            out.update(zone_features(per_slice, n_voxels, zone_levels, zone_values, names, "2D"))
+        if "2.5D" in dims:
+            merged = per_slice.sum(axis=0, keepdims=True)
+            total = n_voxels.sum(keepdims=True)
+            out.update(zone_features(merged, total, zone_levels, zone_values, names, "2_5D"))
+    if "3D" in dims:
+        out.update(zone_features(*matrices("3D"), names, "3D"))
+    return out
+
+
+def per_dimension(
+    compute_prepared: Callable[..., dict[str, float]],
+) -> Callable[[FamilyInputs, Settings], dict[str, float]]:
+    """A texture family's `Family.compute`: `compute_prepared` of the shared texture input
+    (``inputs.texture``), once per dimension of ``settings.texture.dimensions``."""
+
+    def compute(inputs: FamilyInputs, settings: Settings) -> dict[str, float]:
+        found: dict[str, float] = {}
+        for dimension in settings.texture.dimensions:
+            found.update(compute_prepared(inputs.texture, inputs.roi.n_levels, dimension=dimension))
+        return found
+
+    return compute

@@ -17,13 +17,12 @@ import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 
 from medscale.errors import InputError, MedscaleError, MedscaleWarning
-from medscale.features.extract import TEXTURE_FAMILIES, extract, family_module
+from medscale.features.extract import extract
+from medscale.features.registry import families
 from medscale.features.settings import Settings, for_image, load_settings
 
 log = logging.getLogger(__name__)
 
-_SUFFIXES = {"2D": "2D", "2.5D": "2_5D", "3D": "3D"}
-_AVERAGED = ("glcm", "glrlm")  # families with _avg and _comb variants
 _DIAGNOSTIC_STAGES = (
     ("init", "img"),
     ("interp", "img"),
@@ -53,20 +52,8 @@ def feature_names(settings: Settings | str | dict = "default") -> list[str]:
     """The feature ids `extract` returns under `settings` (installed families only)."""
     settings = load_settings(settings)
     names = _diagnostic_names() if settings.diagnostics else []
-    for family in settings.families:
-        module = family_module(family)
-        if module is None:
-            continue
-        for info in module.FEATURES:
-            if family not in TEXTURE_FAMILIES:
-                names.append(info.name)
-                continue
-            for dimension in settings.texture.dimensions:
-                suffix = _SUFFIXES[dimension]
-                if family in _AVERAGED:
-                    names += [f"{info.name}_{suffix}_avg", f"{info.name}_{suffix}_comb"]
-                else:
-                    names.append(f"{info.name}_{suffix}")
+    for family in families(settings.families):
+        names += family.output_names(settings)
     return names
 
 
