@@ -27,10 +27,12 @@ test: $(VENV)/.all
 bench: $(VENV)/.all
 	for b in benchmarks/bench_*.py; do $(PY) $$b || exit 1; done
 
+# ruff, ruff format, mypy and the import contracts of pyproject.toml (also .pre-commit-config.yaml).
 lint: $(VENV)/.all
 	$(VENV)/bin/ruff check src tests benchmarks
 	$(VENV)/bin/ruff format --check src tests benchmarks
 	$(VENV)/bin/mypy src/medscale
+	$(VENV)/bin/lint-imports --no-cache
 
 clean:
 	rm -rf $(VENV) demo-output .pytest_cache

@@ -12,12 +12,12 @@ import struct
 import warnings
 from typing import Any
 
-from medscale.catalog.header import (
-    _PIXEL_TAGS,
-    _UNDEFINED,
+from medscale.catalog.completeness import (
+    PIXEL_TAGS,
+    UNDEFINED_LENGTH,
     UnreadableFileError,
-    _check_not_cut,
-    _truncated,
+    check_not_cut,
+    truncated,
 )
 from medscale.catalog.schema import META_TAGS, TAGS
 
@@ -75,20 +75,20 @@ def _read(path: str, size: int) -> dict[str, Any]:
     if len(pixel_header) >= 8 and little is not None:
         order = "<" if little else ">"
         group, element = struct.unpack(order + "HH", pixel_header[:4])
-        if group << 16 | element in _PIXEL_TAGS:
+        if group << 16 | element in PIXEL_TAGS:
             # a VR after the tag (explicit), else the length (implicit, or a broken file)
             explicit_long = len(pixel_header) == 12 and pixel_header[4:6].isalpha()
             length = struct.unpack(
                 order + "I", pixel_header[8:12] if explicit_long else pixel_header[4:8]
             )[0]
             header = 12 if explicit_long else 8
-            if length != _UNDEFINED and stop + header + length > size:
-                raise _truncated(
+            if length != UNDEFINED_LENGTH and stop + header + length > size:
+                raise truncated(
                     path, f"Pixel Data needs {length} bytes, {size - stop - header} remain"
                 )
             values["has_pixel_data"] = True
             return values
-    _check_not_cut(values, path)
+    check_not_cut(values, path)
     values["has_pixel_data"] = False
     return values
 

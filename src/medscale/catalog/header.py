@@ -29,13 +29,18 @@ import logging
 import struct
 from typing import Any, BinaryIO
 
+from medscale.catalog.completeness import (
+    PIXEL_TAGS,
+    UNDEFINED_LENGTH,
+    UnreadableFileError,
+    check_not_cut,
+    truncated,
+)
 from medscale.catalog.schema import META_TAGS, TAGS, decode_text, make_row
-from medscale.errors import DicomError
 
 logger = logging.getLogger(__name__)
 
 _CHUNK = 16384
-_UNDEFINED = 0xFFFFFFFF
 _LONG_VRS = frozenset(
     {b"OB", b"OW", b"OF", b"OD", b"OL", b"OV", b"SQ", b"UC", b"UN", b"UR", b"UT", b"SV", b"UV"}
 )
@@ -64,7 +69,6 @@ _SHORT_VRS = frozenset(
         b"US",
     }
 )
-_PIXEL_TAGS = frozenset({0x7FE00008, 0x7FE00009, 0x7FE00010})
 _FUNCTIONAL_GROUPS = frozenset({0x52009229, 0x52009230})
 _LAST_WANTED = max(TAGS)
 _IMPLICIT_LE = "1.2.840.10008.1.2"
@@ -95,21 +99,6 @@ _US = struct.Struct("<H")
 _PIXEL_DATA_TAG = b"\xe0\x7f\x10\x00"
 _TAG_VR_SHORT = struct.Struct("<HH2sH")
 _LONG_LENGTH = struct.Struct("<I")
-
-
-class UnreadableFileError(DicomError):
-    """A file that is not DICOM, is cut short, or cannot be parsed.
-
-    Attributes
-    ----------
-    error_type : str
-        ``not_dicom``, ``truncated`` or ``unreadable`` (the ``error_type`` column).
-    """
-
-    def __init__(self, path: str, error_type: str, reason: str) -> None:
-        super().__init__(f"{path}: {reason}")
-        self.error_type = error_type
-        self.reason = reason
 
 
 class _Fallback(Exception):
@@ -164,10 +153,6 @@ def read_row(path: str, size: int, mtime_ns: int) -> dict[str, Any]:
     return make_row(values)
 
 
-def _truncated(path: str, what: str) -> UnreadableFileError:
-    return UnreadableFileError(path, "truncated", f"truncated DICOM file: {what}")
-
-
 def _read_fast(handle: BinaryIO, size: int, path: str) -> dict[str, Any]:
     window = _Window(handle, size)
     if len(window.data) < 132 or window.data[128:132] != b"DICM":
@@ -181,20 +166,9 @@ def _read_fast(handle: BinaryIO, size: int, path: str) -> dict[str, Any]:
     has_pixels = _walk(window, position, explicit=syntax != _IMPLICIT_LE, raw=raw, path=path)
     _decode(raw, values)
     if not has_pixels:
-        _check_not_cut(values, path)
+        check_not_cut(values, path)
     values["has_pixel_data"] = has_pixels
     return values
-
-
-def _check_not_cut(values: dict[str, Any], path: str) -> None:
-    """A file with Rows but no Pixel Data was cut at an element boundary after (0028,0010).
-
-    An image SOP class without Rows nor Pixel Data may be a header-only copy (or a file cut
-    before its image attributes, which nothing in the file betrays): it is a row, with
-    ``has_pixel_data`` false.
-    """
-    if values.get("rows") is not None:
-        raise _truncated(path, "an image (Rows present) that ends before its Pixel Data")
 
 
 def _read_meta(window: _Window, values: dict[str, Any], path: str) -> int:
@@ -203,7 +177,7 @@ def _read_meta(window: _Window, values: dict[str, Any], path: str) -> int:
     while True:
         if position + 12 > len(data):
             if position + 12 > window.size:
-                raise _truncated(path, "the file meta information is cut short")
+                raise truncated(path, "the file meta information is cut short")
             raise _Fallback("large file meta")
         group, element, vr, length = _TAG_VR_SHORT.unpack_from(data, position)
         if group != 0x0002:
@@ -212,9 +186,9 @@ def _read_meta(window: _Window, values: dict[str, Any], path: str) -> int:
         if vr in _LONG_VRS:
             length, header = _LONG_LENGTH.unpack_from(data, position + 8)[0], 12
         end = position + header + length
-        if length != _UNDEFINED and end > window.size:
-            raise _truncated(path, "the file meta information is cut short")
-        if length == _UNDEFINED or end > len(data):
+        if length != UNDEFINED_LENGTH and end > window.size:
+            raise truncated(path, "the file meta information is cut short")
+        if length == UNDEFINED_LENGTH or end > len(data):
             raise _Fallback("odd file meta")
         key = META_TAGS.get(group << 16 | element)
         if key is not None:
@@ -232,7 +206,7 @@ def _walk(
     one ``unpack_from`` and a few comparisons, and once past the last wanted tag the walk
     stops as soon as :func:`_pixels_ahead` finds the complete Pixel Data further on.
     """
-    size, depth, undefined, shortcut_tried = window.size, 0, _UNDEFINED, False
+    size, depth, undefined, shortcut_tried = window.size, 0, UNDEFINED_LENGTH, False
     data, base = window.data, window.start
     limit = base + len(data) - 12  # an element header starting at or before this fits
     unpack_explicit, unpack_implicit = _TAG_VR_SHORT.unpack_from, _TAG_LENGTH.unpack_from
@@ -242,7 +216,7 @@ def _walk(
     while position < size:
         if position > limit:
             if position + 8 > size:
-                raise _truncated(path, f"an element header cut at byte {position}")
+                raise truncated(path, f"an element header cut at byte {position}")
             window.load(position, 12)
             data, base = window.data, window.start
             limit = base + len(data) - 12
@@ -256,7 +230,7 @@ def _walk(
                 value_start = 0
             elif vr in long_vrs:
                 if position + 12 > size:
-                    raise _truncated(path, f"an element header cut at byte {position}")
+                    raise truncated(path, f"an element header cut at byte {position}")
                 length, value_start = unpack_long(data, relative + 8)[0], position + 12
                 if length == undefined and vr != b"SQ" and (group, element) != (0x7FE0, 0x0010):
                     raise _Fallback(f"undefined-length {vr!r}")
@@ -280,9 +254,9 @@ def _walk(
                     if _pixels_ahead(window, raw, position, explicit=explicit):
                         return True
                 if group >= 0x5200:
-                    if tag in _PIXEL_TAGS:
+                    if tag in PIXEL_TAGS:
                         if length != undefined and value_start + length > size:
-                            raise _truncated(
+                            raise truncated(
                                 path,
                                 f"Pixel Data needs {length} bytes, {size - value_start} remain",
                             )
@@ -292,7 +266,7 @@ def _walk(
             elif tag in wanted and length != undefined:
                 end = value_start + length
                 if end > size:
-                    raise _truncated(
+                    raise truncated(
                         path,
                         f"element ({group:04X},{element:04X}) needs "
                         f"{length} bytes, {size - value_start} remain",
@@ -308,9 +282,9 @@ def _walk(
         else:
             position = value_start + length
     if depth > 0:
-        raise _truncated(path, "the file ends inside a sequence")
+        raise truncated(path, "the file ends inside a sequence")
     if position > size:
-        raise _truncated(path, f"an element needs {position - size} bytes more than the file has")
+        raise truncated(path, f"an element needs {position - size} bytes more than the file has")
     return False
 
 
@@ -382,3 +356,6 @@ def _encodings(charset: bytes) -> tuple[str, ...]:
 
     names = [part.strip() for part in charset.decode("latin-1").split("\\")]
     return tuple(convert_encodings([name or "ISO_IR 6" for name in names]))
+
+
+__all__ = ["UnreadableFileError", "read_row"]
