@@ -10,8 +10,8 @@ from hypothesis.extra.numpy import arrays
 
 from medscale import Image
 from medscale.errors import ConfigError
+from medscale.params import parse_spec
 from medscale.preprocess import STEPS, Chain, gaussian, window
-from medscale.preprocess.params import parse_spec
 
 DIRECTION = ((0.0, 0.6, 0.8), (0.0, -0.8, 0.6), (1.0, 0.0, 0.0))  # oblique, orthonormal
 

@@ -93,7 +93,9 @@ def test_segment_usage_and_failures(files, capsys) -> None:
     )
     assert "kmeans: parameter 'n_clusters'" in capsys.readouterr().err
     assert main(["segment", str(image_path), "--method", "region_growing", "--out", out]) == 1
-    assert "parameter 'seed' is required" in capsys.readouterr().err
+    message = capsys.readouterr().err
+    assert "parameter 'seed' is required" in message
+    assert "give --param seed=" in message  # the CLI says how, in its own syntax
     assert main(["segment", "--list"]) == 0
     assert "region_growing" in capsys.readouterr().out
 

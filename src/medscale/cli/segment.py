@@ -71,8 +71,16 @@ def command(
 
     from medscale.io import read_image, read_mask, write_image
 
+    from medscale.params import MissingParameterError
+
     source = read_image(image)
-    mask = segment(source, method, **values)
+    try:
+        mask = segment(source, method, **values)
+    except MissingParameterError as err:  # say how to give it on this command line
+        raise ConfigError(
+            f"{err.operation}: parameter {err.parameter!r} is required ({err.what}): "
+            f"give --param {err.parameter}={err.example}"
+        ) from err
     write_image(mask, out)
     click.echo(
         f"{out}: {mask.voxel_count} voxels, "

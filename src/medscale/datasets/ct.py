@@ -13,7 +13,7 @@ import numpy as np
 from scipy import ndimage as ndi
 
 from medscale.datasets import lesion as lesion_model
-from medscale.datasets.case import TISSUE_CODES, SyntheticCase
+from medscale.datasets.case import TISSUE_CODES, SyntheticCase, check_grid, smooth_unit_noise
 from medscale.datasets.population import (
     SITES,
     STREAM_CT,
@@ -21,33 +21,10 @@ from medscale.datasets.population import (
     header_facts,
     rng_for,
 )
-from medscale.errors import ConfigError
 from medscale.image import Image, Mask
 
 _HU = {"air": -1000.0, "fat": -100.0, "soft_tissue": 40.0, "lung": -850.0, "vessel": 40.0}
 _CORTICAL_HU, _CANCELLOUS_HU = 800.0, 250.0
-
-
-def _check_grid(shape: tuple[int, ...], spacing_mm: tuple[float, ...], dim: int) -> None:
-    if len(shape) != dim or len(spacing_mm) != dim:
-        raise ConfigError(
-            f"shape and spacing_mm need {dim} values each, got {shape!r} and {spacing_mm!r}"
-        )
-    if min(shape) < 8 or min(spacing_mm) <= 0:
-        raise ConfigError(
-            f"the grid needs at least 8 voxels per axis and positive spacing, got "
-            f"shape {shape!r}, spacing {spacing_mm!r} mm"
-        )
-
-
-def _smooth_unit_noise(
-    rng: np.random.Generator, shape: tuple[int, ...], sigma_voxels: list[float]
-) -> np.ndarray:
-    """Gaussian white noise smoothed by `sigma_voxels`, rescaled to unit standard deviation."""
-    field = ndi.gaussian_filter(
-        rng.standard_normal(shape, dtype=np.float32), sigma_voxels, truncate=3.0
-    )
-    return field / max(float(field.std()), 1e-6)
 
 
 def _anatomy(
@@ -106,7 +83,7 @@ def _anatomy(
         )
     box_shape = tuple(b.stop - b.start for b in box)
     sigma = [2.5 / s for s in spacing_mm]
-    first, second = (_smooth_unit_noise(rng, box_shape, sigma) for _ in range(2))
+    first, second = (smooth_unit_noise(rng, box_shape, sigma) for _ in range(2))
     in_lung = lungs[box]
     codes[box][in_lung] = TISSUE_CODES["lung"]
     hu[box][in_lung] = (-850.0 + 15.0 * first)[in_lung]
@@ -198,7 +175,7 @@ def generate_ct_case(
     """
     shape = tuple(int(n) for n in shape)  # type: ignore[assignment]
     spacing_mm = tuple(float(s) for s in spacing_mm)  # type: ignore[assignment]
-    _check_grid(shape, spacing_mm, 3)
+    check_grid(shape, spacing_mm, 3)
     identity = case_identity(index, seed=seed, n_sites=n_sites)
     site = SITES[identity.site_index]
     rng = rng_for(seed, index, STREAM_CT)
@@ -235,7 +212,7 @@ def generate_ct_case(
     mask_array[box] = inside
 
     blurred = ndi.gaussian_filter(hu, [site.blur_mm / s for s in spacing_mm])
-    noise = _smooth_unit_noise(rng, shape, [0.0, 0.7, 0.7]) * site.noise_sd
+    noise = smooth_unit_noise(rng, shape, [0.0, 0.7, 0.7]) * site.noise_sd
     calibrated = site.hu_scale * blurred + site.hu_offset + noise
     array = np.clip(np.rint(calibrated), -1024, 3071).astype(np.int16)
 

@@ -14,8 +14,7 @@ import numpy as np
 from scipy import ndimage as ndi
 
 from medscale.datasets import lesion as lesion_model
-from medscale.datasets.case import TISSUE_CODES, SyntheticCase
-from medscale.datasets.ct import _check_grid, _smooth_unit_noise
+from medscale.datasets.case import TISSUE_CODES, SyntheticCase, check_grid, smooth_unit_noise
 from medscale.datasets.population import SITES, STREAM_XRAY, case_identity, header_facts, rng_for
 from medscale.image import Image, Mask
 
@@ -61,7 +60,7 @@ def _chest(
     )
     attenuation = attenuation + 0.12 * ribs
     codes[ribs | spine] = TISSUE_CODES["bone"]
-    attenuation = attenuation + 0.03 * _smooth_unit_noise(rng, shape, [4.0 / sy, 4.0 / sx])
+    attenuation = attenuation + 0.03 * smooth_unit_noise(rng, shape, [4.0 / sy, 4.0 / sx])
     attenuation = np.where(body, attenuation, 0.0).astype(np.float32)
     return attenuation, codes, lungs & body
 
@@ -108,7 +107,7 @@ def generate_xray_case(
     """
     shape = tuple(int(n) for n in shape)  # type: ignore[assignment]
     spacing_mm = tuple(float(s) for s in spacing_mm)  # type: ignore[assignment]
-    _check_grid(shape, spacing_mm, 2)
+    check_grid(shape, spacing_mm, 2)
     identity = case_identity(index, seed=seed, n_sites=n_sites, prefix="xray")
     site = SITES[identity.site_index]
     rng = rng_for(seed, index, STREAM_XRAY)
@@ -141,7 +140,7 @@ def generate_xray_case(
         attenuation, [site.blur_mm / s for s in spacing_mm]
     )
     grey = site.hu_scale * grey + 3.0 * site.hu_offset
-    grey = grey + 2.0 * site.noise_sd * _smooth_unit_noise(rng, shape, [0.8, 0.8])
+    grey = grey + 2.0 * site.noise_sd * smooth_unit_noise(rng, shape, [0.8, 0.8])
     array = np.clip(np.rint(grey), 0, 4095).astype(np.uint16)[np.newaxis]
 
     spacing3 = (1.0, spacing_mm[0], spacing_mm[1])

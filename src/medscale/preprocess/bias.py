@@ -7,8 +7,8 @@ import logging
 import numpy as np
 
 from medscale.image import Image
+from medscale.params import float_dtype, new_image, require, require_finite
 from medscale.preprocess.chain import STEPS
-from medscale.preprocess.params import float_dtype, new_image, require, require_finite
 
 log = logging.getLogger(__name__)
 

@@ -22,7 +22,7 @@ from typing import Any
 
 from medscale.errors import ConfigError, MedscaleError
 from medscale.image import Image
-from medscale.preprocess.params import Registry, parse_spec
+from medscale.params import Registry, parse_spec
 
 log = logging.getLogger(__name__)
 

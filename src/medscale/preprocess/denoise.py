@@ -14,8 +14,8 @@ import numpy as np
 from scipy import ndimage
 
 from medscale.image import Image
+from medscale.params import float_dtype, new_image, per_axis, require, require_finite
 from medscale.preprocess.chain import STEPS
-from medscale.preprocess.params import float_dtype, new_image, per_axis, require, require_finite
 
 log = logging.getLogger(__name__)
 

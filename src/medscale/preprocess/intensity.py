@@ -9,9 +9,9 @@ from scipy import ndimage
 
 from medscale.errors import ConfigError
 from medscale.image import Image
+from medscale.params import float_dtype, new_image, require, require_finite
 from medscale.preprocess.chain import STEPS
 from medscale.preprocess.denoise import sigma_voxels
-from medscale.preprocess.params import float_dtype, new_image, require, require_finite
 
 log = logging.getLogger(__name__)
 

@@ -13,8 +13,8 @@ from scipy import ndimage
 
 from medscale.errors import ConfigError
 from medscale.image import Image
+from medscale.params import require, require_finite
 from medscale.preprocess.chain import STEPS
-from medscale.preprocess.params import require, require_finite
 
 _SHAPES = ("ball", "disk")
 

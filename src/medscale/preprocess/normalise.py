@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from medscale.image import Image
+from medscale.params import float_dtype, new_image, require, require_finite
 from medscale.preprocess.chain import STEPS
-from medscale.preprocess.params import float_dtype, new_image, require, require_finite
 
 
 @STEPS.register("zscore")

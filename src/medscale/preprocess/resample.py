@@ -8,8 +8,8 @@ import numpy as np
 
 from medscale.errors import ConfigError
 from medscale.image import Image
+from medscale.params import per_axis, require, require_finite
 from medscale.preprocess.chain import STEPS
-from medscale.preprocess.params import per_axis, require, require_finite
 
 log = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from medscale.image import Image, Mask
-from medscale.preprocess.params import require
+from medscale.params import require
 from medscale.segment.methods import METHODS, as_mask
 
 

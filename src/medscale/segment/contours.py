@@ -18,9 +18,9 @@ import numpy as np
 from scipy import ndimage
 
 from medscale.image import Image, Mask
+from medscale.params import require, require_2d
 from medscale.preprocess.morphology import structuring_element
-from medscale.preprocess.params import require, require_2d
-from medscale.segment.methods import METHODS, as_mask, check_seed
+from medscale.segment.methods import METHODS, as_mask, check_seed, need_seed
 
 log = logging.getLogger(__name__)
 
@@ -259,10 +259,8 @@ def geodesic_active_contour(
         morphological_geodesic_active_contour,
     )
 
-    from medscale.segment.region import _need_seed
-
     op = "geodesic_active_contour"
-    seed = _need_seed(seed, image, op)
+    seed = need_seed(seed, image, op)
     require(radius_mm > 0, op, "radius_mm", "> 0 mm", radius_mm)
     require(iterations >= 1, op, "iterations", ">= 1", iterations)
     require(sigma_mm > 0, op, "sigma_mm", "> 0 mm", sigma_mm)

@@ -6,8 +6,8 @@ import numpy as np
 from scipy import ndimage
 
 from medscale.image import Image, Mask
+from medscale.params import require
 from medscale.preprocess.morphology import structuring_element
-from medscale.preprocess.params import require
 from medscale.segment.methods import METHODS, as_mask
 
 _FULL = np.ones((3, 3, 3), dtype=bool)

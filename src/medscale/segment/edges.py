@@ -7,8 +7,8 @@ from scipy import ndimage
 
 from medscale.errors import ConfigError
 from medscale.image import Image, Mask
+from medscale.params import require
 from medscale.preprocess.morphology import structuring_element
-from medscale.preprocess.params import require
 from medscale.segment.methods import METHODS, as_mask
 from medscale.segment.threshold import otsu_value
 from medscale.segment.watershed import gradient_magnitude

@@ -20,7 +20,7 @@ import numpy as np
 
 from medscale.errors import ConfigError, InputError, MaskError
 from medscale.image import Image, Mask
-from medscale.preprocess.params import Registry, require_finite
+from medscale.params import MissingParameterError, Registry, require_finite
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +44,15 @@ def check_seed(seed: Sequence[int] | None, image: Image, op: str) -> tuple[int, 
         )
     z, y, x = values
     return z, y, x
+
+
+def need_seed(seed: Sequence[int] | None, image: Image, op: str) -> tuple[int, int, int]:
+    """`check_seed` for a method that cannot run without a seed (`MissingParameterError`)."""
+    checked = check_seed(seed, image, op)
+    if checked is None:
+        centre = ",".join(str(n // 2) for n in image.shape)
+        raise MissingParameterError(op, "seed", "voxel indices Z,Y,X", centre)
+    return checked
 
 
 def check_box(

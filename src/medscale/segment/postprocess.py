@@ -6,7 +6,7 @@ import numpy as np
 from scipy import ndimage
 
 from medscale.image import Mask
-from medscale.preprocess.params import require
+from medscale.params import require
 
 _FULL = np.ones((3, 3, 3), dtype=bool)
 

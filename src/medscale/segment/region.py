@@ -8,11 +8,10 @@ from collections.abc import Sequence
 import numpy as np
 from scipy import ndimage
 
-from medscale.errors import ConfigError
 from medscale.image import Image, Mask
+from medscale.params import require
 from medscale.preprocess.morphology import structuring_element
-from medscale.preprocess.params import require
-from medscale.segment.methods import METHODS, as_mask, check_seed, component_at
+from medscale.segment.methods import METHODS, as_mask, component_at, need_seed
 from medscale.segment.shape import contact_sphere_constrain, fills_convex_hull, star_constrain
 from medscale.segment.threshold import otsu_value
 
@@ -60,17 +59,6 @@ def seed_thresholds(
     if mean >= t:
         return t, mean + max(mean - t, 3 * sd)
     return mean - max(t - mean, 3 * sd), t
-
-
-def _need_seed(seed: tuple[int, ...] | None, image: Image, op: str) -> tuple[int, int, int]:
-    checked = check_seed(seed, image, op)
-    if checked is None:
-        raise ConfigError(
-            f"{op}: parameter 'seed' is required (voxel indices Z,Y,X, e.g. "
-            f"--param seed={image.shape[0] // 2},{image.shape[1] // 2},"
-            f"{image.shape[2] // 2})"
-        )
-    return checked
 
 
 def surroundings(image: Image, lower: float, upper: float) -> np.ndarray:
@@ -230,7 +218,7 @@ def region_growing(
     """
     import SimpleITK as sitk
 
-    seed = _need_seed(seed, image, "region_growing")
+    seed = need_seed(seed, image, "region_growing")
     require(seed_radius_mm > 0, "region_growing", "seed_radius_mm", "> 0 mm", seed_radius_mm)
     require(window_mm > 0, "region_growing", "window_mm", "> 0 mm", window_mm)
     prior = {
@@ -321,7 +309,7 @@ def confidence_connected(
     2 voxels) flooded lung1 and breast1.
     """
     op = "confidence_connected"
-    seed = _need_seed(seed, image, op)
+    seed = need_seed(seed, image, op)
     require(multiplier > 0, op, "multiplier", "> 0", multiplier)
     require(iterations >= 0, op, "iterations", ">= 0", iterations)
     require(radius_mm > 0, op, "radius_mm", "> 0 mm", radius_mm)

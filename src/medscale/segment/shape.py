@@ -18,7 +18,7 @@ from collections.abc import Sequence
 import numpy as np
 from scipy import ndimage
 
-from medscale.preprocess.params import require
+from medscale.params import require
 from medscale.segment.methods import component_at
 
 

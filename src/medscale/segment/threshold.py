@@ -8,7 +8,7 @@ import numpy as np
 
 from medscale.errors import ConfigError
 from medscale.image import Image, Mask
-from medscale.preprocess.params import require
+from medscale.params import require
 from medscale.segment.methods import METHODS, as_mask
 
 log = logging.getLogger(__name__)

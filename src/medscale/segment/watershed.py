@@ -6,10 +6,10 @@ import numpy as np
 from scipy import ndimage
 
 from medscale.image import Image, Mask
+from medscale.params import require
 from medscale.preprocess.morphology import structuring_element
-from medscale.preprocess.params import require
-from medscale.segment.methods import METHODS, as_mask, component_at
-from medscale.segment.region import _need_seed, seed_thresholds
+from medscale.segment.methods import METHODS, as_mask, component_at, need_seed
+from medscale.segment.region import seed_thresholds
 from medscale.segment.shape import star_constrain
 
 
@@ -65,7 +65,7 @@ def watershed(
     """
     from skimage.segmentation import watershed as flood
 
-    seed = _need_seed(seed, image, "watershed")
+    seed = need_seed(seed, image, "watershed")
     require(sigma_mm > 0, "watershed", "sigma_mm", "> 0 mm", sigma_mm)
     require(seed_radius_mm > 0, "watershed", "seed_radius_mm", "> 0 mm", seed_radius_mm)
     require(leak_ratio == 0 or leak_ratio > 1, "watershed", "leak_ratio", "0 or > 1", leak_ratio)
