@@ -10,13 +10,10 @@ from typing import Any
 
 import click
 
+from medscale.cli import options
+
 EXECUTOR_OPTIONS = (
-    click.option(
-        "--workers",
-        type=click.IntRange(min=1),
-        default=None,
-        help="Local worker processes (default: number of cores; 1 = run in this process).",
-    ),
+    options.workers,
     click.option(
         "--scheduler",
         default=None,
@@ -31,13 +28,13 @@ EXECUTOR_OPTIONS = (
         help="Start a local Dask cluster of N workers.",
     ),
     click.option("--in-process", is_flag=True, help="Run every case in this process (debugging)."),
-    click.option("--resume", is_flag=True, help="Skip the cases already done in the run folder."),
+    options.resume,
     click.option(
         "--force",
         is_flag=True,
         help="Start over in a run folder that holds results of other settings.",
     ),
-    click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object."),
+    options.json_output,
 )
 
 

@@ -7,6 +7,8 @@ from typing import Any
 
 import click
 
+from medscale.cli import options
+
 _CATALOG = click.option(
     "--catalog",
     "catalog_path",
@@ -40,7 +42,7 @@ def _records(frame: Any) -> list[dict[str, Any]]:
 )
 @click.argument("sql")
 @_CATALOG
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
+@options.json_output
 @click.option("--csv", "as_csv", is_flag=True, help="Print CSV on stdout.")
 def query(sql: str, catalog_path: str, as_json: bool, as_csv: bool) -> None:
     """Run SQL over the catalog's tables: instances, series, studies, errors."""
@@ -67,7 +69,7 @@ def query(sql: str, catalog_path: str, as_json: bool, as_csv: bool) -> None:
 
 @command.command(epilog="Example: medscale catalog summary --catalog archive.parquet --json")
 @_CATALOG
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
+@options.json_output
 @click.option(
     "--limit",
     type=click.IntRange(min=1),

@@ -6,6 +6,8 @@ import json
 
 import click
 
+from medscale.cli import options
+
 
 @click.command(epilog="Example: medscale convert dicom/series/ ct.nii.gz --series-uid 1.2.840.1")
 @click.argument("source", type=click.Path(exists=True))
@@ -26,7 +28,7 @@ import click
     is_flag=True,
     help="Only list the series of a DICOM folder (UID, modality, description, count).",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
+@options.json_output
 def command(
     source: str,
     target: str,

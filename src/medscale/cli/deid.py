@@ -6,10 +6,12 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 
 import click
+
+from medscale.cli import options
+from medscale.cli.options import resolve_workers
 
 _OPTION_NAMES = (
     "retain-safe-private",
@@ -92,19 +94,14 @@ def _parse_safe_private(values: tuple[str, ...]) -> frozenset[tuple[str, int]]:
     metavar="CREATOR:EE",
     help="With retain-safe-private: a private attribute to keep (repeatable).",
 )
-@click.option(
-    "--workers",
-    type=click.IntRange(min=1),
-    default=None,
-    help="Worker processes [default: CPU count, at most 8].",
-)
-@click.option("--resume", is_flag=True, help="Complete a partial run into a non-empty OUT_DIR.")
+@options.workers
+@options.resume
 @click.option(
     "--hold-for-review",
     is_flag=True,
     help="Write images that may show burned-in text under OUT_DIR/review/.",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON on stdout.")
+@options.json_output
 def run(
     in_dir: str,
     out_dir: str,
@@ -128,7 +125,7 @@ def run(
 
     key = load_key(key_file)
     settings = DeidSettings.from_names(options, safe_private=_parse_safe_private(safe_private))
-    n_workers = workers or max(1, min(8, os.cpu_count() or 1))
+    n_workers = resolve_workers(workers)
     summary = _run_with_progress(
         deidentify_tree,
         in_dir,
@@ -200,7 +197,7 @@ def _run_with_progress(function, *args, show: bool, **kwargs):  # type: ignore[n
     show_default=True,
     help="Findings listed on stdout (all are counted).",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print findings as JSON on stdout.")
+@options.json_output
 def verify(folder: str, phi_list: str | None, max_lines: int, as_json: bool) -> int:
     """Scan FOLDER for residual identifiers; exit 1 when anything remains.
 

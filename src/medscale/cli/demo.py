@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from medscale.cli import options
+
 
 @click.command(epilog="Example: medscale demo --out demo-output")
 @click.option(
@@ -23,12 +25,7 @@ import click
     help="Number of synthetic cases.",
 )
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed of the cohort.")
-@click.option(
-    "--workers",
-    type=click.IntRange(min=1),
-    default=None,
-    help="Worker processes for feature extraction (default: the number of cores).",
-)
+@options.workers
 def command(out_dir: str, n_cases: int, seed: int, workers: int | None) -> None:
     """Run the whole pipeline on a built-in synthetic cohort, offline, and write report.html.
 

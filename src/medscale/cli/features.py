@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from medscale.cli import options
+
 _NOT_IBSI = "- (not IBSI)"  # shown for features IBSI does not standardise (morph_2d_*)
 
 
@@ -14,7 +16,7 @@ _NOT_IBSI = "- (not IBSI)"  # shown for features IBSI does not standardise (morp
     is_flag=True,
     help="List every feature: name, family, IBSI code, definition.",
 )
-@click.option("--json", "as_json", is_flag=True, help="One JSON object on stdout.")
+@options.json_output
 @click.option("--family", default=None, help="Only this family (e.g. glcm).")
 def command(list_features: bool, as_json: bool, family: str | None) -> None:
     """List the radiomics features medscale computes, with their IBSI codes.

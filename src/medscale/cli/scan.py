@@ -8,6 +8,8 @@ import sys
 
 import click
 
+from medscale.cli import options
+
 
 @click.command(epilog="Example: medscale scan /data/archive --catalog archive.parquet --workers 4")
 @click.argument("root", type=click.Path(exists=True, file_okay=False))
@@ -23,12 +25,7 @@ import click
     is_flag=True,
     help="Re-read only new or changed files (size, mtime); drop deleted ones.",
 )
-@click.option(
-    "--workers",
-    type=click.IntRange(min=1),
-    default=None,
-    help="Worker processes (default: the number of CPU cores).",
-)
+@options.workers
 @click.option(
     "--row-group-size",
     type=click.IntRange(min=1),
@@ -36,7 +33,7 @@ import click
     show_default=True,
     help="Rows per Parquet row group.",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
+@options.json_output
 def command(
     root: str,
     catalog_path: str,

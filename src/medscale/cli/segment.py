@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from medscale.cli import options
+
 
 @click.command(
     epilog="Example: medscale segment ct.nii.gz --method region_growing "
@@ -25,7 +27,7 @@ import click
     type=click.Path(exists=True),
     help="Ground-truth mask: print Dice, Jaccard, HD95, ASSD, volume difference.",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
+@options.json_output
 @click.option("--list", "list_methods", is_flag=True, help="List the methods and parameters.")
 def command(
     image: str | None,
@@ -70,7 +72,6 @@ def command(
         raise click.BadParameter(str(err), param_hint="--method/--param") from err
 
     from medscale.io import read_image, read_mask, write_image
-
     from medscale.params import MissingParameterError
 
     source = read_image(image)

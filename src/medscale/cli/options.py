@@ -1,0 +1,44 @@
+"""The options several commands share, declared once: one name, default and help everywhere.
+
+Use them as decorators::
+
+    @click.command()
+    @options.workers
+    @options.json_output
+    def command(workers: int | None, as_json: bool) -> None: ...
+
+`--json` prints one JSON object on stdout (logs stay on stderr); `--workers` is the number of
+worker processes, the number of CPU cores when not given (`resolve_workers`), 1 meaning "in this
+process"; `--resume` completes a partial run in its output folder.
+"""
+
+from __future__ import annotations
+
+import os
+
+import click
+
+json_output = click.option(
+    "--json", "as_json", is_flag=True, help="Print one JSON object on stdout (logs on stderr)."
+)
+
+workers = click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Worker processes (default: the number of CPU cores; 1 = run in this process).",
+)
+
+resume = click.option(
+    "--resume",
+    is_flag=True,
+    help="Complete a partial run in its output folder (finished items are skipped).",
+)
+
+
+def resolve_workers(value: int | None) -> int:
+    """`--workers` as a number: the number of CPU cores when it was not given."""
+    return value if value is not None else os.cpu_count() or 1
+
+
+__all__ = ["json_output", "resolve_workers", "resume", "workers"]
