@@ -82,9 +82,10 @@ class LocalExecutor:
     ----------
     workers : int, optional
         Worker processes (default: the CPU count).
-    start_method : str
-        ``"spawn"`` (default: fresh interpreters, safe with threads) or ``"fork"`` (the workers
-        inherit what this process has imported: no start-up cost; POSIX only).
+    start_method : str or None
+        ``"spawn"`` (default: fresh interpreters, safe with threads), ``"fork"`` (the workers
+        inherit what this process has imported: no start-up cost; POSIX only), or None for
+        the platform's default.
     preload : tuple of str
         Modules each worker imports as it starts (``"package.module"``, or
         ``"package.module:function"`` to also call a function of it), so that the imports
@@ -111,7 +112,7 @@ class LocalExecutor:
         self,
         workers: int | None = None,
         *,
-        start_method: str = "spawn",
+        start_method: str | None = "spawn",
         preload: tuple[str, ...] = (),
         initializer: Callable[..., object] | None = None,
         initargs: tuple[Any, ...] = (),
