@@ -159,7 +159,7 @@ def main() -> None:
     import dask
     from distributed import Client, LocalCluster
 
-    from medscale.engine.executors import WORKER_ENVIRONMENT
+    from medscale.parallel.dask_cluster import WORKER_ENVIRONMENT
 
     start = time.perf_counter()
     with dask.config.set(WORKER_ENVIRONMENT):  # as medscale's own --dask-local does

@@ -8,7 +8,8 @@ Every error says what went wrong, for which case or file, and, where there is on
     │   ├── GeometryError   grids that do not match, missing slices, uneven spacing
     │   └── MaskError       empty mask, mask off the image, wrong dtype
     ├── ConfigError         unknown key, out-of-range parameter, unknown preset
-    └── PacsError           a PACS that refuses or cannot be reached
+    ├── PacsError           a PACS that refuses or cannot be reached
+    └── WorkerLostError     an item whose worker process kept dying (the executors' retries spent)
 """
 
 from __future__ import annotations
@@ -40,6 +41,14 @@ class ConfigError(MedscaleError, ValueError):
 
 class PacsError(MedscaleError):
     """A PACS could not be reached or refused a request."""
+
+
+class WorkerLostError(MedscaleError):
+    """An item of a parallel map was lost with its worker more times than the executor retries.
+
+    Its ``__cause__`` is the executor's own error (``BrokenProcessPool``, Dask's
+    ``KilledWorker`` or ``FutureCancelledError``).
+    """
 
 
 class MedscaleWarning(UserWarning):

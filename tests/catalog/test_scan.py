@@ -215,3 +215,58 @@ def test_failed_scan_keeps_the_previous_catalog(archive, tmp_path, monkeypatch):
         scan(archive["root"], catalog, workers=1, chunk_size=2, progress=interrupt)
     assert _table(catalog) == before
     assert sorted(os.listdir(tmp_path)) == ["archive", "cat.parquet", "cat_errors.parquet"]
+
+
+def _read_or_crash(entries):
+    """`read_chunk`, except that the worker dies under a chunk holding ``crash`` in a path,
+    every time, or only the first time when the chunk also holds ``once``."""
+    from medscale.catalog import scanner
+
+    paths = [path for path, _, _ in entries]
+    marker = os.environ["MEDSCALE_TEST_CRASH_MARKER"]
+    if any("crash" in path for path in paths):
+        first_time = not os.path.exists(marker)
+        open(marker, "a").close()
+        if first_time or not any("once" in path for path in paths):
+            os._exit(3)
+    return scanner._read_chunk_unpatched(entries)
+
+
+@pytest.fixture
+def crashing_reader(monkeypatch, tmp_path):
+    """Call it to patch the reader (after any scan in this process, which it would kill)."""
+    from medscale.catalog import scanner
+
+    def activate() -> None:
+        # the scan's workers are forked: they see the patched reader
+        monkeypatch.setattr(scanner, "_read_chunk_unpatched", scanner.read_chunk, raising=False)
+        monkeypatch.setattr(scanner, "read_chunk", _read_or_crash)
+        monkeypatch.setenv("MEDSCALE_TEST_CRASH_MARKER", str(tmp_path / "crashed-once"))
+
+    return activate
+
+
+def test_a_worker_that_dies_once_costs_the_scan_nothing(archive, tmp_path, crashing_reader):
+    root = tmp_path / "copy"
+    shutil.copytree(archive["root"], root)
+    shutil.copyfile(archive["instances"][0], root / "crash-once.dcm")
+    serial = scan(root, tmp_path / "serial.parquet", workers=1)
+    crashing_reader()
+    parallel = scan(root, tmp_path / "parallel.parquet", workers=2, chunk_size=1)
+    assert pq.read_table(parallel.catalog_path).equals(pq.read_table(serial.catalog_path))
+    assert pq.read_table(parallel.errors_path).equals(pq.read_table(serial.errors_path))
+
+
+def test_a_chunk_that_keeps_killing_its_worker_fails_the_scan_clearly(
+    archive, tmp_path, crashing_reader
+):
+    from medscale.errors import MedscaleError
+
+    root = tmp_path / "copy"
+    shutil.copytree(archive["root"], root)
+    shutil.copyfile(archive["instances"][0], root / "crash.dcm")
+    catalog = tmp_path / "cat.parquet"
+    crashing_reader()
+    with pytest.raises(MedscaleError, match="scan failed: a worker process died reading 1 files"):
+        scan(root, catalog, workers=2, chunk_size=1)
+    assert not catalog.exists()  # no half-written catalog

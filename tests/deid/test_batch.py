@@ -128,3 +128,48 @@ def test_every_pydicom_test_file_is_deidentified_or_reported(tmp_path):
     assert summary.by_status["ok"] >= 40 and summary.by_status["truncated"] >= 2
     assert findings == []
     assert not list((tmp_path / "out").rglob("*.part"))
+
+
+def test_two_workers_give_the_same_audit_and_files_as_one(corpus_dir, tmp_path):
+    root, _ = corpus_dir
+    serial = deidentify_tree(root, tmp_path / "one", key=KEY, workers=1)
+    parallel = deidentify_tree(root, tmp_path / "two", key=KEY, workers=2)
+    assert parallel.by_status == serial.by_status and serial.n_processed > 1
+    assert _audit(tmp_path / "two") == _audit(tmp_path / "one")  # same rows, same order
+    for path in (tmp_path / "one").rglob("*.dcm"):
+        twin = tmp_path / "two" / path.relative_to(tmp_path / "one")
+        assert twin.read_bytes() == path.read_bytes()
+
+
+def _process_or_crash(task):
+    """`_process_one`, except that the worker dies under the file ``crash.dcm``."""
+    import os
+
+    from medscale.deid import batch
+
+    if task[1].endswith("crash.dcm"):
+        os._exit(3)
+    return batch._process_file(task)
+
+
+def test_a_file_that_kills_its_worker_is_a_failed_row_and_the_rest_are_copied(
+    corpus_dir, tmp_path, monkeypatch
+):
+    from medscale.deid import batch
+
+    root, corpus = corpus_dir
+    source = tmp_path / "in"
+    shutil.copytree(root, source)
+    shutil.copyfile(corpus.files[0], source / "crash.dcm")
+    # the workers are forked, so they see the patched function
+    monkeypatch.setattr(batch, "_process_file", batch._process_one, raising=False)
+    monkeypatch.setattr(batch, "_process_one", _process_or_crash)
+    summary = deidentify_tree(source, tmp_path / "out", key=KEY, workers=2)
+    expected = deidentify_tree(root, tmp_path / "reference", key=KEY, workers=1)
+    assert summary.by_status["failed"] == 1
+    assert summary.by_status["ok"] == expected.by_status["ok"]
+    failed = [row for row in _audit(tmp_path / "out") if row["status"] == "failed"]
+    assert failed[0]["message"] == (
+        "not copied: its worker process died 3 times (killed, out of memory or crashed)"
+    )
+    assert "crash.dcm" not in (tmp_path / "out" / AUDIT_NAME).read_text()  # no input names

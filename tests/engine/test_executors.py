@@ -144,9 +144,104 @@ def test_dask_run_completes_when_a_worker_is_killed(tmp_path, dask_cluster, coho
     assert read_failures(tmp_path / "run").empty
 
 
+@pytest.fixture
+def threaded_cluster():
+    """A LocalCluster of two single-threaded workers in this process: the test reaches them."""
+    from distributed import LocalCluster
+
+    with LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
+    ) as cluster:
+        yield cluster
+
+
+def _slow_square(value: int) -> int:
+    time.sleep(0.02)
+    return value * value
+
+
+def _cancel_in_flight(executor) -> None:
+    """Cancel every future the executor's client holds, as a scheduler that forgot them would."""
+    from distributed import Future
+
+    client = executor._client
+    futures = [Future(key, client) for key in list(client.futures)]
+    client.cancel(futures, force=True)
+
+
+def test_no_task_depends_on_data_held_only_by_workers(threaded_cluster):
+    from medscale.parallel.dask_cluster import DaskExecutor
+
+    executor = DaskExecutor(threaded_cluster.scheduler_address)
+    try:
+        stream = executor.map_unordered(_slow_square, range(10), lost=None)
+        first = next(stream)
+
+        def unsafe(dask_scheduler) -> list[str]:
+            return [
+                str(ts.key)
+                for ts in dask_scheduler.tasks.values()
+                if ts.dependencies or ts.run_spec is None
+            ]
+
+        assert executor._client.run_on_scheduler(unsafe) == []
+        assert sorted([first, *stream]) == [i * i for i in range(10)]
+    finally:
+        executor.close()
+
+
+def test_a_cancelled_future_is_submitted_again(threaded_cluster):
+    from medscale.parallel.dask_cluster import DaskExecutor
+
+    executor = DaskExecutor(threaded_cluster.scheduler_address)
+    results = []
+    try:
+        for result in executor.map_unordered(_slow_square, range(12)):
+            if not results:
+                _cancel_in_flight(executor)
+            results.append(result)
+    finally:
+        executor.close()
+    assert executor.resubmitted >= 1
+    assert sorted(results) == [i * i for i in range(12)]  # each item exactly once
+
+
+def test_a_future_cancelled_beyond_the_retries_is_lost_with_the_reason(threaded_cluster):
+    from medscale.parallel.dask_cluster import DaskExecutor
+
+    executor = DaskExecutor(threaded_cluster.scheduler_address, retries=0)
+    results, lost = [], []
+
+    def record(item, err):
+        lost.append((item, type(err.__cause__).__name__, str(err)))
+        return None
+
+    try:
+        for result in executor.map_unordered(_slow_square, range(12), lost=record):
+            if not results:
+                _cancel_in_flight(executor)
+            results.append(result)
+    finally:
+        executor.close()
+    assert lost and all(cause == "FutureCancelledError" for _, cause, _ in lost)
+    assert all("its Dask future was cancelled 1 time (" in message for *_, message in lost)
+    done = sorted(r for r in results if r is not None)
+    assert sorted(done + [item * item for item, *_ in lost]) == [i * i for i in range(12)]
+
+
+def test_dask_map_keeps_the_input_order(threaded_cluster):
+    from medscale.parallel.dask_cluster import DaskExecutor
+
+    executor = DaskExecutor(threaded_cluster.scheduler_address)
+    try:
+        assert list(executor.map(_slow_square, range(9))) == [i * i for i in range(9)]
+    finally:
+        executor.close()
+
+
 def test_unreachable_scheduler_is_a_clear_error(tmp_path, cohort_writer, monkeypatch):
     from medscale import ConfigError
-    from medscale.engine.executors import DaskExecutor
+    from medscale.parallel.dask_cluster import DaskExecutor
 
     monkeypatch.setattr(DaskExecutor, "connect_timeout", "1s")
     manifest = cohort_writer(tmp_path / "cohort", 2)

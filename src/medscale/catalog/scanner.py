@@ -22,14 +22,10 @@ previous catalog. The Parquet writing and the update carry-over are
 
 from __future__ import annotations
 
-import collections
 import logging
-import multiprocessing
 import os
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -39,7 +35,8 @@ import pyarrow as pa
 from medscale.catalog.header import UnreadableFileError, read_row
 from medscale.catalog.parquet_store import RowGroupWriter, carry_over, previous_index
 from medscale.catalog.schema import ERROR_SCHEMA, INSTANCE_SCHEMA
-from medscale.errors import InputError, MedscaleError
+from medscale.errors import InputError, MedscaleError, WorkerLostError
+from medscale.parallel import LocalExecutor
 
 logger = logging.getLogger(__name__)
 
@@ -202,7 +199,8 @@ def scan(
     InputError
         ``root`` is not a folder, or a size parameter is not positive.
     MedscaleError
-        A worker process died (for example killed for memory).
+        A worker process died three times under the same chunk of files (for example killed
+        for memory); a chunk whose worker died fewer times is read again.
 
     Notes
     -----
@@ -312,19 +310,18 @@ def _read_all(
             yield (*read_chunk(chunk), len(chunk))
         return
     read_chunk([])  # pays the lazy imports (pyarrow's pandas shim) once, before the fork
-    context = multiprocessing.get_context("fork" if os.name == "posix" else None)
-    pending: collections.deque[tuple[Future, int]] = collections.deque()
+    executor = LocalExecutor(n_workers, start_method="fork" if os.name == "posix" else None)
     try:
-        with ProcessPoolExecutor(max_workers=n_workers, mp_context=context) as pool:
-            for chunk in chunks:
-                pending.append((pool.submit(read_chunk, chunk), len(chunk)))
-                if len(pending) >= 2 * n_workers:
-                    future, count = pending.popleft()
-                    yield (*future.result(), count)
-            while pending:
-                future, count = pending.popleft()
-                yield (*future.result(), count)
-    except BrokenProcessPool as err:
-        raise MedscaleError(
-            f"scan failed: a worker process died ({err}); try fewer workers"
-        ) from err
+        results = executor.map(read_chunk, chunks, lost=_chunk_lost)
+        for chunk, (rows, errors) in zip(chunks, results, strict=True):
+            yield rows, errors, len(chunk)
+    finally:
+        executor.close()
+
+
+def _chunk_lost(chunk: list[Entry], err: WorkerLostError) -> tuple[pa.RecordBatch, pa.RecordBatch]:
+    """A chunk whose worker kept dying (a worker killed for memory, a crash in a reader)."""
+    raise MedscaleError(
+        f"scan failed: a worker process died reading {len(chunk)} files from {chunk[0][0]} "
+        f"({err}); try fewer workers"
+    ) from err

@@ -16,7 +16,6 @@ import logging
 import os
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,7 +27,8 @@ from medscale.deid.dataset import deidentify_dataset
 from medscale.deid.keys import Pseudonymizer
 from medscale.deid.profile import DeidSettings
 from medscale.deid.reading import NotDicomError, TruncatedDicomError, read_dicom_bytes
-from medscale.errors import ConfigError, InputError
+from medscale.errors import ConfigError, InputError, WorkerLostError
+from medscale.parallel import LocalExecutor
 
 logger = logging.getLogger(__name__)
 
@@ -241,10 +241,32 @@ def _run(
         yield from map(_process_one, tasks)
         return
     chunksize = max(1, min(16, len(tasks) // (workers * 4)))
-    with ProcessPoolExecutor(
-        max_workers=workers, initializer=_init_worker, initargs=(key, settings, out_dir, done, hold)
-    ) as pool:
-        yield from pool.map(_process_one, tasks, chunksize=chunksize)
+    pseudonymizer = Pseudonymizer(key)
+
+    def lost(task: tuple[str, str], err: WorkerLostError) -> dict[str, object]:
+        """The row of a file whose worker process kept dying under it (not copied)."""
+        path, relative = task
+        row: dict[str, object] = {
+            "input_sha256": hashlib.sha256(Path(path).read_bytes()).hexdigest(),
+            "input_ref": pseudonymizer.file_tag(relative),
+            "status": "failed",
+            "output_file": "",
+            "review": "",
+            "message": f"not copied: {err}",
+        }
+        row.update(dict.fromkeys(COUNT_COLUMNS, 0))
+        return row
+
+    executor = LocalExecutor(
+        workers,
+        start_method=None,
+        initializer=_init_worker,
+        initargs=(key, settings, out_dir, done, hold),
+    )
+    try:
+        yield from executor.map(_process_one, tasks, lost=lost, chunksize=chunksize)
+    finally:
+        executor.close()
 
 
 _STATE: dict[str, object] = {}

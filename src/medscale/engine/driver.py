@@ -28,12 +28,10 @@ from typing import Any
 import yaml
 
 from medscale.engine.stages import CaseResult, StageSettings, process_case
-from medscale.errors import ConfigError, InputError
+from medscale.errors import ConfigError, InputError, WorkerLostError
 
 log = logging.getLogger(__name__)
 
-FEATURES = "features.parquet"
-FAILURES = "failures.parquet"
 SETTINGS = "settings.yaml"
 SUMMARY = "summary.json"
 RUN_LOG = "run.log"
@@ -108,16 +106,17 @@ def resolved_settings(spec: RunSpec) -> dict[str, Any]:
 
 def run(spec: RunSpec, *, progress: Callable[[int, int], None] | None = None) -> RunSummary:
     """Run `spec`; return its summary. Ctrl-C stops cleanly, keeping every finished case."""
-    from medscale.engine.executors import make_executor
+    from medscale.parallel import make_executor
 
     start = time.perf_counter()
-    # The workers start first, so that they import the imaging stack (SciPy, SimpleITK, the
-    # feature families) on the other cores while this process reads the manifest.
+    # The workers start first, so that they import what the stages declare (SciPy, SimpleITK,
+    # the feature families) on the other cores while this process reads the manifest.
     executor = make_executor(
         workers=spec.workers,
         scheduler=spec.scheduler,
         dask_local=spec.dask_local,
         in_process=spec.in_process,
+        preload=spec.stage_settings.worker_imports,
     )
     try:
         return _drive(spec, executor, start, progress)
@@ -131,7 +130,7 @@ def _drive(
     """Open the run folder, send every remaining case to `executor`, stream the results."""
     from medscale import __version__
     from medscale.engine.manifest import read_manifest
-    from medscale.engine.results import ResultWriter, case_dicts
+    from medscale.engine.results import ResultWriter, case_dicts  # pyarrow: after the workers
 
     out_dir = Path(spec.out_dir)
     cases = read_manifest(spec.manifest)
@@ -163,7 +162,7 @@ def _drive(
     try:
         last_flush = time.monotonic()
         for result in executor.map_unordered(
-            process_case, case_dicts(cases), stage_settings, _lost
+            process_case, case_dicts(cases), stage_settings, lost=_lost
         ):
             writer.add(result)
             case_seconds.append(result.seconds)
@@ -209,16 +208,21 @@ def _drive(
     return summary
 
 
-def _lost(case: dict[str, Any], err: BaseException) -> CaseResult:
-    """The result of a case that kills its worker process when run alone (see LocalExecutor)."""
+def _lost(case: dict[str, Any], err: WorkerLostError) -> CaseResult:
+    """The result of a case lost with its worker more often than the executor retries.
+
+    ``error_type`` is the executor's own error (``BrokenProcessPool``, ``KilledWorker``,
+    ``FutureCancelledError``); the message says how the case was lost.
+    """
     case_id = str(case["case_id"])
+    cause = err.__cause__ if err.__cause__ is not None else err
     failure = {
         "case_id": case_id,
         "stage": "worker",
-        "error_type": type(err).__name__,
-        "message": f"case {case_id}: its worker process died (killed, out of memory or crashed)",
+        "error_type": type(cause).__name__,
+        "message": f"case {case_id}: {err}",
         "traceback_digest": "",
-        "traceback": str(err)[-4000:],
+        "traceback": f"{type(cause).__name__}: {cause}"[-4000:],
     }
     return CaseResult(case_id, None, failure, 0.0)
 
@@ -231,6 +235,7 @@ def _with_output_dir(settings: StageSettings, out_dir: Path) -> StageSettings:
 def _prepare_run_dir(out_dir: Path, settings: dict[str, Any], *, resume: bool, force: bool) -> None:
     """Create RUN_DIR, or check that the one there belongs to the same settings."""
     from medscale import __version__
+    from medscale.engine.results import FAILURES, FEATURES
 
     settings_path = out_dir / SETTINGS
     has_results = (out_dir / FEATURES).exists() or (out_dir / FAILURES).exists()

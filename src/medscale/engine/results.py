@@ -14,11 +14,15 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from medscale.engine.driver import FAILURES, FEATURES
 from medscale.engine.stages import CaseResult
 
 if TYPE_CHECKING:
     import pandas as pd
+
+FEATURES = "features.parquet"
+"""The features table of a run folder: a folder of Parquet parts, a case in exactly one."""
+FAILURES = "failures.parquet"
+"""The failure table of a run folder: one row per failed case."""
 
 FAILURE_COLUMNS = ("case_id", "stage", "error_type", "message", "traceback_digest")
 FAILURE_SCHEMA = pa.schema([(name, pa.string()) for name in (*FAILURE_COLUMNS, "traceback")])

@@ -22,6 +22,16 @@ log = logging.getLogger(__name__)
 
 STAGES = ("read", "preprocess", "segment", "extract")
 
+WORKER_IMPORTS: dict[str, tuple[str, ...]] = {
+    "read": ("medscale.engine.stages", "medscale.io"),
+    "preprocess": ("medscale.preprocess",),
+    "segment": ("medscale.segment",),
+    # every feature family module: all_features imports each one that is installed
+    "extract": ("medscale.features.extract", "medscale.features.registry:all_features"),
+}
+"""What a worker imports as it starts, per stage (``module`` or ``module:function`` to call),
+so that the imports overlap the driver's start-up instead of delaying the first case."""
+
 
 @dataclass(frozen=True)
 class StageSettings:
@@ -63,6 +73,11 @@ class StageSettings:
             raise ConfigError("the segment stage needs a method (e.g. segment_method: otsu)")
         if "preprocess" in ordered and not self.preprocess_steps:
             raise ConfigError("the preprocess stage needs at least one step")
+
+    @property
+    def worker_imports(self) -> tuple[str, ...]:
+        """The `WORKER_IMPORTS` of these stages, each once, in stage order."""
+        return tuple(dict.fromkeys(name for s in self.stages for name in WORKER_IMPORTS[s]))
 
 
 @dataclass(frozen=True)
