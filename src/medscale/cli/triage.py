@@ -1,0 +1,156 @@
+"""`medscale triage PREDICTIONS --sensitivity 0.95 --out WORKLIST.csv`."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import click
+
+from medscale.cli import options
+
+
+def _sensitivity(ctx: click.Context, param: click.Parameter, value: float) -> float:
+    if not 0.0 < value <= 1.0:
+        raise click.BadParameter(f"must lie in (0, 1], got {value:g}")
+    return value
+
+
+@click.command(
+    epilog="Example: medscale triage predictions.csv --sensitivity 0.95 --readers 2 "
+    "--minutes-per-study 6 --max-wait-min 240 --out worklist.csv"
+)
+@click.argument("predictions", type=click.Path(exists=True))
+@click.option(
+    "--sensitivity",
+    type=float,
+    default=0.95,
+    show_default=True,
+    callback=_sensitivity,
+    help="Sensitivity to keep, in (0, 1]; studies below the threshold are deprioritised.",
+)
+@click.option(
+    "--readers",
+    type=click.IntRange(min=1),
+    default=2,
+    show_default=True,
+    help="Radiologists reading in parallel in the queue simulation.",
+)
+@click.option(
+    "--minutes-per-study",
+    type=click.FloatRange(min=0, min_open=True),
+    default=6.0,
+    show_default=True,
+    help="Mean reading minutes per study (exponential) in the queue simulation.",
+)
+@click.option(
+    "--max-wait-min",
+    type=click.FloatRange(min=0, min_open=True),
+    default=240.0,
+    show_default=True,
+    help="Maximum wait (minutes) after which a study is read first (ageing).",
+)
+@click.option(
+    "--arrivals-per-hour",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="Poisson arrival rate of the simulation (default: 80 % of the readers' capacity).",
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed (bootstrap, queue).")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False),
+    required=True,
+    help="Worklist to write (.csv or .parquet): rank, case_id, probability, priority.",
+)
+@options.json_output
+def command(
+    predictions: str,
+    sensitivity: float,
+    readers: int,
+    minutes_per_study: float,
+    max_wait_min: float,
+    arrivals_per_hour: float | None,
+    seed: int,
+    out: str,
+    as_json: bool,
+) -> None:
+    """Rank a worklist by predicted risk; report the workload saved at a sensitivity.
+
+    With labels in PREDICTIONS, also prints the share of studies that can be deprioritised
+    (bootstrap 95 % CI) and simulates the reading queue: first-in-first-out, risk order, and
+    risk order with a maximum wait.
+    """
+    from pathlib import Path
+
+    from medscale.triage import rank_worklist, read_predictions, simulate_queue
+    from medscale.triage.workload import workload_reduction
+
+    frame = read_predictions(predictions)
+    summary: dict[str, Any] = {"predictions": str(predictions), "n_studies": len(frame)}
+    threshold = None
+    if "label" in frame and frame["label"].any():
+        point = workload_reduction(
+            frame["probability"].to_numpy(),
+            frame["label"].to_numpy(),
+            sensitivity=sensitivity,
+            seed=seed,
+        )
+        threshold = point.threshold
+        summary["workload"] = point.as_dict()
+        rate = arrivals_per_hour or 0.8 * readers * 60.0 / minutes_per_study
+        queue = simulate_queue(
+            frame["probability"].to_numpy(),
+            frame["label"].to_numpy(),
+            arrivals_per_hour=rate,
+            readers=readers,
+            minutes_per_study=minutes_per_study,
+            max_wait_min=max_wait_min,
+            n_studies=max(20_000, len(frame)),
+            seed=seed,
+        )
+        summary["queue"] = {
+            "arrivals_per_hour": rate,
+            "readers": readers,
+            "minutes_per_study": minutes_per_study,
+            "max_wait_min": max_wait_min,
+            "policies": {name: result.as_dict() for name, result in queue.items()},
+        }
+    else:
+        summary["workload"] = None
+        summary["missing"] = (
+            f"{predictions}: no 'label' column with positives; workload not computed"
+        )
+    worklist = rank_worklist(frame, threshold=threshold)
+    target = Path(out)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if target.suffix.lower() == ".parquet":
+        worklist.to_parquet(target, index=False)
+    else:
+        worklist.to_csv(target, index=False)
+    summary["worklist"] = str(target)
+    if as_json:
+        click.echo(json.dumps(summary))
+        return
+    if summary["workload"] is None:
+        click.echo(f"worklist: {target} ({len(frame)} studies); {summary['missing']}")
+        return
+    w = summary["workload"]
+    click.echo(
+        f"workload saved at sensitivity {100 * sensitivity:g} %: {100 * w['saved']:.1f} % "
+        f"(95 % CI {100 * w['ci_low']:.1f}-{100 * w['ci_high']:.1f} %), "
+        f"threshold {w['threshold']:.4g}, "
+        f"achieved sensitivity {100 * w['achieved_sensitivity']:.1f} %"
+    )
+    click.echo(f"worklist: {target} ({len(frame)} studies)")
+    q = summary["queue"]
+    click.echo(
+        f"queue ({q['readers']} readers, {q['minutes_per_study']:g} min/study, "
+        f"{q['arrivals_per_hour']:.3g} arrivals/h, cap {q['max_wait_min']:g} min):"
+    )
+    for name, r in q["policies"].items():
+        click.echo(
+            f"  {name:9s} positives: mean {r['mean_report_positive_min']:.1f} min, "
+            f"p95 {r['p95_report_positive_min']:.1f} min; "
+            f"longest negative wait {r['max_wait_negative_min']:.1f} min"
+        )
