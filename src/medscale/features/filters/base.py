@@ -10,7 +10,7 @@ IBSI chapter 2, "Standardised convolutional filtering for radiomics", arXiv:2006
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 import numpy as np
 
@@ -22,7 +22,7 @@ __all__ = ["AXIAL_AXES", "Boundary", "check_sigma", "pad", "spatial_axes"]
 AXIAL_AXES: tuple[int, int] = (1, 2)
 
 
-class Boundary(str, Enum):
+class Boundary(StrEnum):
     """IBSI-2 boundary (padding) rule; the value is the IBSI name."""
 
     ZERO = "zero"
