@@ -30,13 +30,19 @@ def right_angle_rotations(*, two_d: bool) -> Iterator[Rotation]:
         _rot(1, (0, 2)),
         _rot(3, (0, 2)),
     ]
-    for face_fwd, face_inv in faces:
+    for face in faces:
         for k in range(4):
-            spin_fwd, spin_inv = _rot(k, (1, 2))
-            yield (
-                lambda a, f=face_fwd, s=spin_fwd: s(f(a)),
-                lambda a, f=face_inv, s=spin_inv: f(s(a)),
-            )
+            yield _compose(face, _rot(k, (1, 2)))
+
+
+def _compose(first: Rotation, second: Rotation) -> Rotation:
+    def forward(a: np.ndarray) -> np.ndarray:
+        return second[0](first[0](a))
+
+    def inverse(a: np.ndarray) -> np.ndarray:
+        return first[1](second[1](a))
+
+    return forward, inverse
 
 
 def pooled(
