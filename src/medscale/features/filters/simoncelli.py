@@ -26,7 +26,7 @@ def radial_frequency(shape: tuple[int, ...], axes: tuple[int, ...]) -> np.ndarra
 
 
 def simoncelli_transfer(radius: np.ndarray, level: int) -> np.ndarray:
-    """Band-pass transfer of level ``level``: cos(pi/2 log2(2^j |w| / pi)) on pi/2^(j+1)..pi/2^(j-1)."""
+    """Level j band-pass: cos(pi/2 log2(2^j |w| / pi)), pi/2^(j+1) < |w| < pi/2^(j-1)."""
     scaled = (2.0**level) * radius / np.pi
     out = np.zeros_like(radius)
     inside = (scaled > 0.5) & (scaled < 2.0)
