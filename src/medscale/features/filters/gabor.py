@@ -52,7 +52,7 @@ def gabor_filter(
     wavelength_mm: float,
     gamma: float,
     theta: float = 0.0,
-    spacing_mm: tuple[float, float, float],
+    spacing_mm: tuple[float, ...],
     boundary: Boundary | str = "zero",
     rot_inv: bool = False,
     theta_step: float = np.pi / 4,

@@ -14,7 +14,7 @@ def log_filter(
     array: np.ndarray,
     *,
     sigma_mm: float,
-    spacing_mm: tuple[float, float, float],
+    spacing_mm: tuple[float, ...],
     truncate: float = 4.0,
     boundary: Boundary | str = "zero",
     two_d: bool = False,

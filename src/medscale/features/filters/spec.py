@@ -144,7 +144,7 @@ def parse_filter_spec(text: str) -> FilterSpec:
 
 
 def apply_filter(
-    array: np.ndarray, spacing_mm: tuple[float, float, float], spec: FilterSpec | str
+    array: np.ndarray, spacing_mm: tuple[float, ...], spec: FilterSpec | str
 ) -> np.ndarray:
     """Response map (float64, z, y, x) of ``spec`` on ``array`` with voxel ``spacing_mm``."""
     spec = parse_filter_spec(spec) if isinstance(spec, str) else spec
