@@ -8,6 +8,7 @@ from medscale.features.filters import Boundary, log_filter, mean_filter, wavelet
 from medscale.features.filters.laws import parse_kernel
 from medscale.features.filters.rotation import right_angle_rotations
 from medscale.features.filters.spec import apply_filter, parse_filter_spec
+from medscale.features.filters.wavelet import wavelet_bands
 
 RNG = np.random.default_rng(0)
 VOLUME = RNG.normal(size=(12, 14, 16))
@@ -64,3 +65,12 @@ def test_rotation_invariant_wavelet_ignores_a_quarter_turn():
     direct = apply_filter(cube, (1.0, 1.0, 1.0), spec)
     turned = apply_filter(np.rot90(cube, 1, (1, 2)).copy(), (1.0, 1.0, 1.0), spec)
     np.testing.assert_allclose(np.rot90(direct, 1, (1, 2)), turned, atol=1e-10)
+
+
+@pytest.mark.parametrize("level", [1, 2])
+def test_wavelet_bands_equal_the_single_band_filter(level):
+    bands = dict(wavelet_bands(VOLUME, name="coif1", level=level, boundary="mirror"))
+    assert sorted(bands) == sorted(a + b + c for a in "LH" for b in "LH" for c in "LH")
+    for band, response in bands.items():
+        expected = wavelet_filter(VOLUME, name="coif1", band=band, level=level, boundary="mirror")
+        np.testing.assert_allclose(response, expected, atol=1e-12)
