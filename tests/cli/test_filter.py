@@ -1,0 +1,51 @@
+"""`medscale filter`: a response map on the image's grid; bad specs are usage errors."""
+
+import numpy as np
+import pytest
+
+from medscale.cli.main import main
+from medscale.features.filters.log import log_filter
+from medscale.image import Image
+from medscale.io import read_image, write_image
+
+
+@pytest.fixture
+def impulse(tmp_path):
+    array = np.zeros((16, 20, 24), dtype=np.float32)
+    array[8, 10, 12] = 100.0
+    return write_image(Image(array, spacing=(2.0, 2.0, 2.0)), tmp_path / "impulse.nii.gz")
+
+
+def test_filter_writes_the_response_map(impulse, tmp_path):
+    out = tmp_path / "log.nii.gz"
+    assert (
+        main(
+            [
+                "filter",
+                str(impulse),
+                "--filter",
+                "log:sigma_mm=3,boundary=mirror",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    response = read_image(out)
+    source = read_image(impulse)
+    assert response.shape == source.shape and response.spacing == source.spacing
+    expected = log_filter(source.array, sigma_mm=3, spacing_mm=(2.0, 2.0, 2.0), boundary="mirror")
+    np.testing.assert_allclose(response.array, expected, rtol=1e-5, atol=1e-4)
+    assert response.array[8, 10, 12] < 0
+
+
+@pytest.mark.parametrize(
+    ("spec", "code"),
+    [("lgo:sigma_mm=1", 2), ("log:sigma=1", 2), ("log:sigma_mm=0", 1), ("mean:support=41", 1)],
+)
+def test_bad_filter_spec(impulse, tmp_path, capsys, spec, code):
+    assert (
+        main(["filter", str(impulse), "--filter", spec, "--out", str(tmp_path / "r.nii.gz")])
+        == code
+    )
+    assert not (tmp_path / "r.nii.gz").exists()
