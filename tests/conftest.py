@@ -18,7 +18,10 @@ def shared_data() -> Path:
     """The public reference data folder; skips the test, saying why, when it is absent."""
     found = shared_data_dir()
     if found is None:
-        pytest.skip("public reference data not found: set MEDSCALE_DATA or use ../shared/data")
+        pytest.skip(
+            "public reference data not found: set MEDSCALE_DATA, use ../shared/data or run "
+            "`medscale datasets fetch all`"
+        )
     return found
 
 
