@@ -10,7 +10,7 @@ from ibsi_reference import shared_data_dir
 
 from medscale import Image, Mask
 
-pytest_plugins = ["ibsi_scores_plugin"]
+pytest_plugins = ["ibsi_scores_plugin", "data_plugin"]
 
 
 @pytest.fixture(scope="session")
