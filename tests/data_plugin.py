@@ -63,7 +63,19 @@ def pytest_runtest_makereport(item: pytest.Item, call: Any) -> Generator[None, A
         )
 
 
+_LINE_KEY = pytest.StashKey[str]()
+
+
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: Any) -> None:  # noqa: ARG001
+    """Compose the closing line (printed last, by `pytest_unconfigure`)."""
     found = shared_data_dir()
     skipped = data_skips(terminalreporter.stats.get("skipped", []))
-    terminalreporter.write_line(closing_line(str(found) if found else None, skipped))
+    config.stash[_LINE_KEY] = closing_line(str(found) if found else None, skipped)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Print the closing line after pytest's own summary, so that the run ends with it."""
+    line = config.stash.get(_LINE_KEY, None)
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if line and reporter is not None:
+        reporter.write_line(line)
