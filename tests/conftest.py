@@ -10,7 +10,7 @@ from ibsi_reference import shared_data_dir
 
 from medscale import Image, Mask
 
-pytest_plugins = ["ibsi_scores_plugin", "ibsi2_maps_plugin"]
+pytest_plugins = ["ibsi_scores_plugin", "ibsi2_maps_plugin", "data_plugin"]
 
 
 @pytest.fixture(scope="session")
@@ -18,7 +18,10 @@ def shared_data() -> Path:
     """The public reference data folder; skips the test, saying why, when it is absent."""
     found = shared_data_dir()
     if found is None:
-        pytest.skip("public reference data not found: set MEDSCALE_DATA or use ../shared/data")
+        pytest.skip(
+            "public reference data not found: set MEDSCALE_DATA, use ../shared/data or run "
+            "`medscale datasets fetch all`"
+        )
     return found
 
 

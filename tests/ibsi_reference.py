@@ -16,24 +16,40 @@ import numpy as np
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
-def shared_data_dir(required: str = "MANIFEST.md") -> Path | None:
+def data_candidates() -> list[Path]:
+    """The folders looked at for the public data, in order: ``$MEDSCALE_DATA``,
+    ``../shared/data`` beside the repository, the user cache ``~/.cache/medscale/data``."""
+    configured = os.environ.get("MEDSCALE_DATA")
+    return [
+        *([Path(configured)] if configured else []),
+        REPO_ROOT.parent / "shared" / "data",
+        Path.home() / ".cache" / "medscale" / "data",
+    ]
+
+
+def shared_data_dir(required: str | None = None) -> Path | None:
     """Find the public reference data folder.
 
     Parameters
     ----------
-    required : str
-        A file, relative to the folder, that must exist for a candidate to count.
+    required : str, optional
+        A file, relative to the folder, that must exist for a candidate to count. By default
+        a candidate counts when it holds ``MANIFEST.md`` (the mirror) or one of the folders
+        ``medscale datasets fetch`` writes (``ibsi1/``, ``ibsi2/``, ``samples/``, ``medmnist/``).
 
     Returns
     -------
     Path or None
-        ``$MEDSCALE_DATA`` or ``../shared/data`` beside the repository, the first holding
-        `required`; None when neither does.
+        The first of `data_candidates` that qualifies; None when none does.
     """
-    candidates = [os.environ.get("MEDSCALE_DATA"), REPO_ROOT.parent / "shared" / "data"]
-    for candidate in candidates:
-        if candidate and Path(candidate, required).is_file():
-            return Path(candidate)
+    for candidate in data_candidates():
+        if required is not None:
+            if Path(candidate, required).is_file():
+                return candidate
+        elif Path(candidate, "MANIFEST.md").is_file() or any(
+            Path(candidate, group).is_dir() for group in ("ibsi1", "ibsi2", "samples", "medmnist")
+        ):
+            return candidate
     return None
 
 

@@ -6,7 +6,8 @@ Every error says what went wrong, for which case or file, and, where there is on
     ├── InputError          bad data handed to medscale
     │   ├── DicomError      unreadable or inconsistent DICOM
     │   ├── GeometryError   grids that do not match, missing slices, uneven spacing
-    │   └── MaskError       empty mask, mask off the image, wrong dtype
+    │   ├── MaskError       empty mask, mask off the image, wrong dtype
+    │   └── DownloadError   a public data file that cannot be downloaded or fails its SHA-256
     ├── ConfigError         unknown key, out-of-range parameter, unknown preset
     ├── PacsError           a PACS that refuses or cannot be reached
     └── WorkerLostError     an item whose worker process kept dying (the executors' retries spent)
@@ -33,6 +34,10 @@ class GeometryError(InputError):
 
 class MaskError(InputError):
     """A mask is empty, lies outside its image, or is not on the image grid."""
+
+
+class DownloadError(InputError):
+    """A public data file cannot be downloaded, or its bytes fail the registry's SHA-256."""
 
 
 class ConfigError(MedscaleError, ValueError):

@@ -27,7 +27,10 @@ REQUIRED_PERCENT = {"dig": 100.0, "A": 98.0, "B": 98.0, "C": 98.0, "D": 98.0, "E
 EXCEPTIONS: dict[str, str] = {}
 
 DATA = shared_data_dir("ibsi1/reference_values.csv")
-NO_DATA = "public reference data not found: set MEDSCALE_DATA or put it in ../shared/data"
+NO_DATA = (
+    "public reference data not found: set MEDSCALE_DATA, put it in ../shared/data or run "
+    "`medscale datasets fetch ibsi1`"
+)
 ROWS = reference_rows(DATA)
 
 

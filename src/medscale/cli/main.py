@@ -26,6 +26,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("demo", "Run the whole pipeline on a built-in synthetic cohort; write report.html."),
     "convert": ("convert", "Convert any readable image (DICOM, NIfTI, NRRD, PNG) to NIfTI/NRRD."),
     "scan": ("scan", "Index a folder of DICOM files into a Parquet catalog (header-only)."),
+    "datasets": ("datasets", "Download the public reference data sets and check their SHA-256."),
     "catalog": ("catalog", "Query a catalog with SQL (DuckDB) and summarise it."),
     "extract": ("extract", "Extract IBSI radiomics features for one case or a manifest."),
     "features": ("features", "List the radiomics features with their IBSI codes."),

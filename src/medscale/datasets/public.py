@@ -1,9 +1,10 @@
 """Registry of the public reference data sets, found in a local mirror and checked by SHA-256.
 
-medscale never downloads: the data live in a folder (the *data root*) laid out as the project's
-``shared/data`` mirror (``ibsi1/``, ``ibsi2/``, ``samples/``, ``medmnist/``). `data_root` finds
-it: ``$MEDSCALE_DATA`` when set, else ``../shared/data`` beside the medscale repository, else
-``../shared/data`` or ``./shared/data`` from the current directory.
+The data live in a folder (the *data root*) laid out as the project's ``shared/data`` mirror
+(``ibsi1/``, ``ibsi2/``, ``samples/``, ``medmnist/``); ``medscale datasets fetch`` fills one
+(`medscale.datasets.download`). `data_root` finds it: ``$MEDSCALE_DATA`` when set, else
+``../shared/data`` beside the medscale repository, else ``../shared/data`` or
+``./shared/data`` from the current directory, else the user cache ``~/.cache/medscale/data``.
 
 `fetch_path` gives the path of one file of a data set after checking its SHA-256 (once per
 file version and process); `load_sample` reads an image and its mask; `load_medmnist` one
@@ -27,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from medscale.datasets.checksums import SHA256
+from medscale.datasets.download import user_cache
 from medscale.errors import ConfigError, InputError
 from medscale.image import Image, Mask
 
@@ -162,11 +164,12 @@ def _candidate_roots() -> list[Path]:
         _REPO_ROOT.parent / "shared" / "data",
         cwd.parent / "shared" / "data",
         cwd / "shared" / "data",
+        user_cache(),
     ]
 
 
 def data_root() -> Path:
-    """The folder holding the public data: ``$MEDSCALE_DATA``, else ``../shared/data``.
+    """The folder holding the public data: ``$MEDSCALE_DATA``, ``../shared/data``, user cache.
 
     Raises
     ------
@@ -191,7 +194,8 @@ def data_root() -> Path:
     raise InputError(
         f"public data not found (looked in {looked}); set {ENV_VARIABLE} to the "
         "folder holding ibsi1/, ibsi2/, samples/ and medmnist/, e.g. "
-        f"`export {ENV_VARIABLE}=/path/to/shared/data`"
+        f"`export {ENV_VARIABLE}=/path/to/shared/data`, or download it with "
+        "`medscale datasets fetch all`"
     )
 
 
