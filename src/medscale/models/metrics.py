@@ -27,17 +27,32 @@ Metric = dict[str, float]
 Score = Callable[[NDArray[np.int64]], float]
 
 
-def bootstrap(score: Score, n_cases: int, *, n_boot: int = 1000, seed: int = 0) -> Metric:
+def bootstrap(
+    score: Score,
+    n_cases: int,
+    *,
+    groups: ArrayLike | None = None,
+    n_boot: int = 1000,
+    seed: int = 0,
+) -> Metric:
     """`score` on all cases and its 95 % percentile bootstrap interval.
 
-    `score` takes an index array into the cases and returns the metric on those cases.
+    `score` takes an index array into the cases and returns the metric on those cases. With
+    `groups` (one patient id per case) whole patients are resampled (a cluster bootstrap): a
+    patient's cases are correlated, and resampling them one by one makes the interval too narrow.
     """
     value = float(score(np.arange(n_cases)))
     rng = np.random.default_rng(seed)
+    if groups is None:
+        members = [np.array([i]) for i in range(n_cases)]
+    else:
+        _, codes = np.unique(np.asarray(groups), return_inverse=True)
+        members = [np.flatnonzero(codes == k) for k in range(codes.max() + 1)]
     draws = []
     for _ in range(n_boot):
+        picked = rng.integers(0, len(members), len(members))
         try:
-            draw = float(score(rng.integers(0, n_cases, n_cases)))
+            draw = float(score(np.concatenate([members[k] for k in picked])))
         except ValueError:  # one class only in this resample: the metric is undefined
             continue
         if np.isfinite(draw):
@@ -54,6 +69,7 @@ def classification_metrics(
     classes: Sequence[object],
     *,
     threshold: float = 0.5,
+    groups: ArrayLike | None = None,
     n_boot: int = 1000,
     seed: int = 0,
 ) -> dict[str, Metric]:
@@ -69,6 +85,8 @@ def classification_metrics(
         The classes; for two classes the second is the positive one.
     threshold : float
         Probability of the positive class at or above which a case is called positive (binary).
+    groups : array of shape (n_cases,), optional
+        Patient ids: the bootstrap resamples patients (see :func:`bootstrap`).
     """
     labels = np.asarray(labels)
     proba = np.asarray(probabilities, dtype=float)
@@ -108,7 +126,8 @@ def classification_metrics(
         scores["sensitivity"] = lambda idx: _rate(called[idx], y[idx], 1)
         scores["specificity"] = lambda idx: _rate(called[idx], y[idx], 0)
     return {
-        name: bootstrap(score, len(y), n_boot=n_boot, seed=seed) for name, score in scores.items()
+        name: bootstrap(score, len(y), groups=groups, n_boot=n_boot, seed=seed)
+        for name, score in scores.items()
     }
 
 
@@ -121,7 +140,12 @@ def _rate(called: NDArray[np.int64], truth: NDArray[np.int64], positive: int) ->
 
 
 def regression_metrics(
-    truth: ArrayLike, predicted: ArrayLike, *, n_boot: int = 1000, seed: int = 0
+    truth: ArrayLike,
+    predicted: ArrayLike,
+    *,
+    groups: ArrayLike | None = None,
+    n_boot: int = 1000,
+    seed: int = 0,
 ) -> dict[str, Metric]:
     """MAE, RMSE and R² of `predicted` against `truth`, each with a 95 % bootstrap CI."""
     y = np.asarray(truth, dtype=float)
@@ -138,7 +162,8 @@ def regression_metrics(
         "r2": r2,
     }
     return {
-        name: bootstrap(score, len(y), n_boot=n_boot, seed=seed) for name, score in scores.items()
+        name: bootstrap(score, len(y), groups=groups, n_boot=n_boot, seed=seed)
+        for name, score in scores.items()
     }
 
 

@@ -50,7 +50,7 @@ def read_table(path: str | Path) -> pd.DataFrame:
         raise ModelError(f"{path}: a table must be .csv or .parquet, not {path.suffix!r}")
     folder = path.parent.resolve()
     for column in PATH_COLUMNS:
-        if column in table.columns and table[column].dtype == object:
+        if column in table.columns and not pd.api.types.is_numeric_dtype(table[column]):
             table[column] = [_resolve(value, folder) for value in table[column]]
     return table
 

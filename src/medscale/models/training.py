@@ -93,7 +93,9 @@ def train(
             fitted = clone(pipeline).fit(x[train_idx], y_codes[train_idx])
             proba = fitted.predict_proba(x[test_idx])
             oof[np.ix_(test_idx, fitted.classes_)] = proba
-        metrics = classification_metrics(y.to_numpy(), oof, classes, n_boot=n_boot, seed=seed)
+        metrics = classification_metrics(
+            y.to_numpy(), oof, classes, groups=groups, n_boot=n_boot, seed=seed
+        )
         final = clone(pipeline).fit(x, y_codes)
     else:
         oof_values = np.zeros(len(y))
@@ -101,7 +103,7 @@ def train(
         for train_idx, test_idx in folds:
             fitted = clone(pipeline).fit(x[train_idx], y_float[train_idx])
             oof_values[test_idx] = fitted.predict(x[test_idx])
-        metrics = regression_metrics(y_float, oof_values, n_boot=n_boot, seed=seed)
+        metrics = regression_metrics(y_float, oof_values, groups=groups, n_boot=n_boot, seed=seed)
         final = clone(pipeline).fit(x, y_float)
     card = ModelCard(
         model=model,
