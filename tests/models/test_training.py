@@ -211,3 +211,24 @@ def test_read_table_resolves_manifest_paths_against_its_folder(tmp_path):
     cohort(separable=True).to_csv(tmp_path / "sub" / "cases.csv", index=False)
     table = read_table(tmp_path / "sub" / "cases.csv")
     assert table["image"].iloc[0] == str((tmp_path / "sub" / "images" / "case000.nii.gz").resolve())
+
+
+def test_auto_chooses_by_nested_inner_cv_and_says_why(tmp_path):
+    table = regression_table()
+    model = train(table, target="effect", model="auto", n_boot=50)
+    auto = model.card.notes["auto"]
+    assert set(auto["inner_cv_scores"]) == {
+        "polynomial",
+        "svr",
+        "random_forest",
+        "gradient_boosting",
+        "mlp",
+    }
+    assert auto["winner"] == max(auto["inner_cv_scores"], key=auto["inner_cv_scores"].get)
+    assert len(auto["outer_fold_winners"]) == 5  # one inner choice per outer fold
+    assert model.card.metrics["r2"]["value"] > 0.9
+    save_model(model, tmp_path / "m")
+    np.testing.assert_array_equal(
+        predict(load_model(tmp_path / "m"), table)["prediction"],
+        predict(model, table)["prediction"],
+    )

@@ -20,7 +20,8 @@ from medscale.cli import options
     "model_name",
     required=True,
     help="logistic, svm, tree, random_forest, gradient_boosting, mlp (classes); "
-    "polynomial, svr, random_forest, gradient_boosting, mlp (regression).",
+    "polynomial, svr, random_forest, gradient_boosting, mlp (regression); "
+    "auto (chosen by nested, inner cross-validation).",
 )
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Model folder.")
 @click.option(
@@ -75,6 +76,7 @@ def command(
                         "features": card.features,
                         "classes": card.classes,
                         "metrics": card.metrics,
+                        "auto": card.notes.get("auto"),
                     }
                 )
             )
@@ -86,4 +88,12 @@ def command(
         f"{folds}-fold CV by {group or 'case'} (seed {seed}):"
     )
     click.echo(format_metrics(card.metrics))
+    if "auto" in card.notes:
+        auto = card.notes["auto"]
+        ranked = sorted(auto["inner_cv_scores"].items(), key=lambda item: -item[1])
+        click.echo(
+            f"auto chose {auto['winner']} (inner-CV {auto['metric']}: "
+            + ", ".join(f"{name} {score:.3f}" for name, score in ranked)
+            + f"; outer folds chose {', '.join(auto['outer_fold_winners'])})"
+        )
     click.echo(f"model saved to {out}")

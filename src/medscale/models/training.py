@@ -13,12 +13,14 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.base import clone
+from numpy.typing import NDArray
+from sklearn.pipeline import Pipeline
 
 from medscale.errors import ModelError
 from medscale.models.metrics import Metric, classification_metrics, regression_metrics
 from medscale.models.persistence import ModelCard, SavedModel
 from medscale.models.pipelines import build_pipeline
+from medscale.models.selection import AUTO, Choice, choose_model
 from medscale.models.table import ID_COLUMN, Task, check_target, infer_task, select_features
 from medscale.models.validation import grouped_folds
 
@@ -47,7 +49,9 @@ def train(
     target : str
         The column to learn.
     model : str
-        A name of :func:`medscale.models.pipelines.model_names`.
+        A name of :func:`medscale.models.pipelines.model_names`, or ``"auto"``: each outer
+        fold picks its model by an inner grouped CV on its training cases (nested CV), the
+        final model by an inner CV on all cases; ``card.notes["auto"]`` says which won and why.
     group : str, optional
         The patient column; cases of one patient never straddle a split.
     site : str, optional
@@ -82,29 +86,60 @@ def train(
     if groups is not None and groups.isna().any():
         raise ModelError(f"group column {group!r} has missing values")
     folds = grouped_folds(y, groups, resolved, n_splits=n_splits, seed=seed)
-    pipeline = build_pipeline(model, resolved, seed=seed)
+    group_values = None if groups is None else groups.to_numpy()
     classes: list[Any] | None = None
-    metrics: dict[str, Metric]
     if resolved is Task.CLASSIFICATION:
         classes = sorted(pd.unique(y).tolist(), key=_sort_key)
-        y_codes = np.array([classes.index(v) for v in y.tolist()])
+        y_fit = np.array([classes.index(v) for v in y.tolist()])
+    else:
+        y_fit = y.to_numpy(dtype=float)
+    choices: list[Choice] = []
+
+    def fit(idx: NDArray[np.int64]) -> Pipeline:
+        name = model
+        if model == AUTO:  # nested: the choice sees the training cases of this fit only
+            choice = choose_model(
+                x[idx],
+                y_fit[idx],
+                None if group_values is None else group_values[idx],
+                resolved,
+                seed=seed,
+            )
+            choices.append(choice)
+            name = choice.winner
+        return build_pipeline(name, resolved, seed=seed).fit(x[idx], y_fit[idx])
+
+    if model != AUTO:
+        build_pipeline(model, resolved, seed=seed)  # an unknown name fails before any fit
+    metrics: dict[str, Metric]
+    if classes is not None:
         oof = np.zeros((len(y), len(classes)))
         for train_idx, test_idx in folds:
-            fitted = clone(pipeline).fit(x[train_idx], y_codes[train_idx])
-            proba = fitted.predict_proba(x[test_idx])
-            oof[np.ix_(test_idx, fitted.classes_)] = proba
+            fitted = fit(train_idx)
+            oof[np.ix_(test_idx, fitted.classes_)] = fitted.predict_proba(x[test_idx])
         metrics = classification_metrics(
             y.to_numpy(), oof, classes, groups=groups, n_boot=n_boot, seed=seed
         )
-        final = clone(pipeline).fit(x, y_codes)
     else:
         oof_values = np.zeros(len(y))
-        y_float = y.to_numpy(dtype=float)
         for train_idx, test_idx in folds:
-            fitted = clone(pipeline).fit(x[train_idx], y_float[train_idx])
-            oof_values[test_idx] = fitted.predict(x[test_idx])
-        metrics = regression_metrics(y_float, oof_values, groups=groups, n_boot=n_boot, seed=seed)
-        final = clone(pipeline).fit(x, y_float)
+            oof_values[test_idx] = fit(train_idx).predict(x[test_idx])
+        metrics = regression_metrics(y_fit, oof_values, groups=groups, n_boot=n_boot, seed=seed)
+    final = fit(np.arange(len(y)))
+    notes: dict[str, Any] = {"n_missing_feature_values": n_missing}
+    if model == AUTO:
+        notes["auto"] = {
+            "winner": choices[-1].winner,
+            "metric": choices[-1].metric,
+            "inner_cv_scores": choices[-1].scores,
+            "outer_fold_winners": [c.winner for c in choices[:-1]],
+        }
+        logger.info(
+            "auto chose %s (%s by inner CV: %s)",
+            choices[-1].winner,
+            choices[-1].metric,
+            choices[-1].scores,
+        )
     card = ModelCard(
         model=model,
         task=resolved.value,
@@ -121,7 +156,7 @@ def train(
         },
         metrics=metrics,
         n_cases=len(y),
-        notes={"n_missing_feature_values": n_missing},
+        notes=notes,
     )
     return SavedModel(pipeline=final, card=card)
 
