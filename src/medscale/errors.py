@@ -10,6 +10,7 @@ Every error says what went wrong, for which case or file, and, where there is on
     │   └── DownloadError   a public data file that cannot be downloaded or fails its SHA-256
     ├── ConfigError         unknown key, out-of-range parameter, unknown preset
     ├── PacsError           a PACS that refuses or cannot be reached
+    ├── ModelError          a target, table or model folder that a model cannot use
     └── WorkerLostError     an item whose worker process kept dying (the executors' retries spent)
 """
 
@@ -58,3 +59,8 @@ class WorkerLostError(MedscaleError):
 
 class MedscaleWarning(UserWarning):
     """Base class of medscale's warnings (undefined features, repaired input)."""
+
+
+class ModelError(MedscaleError, ValueError):
+    """A model cannot be trained, loaded or applied: bad target, too few cases per class,
+    a table lacking the model's features, a model folder from an incompatible version."""

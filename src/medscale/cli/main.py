@@ -38,6 +38,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "run": ("run", "Run a batch described by a YAML run file."),
     "train": ("train", "Train a model on a feature table."),
     "predict": ("predict", "Predict with a saved model."),
+    "evaluate": ("evaluate", "Score a predictions table: metrics with 95 % CIs."),
     "triage": ("triage", "Rank a worklist by predicted risk at a chosen sensitivity."),
     "report": ("report", "Write an HTML report for a run folder."),
 }

@@ -1,0 +1,27 @@
+"""`medscale predict MODEL TABLE --out PREDICTIONS`: apply a saved model to a feature table."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+
+@click.command(epilog="Example: medscale predict model/ features.csv --out predictions.csv")
+@click.argument("model", type=click.Path(exists=True, file_okay=False))
+@click.argument("table", type=click.Path(exists=True, dir_okay=True))
+@click.option(
+    "--out", required=True, type=click.Path(dir_okay=False), help="Predictions (.csv/.parquet)."
+)
+def command(model: str, table: str, out: str) -> None:
+    """Write case_id, probability (or probability_<class>), prediction and label when known."""
+    from medscale.models import load_model, predict, read_table
+
+    predictions = predict(load_model(model), read_table(table))
+    path = Path(out)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.suffix.lower() == ".parquet":
+        predictions.to_parquet(path, index=False)
+    else:
+        predictions.to_csv(path, index=False)
+    click.echo(f"{len(predictions)} predictions written to {out}", err=True)
