@@ -11,7 +11,6 @@ Exit codes: 0 success, 1 failure (a one-line ``error:`` message; the traceback w
 from __future__ import annotations
 
 import importlib
-import importlib.util
 import logging
 import sys
 from collections.abc import Sequence
@@ -40,7 +39,6 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "predict": ("predict", "Predict with a saved model."),
     "evaluate": ("evaluate", "Score a predictions table: metrics with 95 % CIs."),
     "triage": ("triage", "Rank a worklist by predicted risk at a chosen sensitivity."),
-    "report": ("report", "Write an HTML report for a run folder."),
 }
 
 
@@ -52,10 +50,10 @@ class LazyGroup(click.Group):
     """A click group that imports a subcommand's module only when it is invoked."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return [name for name in SUBCOMMANDS if importlib.util.find_spec(_module_name(name))]
+        return list(SUBCOMMANDS)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        if cmd_name not in SUBCOMMANDS or not importlib.util.find_spec(_module_name(cmd_name)):
+        if cmd_name not in SUBCOMMANDS:
             return None
         return importlib.import_module(_module_name(cmd_name)).command
 
