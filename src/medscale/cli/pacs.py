@@ -40,7 +40,7 @@ def command() -> None:
         logging.getLogger("pynetdicom").setLevel(logging.CRITICAL)
 
 
-@command.command("echo")
+@command.command("echo", epilog="Example: medscale pacs echo --protocol dimse")
 @_PROTOCOL
 def echo(protocol: str) -> None:
     """Check that the PACS answers (C-ECHO, or a QIDO-RS search with --protocol dicomweb)."""
@@ -48,7 +48,9 @@ def echo(protocol: str) -> None:
     click.echo("ok")
 
 
-@command.command("find")
+@command.command(
+    "find", epilog="Example: medscale pacs find --modality CT --study-date 20240101-20240131 --json"
+)
 @click.option("--patient-id", help="Match this PatientID.")
 @click.option("--modality", help="Studies holding this modality (CT, MR, ...).")
 @click.option("--study-date", help="YYYYMMDD or a range YYYYMMDD-YYYYMMDD.")
@@ -78,7 +80,9 @@ def find(
     click.echo(f"{len(studies)} studies", err=True)
 
 
-@command.command("get")
+@command.command(
+    "get", epilog="Example: medscale pacs get 1.2.840.113619.2.1 --out studies/ --protocol dimse"
+)
 @click.argument("study_uids", nargs=-1, required=True, metavar="STUDY_UID...")
 @click.option(
     "--out",
@@ -108,7 +112,7 @@ def get(study_uids: tuple[str, ...], out: Path, protocol: str) -> None:
     click.echo(f"{total_written} written, {total_skipped} already present in {out}")
 
 
-@command.command("put")
+@command.command("put", epilog="Example: medscale pacs put dicom/ seg.dcm")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @_PROTOCOL
 def put(paths: tuple[Path, ...], protocol: str) -> None:
