@@ -1,0 +1,224 @@
+"""Integration tests against a real Orthanc on 127.0.0.1, started by ../shared/services/orthanc.sh.
+
+Skipped (with the reason) where Orthanc is not installed, except in CI (CI=true), where they
+fail instead: .ci/run installs Orthanc first.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pydicom
+import pytest
+
+from medscale.cli.main import main
+from medscale.image import Image
+from medscale.io.dicom_write import write_dicom_series
+
+pytestmark = pytest.mark.integration
+
+ORTHANC_SH = Path(__file__).resolve().parents[3] / "shared" / "services" / "orthanc.sh"
+if not ORTHANC_SH.exists():  # the worktree layout (/work/wt-N) and the main one (/work/main)
+    ORTHANC_SH = Path("/work/shared/services/orthanc.sh")
+
+
+def _installed() -> str | None:
+    """None if Orthanc can run here, else why not."""
+    if not ORTHANC_SH.exists():
+        return f"{ORTHANC_SH} not found"
+    if not Path("/usr/sbin/Orthanc").exists():
+        return "Orthanc is not installed (run ../shared/services/orthanc.sh install)"
+    if shutil.which("cc") is None:
+        return "no C compiler for orthanc.sh's loopback shim"
+    return None
+
+
+def _run_sh(*args: str, env: dict[str, str] | None = None) -> str:
+    done = subprocess.run(
+        ["bash", str(ORTHANC_SH), *args], capture_output=True, text=True, env=env, check=False
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"orthanc.sh {' '.join(args)} failed: {done.stderr[-2000:]}")
+    return done.stdout
+
+
+def _parse_env(text: str) -> dict[str, str]:
+    values = {}
+    for line in text.splitlines():
+        if line.startswith("export "):
+            key, _, value = line[len("export ") :].partition("=")
+            values[key] = shlex.split(value)[0]
+    return values
+
+
+@pytest.fixture(scope="module")
+def orthanc(tmp_path_factory):
+    why = _installed()
+    if why:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI must run the Orthanc tests: {why}")
+        pytest.skip(why)
+    folder = tmp_path_factory.mktemp("orthanc")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MEDSCALE_")}
+    settings = _parse_env(_run_sh("start", str(folder), env=env))
+    try:
+        yield folder, settings
+    finally:
+        _run_sh("stop", str(folder), env=env)
+
+
+@pytest.fixture
+def pacs_env(orthanc, monkeypatch):
+    _, settings = orthanc
+    for key, value in settings.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("MEDSCALE_PACS_RETRIES", "1")
+    monkeypatch.setenv("MEDSCALE_PACS_BACKOFF", "0.05")
+    return settings
+
+
+@pytest.fixture(scope="module")
+def series(tmp_path_factory):
+    """A small synthetic CT series written by medscale's own DICOM writer."""
+    rng = np.random.default_rng(17)
+    array = rng.integers(-1000, 2000, size=(5, 24, 20)).astype(np.float64)
+    image = Image(array, spacing=(2.5, 0.8, 0.8), origin=(-10.0, 5.0, 3.0))
+    folder = tmp_path_factory.mktemp("series")
+    header = {"PatientID": "PACS-T1", "StudyDate": "20240115", "PatientName": "Test^Pacs"}
+    paths = write_dicom_series(image, folder, header=header)
+    study = str(pydicom.dcmread(paths[0], stop_before_pixels=True).StudyInstanceUID)
+    return folder, paths, study
+
+
+def _cli(capsys, *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+@pytest.fixture
+def stored(pacs_env, series, capsys):
+    folder, paths, study = series
+    code, out, err = _cli(capsys, "pacs", "put", str(folder))
+    assert code == 0, err
+    assert f"{len(paths)} instances stored" in out
+    return folder, paths, study
+
+
+def _by_sop(paths):
+    return {str(pydicom.dcmread(p).SOPInstanceUID): pydicom.dcmread(p) for p in paths}
+
+
+def test_echo_both_protocols(pacs_env, capsys):
+    for protocol in ("dimse", "dicomweb"):
+        code, out, err = _cli(capsys, "pacs", "echo", "--protocol", protocol)
+        assert code == 0, err
+        assert out.strip() == "ok"
+
+
+@pytest.mark.parametrize("protocol", ["dicomweb", "dimse"])
+def test_find_json(stored, capsys, protocol):
+    _, paths, study = stored
+    code, out, err = _cli(
+        capsys,
+        "pacs", "find", "--patient-id", "PACS-T1", "--modality", "CT",
+        "--study-date", "20240101-20240131", "--protocol", protocol, "--json",
+    )  # fmt: skip
+    assert code == 0, err
+    studies = json.loads(out)
+    assert [s["StudyInstanceUID"] for s in studies] == [study]
+    record = studies[0]
+    assert record["PatientID"] == "PACS-T1"
+    assert record["StudyDate"] == "20240115"
+    assert record["ModalitiesInStudy"] == ["CT"]
+    assert record["NumberOfStudyRelatedInstances"] == len(paths)
+    code, out, _ = _cli(capsys, "pacs", "find", "--study-date", "20230101-20231231", "--json")
+    assert code == 0 and json.loads(out) == []
+
+
+@pytest.mark.parametrize("protocol", ["dicomweb", "dimse"])
+def test_get_matches_originals_and_resumes(stored, tmp_path, capsys, protocol):
+    _, paths, study = stored
+    out_dir = tmp_path / "out"
+    code, out, err = _cli(
+        capsys, "pacs", "get", study, "--out", str(out_dir), "--protocol", protocol
+    )
+    assert code == 0, err
+    got = sorted((out_dir / study).iterdir())
+    assert [p.suffix for p in got] == [".dcm"] * len(paths)
+    originals, copies = _by_sop(paths), _by_sop(got)
+    assert set(copies) == set(originals)
+    assert {p.stem for p in got} == set(originals)  # named by SOP Instance UID
+    for uid, original in originals.items():
+        np.testing.assert_array_equal(copies[uid].pixel_array, original.pixel_array)
+        assert copies[uid].StudyInstanceUID == study
+    # resumable: a removed instance is fetched again, the others are skipped
+    got[0].unlink()
+    code, out, err = _cli(
+        capsys, "pacs", "get", study, "--out", str(out_dir), "--protocol", protocol
+    )
+    assert code == 0, err
+    assert f"1 written, {len(paths) - 1} already present" in out
+    assert not [p for p in (out_dir / study).iterdir() if p.name.startswith(".part-")]
+
+
+def _assert_failed(capsys, out_dir: Path, *args: str, expect: str) -> None:
+    code, _, err = _cli(capsys, *args, "--out", str(out_dir))
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert code == 1
+    assert len(lines) == 1 and lines[0].startswith("error: "), err
+    assert expect in lines[0]
+    assert not out_dir.exists() or not any(out_dir.rglob("*"))
+
+
+@pytest.mark.parametrize("protocol", ["dicomweb", "dimse"])
+def test_unknown_study(stored, tmp_path, capsys, protocol):
+    _assert_failed(
+        capsys, tmp_path / "out", "pacs", "get", "1.2.3.4.5.6.7", "--protocol", protocol,
+        expect="study 1.2.3.4.5.6.7 not found",
+    )  # fmt: skip
+
+
+def test_wrong_password(stored, tmp_path, capsys, monkeypatch):
+    _, _, study = stored
+    monkeypatch.setenv("MEDSCALE_PACS_PASSWORD", "not-the-password")
+    _assert_failed(capsys, tmp_path / "out", "pacs", "get", study, expect="HTTP 401")
+    code, _, err = _cli(capsys, "pacs", "find")
+    assert code == 1 and "refused the credentials" in err
+
+
+def test_refused_ae_titles(stored, tmp_path, capsys, monkeypatch):
+    _, _, study = stored
+    monkeypatch.setenv("MEDSCALE_AET", "STRANGER")  # calling AE unknown to Orthanc
+    _assert_failed(
+        capsys, tmp_path / "a", "pacs", "get", study, "--protocol", "dimse",
+        expect="AE title allowed",
+    )  # fmt: skip
+    monkeypatch.setenv("MEDSCALE_AET", "MEDSCALE")
+    monkeypatch.setenv("MEDSCALE_PACS_AET", "NOT_ORTHANC")  # called AE refused
+    _assert_failed(
+        capsys, tmp_path / "b", "pacs", "get", study, "--protocol", "dimse",
+        expect="rejected the association",
+    )  # fmt: skip
+
+
+def test_stopped_server(orthanc, stored, tmp_path, capsys):
+    folder, settings = orthanc
+    _, _, study = stored
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MEDSCALE_")}
+    _run_sh("stop", str(folder), env=env)
+    try:
+        for protocol in ("dicomweb", "dimse"):
+            _assert_failed(
+                capsys, tmp_path / protocol, "pacs", "get", study, "--protocol", protocol,
+                expect="cannot connect",
+            )  # fmt: skip
+    finally:  # restart on the same ports and credentials (orthanc.sh reuses them)
+        restarted = _parse_env(_run_sh("start", str(folder), env=env))
+        assert restarted == settings
