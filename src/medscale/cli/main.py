@@ -14,6 +14,7 @@ import importlib
 import importlib.util
 import logging
 import sys
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -40,6 +41,27 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "triage": ("triage", "Rank a worklist by predicted risk at a chosen sensitivity."),
     "report": ("report", "Write an HTML report for a run folder."),
 }
+
+
+class _QuietThirdParty(logging.Filter):
+    """Keep third-party logs and warnings below ERROR off the terminal unless -v / --debug."""
+
+    verbose = False
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        own = record.name.split(".")[0] == "medscale"
+        return self.verbose or own or record.levelno >= logging.ERROR
+
+
+_QUIET = _QuietThirdParty()
+
+
+def _log_warning(message: Any, category: type[Warning], *_args: Any, **_kwargs: Any) -> None:
+    """``warnings.showwarning`` for the CLI: one log line; medscale's own stay visible."""
+    from medscale.errors import MedscaleWarning
+
+    name = "medscale" if issubclass(category, MedscaleWarning) else "py.warnings"
+    logging.getLogger(name).warning("%s: %s", category.__name__, message)
 
 
 def _module_name(name: str) -> str:
@@ -81,8 +103,11 @@ def cli(ctx: click.Context, debug: bool, verbose: bool) -> None:
     logging.basicConfig(
         level=level, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s"
     )
+    _QUIET.verbose = debug or verbose
+    warnings.showwarning = _log_warning  # third-party warnings go to the log (issue 13)
     for handler in logging.getLogger().handlers:  # a run's own log file may want more detail
         handler.setLevel(level)
+        handler.addFilter(_QUIET)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
