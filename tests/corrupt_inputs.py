@@ -27,6 +27,7 @@ class Row:
     expect: str = "error"  # "error" or "skips"
     failed: str | None = None  # with "skips": a file under {tmp} that names the failed input
     names: str = "{name}"  # how ``failed`` names it: {name} (file name) or {sha256} (content)
+    intact: tuple[str, ...] = ()  # inputs that are sound for this command by design (exit 0)
 
 
 SWEEP: list[Row] = [
@@ -49,6 +50,7 @@ SWEEP: list[Row] = [
         ("scan", "{folder}", "--catalog", "{tmp}/cat.parquet"),
         expect="skips",
         failed="cat_errors.parquet",
+        intact=("truncated-jpeg2000",),  # header-only: the file's header is complete
     ),
     Row(
         "deid run",
@@ -84,6 +86,20 @@ def _truncated_dicom(path: Path) -> None:
     path.write_bytes(data[: len(data) - 1500])  # cut inside the pixel data
 
 
+def _truncated_jpeg2000(path: Path) -> None:
+    """pydicom's JPEG2000.dcm with its codestream cut in half (the case of issue 13)."""
+    import pydicom
+    from pydicom.encaps import encapsulate, generate_frames
+
+    source = Path(pydicom.__file__).parent / "data" / "test_files" / "JPEG2000.dcm"
+    if not source.is_file():
+        raise FileNotFoundError(f"{source} is not bundled with this pydicom")
+    dataset = pydicom.dcmread(source)
+    frame = next(generate_frames(dataset.PixelData, number_of_frames=1))
+    dataset.PixelData = encapsulate([frame[: len(frame) // 2]])
+    dataset.save_as(path)
+
+
 def _random_nifti(path: Path) -> None:
     path.write_bytes(random.Random(13).randbytes(4096))
 
@@ -95,6 +111,7 @@ def _empty(path: Path) -> None:
 # input name -> (file name, writer)
 INPUTS: dict[str, tuple[str, Callable[[Path], None]]] = {
     "truncated-dicom": ("truncated.dcm", _truncated_dicom),
+    "truncated-jpeg2000": ("truncated_j2k.dcm", _truncated_jpeg2000),
     "random-nifti": ("random.nii.gz", _random_nifti),
     "empty-file": ("empty.nii.gz", _empty),
 }
@@ -131,7 +148,8 @@ def invoke(row: Row, input_name: str, base: Path) -> Outcome:
     path = folder / file_name
     write(path)
     if any("--key" in a for a in row.args):
-        main(["deid", "keygen", str(tmp / "k.key")])
+        with redirect_stdout(io.StringIO()), redirect_stderr(io.StringIO()):
+            main(["deid", "keygen", str(tmp / "k.key")])
     args = [a.format(input=path, folder=folder, tmp=tmp) for a in row.args]
     out, err = io.StringIO(), io.StringIO()
     cwd = os.getcwd()

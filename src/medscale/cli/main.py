@@ -44,24 +44,29 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
 
 
 class _QuietThirdParty(logging.Filter):
-    """Keep third-party logs and warnings below ERROR off the terminal unless -v / --debug."""
+    """Keep third-party logs and warnings off the terminal unless -v / --debug: a failure
+    reaches the user as medscale's own one-line error (pydicom logs ERROR with a traceback)."""
 
     verbose = False
 
     def filter(self, record: logging.LogRecord) -> bool:
-        own = record.name.split(".")[0] == "medscale"
-        return self.verbose or own or record.levelno >= logging.ERROR
+        return self.verbose or record.name.split(".")[0] == "medscale"
 
 
 _QUIET = _QuietThirdParty()
 
 
-def _log_warning(message: Any, category: type[Warning], *_args: Any, **_kwargs: Any) -> None:
-    """``warnings.showwarning`` for the CLI: one log line; medscale's own stay visible."""
+def _replay(caught: list[warnings.WarningMessage]) -> None:
+    """Third-party warnings caught during a command go to the log (seen with -v / --debug);
+    medscale's own are re-issued as warnings, so they print (and tests can catch them)."""
     from medscale.errors import MedscaleWarning
 
-    name = "medscale" if issubclass(category, MedscaleWarning) else "py.warnings"
-    logging.getLogger(name).warning("%s: %s", category.__name__, message)
+    for found in caught:
+        if issubclass(found.category, MedscaleWarning):
+            warnings.warn_explicit(found.message, found.category, found.filename, found.lineno)
+        else:
+            text = f"{found.category.__name__}: {found.message}"
+            logging.getLogger("py.warnings").warning(text)
 
 
 def _module_name(name: str) -> str:
@@ -104,7 +109,6 @@ def cli(ctx: click.Context, debug: bool, verbose: bool) -> None:
         level=level, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s"
     )
     _QUIET.verbose = debug or verbose
-    warnings.showwarning = _log_warning  # third-party warnings go to the log (issue 13)
     for handler in logging.getLogger().handlers:  # a run's own log file may want more detail
         handler.setLevel(level)
         handler.addFilter(_QUIET)
@@ -113,6 +117,15 @@ def cli(ctx: click.Context, debug: bool, verbose: bool) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code (for tests: ``main(["--help"])``)."""
     args = list(sys.argv[1:] if argv is None else argv)
+    caught: list[warnings.WarningMessage] = []
+    try:
+        with warnings.catch_warnings(record=True) as caught:  # issue 13: keep the terminal quiet
+            return _main(args)
+    finally:
+        _replay(caught)
+
+
+def _main(args: list[str]) -> int:
     debug = "--debug" in args
     try:
         result: Any = cli.main(args=args, prog_name="medscale", standalone_mode=False)
