@@ -99,13 +99,20 @@ def connect(catalog_path: str | os.PathLike[str]) -> duckdb.DuckDBPyConnection:
             f"`medscale scan DIR --catalog {catalog}`"
         )
     connection = duckdb.connect(":memory:")
-    connection.execute(f"CREATE VIEW instances AS SELECT * FROM read_parquet({_quote(catalog)})")
     errors_file = errors_path_for(catalog)
-    if errors_file.is_file():
+    try:
         connection.execute(
-            f"CREATE VIEW errors AS SELECT * FROM read_parquet({_quote(errors_file)})"
+            f"CREATE VIEW instances AS SELECT * FROM read_parquet({_quote(catalog)})"
         )
-    else:
+        if errors_file.is_file():
+            connection.execute(
+                f"CREATE VIEW errors AS SELECT * FROM read_parquet({_quote(errors_file)})"
+            )
+    except duckdb.Error as err:
+        connection.close()
+        detail = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise InputError(f"{catalog}: not a readable Parquet catalog ({detail})") from err
+    if not errors_file.is_file():
         logger.warning("no errors table at %s: the errors view is empty", errors_file)
         connection.register("errors_empty", ERROR_SCHEMA.empty_table())
         connection.execute("CREATE VIEW errors AS SELECT * FROM errors_empty")

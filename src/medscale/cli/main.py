@@ -13,6 +13,7 @@ from __future__ import annotations
 import importlib
 import logging
 import sys
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -40,6 +41,32 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "evaluate": ("evaluate", "Score a predictions table: metrics with 95 % CIs."),
     "triage": ("triage", "Rank a worklist by predicted risk at a chosen sensitivity."),
 }
+
+
+class _QuietThirdParty(logging.Filter):
+    """Keep third-party logs and warnings off the terminal unless -v / --debug: a failure
+    reaches the user as medscale's own one-line error (pydicom logs ERROR with a traceback)."""
+
+    verbose = False
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return self.verbose or record.name.split(".")[0] == "medscale"
+
+
+_QUIET = _QuietThirdParty()
+
+
+def _replay(caught: list[warnings.WarningMessage]) -> None:
+    """Third-party warnings caught during a command go to the log (seen with -v / --debug);
+    medscale's own are re-issued as warnings, so they print (and tests can catch them)."""
+    from medscale.errors import MedscaleWarning
+
+    for found in caught:
+        if issubclass(found.category, MedscaleWarning):
+            warnings.warn_explicit(found.message, found.category, found.filename, found.lineno)
+        else:
+            text = f"{found.category.__name__}: {found.message}"
+            logging.getLogger("py.warnings").warning(text)
 
 
 def _module_name(name: str) -> str:
@@ -81,13 +108,24 @@ def cli(ctx: click.Context, debug: bool, verbose: bool) -> None:
     logging.basicConfig(
         level=level, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s"
     )
+    _QUIET.verbose = debug or verbose
     for handler in logging.getLogger().handlers:  # a run's own log file may want more detail
         handler.setLevel(level)
+        handler.addFilter(_QUIET)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code (for tests: ``main(["--help"])``)."""
     args = list(sys.argv[1:] if argv is None else argv)
+    caught: list[warnings.WarningMessage] = []
+    try:
+        with warnings.catch_warnings(record=True) as caught:  # issue 13: keep the terminal quiet
+            return _main(args)
+    finally:
+        _replay(caught)
+
+
+def _main(args: list[str]) -> int:
     debug = "--debug" in args
     try:
         result: Any = cli.main(args=args, prog_name="medscale", standalone_mode=False)

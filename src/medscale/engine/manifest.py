@@ -36,6 +36,10 @@ def read_manifest(
         table = _read_table(path)
     except (pa.ArrowException, OSError) as err:
         raise InputError(f"{path}: cannot read the manifest ({err})") from err
+    except UnicodeDecodeError as err:
+        raise InputError(
+            f"{path}: not a UTF-8 CSV or a Parquet manifest (undecodable byte at {err.start})"
+        ) from err
     missing = [column for column in required if column not in table.column_names]
     if missing:
         raise InputError(

@@ -54,6 +54,8 @@ def load_run_file(path: str | Path, **overrides: Any) -> RunSpec:
         document = yaml.safe_load(path.read_text()) or {}
     except (OSError, yaml.YAMLError) as err:
         raise ConfigError(f"{path}: cannot read the run file ({err})") from err
+    except UnicodeDecodeError as err:
+        raise ConfigError(f"{path}: not a YAML run file (undecodable byte at {err.start})") from err
     if not isinstance(document, dict):
         raise ConfigError(f"{path}: a run file is a mapping of keys, got {type(document).__name__}")
     for key in document:

@@ -241,6 +241,11 @@ def _load_pixels(dataset: Any, *, strict: bool) -> tuple[Any | None, np.ndarray]
         pixels = dataset.pixel_array
     except (NotImplementedError, RuntimeError, ImportError) as err:
         syntax = _transfer_syntax(dataset)
+        if "raised by all available plugins" in str(err):  # codecs there, the data is broken
+            reasons = "; ".join(line.strip() for line in str(err).splitlines()[1:] if line.strip())
+            raise DicomError(
+                f"{file}: corrupt or truncated {syntax} pixel data (decoders: {reasons})"
+            ) from err
         raise DicomError(
             f"{file}: cannot decode pixel data in transfer syntax {syntax} "
             f"({err}); install the codecs with `{INSTALL_HINT}`"
