@@ -222,3 +222,35 @@ def test_stopped_server(orthanc, stored, tmp_path, capsys):
     finally:  # restart on the same ports and credentials (orthanc.sh reuses them)
         restarted = _parse_env(_run_sh("start", str(folder), env=env))
         assert restarted == settings
+
+
+@pytest.mark.parametrize("protocol", ["dicomweb", "dimse"])
+def test_get_deid(stored, tmp_path, capsys, protocol):
+    from medscale.deid import generate_key, verify_tree
+
+    _, paths, study = stored
+    key = generate_key(tmp_path / "project.key")
+    out_dir = tmp_path / "out"
+    args = ("pacs", "get", study, "--out", str(out_dir), "--protocol", protocol, "--deid", str(key))
+    code, out, err = _cli(capsys, *args)
+    assert code == 0, err
+    assert not (out_dir / study).exists()  # named by the new study UID, never the original
+    got = sorted(p for p in out_dir.rglob("*") if p.is_file())
+    assert len(got) == len(paths) and all(p.suffix == ".dcm" for p in got)
+    originals = sorted((pydicom.dcmread(p) for p in paths), key=lambda d: int(d.InstanceNumber))
+    copies = sorted((pydicom.dcmread(p) for p in got), key=lambda d: int(d.InstanceNumber))
+    original_uids = {str(d.SOPInstanceUID) for d in originals}
+    for original, copy in zip(originals, copies, strict=True):
+        assert str(copy.PatientName) != "Test^Pacs" and copy.PatientID != "PACS-T1"
+        assert copy.PatientIdentityRemoved == "YES"
+        assert str(copy.SOPInstanceUID) not in original_uids
+        assert str(copy.StudyInstanceUID) != study
+        np.testing.assert_array_equal(copy.pixel_array, original.pixel_array)
+    assert {p.stem for p in got} == {str(d.SOPInstanceUID) for d in copies}
+    assert verify_tree(out_dir, phi_values=["Test^Pacs", "PACS-T1", study, *original_uids]) == []
+    # resumable with the same key: the new UIDs are keyed, so present files are skipped
+    got[0].unlink()
+    code, out, err = _cli(capsys, *args)
+    assert code == 0, err
+    assert f"1 written, {len(paths) - 1} already present" in out
+    assert not [p for p in out_dir.rglob(".part-*")]

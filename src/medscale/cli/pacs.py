@@ -91,18 +91,33 @@ def find(
     help="Folder; instances go to OUT/<StudyInstanceUID>/<SOPInstanceUID>.dcm.",
 )
 @_PROTOCOL
-def get(study_uids: tuple[str, ...], out: Path, protocol: str) -> None:
-    """Retrieve studies; instances already in OUT are skipped (resumable)."""
+@click.option(
+    "--deid",
+    "key_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="De-identify on the way in with this project key (`medscale deid keygen`, PS3.15 "
+    "Basic Profile, as `medscale deid`): files are named by their new UIDs, "
+    "OUT/<new study UID>/<new SOP Instance UID>.dcm.",
+)
+def get(study_uids: tuple[str, ...], out: Path, protocol: str, key_file: Path | None) -> None:
+    """Retrieve studies; instances already in OUT are skipped (resumable).
+
+    With --deid, each instance is de-identified in memory before it is written, so no
+    identified file ever reaches OUT; the new UIDs are derived from the key, so a rerun with
+    the same key skips the instances already there.
+    """
+    rewrite = _deid_rewrite(key_file) if key_file is not None else None
     client = _client(protocol)
     out_existed = out.exists()
     total_written = total_skipped = 0
     for uid in study_uids:
-        fresh = not (out / uid).exists()
+        folder = out / (rewrite.uid(uid) if rewrite is not None else uid)
+        fresh = not folder.exists()
         try:
-            written, skipped = client.get_study(uid, out)
+            written, skipped = client.get_study(uid, out, rewrite=rewrite)
         except BaseException:
             if fresh:  # a failed first retrieval leaves no folder behind
-                shutil.rmtree(out / uid, ignore_errors=True)
+                shutil.rmtree(folder, ignore_errors=True)
                 if not out_existed:
                     _remove_empty(out)
             raise
@@ -122,6 +137,20 @@ def put(paths: tuple[Path, ...], protocol: str) -> None:
     files = collect_dicom_files(paths)
     stored = _client(protocol).put(files) if files else 0
     click.echo(f"{stored} instances stored")
+
+
+def _deid_rewrite(key_file: Path) -> Any:
+    """The `medscale.pacs.Rewrite` that de-identifies with `medscale deid`'s defaults."""
+    from medscale.deid import Pseudonymizer, deidentify_dataset, load_key
+    from medscale.pacs import Rewrite
+
+    pseudonymizer = Pseudonymizer(load_key(key_file))
+
+    def deidentify(dataset: Any) -> Any:
+        cleaned, _ = deidentify_dataset(dataset, pseudonymizer=pseudonymizer, in_place=True)
+        return cleaned
+
+    return Rewrite(dataset=deidentify, uid=pseudonymizer.uid)
 
 
 def _remove_empty(folder: Path) -> None:

@@ -13,7 +13,13 @@ from __future__ import annotations
 from medscale.pacs.config import PacsConfig
 from medscale.pacs.dicomweb import DicomWebClient
 from medscale.pacs.dimse import DimseClient
-from medscale.pacs.files import collect_dicom_files, instance_path, write_instance
+from medscale.pacs.files import (
+    Rewrite,
+    collect_dicom_files,
+    instance_path,
+    target_path,
+    write_instance,
+)
 from medscale.pacs.studies import STUDY_FIELDS, StudyQuery
 
 __all__ = [
@@ -21,8 +27,10 @@ __all__ = [
     "DicomWebClient",
     "DimseClient",
     "PacsConfig",
+    "Rewrite",
     "StudyQuery",
     "collect_dicom_files",
     "instance_path",
+    "target_path",
     "write_instance",
 ]

@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 from medscale.errors import PacsError
 from medscale.pacs.config import PacsConfig
-from medscale.pacs.files import instance_path, with_retries, write_instance
+from medscale.pacs.files import Rewrite, store_retrieved, target_path, with_retries
 from medscale.pacs.studies import STUDY_FIELDS, StudyQuery, study_record
 
 log = logging.getLogger(__name__)
@@ -100,19 +100,24 @@ class DicomWebClient:
             raise PacsError(f"study {study_uid} not found on {self.config.url}")
         return pairs
 
-    def get_study(self, study_uid: str, out: str | Path) -> tuple[int, int]:
-        """WADO-RS retrieve every missing instance of a study into `out`; (written, skipped)."""
+    def get_study(
+        self, study_uid: str, out: str | Path, *, rewrite: Rewrite | None = None
+    ) -> tuple[int, int]:
+        """WADO-RS retrieve every missing instance of a study into `out`; (written, skipped).
+
+        With `rewrite`, each instance is rewritten in memory before it is written.
+        """
         pairs = self.list_instances(study_uid)
         written = skipped = 0
         for series_uid, sop_uid in pairs:
-            if instance_path(out, study_uid, sop_uid).exists():
+            if target_path(out, study_uid, sop_uid, rewrite).exists():
                 skipped += 1
                 continue
             dataset = self._call(
                 f"WADO-RS retrieve of instance {sop_uid}",
                 partial(self._client.retrieve_instance, study_uid, series_uid, sop_uid),
             )
-            if write_instance(dataset, out, study_uid) is None:
+            if store_retrieved(dataset, out, study_uid, rewrite) is None:
                 skipped += 1
             else:
                 written += 1

@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 from medscale.errors import PacsError
 from medscale.pacs.config import PacsConfig
-from medscale.pacs.files import with_retries, write_instance
+from medscale.pacs.files import Rewrite, store_retrieved, target_path, with_retries
 from medscale.pacs.studies import STUDY_FIELDS, StudyQuery, study_record
 
 log = logging.getLogger(__name__)
@@ -163,15 +163,22 @@ class DimseClient:
             raise PacsError(f"study {study_uid} not found on {self.peer}")
         return pairs
 
-    def get_study(self, study_uid: str, out: str | Path) -> tuple[int, int]:
-        """C-GET every missing instance of a study into `out`; (written, skipped)."""
+    def get_study(
+        self, study_uid: str, out: str | Path, *, rewrite: Rewrite | None = None
+    ) -> tuple[int, int]:
+        """C-GET every missing instance of a study into `out`; (written, skipped).
+
+        With `rewrite`, each instance is rewritten in memory before it is written.
+        """
         from pydicom import Dataset
         from pynetdicom import build_role, evt
         from pynetdicom.sop_class import StudyRootQueryRetrieveInformationModelGet  # type: ignore[attr-defined]
 
         model = StudyRootQueryRetrieveInformationModelGet
         pairs = self._sop_uids(study_uid)
-        missing = [sop for sop, _ in pairs if not (Path(out) / study_uid / f"{sop}.dcm").exists()]
+        missing = [
+            sop for sop, _ in pairs if not target_path(out, study_uid, sop, rewrite).exists()
+        ]
         skipped = len(pairs) - len(missing)
         if not missing:
             return 0, skipped
@@ -183,7 +190,7 @@ class DimseClient:
             try:
                 dataset = event.dataset
                 dataset.file_meta = event.file_meta
-                path = write_instance(dataset, out, study_uid)
+                path = store_retrieved(dataset, out, study_uid, rewrite)
                 if path is not None:
                     written.append(path)
                 return 0x0000

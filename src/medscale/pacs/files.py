@@ -7,6 +7,7 @@ import os
 import tempfile
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -19,6 +20,39 @@ T = TypeVar("T")
 def instance_path(out: str | Path, study_uid: str, sop_uid: str) -> Path:
     """Where retrieval puts one instance: ``OUT/<StudyInstanceUID>/<SOPInstanceUID>.dcm``."""
     return Path(out) / str(study_uid) / f"{sop_uid}.dcm"
+
+
+@dataclass(frozen=True)
+class Rewrite:
+    """Change each retrieved instance in memory before it is written (e.g. de-identify it).
+
+    Attributes
+    ----------
+    dataset : callable
+        Retrieved pydicom data set -> the data set to write (with its ``file_meta``).
+    uid : callable
+        Original UID -> the UID it gets in the written file. Must be deterministic, so that
+        the file an instance will be written to is known before retrieving it (resume).
+    """
+
+    dataset: Callable[[Any], Any]
+    uid: Callable[[str], str]
+
+
+def target_path(out: str | Path, study_uid: str, sop_uid: str, rewrite: Rewrite | None) -> Path:
+    """Where an instance ends up, after `rewrite` renamed its study and instance UIDs."""
+    if rewrite is None:
+        return instance_path(out, study_uid, sop_uid)
+    return instance_path(out, rewrite.uid(study_uid), rewrite.uid(sop_uid))
+
+
+def store_retrieved(
+    dataset: Any, out: str | Path, study_uid: str, rewrite: Rewrite | None
+) -> Path | None:
+    """Rewrite (in memory) then `write_instance`; nothing unrewritten ever reaches `out`."""
+    if rewrite is None:
+        return write_instance(dataset, out, study_uid)
+    return write_instance(rewrite.dataset(dataset), out)
 
 
 def write_instance(dataset: Any, out: str | Path, study_uid: str | None = None) -> Path | None:
