@@ -102,6 +102,23 @@ def summary(catalog_path: str, as_json: bool, limit: int) -> None:
         )
 
 
+@command.command(epilog="Example: medscale catalog utilisation --catalog archive.parquet --json")
+@_CATALOG
+@options.json_output
+def utilisation(catalog_path: str, as_json: bool) -> None:
+    """Per scanner: studies and busy minutes (union of study acquisition intervals)."""
+    import pandas as pd
+
+    from medscale.catalog.utilisation import utilisation as compute
+
+    found = compute(catalog_path)
+    if as_json:
+        click.echo(json.dumps(found))
+        return
+    _print_table(pd.DataFrame(found["scanners"]), title="scanners")
+    _print_table(pd.DataFrame(found["by_modality"]), title="studies per modality")
+
+
 def _print_table(frame: Any, *, title: str | None) -> None:
     from rich.console import Console
     from rich.table import Table
