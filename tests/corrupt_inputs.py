@@ -2,7 +2,8 @@
 
 ``SWEEP`` has one row per invocation; add a row when a new subcommand takes an input file.
 In a row's ``args`` the placeholders are ``{input}`` (the corrupt file), ``{folder}`` (a folder
-holding only that file) and ``{tmp}`` (an empty scratch folder). ``expect`` is ``"error"`` (exit
+holding only that file) and ``{tmp}`` (an empty scratch folder) and ``{model}`` (a tiny
+logistic model folder, trained once per process). ``expect`` is ``"error"`` (exit
 1, one short error on stderr, no traceback) or ``"skips"`` for folder commands that record an
 unreadable file as a failure and exit 0 by design; ``failed`` then names the file where that
 command reports it (relative to ``{tmp}``; ``None`` for stdout).
@@ -17,6 +18,7 @@ import random
 from collections.abc import Callable
 from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 
@@ -40,6 +42,15 @@ SWEEP: list[Row] = [
         ("preprocess", "{input}", "--step", "median:size=3", "--out", "{tmp}/p.nii.gz"),
     ),
     Row("segment", ("segment", "{input}", "--method", "otsu", "--out", "{tmp}/m.nii.gz")),
+    Row("filter", ("filter", "{input}", "--filter", "log:sigma_mm=1", "--out", "{tmp}/f.nii.gz")),
+    Row(
+        "train",
+        ("train", "{input}", "--target", "label", "--model", "logistic", "--out", "{tmp}/m"),
+    ),
+    # a real tiny model ({model}, trained once per process) applied to the corrupt table
+    Row("predict", ("predict", "{model}", "{input}", "--out", "{tmp}/p.csv")),
+    Row("evaluate", ("evaluate", "{input}")),
+    Row("triage", ("triage", "{input}", "--sensitivity", "0.95", "--out", "{tmp}/w.csv")),
     Row("catalog query", ("catalog", "query", "SELECT 1", "--catalog", "{input}")),
     Row("catalog summary", ("catalog", "summary", "--catalog", "{input}")),
     # verify reads DICOM files only: a truncated one is "unreadable" (exit 1), a non-DICOM file
@@ -137,6 +148,27 @@ class Outcome:
         return [line for line in self.stderr.splitlines() if line.strip()]
 
 
+@cache
+def _tiny_model() -> Path:
+    """A logistic model on a 20-case table, trained once (for the ``{model}`` placeholder)."""
+    import tempfile
+
+    from medscale.cli.main import main
+
+    folder = Path(tempfile.mkdtemp(prefix="medscale-sweep-model-"))
+    rows = ["case_id,f1,f2,label"]
+    rng = random.Random(13)
+    rows += [f"c{i},{rng.random():.4f},{rng.random():.4f},{i % 2}" for i in range(20)]
+    table = folder / "table.csv"
+    table.write_text("\n".join(rows) + "\n")
+    args = ["train", str(table), "--target", "label", "--model", "logistic"]
+    with redirect_stdout(io.StringIO()), redirect_stderr(io.StringIO()):
+        code = main([*args, "--out", str(folder / "model")])
+    if code != 0:
+        raise RuntimeError("could not train the sweep's tiny model")
+    return folder / "model"
+
+
 def invoke(row: Row, input_name: str, base: Path) -> Outcome:
     """Run one row on one corrupt input under ``base`` (created) with the CLI in-process."""
     from medscale.cli.main import main
@@ -150,7 +182,8 @@ def invoke(row: Row, input_name: str, base: Path) -> Outcome:
     if any("--key" in a for a in row.args):
         with redirect_stdout(io.StringIO()), redirect_stderr(io.StringIO()):
             main(["deid", "keygen", str(tmp / "k.key")])
-    args = [a.format(input=path, folder=folder, tmp=tmp) for a in row.args]
+    model = _tiny_model() if any("{model}" in a for a in row.args) else ""
+    args = [a.format(input=path, folder=folder, tmp=tmp, model=model) for a in row.args]
     out, err = io.StringIO(), io.StringIO()
     cwd = os.getcwd()
     os.chdir(tmp)

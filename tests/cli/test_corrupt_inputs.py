@@ -93,3 +93,30 @@ def test_truncated_jpeg2000_convert_prints_one_line_in_a_real_terminal(tmp_path)
         [*command[:3], "-v", *command[3:]], cwd=tmp_path, capture_output=True, text=True
     )
     assert "pydicom" in verbose.stderr  # the decoder's own log, shown with -v
+
+
+@pytest.mark.parametrize("command", ["train", "evaluate", "triage"])
+@pytest.mark.parametrize("name", ["empty.csv", "random.parquet"])
+def test_corrupt_table_gives_one_line_naming_it(command, name, tmp_path):
+    """A table command fed a table-suffixed file that does not parse (empty CSV, random bytes)."""
+    import io
+    import random
+    from contextlib import redirect_stderr
+
+    from medscale.cli.main import main
+
+    table = tmp_path / name
+    table.write_bytes(b"" if name.endswith(".csv") else random.Random(13).randbytes(4096))
+    extra = {
+        "train": ["--target", "label", "--model", "logistic", "--out", str(tmp_path / "m")],
+        "triage": ["--out", str(tmp_path / "w.csv")],
+        "evaluate": [],
+    }[command]
+    err = io.StringIO()
+    with redirect_stderr(err):
+        code = main([command, str(table), *extra])
+    lines = [line for line in err.getvalue().splitlines() if line.strip()]
+    assert code == 1, err.getvalue()
+    assert len(lines) == 1, err.getvalue()
+    assert lines[0].startswith("error: ") and name in lines[0], lines
+    assert "run with --debug" not in err.getvalue()

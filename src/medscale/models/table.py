@@ -37,17 +37,21 @@ def read_table(path: str | Path) -> pd.DataFrame:
     Raises
     ------
     ModelError
-        The file does not exist, or is neither CSV nor Parquet.
+        The file does not exist, is neither CSV nor Parquet, or cannot be parsed as one.
     """
     path = Path(path)
     if not path.exists():
         raise ModelError(f"{path}: no such table")
     if path.suffix.lower() == ".csv":
-        table = pd.read_csv(path)
+        reader, kind = pd.read_csv, "CSV"
     elif path.suffix.lower() in (".parquet", ".pq") or path.is_dir():
-        table = pd.read_parquet(path)
+        reader, kind = pd.read_parquet, "Parquet"
     else:
         raise ModelError(f"{path}: a table must be .csv or .parquet, not {path.suffix!r}")
+    try:
+        table = reader(path)
+    except (OSError, ValueError, pd.errors.ParserError) as err:  # EmptyDataError, ArrowInvalid
+        raise ModelError(f"{path}: not a readable {kind} table ({err})") from err
     folder = path.parent.resolve()
     for column in PATH_COLUMNS:
         if column in table.columns and not pd.api.types.is_numeric_dtype(table[column]):
