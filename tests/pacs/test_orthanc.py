@@ -254,3 +254,41 @@ def test_get_deid(stored, tmp_path, capsys, protocol):
     assert code == 0, err
     assert f"1 written, {len(paths) - 1} already present" in out
     assert not [p for p in out_dir.rglob(".part-*")]
+
+
+@pytest.mark.parametrize("protocol", ["dicomweb", "dimse"])
+def test_scan_pacs_catalog(stored, tmp_path, capsys, protocol):
+    _, paths, study = stored
+    catalog = tmp_path / "pacs.parquet"
+    code, out, err = _cli(
+        capsys, "scan", "--pacs", "--catalog", str(catalog), "--protocol", protocol,
+        "--patient-id", "PACS-T1",
+    )  # fmt: skip
+    assert code == 0, err
+    assert f"{len(paths)} instances" in out
+    code, out, err = _cli(
+        capsys,
+        "catalog", "query", "--catalog", str(catalog), "--json",
+        "SELECT sop_instance_uid, modality, patient_id, study_instance_uid, path FROM instances",
+    )  # fmt: skip
+    assert code == 0, err
+    rows = json.loads(out)["rows"]
+    originals = _by_sop(paths)
+    assert sorted(r["sop_instance_uid"] for r in rows) == sorted(originals)
+    for row in rows:
+        assert row["modality"] == originals[row["sop_instance_uid"]].Modality == "CT"
+        assert row["patient_id"] == "PACS-T1"
+        assert row["study_instance_uid"] == study
+        if protocol == "dicomweb":
+            assert row["path"].startswith("http")
+            assert row["path"].endswith(
+                f"/series/{originals[row['sop_instance_uid']].SeriesInstanceUID}/instances/{row['sop_instance_uid']}"
+            )
+        else:
+            assert row["path"] == f"pacs:{row['sop_instance_uid']}"
+
+
+def test_scan_needs_root_or_pacs(tmp_path, capsys):
+    code, _, err = _cli(capsys, "scan", "--catalog", str(tmp_path / "x.parquet"))
+    assert code == 2
+    assert "ROOT or --pacs" in err

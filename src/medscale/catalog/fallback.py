@@ -65,7 +65,7 @@ def _read(path: str, size: int) -> dict[str, Any]:
     except Exception as err:  # noqa: BLE001 - any parser failure is this file's error row
         kind = "truncated" if isinstance(err, EOFError) else "unreadable"
         raise UnreadableFileError(path, kind, f"{type(err).__name__}: {err}") from err
-    values = _dataset_values(dataset)
+    values = dataset_values(dataset)
     if len(dataset) == 0 and not getattr(dataset, "file_meta", None):
         raise UnreadableFileError(path, "not_dicom", "no DICOM elements could be read")
     implicit, little = dataset.original_encoding
@@ -93,7 +93,7 @@ def _read(path: str, size: int) -> dict[str, Any]:
     return values
 
 
-def _dataset_values(dataset: Any) -> dict[str, Any]:
+def dataset_values(dataset: Any) -> dict[str, Any]:
     """The texts of :data:`TAGS` (and the functional-group fallbacks) from a pydicom dataset."""
     values: dict[str, Any] = {}
     meta = getattr(dataset, "file_meta", None)

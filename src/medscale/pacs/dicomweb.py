@@ -87,6 +87,35 @@ class DicomWebClient:
         )
         return [study_record(Dataset.from_json(item)) for item in found]
 
+    def find_instances(self, query: StudyQuery, fields: Sequence[str]) -> list[Any]:
+        """QIDO-RS instance search over all studies; one pydicom dataset per instance."""
+        from pydicom import Dataset
+
+        keys = query.keys()
+        filters = {
+            "PatientID": keys.get("PatientID"),
+            "Modality": keys.get("ModalitiesInStudy"),
+            "StudyDate": keys.get("StudyDate"),
+            "StudyInstanceUID": keys.get("StudyInstanceUID"),
+        }
+        found = self._call(
+            "QIDO-RS instance search",
+            lambda: self._client.search_for_instances(
+                search_filters={k: v for k, v in filters.items() if v},
+                fields=list(fields),
+                get_remaining=True,
+            ),
+        )
+        return [Dataset.from_json(item) for item in found]
+
+    def wado_url(self, dataset: Any) -> str:
+        """The WADO-RS URL of one instance."""
+        base = str(self.config.url).rstrip("/")
+        return (
+            f"{base}/studies/{dataset.StudyInstanceUID}/series/{dataset.SeriesInstanceUID}"
+            f"/instances/{dataset.SOPInstanceUID}"
+        )
+
     def list_instances(self, study_uid: str) -> list[tuple[str, str]]:
         """(SeriesInstanceUID, SOPInstanceUID) of every instance of a study; PacsError if none."""
         found = self._call(

@@ -147,6 +147,23 @@ class DimseClient:
             setattr(identifier, name, keys.get(name, ""))
         return [study_record(ds) for ds in self._find(identifier, "C-FIND study")]
 
+    def find_instances(self, query: StudyQuery, fields: Sequence[str]) -> list[Any]:
+        """C-FIND IMAGE level, study by study; one dataset per instance with `fields` asked."""
+        from pydicom import Dataset
+
+        found: list[Any] = []
+        for study in self.find_studies(query):
+            identifier = Dataset()
+            identifier.QueryRetrieveLevel = "IMAGE"
+            for name in fields:
+                setattr(identifier, name, "")
+            identifier.StudyInstanceUID = study["StudyInstanceUID"]
+            if query.modality:
+                identifier.Modality = query.modality
+            uid = study["StudyInstanceUID"]
+            found.extend(self._find(identifier, f"C-FIND instances of study {uid}"))
+        return found
+
     def _sop_uids(self, study_uid: str) -> list[tuple[str, str]]:
         """(SOPInstanceUID, SOPClassUID) of every instance of a study (C-FIND IMAGE level)."""
         from pydicom import Dataset
