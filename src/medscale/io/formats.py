@@ -35,7 +35,7 @@ def read_image(path: str | Path) -> Image:
     if not path.exists():
         raise InputError(f"{path}: no such file or folder")
     suffix = _suffix(path)
-    if path.is_dir() or suffix in (".dcm", ".dicom", "") or _is_dicom(path):
+    if path.is_dir() or suffix in (".dcm", ".dicom", "") or is_dicom(path):
         from medscale.io import dicom
 
         return dicom.read_dicom(path)
@@ -85,7 +85,7 @@ def read_mask(
     omitted when there is only one.
     """
     path = Path(path)
-    if path.is_file() and _is_dicom(path):
+    if path.is_file() and is_dicom(path):
         from medscale.io import rtstruct, seg
 
         if rtstruct.is_rtstruct(path):
@@ -160,7 +160,7 @@ _ITK_IO = {
 }
 
 
-def _is_dicom(path: Path) -> bool:
+def is_dicom(path: Path) -> bool:
     """True when `path` is a file with the DICM preamble marker."""
     if not path.is_file():
         return False

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from medscale.errors import InputError, PacsError
+from medscale.io.formats import is_dicom
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -130,23 +131,14 @@ def collect_dicom_files(paths: Iterable[str | Path]) -> list[Path]:
         path = Path(raw)
         if path.is_dir():
             for file in sorted(p for p in path.rglob("*") if p.is_file()):
-                if _is_dicom(file):
+                if is_dicom(file):
                     found.append(file)
                 else:
                     log.debug("skipping %s: not a DICOM file", file)
         elif path.is_file():
-            if not _is_dicom(path):
+            if not is_dicom(path):
                 raise InputError(f"{path}: not a DICOM file (no DICM preamble)")
             found.append(path)
         else:
             raise InputError(f"{path}: no such file or folder")
     return found
-
-
-def _is_dicom(path: Path) -> bool:
-    try:
-        with path.open("rb") as handle:
-            handle.seek(128)
-            return handle.read(4) == b"DICM"
-    except OSError:
-        return False
