@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 
 
@@ -15,13 +13,9 @@ import click
 )
 def command(model: str, table: str, out: str) -> None:
     """Write case_id, probability (or probability_<class>), prediction and label when known."""
+    from medscale.cli.tables import write_table
     from medscale.models import load_model, predict, read_table
 
     predictions = predict(load_model(model), read_table(table))
-    path = Path(out)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if path.suffix.lower() == ".parquet":
-        predictions.to_parquet(path, index=False)
-    else:
-        predictions.to_csv(path, index=False)
+    write_table(predictions, out)
     click.echo(f"{len(predictions)} predictions written to {out}", err=True)

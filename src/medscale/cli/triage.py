@@ -81,8 +81,7 @@ def command(
     (bootstrap 95 % CI) and simulates the reading queue: first-in-first-out, risk order, and
     risk order with a maximum wait.
     """
-    from pathlib import Path
-
+    from medscale.cli.tables import write_table
     from medscale.triage import rank_worklist, read_predictions, simulate_queue
     from medscale.triage.workload import workload_reduction
 
@@ -122,12 +121,7 @@ def command(
             f"{predictions}: no 'label' column with positives; workload not computed"
         )
     worklist = rank_worklist(frame, threshold=threshold)
-    target = Path(out)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    if target.suffix.lower() == ".parquet":
-        worklist.to_parquet(target, index=False)
-    else:
-        worklist.to_csv(target, index=False)
+    target = write_table(worklist, out)
     summary["worklist"] = str(target)
     if as_json:
         click.echo(json.dumps(summary))
