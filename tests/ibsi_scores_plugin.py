@@ -7,6 +7,9 @@ is the controller that merges the workers' scores and prints the table.
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pytest
 
 SCORES_KEY = pytest.StashKey[dict]()
@@ -63,9 +66,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:  # no
 
 
 def _save_markdown(config, scores: dict) -> None:
-    """Also write the table to bench-output/ibsi_conformance.md (ignored by git)."""
-    from pathlib import Path
-
+    """Also write the table to $MEDSCALE_SCORE_OUTPUT/ibsi_conformance.md when that is set."""
     lines = [
         "| config | features passed | total | % | diagnostics passed | total | skipped "
         "(family missing) | excepted |",
@@ -77,6 +78,19 @@ def _save_markdown(config, scores: dict) -> None:
             f"{row['diag_passed']} | {row['diag_total']} | {row['skipped']} | "
             f"{row['excepted']} |"
         )
-    out = Path(config.rootpath) / "bench-output"
-    out.mkdir(exist_ok=True)
-    (out / "ibsi_conformance.md").write_text("\n".join(lines) + "\n")
+    out = score_output_dir()
+    if out is not None:
+        (out / "ibsi_conformance.md").write_text("\n".join(lines) + "\n")
+
+
+def score_output_dir() -> Path | None:
+    """Where the score tables are also written: ``$MEDSCALE_SCORE_OUTPUT``, else nowhere.
+
+    The test run never writes into the source tree; the table is printed in the terminal summary.
+    """
+    folder = os.environ.get("MEDSCALE_SCORE_OUTPUT")
+    if not folder:
+        return None
+    path = Path(folder)
+    path.mkdir(parents=True, exist_ok=True)
+    return path

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -220,8 +221,30 @@ def test_transformer_in_a_pipeline(manifest):
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
+    from medscale.io import read_image, read_mask, write_image
+
+    # a second case with every intensity doubled: its mean is twice the first case's
+    doubled = read_image(manifest.loc[0, "image"])
+    doubled = doubled.with_array(doubled.array.astype(np.float64) * 2)
+    cases = manifest.copy()
+    cases.loc[1, "image"] = str(
+        write_image(doubled, Path(manifest.loc[0, "image"]).with_name("x2.nrrd"))
+    )
+    cases.loc[1, "mask"] = manifest.loc[0, "mask"]
+
     pipeline = make_pipeline(RadiomicsTransformer(settings=FIRST_ORDER), StandardScaler())
-    scaled = pipeline.fit_transform(manifest)
-    assert scaled.shape == (2, len(feature_names(FIRST_ORDER)))
-    names = pipeline.get_feature_names_out()
-    assert "stat_mean" in list(names)
+    scaled = pipeline.fit_transform(cases)
+    names = list(pipeline.get_feature_names_out())
+    assert scaled.shape == (2, len(feature_names(FIRST_ORDER))) and "stat_mean" in names
+    raw = RadiomicsTransformer(settings=FIRST_ORDER).fit_transform(cases)
+    assert raw["stat_mean"].iloc[1] == pytest.approx(2 * raw["stat_mean"].iloc[0], rel=1e-9)
+    # each named column holds that feature of that case, as `extract` computes it
+    for number, row in cases.iterrows():
+        direct = extract(read_image(row["image"]), read_mask(row["mask"]), FIRST_ORDER)
+        for name in names:
+            assert raw.loc[number, name] == pytest.approx(direct[name], rel=1e-9, nan_ok=True)
+    # the scaler standardised the transformer's own table, column by column
+    spread = raw.std(ddof=0).replace(0, 1)
+    expected = (raw - raw.mean()) / spread
+    np.testing.assert_allclose(np.asarray(scaled), expected.to_numpy(), atol=1e-9)
+    assert list(np.asarray(scaled)[:, names.index("stat_mean")]) == pytest.approx([-1, 1])

@@ -15,7 +15,8 @@ from functools import cache
 
 import numpy as np
 import pytest
-from ibsi_reference import REPO_ROOT, matches, reference_rows, shared_data_dir
+from ibsi_reference import matches, reference_rows, shared_data_dir
+from ibsi_scores_plugin import score_output_dir
 
 from medscale.errors import MedscaleWarning
 from medscale.features.extract import extract
@@ -126,9 +127,9 @@ def test_config_score(config: str, ibsi_score_table: dict) -> None:
         pytest.skip(NO_DATA)
     counts = score(config)
     ibsi_score_table[config] = counts
-    out = REPO_ROOT / "bench-output"
-    out.mkdir(exist_ok=True)
-    (out / "ibsi_conformance.json").write_text(json.dumps(ibsi_score_table, indent=1))
+    out = score_output_dir()
+    if out is not None:
+        (out / "ibsi_conformance.json").write_text(json.dumps(ibsi_score_table, indent=1))
     if counts["total"] == 0 and counts["diag_total"] == 0:
         pytest.skip("family not implemented yet (no family of this config is installed)")
     if counts["diag_total"]:
