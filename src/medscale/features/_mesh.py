@@ -14,8 +14,6 @@ import numpy as np
 from scipy.spatial import ConvexHull
 from skimage.measure import marching_cubes
 
-from medscale.features.padding import zero_pad
-
 
 @dataclass(frozen=True)
 class Mesh:
@@ -72,7 +70,7 @@ def roi_mesh(mask: np.ndarray, spacing_mm: tuple[float, float, float]) -> Mesh:
     Mesh
         Vertices in mm relative to the centre of voxel [0, 0, 0] of `mask`.
     """
-    padded = zero_pad(mask, 1, dtype=np.float32)
+    padded = np.pad(mask, 1).astype(np.float32)
     spacing = tuple(float(s) for s in spacing_mm)
     # A 0/1 volume at level 0.5 puts every vertex at an edge midpoint, so no triangle is
     # degenerate and skimage's degenerate-face pass (allow_degenerate=False) changes nothing

@@ -26,7 +26,6 @@ from scipy import ndimage
 
 from medscale.errors import GeometryError, MaskError
 from medscale.features import texture_common as tc
-from medscale.features.padding import zero_pad
 from medscale.features.registry import Family, FeatureInfo, texture_suffixes
 
 if TYPE_CHECKING:
@@ -151,7 +150,7 @@ def edge_distance(mask: np.ndarray, *, in_plane: bool) -> np.ndarray:
     structure = ndimage.generate_binary_structure(3, 1)
     if in_plane:
         structure[0] = structure[2] = False
-    padded = zero_pad(mask, 1)
+    padded = np.pad(mask, 1)
     distance = ndimage.distance_transform_cdt(padded, metric=structure)
     return distance[1:-1, 1:-1, 1:-1].astype(np.int32)
 
@@ -165,7 +164,7 @@ def _distance_on_crop(morph: np.ndarray, roi: np.ndarray, *, in_plane: bool) -> 
         slice(r.start - m.start, r.stop - m.start)
         for r, m in zip(tc.bbox(roi), morph_box, strict=True)
     )
-    return zero_pad(distance_box[inner], 1)
+    return np.pad(distance_box[inner], 1)
 
 
 def distance_zone_matrices(

@@ -41,7 +41,6 @@ import numpy as np
 
 from medscale.errors import MedscaleWarning
 from medscale.features.inputs import check_grid
-from medscale.features.padding import zero_pad
 from medscale.features.pyradiomics_names import SHAPE_2D
 from medscale.features.registry import Family, FeatureInfo
 from medscale.features.statistics import undefined
@@ -134,7 +133,7 @@ def contours_mm(mask: np.ndarray, spacing_yx: tuple[float, float]) -> list[np.nd
     """
     from skimage.measure import find_contours
 
-    padded = zero_pad(mask, 1, dtype=np.float64)
+    padded = np.pad(mask, 1).astype(np.float64)
     found = find_contours(padded, 0.5, fully_connected="high", positive_orientation="high")
     scale = np.asarray(spacing_yx, dtype=np.float64)
     return [(contour - 1.0) * scale for contour in found]

@@ -24,7 +24,6 @@ import numpy as np
 import numpy.typing as npt
 
 from medscale.errors import ConfigError, GeometryError, InputError, MaskError, MedscaleWarning
-from medscale.features.padding import zero_pad
 from medscale.features.texture_zones import compress_values as compress_values
 from medscale.features.texture_zones import label_zones as label_zones
 from medscale.features.texture_zones import zone_matrices as zone_matrices
@@ -152,7 +151,7 @@ def _prepare(
             f"{family}: grey levels inside the ROI must lie in 1..{n_levels}; found {low}..{high}"
         )
     cropped = np.where(roi[box], levels[box], 0).astype(np.int64)
-    return zero_pad(cropped, margin)
+    return np.pad(cropped, margin)
 
 
 def bbox(mask: np.ndarray, *, margin: int = 0) -> tuple[slice, ...]:
