@@ -46,7 +46,22 @@ def test_keygen_run_verify(corpus, tmp_path, capsys):
     assert "burned-in" in captured.err
     phi_list = phi.write_phi_list(tmp_path / "phi.txt")
     assert main(["deid", "verify", str(out), "--phi-list", str(phi_list)]) == 0
-    assert "no residual identifiers" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "no residual identifiers" in err and "not DICOM" not in err
+    n_dicom = sum(1 for p in out.rglob("*") if p.is_file() and p.suffix == ".dcm")
+    assert f"{n_dicom} DICOM file(s) checked" in err
+    # a file that is not DICOM is named: only the known-value search covers it
+    (out / "notes.txt").write_text("reviewed by the study nurse\n")
+    assert main(["deid", "verify", str(out), "--phi-list", str(phi_list), "--json"]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["other_files"] == ["notes.txt"]
+    assert (
+        "1 file(s) are not DICOM and were searched for the --phi-list values only: notes.txt"
+        in (captured.err)
+    )
+    assert main(["deid", "verify", str(out)]) == 0
+    assert "were NOT checked: notes.txt" in capsys.readouterr().err
+    (out / "notes.txt").unlink()
     assert main(["deid", "verify", str(root / "in"), "--phi-list", str(phi_list), "--json"]) == 1
     report = json.loads(capsys.readouterr().out)
     assert report["n_findings"] > 1000 and report["by_kind"]["known_value"] > 1000

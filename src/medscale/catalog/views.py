@@ -113,7 +113,7 @@ def connect(catalog_path: str | os.PathLike[str]) -> duckdb.DuckDBPyConnection:
         detail = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise InputError(f"{catalog}: not a readable Parquet catalog ({detail})") from err
     if not errors_file.is_file():
-        logger.warning("no errors table at %s: the errors view is empty", errors_file)
+        logger.debug("no errors table at %s: the errors view is empty", errors_file)
         connection.register("errors_empty", ERROR_SCHEMA.empty_table())
         connection.execute("CREATE VIEW errors AS SELECT * FROM errors_empty")
     connection.execute(f"CREATE VIEW series AS {SERIES_SQL}")

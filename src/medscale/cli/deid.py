@@ -207,11 +207,21 @@ def verify(folder: str, phi_list: str | None, max_lines: int, as_json: bool) -> 
     """
     from collections import Counter
 
-    from medscale.deid import check_references, read_phi_list, verify_tree
+    from medscale.deid import check_references, check_tree, read_phi_list
 
     values = read_phi_list(phi_list) if phi_list else []
-    findings = verify_tree(folder, phi_values=values)
+    checked = check_tree(folder, phi_values=values)
+    findings = checked.findings
     links = check_references(folder)
+    others = checked.other_files
+    click.echo(f"{folder}: {checked.dicom_files} DICOM file(s) checked", err=True)
+    if others:
+        shown = ", ".join(others[:3]) + (f" and {len(others) - 3} more" if len(others) > 3 else "")
+        searched = "searched for the --phi-list values only" if values else "NOT checked"
+        click.echo(
+            f"warning: {len(others)} file(s) are not DICOM and were {searched}: {shown}",
+            err=True,
+        )
     click.echo(
         f"{folder}: {links.n_resolved} of {links.n_references} UID references between "
         "files resolve inside the folder",
@@ -223,6 +233,8 @@ def verify(folder: str, phi_list: str | None, max_lines: int, as_json: bool) -> 
             json.dumps(
                 {
                     "n_findings": len(findings),
+                    "dicom_files": checked.dicom_files,
+                    "other_files": others,
                     "by_kind": dict(by_kind),
                     "references": links.__dict__,
                     "findings": [f.__dict__ for f in findings],

@@ -87,10 +87,6 @@ def command(
 
     from medscale.catalog import scan, summary
 
-    if logging.getLogger().getEffectiveLevel() > logging.INFO:
-        # odd files are expected in an archive: pydicom's warnings would drown the summary
-        # (a filter, because importing pydicom later resets its logger's level)
-        logging.getLogger("pydicom").addFilter(lambda record: record.levelno >= logging.ERROR)
     console = Console(stderr=True)
     columns = (
         "[progress.description]{task.description}",

@@ -18,7 +18,9 @@ from medscale.deid.review import review_reasons
 from medscale.deid.verify import (
     Finding,
     ReferenceCheck,
+    TreeCheck,
     check_references,
+    check_tree,
     read_phi_list,
     verify_tree,
 )
@@ -42,5 +44,7 @@ __all__ = [
     "read_phi_list",
     "resolve_action",
     "review_reasons",
+    "TreeCheck",
+    "check_tree",
     "verify_tree",
 ]

@@ -25,6 +25,7 @@ import numpy as np
 from pydicom.dataset import Dataset
 from pydicom.uid import UID_dictionary
 
+from medscale.deid.batch import AUDIT_NAME, SUMMARY_NAME
 from medscale.deid.profile import BASIC_PROFILE_CODE, Option, resolve_action
 from medscale.deid.profile_table import RULES, is_curve_group, is_overlay_group
 from medscale.deid.reading import NotDicomError, TruncatedDicomError, read_dicom_bytes
@@ -66,6 +67,22 @@ def read_phi_list(path: str | Path) -> list[str]:
     return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
 
 
+RUN_RECORDS = frozenset({AUDIT_NAME, SUMMARY_NAME})
+"""What `medscale.deid.deidentify_tree` writes beside the files (no identifiers, by design)."""
+
+
+@dataclass(frozen=True)
+class TreeCheck:
+    """What `check_tree` found in a folder, and what it could check."""
+
+    findings: list[Finding]
+    dicom_files: int
+    """Files read as DICOM and checked attribute by attribute."""
+    other_files: list[str]
+    """Files that are not DICOM: searched for the known values only (relative paths). The
+    records a de-identification run writes at the top of its folder are not listed."""
+
+
 def verify_tree(folder: str | Path, *, phi_values: Iterable[str] = ()) -> list[Finding]:
     """Every residual identifier in the files under `folder` (empty list: nothing found).
 
@@ -81,11 +98,22 @@ def verify_tree(folder: str | Path, *, phi_values: Iterable[str] = ()) -> list[F
     -------
     list of Finding
     """
+    return check_tree(folder, phi_values=phi_values).findings
+
+
+def check_tree(folder: str | Path, *, phi_values: Iterable[str] = ()) -> TreeCheck:
+    """`verify_tree`, also saying how many files were DICOM and which were not.
+
+    A file that is not DICOM (a CSV, a PNG, a report) can still hold identifiers that no
+    attribute check sees: only the known-value search covers it, so the caller should say so.
+    """
     folder = Path(folder)
     values = sorted({value for value in phi_values if len(value) >= MIN_SEARCH_LENGTH})
     index = ValueIndex(values)
     numbers = {value: n for n, value in enumerate(values, 1)}
     findings: list[Finding] = []
+    dicom_files = 0
+    other_files: list[str] = []
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
         relative = path.relative_to(folder).as_posix()
         data = path.read_bytes()
@@ -96,12 +124,15 @@ def verify_tree(folder: str | Path, *, phi_values: Iterable[str] = ()) -> list[F
         try:
             dataset = read_dicom_bytes(data, name=relative)
         except NotDicomError:
+            if relative not in RUN_RECORDS:
+                other_files.append(relative)
             continue
         except TruncatedDicomError:
             findings.append(Finding(relative, "", "unreadable", "truncated DICOM file"))
             continue
+        dicom_files += 1
         findings.extend(check_dataset(dataset, file=relative))
-    return findings
+    return TreeCheck(findings, dicom_files, other_files)
 
 
 class ValueIndex:
