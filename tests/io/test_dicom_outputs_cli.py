@@ -37,6 +37,11 @@ def test_segment_writes_seg_and_extract_writes_sr(series, tmp_path, capsys):
     mask = read_mask(seg, reference=image)
     np.testing.assert_array_equal(mask.array, image.array >= 50)
     capsys.readouterr()
+    # a SEG as the truth mask too
+    assert (
+        main([*args, "--out", str(tmp_path / "again.nii.gz"), "--truth", str(seg), "--json"]) == 0
+    )
+    assert json.loads(capsys.readouterr().out)["dice"] == 1.0
     assert main(["extract", str(series), str(seg), "--config", "ibsi1-a"]) == 0
     expected = json.loads(capsys.readouterr().out)
     report = tmp_path / "features.dcm"

@@ -111,7 +111,7 @@ def command(
                 )
             )
         return
-    scores = evaluate(mask, read_mask(truth))
+    scores = evaluate(mask, read_mask(truth, reference=source))  # (an RTSTRUCT or SEG needs it)
     if as_json:
         clean = {
             k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in scores.items()
