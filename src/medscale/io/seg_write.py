@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from medscale.errors import DicomError, MaskError
+from medscale.errors import ConfigError, DicomError, MaskError
 from medscale.image import Image, Mask
 
 log = logging.getLogger(__name__)
@@ -29,6 +29,17 @@ log.addHandler(logging.NullHandler())
 
 #: Fractional SEG values are stored as integers 0..MAX_FRACTIONAL_VALUE.
 MAX_FRACTIONAL_VALUE = 255
+
+
+def load_highdicom() -> Any:
+    """The highdicom module, or a one-line `ConfigError` saying how to install it."""
+    try:
+        import highdicom
+    except ModuleNotFoundError as err:
+        raise ConfigError(
+            "DICOM-SEG and SR output need highdicom: pip install 'medscale[dicom]'"
+        ) from err
+    return highdicom
 
 
 def source_datasets(source: str | Path | Sequence[str | Path]) -> list[Any]:
@@ -100,10 +111,10 @@ def write_seg(
     DicomError
         The source has no readable slices.
     """
-    import highdicom as hd
     from pydicom.sr.codedict import codes
     from pydicom.uid import generate_uid
 
+    hd = load_highdicom()
     path = Path(path)
     datasets = source_datasets(source)
     array = np.asarray(mask.array)

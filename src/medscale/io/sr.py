@@ -64,12 +64,12 @@ def write_feature_report(
     DicomError
         The source or SEG is unreadable, or the SEG has no segment `segment_number`.
     """
-    import highdicom as hd
     from pydicom.sr.codedict import codes as dcm_codes
     from pydicom.uid import generate_uid
 
-    from medscale.io.seg_write import source_datasets
+    from medscale.io.seg_write import load_highdicom, source_datasets
 
+    hd = load_highdicom()
     path = Path(path)
     images = source_datasets(source)
     evidence = list(images)
