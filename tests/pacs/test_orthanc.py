@@ -292,3 +292,106 @@ def test_scan_needs_root_or_pacs(tmp_path, capsys):
     code, _, err = _cli(capsys, "scan", "--catalog", str(tmp_path / "x.parquet"))
     assert code == 2
     assert "ROOT or --pacs" in err
+
+
+@pytest.fixture(scope="module")
+def outputs(tmp_path_factory):
+    """A second synthetic CT study with a DICOM-SEG and a TID 1500 SR written by medscale."""
+    from medscale.image import Mask
+    from medscale.io.dicom import read_dicom
+    from medscale.io.seg_write import write_seg
+    from medscale.io.sr import write_feature_report
+
+    rng = np.random.default_rng(170)
+    array = rng.integers(-100, 200, size=(6, 22, 18)).astype(np.float64)
+    root = tmp_path_factory.mktemp("outputs")
+    header = {"PatientID": "PACS-SEG", "StudyDate": "20240301", "PatientName": "Seg^Pacs"}
+    paths = write_dicom_series(Image(array, spacing=(2.0, 0.9, 0.9)), root / "ct", header=header)
+    image = read_dicom(root / "ct")
+    voxels = np.zeros(image.shape, bool)
+    voxels[1:5, 4:16, 3:12] = True
+    mask = Mask.like(image, voxels)
+    seg = write_seg(mask, root / "ct", root / "out" / "seg.dcm", label="lesion")
+    features = {"stat_mean": 12.345678901234567, "morph_volume": 388.8, "cm_joint_max_3D_avg": 0.03}
+    codes = {"stat_mean": "Q4LE", "morph_volume": "RNU0", "cm_joint_max_3D_avg": "GYBY"}
+    sr = write_feature_report(features, codes, root / "ct", root / "out" / "sr.dcm", seg=seg)
+    study = str(image.meta["study_uid"])
+    return root, paths, study, mask, features, seg, sr
+
+
+@pytest.mark.parametrize("protocol", ["dicomweb", "dimse"])
+def test_seg_and_sr_stored_and_read_back(pacs_env, outputs, tmp_path, capsys, protocol):
+    from medscale.io import read_mask
+    from medscale.io.dicom import read_dicom
+    from medscale.io.sr import read_feature_report
+
+    root, paths, study, mask, features, seg, sr = outputs
+    code, out, err = _cli(capsys, "pacs", "put", str(root), "--protocol", protocol)
+    assert code == 0, err
+    assert f"{len(paths) + 2} instances stored" in out
+    for get_protocol in ("dicomweb", "dimse"):
+        out_dir = tmp_path / get_protocol
+        code, out, err = _cli(
+            capsys, "pacs", "get", study, "--out", str(out_dir), "--protocol", get_protocol
+        )
+        assert code == 0, err
+        got = _by_sop(sorted((out_dir / study).iterdir()))
+        seg_uid = str(pydicom.dcmread(seg).SOPInstanceUID)
+        sr_uid = str(pydicom.dcmread(sr).SOPInstanceUID)
+        assert set(got) == set(_by_sop(paths)) | {seg_uid, sr_uid}
+        folder = out_dir / study
+        images = [folder / f"{uid}.dcm" for uid in _by_sop(paths)]
+        (tmp_path / f"ct-{get_protocol}").mkdir()
+        for file in images:  # the image series alone (read_dicom skips SEG/SR anyway)
+            shutil.copy(file, tmp_path / f"ct-{get_protocol}" / file.name)
+        image = read_dicom(tmp_path / f"ct-{get_protocol}")
+        back = read_mask(folder / f"{seg_uid}.dcm", reference=image)
+        np.testing.assert_array_equal(back.array, mask.array)
+        assert read_feature_report(folder / f"{sr_uid}.dcm") == features
+
+
+@pytest.fixture(scope="module")
+def phantom_dicom(shared_data):
+    root = shared_data / "ibsi1/ct_phantom/dicom"
+    if not root.is_dir():
+        pytest.skip(f"{root} missing: medscale datasets fetch ibsi1")
+    return root
+
+
+@pytest.mark.parametrize("protocol", ["dicomweb", "dimse"])
+def test_ibsi_phantom_and_rtstruct_round_trip(pacs_env, phantom_dicom, tmp_path, capsys, protocol):
+    from medscale.io.dicom import read_dicom
+    from medscale.io.rtstruct import read_rtstruct_mask
+
+    files = sorted(p for p in phantom_dicom.rglob("*.dcm"))
+    originals = _by_sop(files)
+    studies = {str(d.StudyInstanceUID) for d in originals.values()}
+    code, out, err = _cli(capsys, "pacs", "put", str(phantom_dicom), "--protocol", protocol)
+    assert code == 0, err
+    assert f"{len(files)} instances stored" in out
+    out_dir = tmp_path / "got"
+    code, out, err = _cli(
+        capsys, "pacs", "get", *sorted(studies), "--out", str(out_dir), "--protocol", protocol
+    )
+    assert code == 0, err
+    got = sorted(out_dir.rglob("*.dcm"))
+    copies = _by_sop(got)
+    assert set(copies) == set(originals)
+    rtstruct_uid = None
+    for uid, original in originals.items():
+        if "PixelData" in original:
+            np.testing.assert_array_equal(copies[uid].pixel_array, original.pixel_array)
+        else:
+            rtstruct_uid = uid
+            assert copies[uid].ROIContourSequence == original.ROIContourSequence
+    assert rtstruct_uid is not None
+    image = read_dicom(phantom_dicom / "image")
+    copy_folder = tmp_path / "image"
+    copy_folder.mkdir()
+    for path in got:
+        if path.stem != rtstruct_uid:
+            shutil.copy(path, copy_folder / path.name)
+    np.testing.assert_array_equal(read_dicom(copy_folder).array, image.array)
+    original_mask = read_rtstruct_mask(next((phantom_dicom / "mask").glob("*.dcm")), image)
+    copy_mask = read_rtstruct_mask(next(p for p in got if p.stem == rtstruct_uid), image)
+    np.testing.assert_array_equal(copy_mask.array, original_mask.array)

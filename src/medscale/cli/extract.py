@@ -23,7 +23,24 @@ def _write_row(row: dict, out: str) -> None:
         with open(out, "w") as handle:
             handle.write(_json(row))
     else:
-        raise InputError(f"{out}: --out must end in .csv, .parquet or .json")
+        raise InputError(f"{out}: --out must end in .csv, .parquet, .json (or .dcm: DICOM SR)")
+
+
+def _write_report(features: dict, image: str, mask: str, out: str) -> None:
+    """`--out F.dcm`: a TID 1500 DICOM SR referencing the DICOM series IMAGE (and MASK when it
+    is a DICOM SEG)."""
+    from pathlib import Path
+
+    from medscale.errors import InputError
+    from medscale.features.ibsi_codes import ibsi_codes
+    from medscale.io.formats import is_dicom
+    from medscale.io.seg import is_seg
+    from medscale.io.sr import write_feature_report
+
+    if not (Path(image).is_dir() or is_dicom(Path(image))):
+        raise InputError(f"{out}: a DICOM SR (.dcm) needs a DICOM IMAGE to reference, got {image}")
+    seg = mask if is_seg(mask) else None
+    write_feature_report(features, ibsi_codes(features), image, out, seg=seg)
 
 
 def _json(row: dict) -> str:
@@ -76,12 +93,13 @@ def _run_manifest(
     default=None,
     help="Label value of the ROI in a label-map mask (default: every non-zero voxel).",
 )
-@click.option("--roi", default=None, help="ROI name, when MASK is a DICOM RTSTRUCT.")
+@click.option("--roi", default=None, help="ROI name, when MASK is a DICOM RTSTRUCT or SEG.")
 @click.option(
     "--out",
     default=None,
     type=click.Path(dir_okay=True),
-    help="Output FILE.csv|.parquet|.json (one row); with --manifest, the RUN_DIR.",
+    help="Output FILE.csv|.parquet|.json (one row), or FILE.dcm: a DICOM SR (TID 1500) "
+    "referencing the DICOM IMAGE (and MASK when a SEG); with --manifest, the RUN_DIR.",
 )
 @click.option(
     "--names",
@@ -143,6 +161,9 @@ def command(
     if out is None:
         click.echo(_json(row))
         return 0
-    _write_row(row, out)
+    if out.lower().endswith(".dcm"):
+        _write_report(features, image, mask, out)
+    else:
+        _write_row(row, out)
     click.echo(f"{len(features)} features -> {out}", err=True)
     return 0

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from medscale.cli import options
+
+if TYPE_CHECKING:
+    from medscale.image import Mask
 
 
 @click.command(
@@ -21,7 +26,11 @@ from medscale.cli import options
     help="A method parameter, repeatable; seed=Z,Y,X and box=Z0,Y0,X0,Z1,Y1,X1 "
     "are voxel indices (upper bounds exclusive).",
 )
-@click.option("--out", type=click.Path(dir_okay=False), help="Output mask (.nii.gz, .nrrd).")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False),
+    help="Output mask (.nii.gz, .nrrd; .dcm: a DICOM SEG, when IMAGE is a DICOM series).",
+)
 @click.option(
     "--truth",
     type=click.Path(exists=True),
@@ -82,7 +91,10 @@ def command(
             f"{err.operation}: parameter {err.parameter!r} is required ({err.what}): "
             f"give --param {err.parameter}={err.example}"
         ) from err
-    write_image(mask, out)
+    if out.lower().endswith(".dcm"):
+        _write_seg(mask, image, out)
+    else:
+        write_image(mask, out)
     click.echo(
         f"{out}: {mask.voxel_count} voxels, "
         f"{mask.voxel_count * mask.voxel_volume_mm3 / 1000:.3f} ml",
@@ -99,7 +111,7 @@ def command(
                 )
             )
         return
-    scores = evaluate(mask, read_mask(truth))
+    scores = evaluate(mask, read_mask(truth, reference=source))  # (an RTSTRUCT or SEG needs it)
     if as_json:
         clean = {
             k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in scores.items()
@@ -109,3 +121,16 @@ def command(
     units = {"hd95_mm": " mm", "assd_mm": " mm", "volume_difference_ml": " ml"}
     for key, score in scores.items():
         click.echo(f"{key:22s} {score:.4f}{units.get(key, '')}")
+
+
+def _write_seg(mask: Mask, image: str, out: str) -> None:
+    """`--out MASK.dcm`: a DICOM SEG referencing the DICOM series IMAGE."""
+    from pathlib import Path
+
+    from medscale.errors import InputError
+    from medscale.io.formats import is_dicom
+    from medscale.io.seg_write import write_seg
+
+    if not (Path(image).is_dir() or is_dicom(Path(image))):
+        raise InputError(f"{out}: a DICOM SEG (.dcm) needs a DICOM IMAGE to reference, got {image}")
+    write_seg(mask, image, out, label="medscale")

@@ -100,6 +100,43 @@ def read_seg_mask(
     return mask
 
 
+def read_seg_fractions(
+    path: str | Path, reference: Image, segment: int | str | None = None
+) -> Image:
+    """One segment of a DICOM SEG as fractions in [0, 1] on the grid of `reference`.
+
+    FRACTIONAL frames give ``value / MaximumFractionalValue`` (so a fraction written by
+    `medscale.io.seg_write.write_seg` comes back within 1/255); BINARY and LABELMAP frames
+    give 0 and 1. Raises as `read_seg_mask`, except that an empty segment is not an error.
+    """
+    path = Path(path)
+    dataset = _read(path, pixels=True)
+    segments = _segments(dataset)
+    number = _choose(segments, segment, path)
+    _check_frame_of_reference(dataset, reference, path)
+    n_frames = int(dataset.get("NumberOfFrames", 1) or 1)
+    frames = dataset.pixel_array.reshape(n_frames, int(dataset.Rows), int(dataset.Columns))
+    kind = str(dataset.get("SegmentationType", "BINARY"))
+    if kind == "FRACTIONAL":
+        numbers = np.array([_frame_segment(dataset, k) for k in range(n_frames)])
+        maximum = float(dataset.get("MaximumFractionalValue", 255))
+        selected = np.where((numbers == number)[:, None, None], frames / maximum, 0.0)
+    else:
+        selected = _frames_of_segment(dataset, frames, number, 0.5).astype(np.float64)
+    selected = selected.astype(np.float32)
+    planes = planes_of(dataset, n_frames=n_frames)
+    array = np.zeros(reference.shape, dtype=np.float32)
+    for index in np.flatnonzero([frame.any() for frame in selected]):
+        _paste(array, selected[index], planes[index], reference, path)
+    return Image(
+        array,
+        reference.spacing,
+        reference.origin,
+        reference.direction,
+        {"segment": segments[number], "segment_number": number, "source": str(path)},
+    )
+
+
 def _read(path: Path, *, pixels: bool) -> Any:
     import pydicom
 
@@ -166,7 +203,8 @@ def _frame_segment(dataset: Any, frame: int) -> int:
 def _paste(
     array: np.ndarray, frame: np.ndarray, plane: Plane, reference: Image, path: Path
 ) -> None:
-    """OR one frame into the reference-grid `array` at the plane's position."""
+    """Merge one frame into the reference-grid `array` at the plane's position (maximum: OR
+    for booleans)."""
     direction = reference.direction_matrix
     if not (
         np.allclose(plane.row_cosine, direction[:, 2], atol=1e-4)
@@ -192,15 +230,15 @@ def _paste(
     hi_j, hi_i = min(j + rows, reference.shape[1]), min(i + columns, reference.shape[2])
     inside = 0 <= k < reference.shape[0] and lo_j < hi_j and lo_i < hi_i
     kept = frame[lo_j - j : hi_j - j, lo_i - i : hi_i - i] if inside else frame[:0, :0]
-    if kept.sum() < frame.sum():
+    dropped = np.count_nonzero(frame) - np.count_nonzero(kept)
+    if dropped:
         warnings.warn(
-            f"{path}: {plane.label} has {int(frame.sum() - kept.sum())} set pixels "
-            "outside the reference grid; dropped",
+            f"{path}: {plane.label} has {dropped} set pixels outside the reference grid; dropped",
             MedscaleWarning,
             stacklevel=4,
         )
     if inside:
-        array[k, lo_j:hi_j, lo_i:hi_i] |= kept
+        np.maximum(array[k, lo_j:hi_j, lo_i:hi_i], kept, out=array[k, lo_j:hi_j, lo_i:hi_i])
 
 
 def _check_frame_of_reference(dataset: Any, reference: Image, path: Path) -> None:
