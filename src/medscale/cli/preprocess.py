@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
+
+if TYPE_CHECKING:
+    from medscale.params import Registry
 
 
 @click.command(
@@ -37,12 +42,7 @@ def command(
     from medscale.preprocess import STEPS, Chain
 
     if list_steps:
-        for name in STEPS.names():
-            operation = STEPS.get(name)
-            params = ", ".join(
-                f"{key}={param.default!r}" for key, param in operation.parameters.items()
-            )
-            click.echo(f"{name:12s} {operation.summary}\n{'':12s} ({params or 'no parameters'})")
+        echo_operations(STEPS, width=12, none="no parameters")
         return
     if image is None or out is None:
         raise click.UsageError("give IMAGE and --out (or --list)")
@@ -63,3 +63,14 @@ def command(
         f"{out}: {' -> '.join(chain.names)}; shape {result.shape} (z, y, x), dtype {result.dtype}",
         err=True,
     )
+
+
+def echo_operations(registry: Registry, *, width: int, none: str) -> None:
+    """Each operation of `registry`: its name (in `width` columns) and summary, then its
+    parameters with their defaults (`none` when it has none), for ``--list``."""
+    for name in registry.names():
+        operation = registry.get(name)
+        params = ", ".join(
+            f"{key}={param.default!r}" for key, param in operation.parameters.items()
+        )
+        click.echo(f"{name:{width}s} {operation.summary}\n{'':{width}s} ({params or none})")

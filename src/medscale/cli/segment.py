@@ -60,12 +60,9 @@ def command(
     from medscale.segment import METHODS, evaluate, segment
 
     if list_methods:
-        for name in METHODS.names():
-            operation = METHODS.get(name)
-            described = ", ".join(
-                f"{key}={param.default!r}" for key, param in operation.parameters.items()
-            )
-            click.echo(f"{name:24s} {operation.summary}\n{'':24s} ({described or '-'})")
+        from medscale.cli.preprocess import echo_operations
+
+        echo_operations(METHODS, width=24, none="-")
         return
     if image is None or method is None or out is None:
         raise click.UsageError("give IMAGE, --method and --out (or --list)")

@@ -19,9 +19,10 @@ from medscale.datasets.population import (
     STREAM_CT,
     case_identity,
     header_facts,
+    make_case,
     rng_for,
 )
-from medscale.image import Image, Mask
+from medscale.image import Image
 
 _HU = {"air": -1000.0, "fat": -100.0, "soft_tissue": 40.0, "lung": -850.0, "vessel": 40.0}
 _CORTICAL_HU, _CANCELLOUS_HU = 800.0, 250.0
@@ -224,13 +225,4 @@ def generate_ct_case(
     image = Image(array, spacing=spacing_mm, origin=origin, meta=meta)
     header = header_facts(identity, seed=seed, index=index, modality="CT")
     header.update({"SliceThickness": spacing_mm[0], "KVP": 120, "ConvolutionKernel": "STANDARD"})
-    return SyntheticCase(
-        case_id=identity.case_id,
-        patient_id=identity.patient_id,
-        site=site.name,
-        label=identity.label,
-        image=image,
-        mask=Mask.like(image, mask_array),
-        header=header,
-        tissue=Image(codes, spacing=spacing_mm, origin=origin, meta={"units": "tissue code"}),
-    )
+    return make_case(identity, site, image, mask_array, codes, header)

@@ -16,7 +16,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from medscale.datasets.case import SyntheticCase
 from medscale.errors import ConfigError
+from medscale.image import Image, Mask
 
 BLOCK_SIZE = 6
 
@@ -301,3 +303,27 @@ def header_facts(
         "BodyPartExamined": "CHEST",
         **uids,
     }
+
+
+def make_case(
+    identity: CaseIdentity,
+    site: Site,
+    image: Image,
+    mask: np.ndarray,
+    tissue_codes: np.ndarray,
+    header: dict[str, object],
+) -> SyntheticCase:
+    """The `SyntheticCase` of `identity` at `site`: `image`, its lesion `mask` (bool array on
+    the image grid), the tissue codes before blur and noise (same grid) and the header facts."""
+    return SyntheticCase(
+        case_id=identity.case_id,
+        patient_id=identity.patient_id,
+        site=site.name,
+        label=identity.label,
+        image=image,
+        mask=Mask.like(image, mask),
+        header=header,
+        tissue=Image(
+            tissue_codes, spacing=image.spacing, origin=image.origin, meta={"units": "tissue code"}
+        ),
+    )

@@ -15,8 +15,15 @@ from scipy import ndimage as ndi
 
 from medscale.datasets import lesion as lesion_model
 from medscale.datasets.case import TISSUE_CODES, SyntheticCase, check_grid, smooth_unit_noise
-from medscale.datasets.population import SITES, STREAM_XRAY, case_identity, header_facts, rng_for
-from medscale.image import Image, Mask
+from medscale.datasets.population import (
+    SITES,
+    STREAM_XRAY,
+    case_identity,
+    header_facts,
+    make_case,
+    rng_for,
+)
+from medscale.image import Image
 
 _GREY_PER_UNIT, _GREY_AIR = 3000.0, 200.0
 
@@ -153,15 +160,4 @@ def generate_xray_case(
     image = Image(array, spacing=spacing3, origin=origin, meta=meta)
     header = header_facts(identity, seed=seed, index=index, modality="CR")
     header.update({"ViewPosition": "PA", "PhotometricInterpretation": "MONOCHROME2"})
-    return SyntheticCase(
-        case_id=identity.case_id,
-        patient_id=identity.patient_id,
-        site=site.name,
-        label=identity.label,
-        image=image,
-        mask=Mask.like(image, inside[np.newaxis]),
-        header=header,
-        tissue=Image(
-            codes[np.newaxis], spacing=spacing3, origin=origin, meta={"units": "tissue code"}
-        ),
-    )
+    return make_case(identity, site, image, inside[np.newaxis], codes[np.newaxis], header)

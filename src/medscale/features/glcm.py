@@ -27,7 +27,7 @@ import numpy.typing as npt
 from medscale.errors import ConfigError
 from medscale.features import texture_common as tc
 from medscale.features.pyradiomics_names import GLCM
-from medscale.features.registry import Family, FeatureInfo, averaged_texture_suffixes
+from medscale.features.registry import averaged_texture_suffixes, feature_table
 
 _FAMILY = "glcm"
 _DEFS = (
@@ -61,8 +61,8 @@ _DEFS = (
     ("cm_info_corr1", "R8DG", "Information correlation 1: (HXY - HXY1) / HX"),
     ("cm_info_corr2", "JN9H", "Information correlation 2: sqrt(1 - exp(-2 (HXY2 - HXY)))"),
 )
-FEATURES: tuple[FeatureInfo, ...] = tuple(FeatureInfo(n, _FAMILY, c, d) for n, c, d in _DEFS)
-_NAMES = tuple(name for name, _, _ in _DEFS)
+FEATURES = feature_table(_FAMILY, _DEFS)
+_NAMES = tuple(feature.name for feature in FEATURES)
 MAX_CELLS = 200_000_000  # co-occurrence cells per call (1.6 GB of int64)
 _SUFFIXES = {
     "2D": ("2D_avg", "2D_comb"),
@@ -380,11 +380,6 @@ def glcm_features(
     }
 
 
-FAMILY = Family(
-    name=_FAMILY,
-    features=FEATURES,
-    needs=("roi", "texture"),
-    compute=tc.per_dimension(compute_prepared),
-    suffixes=averaged_texture_suffixes,
-    pyradiomics=GLCM,
+FAMILY = tc.texture_family(
+    _FAMILY, FEATURES, compute_prepared, pyradiomics=GLCM, suffixes=averaged_texture_suffixes
 )

@@ -26,7 +26,7 @@ from scipy import ndimage
 
 from medscale.errors import GeometryError, MaskError
 from medscale.features import texture_common as tc
-from medscale.features.registry import Family, FeatureInfo, texture_suffixes
+from medscale.features.registry import Family, feature_table, texture_suffixes
 
 if TYPE_CHECKING:
     from medscale.features.family_inputs import FamilyInputs
@@ -51,8 +51,8 @@ _DEFS = (
     ("dzm_zd_var", "7WT1", "Zone distance variance: sum of (j - mu)^2 p_ij"),
     ("dzm_zd_entr", "GBDU", "Zone distance entropy: -sum of p_ij log2 p_ij"),
 )
-FEATURES: tuple[FeatureInfo, ...] = tuple(FeatureInfo(n, _FAMILY, c, d) for n, c, d in _DEFS)
-_NAMES = tuple(name for name, _, _ in _DEFS)
+FEATURES = feature_table(_FAMILY, _DEFS)
+_NAMES = tuple(feature.name for feature in FEATURES)
 _GENERIC = dict(zip(tc.MATRIX_FEATURES, _NAMES, strict=True))
 
 

@@ -25,7 +25,7 @@ import numpy.typing as npt
 
 from medscale.features import texture_common as tc
 from medscale.features.pyradiomics_names import GLRLM
-from medscale.features.registry import Family, FeatureInfo, averaged_texture_suffixes
+from medscale.features.registry import averaged_texture_suffixes, feature_table
 
 _FAMILY = "glrlm"
 _DEFS = (
@@ -46,8 +46,8 @@ _DEFS = (
     ("rlm_rl_var", "SXLW", "Run length variance: sum of (j - mu)^2 p_ij"),
     ("rlm_rl_entr", "HJ9O", "Run entropy: -sum of p_ij log2 p_ij"),
 )
-FEATURES: tuple[FeatureInfo, ...] = tuple(FeatureInfo(n, _FAMILY, c, d) for n, c, d in _DEFS)
-_NAMES = tuple(name for name, _, _ in _DEFS)
+FEATURES = feature_table(_FAMILY, _DEFS)
+_NAMES = tuple(feature.name for feature in FEATURES)
 _GENERIC = dict(zip(tc.MATRIX_FEATURES, _NAMES, strict=True))
 _SUFFIXES = {
     "2D": ("2D_avg", "2D_comb"),
@@ -238,11 +238,6 @@ def _aggregate(
     return out
 
 
-FAMILY = Family(
-    name=_FAMILY,
-    features=FEATURES,
-    needs=("roi", "texture"),
-    compute=tc.per_dimension(compute_prepared),
-    suffixes=averaged_texture_suffixes,
-    pyradiomics=GLRLM,
+FAMILY = tc.texture_family(
+    _FAMILY, FEATURES, compute_prepared, pyradiomics=GLRLM, suffixes=averaged_texture_suffixes
 )

@@ -22,7 +22,7 @@ import numpy.typing as npt
 
 from medscale.features import texture_common as tc
 from medscale.features.pyradiomics_names import GLSZM
-from medscale.features.registry import Family, FeatureInfo, texture_suffixes
+from medscale.features.registry import feature_table
 
 _FAMILY = "glszm"
 _DEFS = (
@@ -43,8 +43,8 @@ _DEFS = (
     ("szm_zs_var", "3NSA", "Zone size variance: sum of (j - mu)^2 p_ij"),
     ("szm_zs_entr", "GU8N", "Zone size entropy: -sum of p_ij log2 p_ij"),
 )
-FEATURES: tuple[FeatureInfo, ...] = tuple(FeatureInfo(n, _FAMILY, c, d) for n, c, d in _DEFS)
-_NAMES = tuple(name for name, _, _ in _DEFS)
+FEATURES = feature_table(_FAMILY, _DEFS)
+_NAMES = tuple(feature.name for feature in FEATURES)
 _GENERIC = dict(zip(tc.MATRIX_FEATURES, _NAMES, strict=True))
 
 
@@ -137,11 +137,4 @@ def size_zone_matrices(
     return matrices, n_voxels, levels, sizes
 
 
-FAMILY = Family(
-    name=_FAMILY,
-    features=FEATURES,
-    needs=("roi", "texture"),
-    compute=tc.per_dimension(compute_prepared),
-    suffixes=texture_suffixes,
-    pyradiomics=GLSZM,
-)
+FAMILY = tc.texture_family(_FAMILY, FEATURES, compute_prepared, pyradiomics=GLSZM)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import math
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -30,7 +31,7 @@ from medscale.features._autocorrelation import moran_geary
 from medscale.features._mesh import Mesh, convex_hull, ellipsoid_area, max_diameter, roi_mesh
 from medscale.features.inputs import check_grid
 from medscale.features.pyradiomics_names import SHAPE
-from medscale.features.registry import Family, FeatureInfo
+from medscale.features.registry import Family, FeatureInfo, PyradiomicsNames
 from medscale.features.statistics import undefined
 
 if TYPE_CHECKING:
@@ -376,17 +377,38 @@ def compute(
     return {name: features[name] for name in _NAMES}
 
 
-def _compute_family(inputs: FamilyInputs, settings: Settings) -> dict[str, float]:
-    box = inputs.box
-    return compute(
-        box.morph_mask, box.spacing_mm, intensity=box.intensity, intensity_mask=box.intensity_mask
+#: A shape family's ``compute(morph_mask, spacing_mm, *, intensity, intensity_mask)``.
+ShapeCompute = Callable[..., dict[str, float]]
+
+
+def shape_family(
+    name: str,
+    features: tuple[FeatureInfo, ...],
+    compute: ShapeCompute,
+    *,
+    pyradiomics: PyradiomicsNames,
+    ibsi: bool = True,
+) -> Family:
+    """The `Family` of a shape family: ``compute(morph_mask, spacing_mm, *, intensity,
+    intensity_mask)`` of the ROI's bounding box (``needs=("box",)``)."""
+
+    def from_box(inputs: FamilyInputs, settings: Settings) -> dict[str, float]:
+        box = inputs.box
+        return compute(
+            box.morph_mask,
+            box.spacing_mm,
+            intensity=box.intensity,
+            intensity_mask=box.intensity_mask,
+        )
+
+    return Family(
+        name=name,
+        features=features,
+        needs=("box",),
+        compute=from_box,
+        pyradiomics=pyradiomics,
+        ibsi=ibsi,
     )
 
 
-FAMILY = Family(
-    name=_FAMILY,
-    features=FEATURES,
-    needs=("box",),
-    compute=_compute_family,
-    pyradiomics=SHAPE,
-)
+FAMILY = shape_family(_FAMILY, FEATURES, compute, pyradiomics=SHAPE)

@@ -35,19 +35,15 @@ from __future__ import annotations
 
 import math
 import warnings
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from medscale.errors import MedscaleWarning
 from medscale.features.inputs import check_grid
+from medscale.features.morphology import shape_family
 from medscale.features.pyradiomics_names import SHAPE_2D
-from medscale.features.registry import Family, FeatureInfo
+from medscale.features.registry import FeatureInfo
 from medscale.features.statistics import undefined
-
-if TYPE_CHECKING:
-    from medscale.features.family_inputs import FamilyInputs
-    from medscale.features.settings_model import Settings
 
 _FAMILY = "morphology_2d"
 _NOT_IBSI = ""  # not standardised by IBSI: no code
@@ -296,18 +292,4 @@ def compute(
     return {name: features[name] for name in _NAMES}
 
 
-def _compute_family(inputs: FamilyInputs, settings: Settings) -> dict[str, float]:
-    box = inputs.box
-    return compute(
-        box.morph_mask, box.spacing_mm, intensity=box.intensity, intensity_mask=box.intensity_mask
-    )
-
-
-FAMILY = Family(
-    name=_FAMILY,
-    features=FEATURES,
-    needs=("box",),
-    compute=_compute_family,
-    pyradiomics=SHAPE_2D,
-    ibsi=False,
-)
+FAMILY = shape_family(_FAMILY, FEATURES, compute, pyradiomics=SHAPE_2D, ibsi=False)

@@ -23,7 +23,7 @@ import numpy.typing as npt
 from medscale.errors import ConfigError
 from medscale.features import texture_common as tc
 from medscale.features.pyradiomics_names import GLDM
-from medscale.features.registry import Family, FeatureInfo, texture_suffixes
+from medscale.features.registry import feature_table
 
 _FAMILY = "ngldm"
 _DEFS = (
@@ -45,8 +45,8 @@ _DEFS = (
     ("ngl_dc_entr", "FCBV", "Dependence count entropy: -sum of p_ij log2 p_ij"),
     ("ngl_dc_energy", "CAS9", "Dependence count energy: sum of p_ij^2"),
 )
-FEATURES: tuple[FeatureInfo, ...] = tuple(FeatureInfo(n, _FAMILY, c, d) for n, c, d in _DEFS)
-_NAMES = tuple(name for name, _, _ in _DEFS)
+FEATURES = feature_table(_FAMILY, _DEFS)
+_NAMES = tuple(feature.name for feature in FEATURES)
 _GENERIC = dict(zip(tc.MATRIX_FEATURES, _NAMES[:-1], strict=True))
 
 
@@ -187,11 +187,4 @@ def _aggregate(matrices: np.ndarray, levels: np.ndarray, suffix: str) -> dict[st
     return out
 
 
-FAMILY = Family(
-    name=_FAMILY,
-    features=FEATURES,
-    needs=("roi", "texture"),
-    compute=tc.per_dimension(compute_prepared),
-    suffixes=texture_suffixes,
-    pyradiomics=GLDM,
-)
+FAMILY = tc.texture_family(_FAMILY, FEATURES, compute_prepared, pyradiomics=GLDM)

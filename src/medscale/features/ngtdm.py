@@ -23,7 +23,7 @@ from scipy import ndimage
 
 from medscale.features import texture_common as tc
 from medscale.features.pyradiomics_names import NGTDM
-from medscale.features.registry import Family, FeatureInfo, texture_suffixes
+from medscale.features.registry import feature_table
 
 _FAMILY = "ngtdm"
 _DEFS = (
@@ -41,8 +41,8 @@ _DEFS = (
     ),
     ("ngt_strength", "1X9X", "Strength: sum (p_i1 + p_i2)(i1 - i2)^2 over sum s_i"),
 )
-FEATURES: tuple[FeatureInfo, ...] = tuple(FeatureInfo(n, _FAMILY, c, d) for n, c, d in _DEFS)
-_NAMES = tuple(name for name, _, _ in _DEFS)
+FEATURES = feature_table(_FAMILY, _DEFS)
+_NAMES = tuple(feature.name for feature in FEATURES)
 MAX_COARSENESS = 1.0e6
 
 
@@ -228,11 +228,4 @@ def _aggregate(s: np.ndarray, n: np.ndarray, levels: np.ndarray, suffix: str) ->
     return tc.averaged(values, {name: name for name in _NAMES}, suffix)
 
 
-FAMILY = Family(
-    name=_FAMILY,
-    features=FEATURES,
-    needs=("roi", "texture"),
-    compute=tc.per_dimension(compute_prepared),
-    suffixes=texture_suffixes,
-    pyradiomics=NGTDM,
-)
+FAMILY = tc.texture_family(_FAMILY, FEATURES, compute_prepared, pyradiomics=NGTDM)

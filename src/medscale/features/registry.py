@@ -87,6 +87,11 @@ class FeatureInfo:
     definition: str
 
 
+def feature_table(family: str, rows: Sequence[tuple[str, str, str]]) -> tuple[FeatureInfo, ...]:
+    """The table of `family`: one `FeatureInfo` per ``(name, IBSI code, definition)`` row."""
+    return tuple(FeatureInfo(name, family, code, definition) for name, code, definition in rows)
+
+
 @dataclass(frozen=True)
 class PyradiomicsNames:
     """The features of a family that pyradiomics (v3) defines the same way.

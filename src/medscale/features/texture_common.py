@@ -24,6 +24,7 @@ import numpy as np
 import numpy.typing as npt
 
 from medscale.errors import ConfigError, GeometryError, InputError, MaskError, MedscaleWarning
+from medscale.features.registry import Family, FeatureInfo, PyradiomicsNames, texture_suffixes
 from medscale.features.texture_zones import compress_values as compress_values
 from medscale.features.texture_zones import label_zones as label_zones
 from medscale.features.texture_zones import zone_matrices as zone_matrices
@@ -351,3 +352,23 @@ def per_dimension(
         return found
 
     return compute
+
+
+def texture_family(
+    name: str,
+    features: tuple[FeatureInfo, ...],
+    compute_prepared: Callable[..., dict[str, float]],
+    *,
+    pyradiomics: PyradiomicsNames,
+    suffixes: Callable[[Settings], tuple[str, ...]] = texture_suffixes,
+) -> Family:
+    """The `Family` of a texture family computed from the shared prepared levels alone
+    (``needs=("roi", "texture")``), once per texture dimension (`per_dimension`)."""
+    return Family(
+        name=name,
+        features=features,
+        needs=("roi", "texture"),
+        compute=per_dimension(compute_prepared),
+        suffixes=suffixes,
+        pyradiomics=pyradiomics,
+    )

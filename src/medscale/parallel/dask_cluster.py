@@ -17,11 +17,17 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 from medscale.errors import ConfigError, WorkerLostError
-from medscale.parallel.local import IN_FLIGHT_PER_WORKER, LostHandler
+from medscale.parallel.local import (
+    IN_FLIGHT_PER_WORKER,
+    Executor,
+    LostHandler,
+    MapCall,
+    ResultOrder,
+)
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +41,7 @@ RETRIES = 3
 """Times an item whose future was cancelled is submitted again before it is lost."""
 
 
-class DaskExecutor:
+class DaskExecutor(Executor):
     """A Dask distributed cluster: an existing scheduler address, or a LocalCluster of N workers.
 
     Parameters
@@ -99,48 +105,16 @@ class DaskExecutor:
             self._client = Client(self._cluster)
         self.workers = max(1, len(self._client.scheduler_info().get("workers", {})))
 
-    def map_unordered(
-        self,
-        function: Callable[..., Any],
-        items: Iterable[Any],
-        *args: Any,
-        lost: LostHandler | None = None,
-        chunksize: int = 1,
-    ) -> Iterator[Any]:
-        """``function(item, *args)`` for each item on the cluster, yielded as they finish.
-
-        `chunksize` is accepted for the common interface; each item is its own task.
-        """
-        return self._stream(function, items, args, lost, ordered=False)
-
-    def map(
-        self,
-        function: Callable[..., Any],
-        items: Iterable[Any],
-        *args: Any,
-        lost: LostHandler | None = None,
-        chunksize: int = 1,
-    ) -> Iterator[Any]:
-        """As `map_unordered`, yielded in the order of `items`."""
-        return self._stream(function, items, args, lost, ordered=True)
-
-    def _stream(
-        self,
-        function: Callable[..., Any],
-        items: Iterable[Any],
-        args: tuple[Any, ...],
-        lost: LostHandler | None,
-        *,
-        ordered: bool,
-    ) -> Iterator[Any]:
+    def _stream(self, call: MapCall, *, ordered: bool) -> Iterator[Any]:
         from distributed import Future, KilledWorker, as_completed
 
+        function, items, args, lost, _ = call  # each item is its own task: no chunks
         source = enumerate(items)
         limit = max(self.workers, IN_FLIGHT_PER_WORKER) * IN_FLIGHT_PER_WORKER
         queue = as_completed()
         in_flight: dict[Future, tuple[int, Any, int]] = {}  # future -> (sequence, item, attempts)
-        waiting: dict[int, Any] = {}  # finished results not yet yielded (ordered only)
-        yielded = taken = 0
+        order = ResultOrder(ordered=ordered)
+        taken = 0
 
         def submit(seq: int, item: Any, attempts: int) -> None:
             future = self._client.submit(function, item, *args, pure=False)
@@ -149,7 +123,7 @@ class DaskExecutor:
 
         def fill() -> None:
             nonlocal taken
-            while taken - yielded < limit:
+            while taken - order.yielded < limit:
                 pair = next(source, None)
                 if pair is None:
                     return
@@ -176,14 +150,7 @@ class DaskExecutor:
                     times = f"{attempts} time{'s' if attempts > 1 else ''}"
                     result = _lost(lost, item, err, f"its Dask future was cancelled {times}")
                 future.release()
-                if ordered:
-                    waiting[seq] = result
-                else:
-                    yielded += 1
-                    yield result
-                while yielded in waiting:
-                    yielded += 1
-                    yield waiting.pop(yielded - 1)
+                yield from order.release(seq, result)
                 fill()
         finally:
             if in_flight:

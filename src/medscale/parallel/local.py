@@ -14,7 +14,7 @@ import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from itertools import islice
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from medscale.errors import ConfigError, WorkerLostError
 from medscale.parallel.worker import apply_each, ready, run_preload, start_worker
@@ -36,7 +36,87 @@ LostHandler = Callable[[Any, WorkerLostError], Any]
 Unit = list[tuple[int, Any]]  # a task: (sequence number, item) pairs
 
 
-class InProcessExecutor:
+class MapCall(NamedTuple):
+    """One map: ``function(item, *args)`` for each of `items` (see `Executor.map_unordered`)."""
+
+    function: Callable[..., Any]
+    items: Iterable[Any]
+    args: tuple[Any, ...]
+    lost: LostHandler | None
+    chunksize: int
+
+
+class ResultOrder:
+    """Hands on results as they finish, or in their sequence order, holding the early ones.
+
+    Parameters
+    ----------
+    ordered : bool
+        Yield in sequence order (0, 1, 2 ...) rather than as the results come.
+    """
+
+    def __init__(self, *, ordered: bool) -> None:
+        self.ordered = ordered
+        self.yielded = 0
+        self._waiting: dict[int, Any] = {}  # finished results not yet yielded (ordered only)
+
+    def release(self, seq: int, result: Any) -> Iterator[Any]:
+        """The results that can go now that item `seq` has given `result`."""
+        if not self.ordered:
+            self.yielded += 1
+            yield result
+            return
+        self._waiting[seq] = result
+        while self.yielded in self._waiting:
+            self.yielded += 1
+            yield self._waiting.pop(self.yielded - 1)
+
+
+class Executor:
+    """What every executor offers: `map_unordered`, `map` and `close` (see `medscale.parallel`).
+
+    A subclass writes one generator, ``_stream(call, *, ordered)`` of a `MapCall`; the two maps
+    are that generator, yielding as the items finish or in their order.
+    """
+
+    name = "executor"
+    workers = 1
+
+    def map_unordered(
+        self,
+        function: Callable[..., Any],
+        items: Iterable[Any],
+        *args: Any,
+        lost: LostHandler | None = None,
+        chunksize: int = 1,
+    ) -> Iterator[Any]:
+        """``function(item, *args)`` for each item, yielded as they finish.
+
+        `chunksize` items travel in one task where the executor batches them (`LocalExecutor`:
+        cheaper for many small items; after a death they are rerun one by one, so the item that
+        kills its worker is found); the others accept it for the common interface.
+        """
+        return self._stream(MapCall(function, items, args, lost, chunksize), ordered=False)
+
+    def map(
+        self,
+        function: Callable[..., Any],
+        items: Iterable[Any],
+        *args: Any,
+        lost: LostHandler | None = None,
+        chunksize: int = 1,
+    ) -> Iterator[Any]:
+        """As `map_unordered`, yielded in the order of `items`."""
+        return self._stream(MapCall(function, items, args, lost, chunksize), ordered=True)
+
+    def _stream(self, call: MapCall, *, ordered: bool) -> Iterator[Any]:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        return None
+
+
+class InProcessExecutor(Executor):
     """Runs every item in the calling process, one after another.
 
     Used for ``--in-process`` (debugging, profiling) and for one worker. `preload` and
@@ -57,25 +137,13 @@ class InProcessExecutor:
         if initializer is not None:
             initializer(*initargs)
 
-    def map_unordered(
-        self,
-        function: Callable[..., Any],
-        items: Iterable[Any],
-        *args: Any,
-        lost: LostHandler | None = None,
-        chunksize: int = 1,
-    ) -> Iterator[Any]:
-        """``function(item, *args)`` for each item, in order (a crash here ends the caller)."""
-        for item in items:
-            yield function(item, *args)
-
-    map = map_unordered
-
-    def close(self) -> None:
-        return None
+    def _stream(self, call: MapCall, *, ordered: bool) -> Iterator[Any]:
+        """In order either way; a crash here ends the caller."""
+        for item in call.items:
+            yield call.function(item, *call.args)
 
 
-class LocalExecutor:
+class LocalExecutor(Executor):
     """``workers`` local worker processes that are rebuilt when one of them dies.
 
     Parameters
@@ -143,53 +211,19 @@ class LocalExecutor:
             pool.submit(ready)
         return pool
 
-    def map_unordered(
-        self,
-        function: Callable[..., Any],
-        items: Iterable[Any],
-        *args: Any,
-        lost: LostHandler | None = None,
-        chunksize: int = 1,
-    ) -> Iterator[Any]:
-        """``function(item, *args)`` for each item, yielded as they finish.
-
-        `chunksize` items travel in one task (cheaper for many small items); after a death
-        they are rerun one by one, so the item that kills its worker is found.
-        """
-        return self._stream(function, items, args, lost, chunksize, ordered=False)
-
-    def map(
-        self,
-        function: Callable[..., Any],
-        items: Iterable[Any],
-        *args: Any,
-        lost: LostHandler | None = None,
-        chunksize: int = 1,
-    ) -> Iterator[Any]:
-        """As `map_unordered`, yielded in the order of `items`."""
-        return self._stream(function, items, args, lost, chunksize, ordered=True)
-
-    def _stream(
-        self,
-        function: Callable[..., Any],
-        items: Iterable[Any],
-        args: tuple[Any, ...],
-        lost: LostHandler | None,
-        chunksize: int,
-        *,
-        ordered: bool,
-    ) -> Iterator[Any]:
+    def _stream(self, call: MapCall, *, ordered: bool) -> Iterator[Any]:
         from concurrent.futures import FIRST_COMPLETED, wait
         from concurrent.futures.process import BrokenProcessPool
 
+        function, items, args, lost, chunksize = call
         if chunksize < 1:
             raise ConfigError(f"chunksize must be at least 1, got {chunksize}")
         source = enumerate(items)
         limit = self.workers * IN_FLIGHT_PER_WORKER * chunksize
         pending: dict[Future[list[Any]], Unit] = {}
         suspects: deque[tuple[int, Any]] = deque()  # (sequence number, item), to run alone
-        waiting: dict[int, Any] = {}  # finished results not yet yielded (ordered only)
-        taken = yielded = 0
+        order = ResultOrder(ordered=ordered)
+        taken = 0
         exhausted = False
         try:
             while True:
@@ -197,7 +231,7 @@ class LocalExecutor:
                 if suspects and not pending:
                     seq, item = suspects.popleft()
                     finished.append((seq, self._run_alone(function, item, args, lost)))
-                while not suspects and not exhausted and taken - yielded < limit:
+                while not suspects and not exhausted and taken - order.yielded < limit:
                     unit: Unit = list(islice(source, chunksize))
                     if not unit:
                         exhausted = True
@@ -227,14 +261,7 @@ class LocalExecutor:
                         suspects = deque(sorted(suspects, key=lambda pair: pair[0]))
                         self._restart()
                 for seq, result in finished:
-                    if ordered:
-                        waiting[seq] = result
-                    else:
-                        yielded += 1
-                        yield result
-                while yielded in waiting:
-                    yielded += 1
-                    yield waiting.pop(yielded - 1)
+                    yield from order.release(seq, result)
                 if exhausted and not pending and not suspects:
                     return
         finally:

@@ -8,6 +8,8 @@ when the spacing is anisotropic. ``shape="disk"`` keeps it in-plane (one slice t
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 from scipy import ndimage
 
@@ -17,6 +19,7 @@ from medscale.params import require, require_finite
 from medscale.preprocess.chain import STEPS
 
 _SHAPES = ("ball", "disk")
+_Operator = Callable[..., np.ndarray]  # scipy.ndimage binary_* (array, structure) or grey_*
 
 
 def structuring_element(
@@ -55,32 +58,40 @@ def _is_binary(image: Image) -> bool:
     return image.array.dtype == bool
 
 
+def _apply(
+    image: Image, radius_mm: float, shape: str, op: str, binary: _Operator, grey: _Operator
+) -> Image:
+    """`binary` (masks) or `grey` (grey images) of the image with the element of `op`."""
+    footprint = _footprint(image, radius_mm, shape, op)
+    if _is_binary(image):
+        return image.with_array(binary(image.array, footprint))
+    return image.with_array(grey(image.array, footprint=footprint))
+
+
+def _binary_closing_padded(mask: np.ndarray, footprint: np.ndarray) -> np.ndarray:
+    """Binary closing of `mask` padded (edge) by the element's half-width, cropped back."""
+    pad = [(h // 2, h // 2) for h in footprint.shape]
+    closed = ndimage.binary_closing(np.pad(mask, pad, mode="edge"), footprint)
+    return closed[tuple(slice(lo, lo + n) for (lo, _), n in zip(pad, mask.shape, strict=True))]
+
+
 @STEPS.register("erode")
 def erode(image: Image, *, radius_mm: float = 1.0, shape: str = "ball") -> Image:
     """Erosion (minimum over the structuring element); outside the grid counts as background
     for masks and is ignored for grey images."""
-    footprint = _footprint(image, radius_mm, shape, "erode")
-    if _is_binary(image):
-        return image.with_array(ndimage.binary_erosion(image.array, footprint))
-    return image.with_array(ndimage.grey_erosion(image.array, footprint=footprint))
+    return _apply(image, radius_mm, shape, "erode", ndimage.binary_erosion, ndimage.grey_erosion)
 
 
 @STEPS.register("dilate")
 def dilate(image: Image, *, radius_mm: float = 1.0, shape: str = "ball") -> Image:
     """Dilation (maximum over the structuring element)."""
-    footprint = _footprint(image, radius_mm, shape, "dilate")
-    if _is_binary(image):
-        return image.with_array(ndimage.binary_dilation(image.array, footprint))
-    return image.with_array(ndimage.grey_dilation(image.array, footprint=footprint))
+    return _apply(image, radius_mm, shape, "dilate", ndimage.binary_dilation, ndimage.grey_dilation)
 
 
 @STEPS.register("opening")
 def opening(image: Image, *, radius_mm: float = 1.0, shape: str = "ball") -> Image:
     """Opening: erosion then dilation; removes bright details smaller than the element."""
-    footprint = _footprint(image, radius_mm, shape, "opening")
-    if _is_binary(image):
-        return image.with_array(ndimage.binary_opening(image.array, footprint))
-    return image.with_array(ndimage.grey_opening(image.array, footprint=footprint))
+    return _apply(image, radius_mm, shape, "opening", ndimage.binary_opening, ndimage.grey_opening)
 
 
 @STEPS.register("closing")
@@ -90,14 +101,7 @@ def closing(image: Image, *, radius_mm: float = 1.0, shape: str = "ball") -> Ima
     Binary closing pads the grid by the element's half-width first, so that objects touching
     the border are not eaten away (SciPy's plain closing erodes them).
     """
-    footprint = _footprint(image, radius_mm, shape, "closing")
-    if _is_binary(image):
-        pad = [(h // 2, h // 2) for h in footprint.shape]
-        padded = np.pad(image.array, pad, mode="edge")
-        closed = ndimage.binary_closing(padded, footprint)
-        inner = tuple(slice(lo, lo + n) for (lo, _), n in zip(pad, image.shape, strict=True))
-        return image.with_array(closed[inner])
-    return image.with_array(ndimage.grey_closing(image.array, footprint=footprint))
+    return _apply(image, radius_mm, shape, "closing", _binary_closing_padded, ndimage.grey_closing)
 
 
 @STEPS.register("fill_holes")
