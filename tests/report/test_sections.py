@@ -1,0 +1,156 @@
+"""The report of a RUN_DIR: every section, its numbers, and what it says when inputs are missing."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import roc_auc_score, roc_curve
+
+from medscale.cli.main import main
+from medscale.report import SECTIONS, build_report
+from medscale.report.plots import auc_score, roc_points, roc_with_ci
+
+
+def _missing(text: str) -> list[str]:
+    return re.findall(r'<p class="missing">([^<]*)</p>', text)
+
+
+def test_roc_and_auc_match_sklearn_with_ties():
+    rng = np.random.default_rng(3)
+    label = rng.integers(0, 2, 200)
+    score = np.round(rng.normal(label * 0.8, 1.0), 1)  # rounded: many ties
+    fpr, tpr = roc_points(label, score)
+    sk_fpr, sk_tpr, _ = roc_curve(label, score, drop_intermediate=False)
+    np.testing.assert_allclose(fpr, sk_fpr)
+    np.testing.assert_allclose(tpr, sk_tpr)
+    assert auc_score(label, score) == pytest.approx(roc_auc_score(label, score), abs=1e-12)
+
+
+def test_roc_ci_brackets_the_auc_and_perfect_scores_give_one():
+    rng = np.random.default_rng(0)
+    label = rng.integers(0, 2, 120)
+    score = rng.normal(label, 1.0)
+    curve = roc_with_ci(label, score, n_boot=300, seed=1)
+    assert curve.auc_low < curve.auc < curve.auc_high
+    assert np.all(curve.tpr_low <= curve.tpr_high + 1e-12)
+    assert curve.n_boot == 300
+    perfect = roc_with_ci(label, label.astype(float), n_boot=50)
+    assert perfect.auc == 1.0 and perfect.auc_low == 1.0
+
+
+def test_full_run_dir_has_every_section_and_nothing_missing(report_html):
+    text = report_html.read_text()
+    for anchor, heading in SECTIONS:
+        assert f'<h2 id="{anchor}">{heading}</h2>' in text
+    assert _missing(text) == []
+    assert '<meta name="viewport"' in text
+    assert text.count('<div class="table-wrap">') >= 6
+    assert text.count("data:image/png;base64,") >= 10
+    size = report_html.stat().st_size
+    print(f"fixture report: {size / 1e6:.2f} MB")
+    assert size < 10e6
+
+
+def test_auc_shown_is_sklearn_auc_of_the_predictions(run_dir, report_html):
+    predictions = pd.read_parquet(run_dir / "predictions.parquet")
+    expected = roc_auc_score(predictions["label"], predictions["probability"])
+    shown = re.search(r"<td>model</td>\s*<td>([0-9.]+)</td>", report_html.read_text())
+    assert shown is not None
+    assert shown.group(1) == f"{expected:.3f}"
+
+
+def test_triage_figures_match_triage_json(run_dir, report_html):
+    summary = json.loads((run_dir / "triage.json").read_text())
+    w = summary["workload"]
+    text = report_html.read_text()
+    assert f"{100 * w['saved']:.1f} % of {w['n_studies']} studies can be deprioritised" in text
+    for name, values in summary["queue"]["policies"].items():
+        row = f"<td>{name}</td>"
+        assert row in text
+        assert f"<td>{values['mean_report_positive_min']:.1f}</td>" in text
+
+
+def test_catalog_and_utilisation_numbers(run_dir, report_html):
+    from medscale.catalog.utilisation import utilisation
+
+    text = report_html.read_text()
+    instances = len(pd.read_parquet(run_dir / "catalog.parquet"))
+    assert f"{instances} instances" in text
+    for scanner in utilisation(run_dir / "catalog.parquet")["scanners"]:
+        assert f"<td>{scanner['busy_minutes']:.1f}</td>" in text
+    assert "Studies by day of week and hour" in text
+
+
+def test_empty_folder_says_what_is_missing_in_every_section(tmp_path):
+    text = build_report(tmp_path, tmp_path / "r.html").read_text()
+    missing = _missing(text)
+    assert len(missing) >= len(SECTIONS)
+    joined = " ".join(missing)
+    for needle in (
+        "manifest.csv",
+        "medscale scan",
+        "features.parquet",
+        "medscale predict",
+        "medscale triage",
+        "medscale run",
+    ):
+        assert needle in joined, needle
+    assert "could not be built" not in joined
+
+
+def test_catalog_only(tmp_path, run_dir):
+    shutil.copy(run_dir / "catalog.parquet", tmp_path / "catalog.parquet")
+    text = build_report(tmp_path, tmp_path / "r.html").read_text()
+    assert "Busy minutes per scanner" in text
+    assert not any("catalog.parquet" in m for m in _missing(text))
+    assert any("manifest.csv" in m for m in _missing(text))
+
+
+def test_regression_predictions_show_predicted_vs_true(tmp_path):
+    truth = np.linspace(0, 10, 30)
+    predicted = truth + np.sin(truth)
+    pd.DataFrame({"case_id": range(30), "label": truth, "prediction": predicted}).to_csv(
+        tmp_path / "predictions.csv", index=False
+    )
+    text = build_report(tmp_path, tmp_path / "r.html").read_text()
+    mae = np.mean(np.abs(truth - predicted))
+    r2 = 1 - np.sum((truth - predicted) ** 2) / np.sum((truth - truth.mean()) ** 2)
+    assert f"MAE {mae:.4g}, R² {r2:.3f}" in text
+    assert "Predicted vs true" in text
+
+
+def test_failures_table_lists_the_failed_case(tmp_path, run_dir):
+    from medscale.engine import RunSpec, run
+    from medscale.engine.stages import StageSettings
+
+    manifest = pd.read_csv(run_dir / "manifest.csv").head(2)
+    manifest.loc[1, "image"] = str(tmp_path / "no_such_image")
+    manifest.to_csv(tmp_path / "manifest.csv", index=False)
+    settings = StageSettings(stages=("read", "extract"), features={"families": ["statistics"]})
+    run(
+        RunSpec(
+            str(tmp_path / "manifest.csv"),
+            str(tmp_path / "run"),
+            stage_settings=settings,
+            in_process=True,
+            force=True,
+        )
+    )
+    text = build_report(tmp_path, tmp_path / "r.html").read_text()
+    failures = text.split('<h2 id="failures">')[1]
+    assert "1 of 2 cases done, 1 failed" in failures
+    assert manifest.loc[1, "case_id"] in failures and "no_such_image" in failures
+
+
+def test_cli_report(tmp_path, capsys):
+    code = main(["report", str(tmp_path / "nope"), "--out", str(tmp_path / "r.html")])
+    captured = capsys.readouterr()
+    assert code == 1
+    assert captured.err.strip().splitlines() == [f"error: {tmp_path / 'nope'}: no such run folder"]
+    assert main(["report", str(tmp_path), "--out", str(tmp_path / "r.html")]) == 0
+    assert (tmp_path / "r.html").is_file() and "report:" in capsys.readouterr().out
