@@ -14,7 +14,8 @@ from typing import Any
 _STYLE = """
 *, *::before, *::after { box-sizing: border-box; }
 body { font-family: system-ui, -apple-system, sans-serif; margin: 2em auto; max-width: 1100px;
-       color: #222; line-height: 1.45; padding: 0 1em; overflow-wrap: anywhere; }
+       color: #222; line-height: 1.45; padding: 0 1em; }
+p, h1, h2, figcaption { overflow-wrap: anywhere; }
 h1 { border-bottom: 2px solid #2b6cb0; padding-bottom: .2em; }
 h2 { color: #2b6cb0; margin-top: 2em; }
 table { border-collapse: collapse; margin: .5em 0 1em; font-size: 0.9em; }
@@ -22,6 +23,7 @@ th, td { border: 1px solid #ccc; padding: .25em .6em; text-align: right; }
 th { background: #edf2f7; }
 td:first-child, th:first-child { text-align: left; }
 .table-wrap { overflow-x: auto; max-width: 100%; }
+.table-wrap th, .table-wrap td { white-space: nowrap; }
 figure { display: inline-block; margin: .5em .5em .5em 0; text-align: center; vertical-align: top;
          max-width: 100%; }
 img { max-width: 100%; height: auto; }

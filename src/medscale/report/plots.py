@@ -232,8 +232,15 @@ def heatmap_figure(counts: pd.DataFrame, *, xlabel: str, ylabel: str, title: str
 def box_by_class_figure(features: pd.DataFrame, columns: Sequence[str], *, by: str) -> Any:
     """One box plot per feature column, boxes per value of `by` (points overlaid)."""
     plt = _pyplot()
-    figure, axes_row = plt.subplots(1, len(columns), figsize=(2.3 * len(columns), 2.8))
-    axes_list = np.atleast_1d(axes_row)
+    n_cols = min(3, len(columns))
+    n_rows = -(-len(columns) // n_cols)
+    figure, axes_grid = plt.subplots(
+        n_rows, n_cols, figsize=(2.4 * n_cols, 2.6 * n_rows), squeeze=False
+    )
+    axes_list = axes_grid.ravel()
+    for unused in axes_list[len(columns) :]:
+        unused.set_axis_off()
+    axes_list = axes_list[: len(columns)]
     classes = sorted(features[by].dropna().unique().tolist(), key=str)
     for axes, column in zip(axes_list, columns, strict=True):
         groups = [features.loc[features[by] == c, column].dropna().to_numpy() for c in classes]

@@ -243,6 +243,11 @@ def _utilisation(context: _Context, report: HtmlReport) -> None:
             )
         )
     report.add_figures(shown)
+    if len(scanners) and not (scanners["busy_minutes"] > 0).any():
+        report.add_text(
+            "Every scanner's busy time is 0 min: within each study all instances carry the same "
+            "acquisition time, so the study intervals have no length."
+        )
     if context.inputs.catalog is not None:
         times = query(context.inputs.catalog, _STUDY_TIMES_SQL)
         if len(times):
@@ -279,8 +284,11 @@ def _utilisation(context: _Context, report: HtmlReport) -> None:
 def _scanner_names(scanners: pd.DataFrame) -> list[str]:
     names = []
     for row in scanners.to_dict("records"):
-        parts = [row.get("station_name"), row.get("manufacturer_model_name")]
-        names.append(" ".join(str(p) for p in parts if p) or "unknown")
+        parts = [row.get(key) for key in ("station_name", "manufacturer_model_name")]
+        known = [str(p) for p in parts if isinstance(p, str) and p]
+        if not known and isinstance(row.get("manufacturer"), str):
+            known = [str(row["manufacturer"])]
+        names.append(" ".join(known) or "unknown")
     return names
 
 
