@@ -24,9 +24,10 @@ CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 # folders are rotated away by later runs.
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 
-# Elements whose right edge passes the viewport, ignoring those inside a horizontal scroller.
+# Elements whose right edge passes the device width (arguments[0]), ignoring those inside a
+# horizontal scroller. With mobile emulation a too-wide page also widens innerWidth itself.
 _OVERFLOW_JS = """
-const width = window.innerWidth;
+const width = arguments[0];
 const scrolls = (el) => ['auto', 'scroll'].includes(getComputedStyle(el).overflowX);
 const wide = [];
 for (const el of document.querySelectorAll('body *')) {
@@ -39,7 +40,7 @@ for (const el of document.querySelectorAll('body *')) {
   const right = el.getBoundingClientRect().right;
   if (right > width + 1) wide.push(`${el.tagName}.${el.className} right=${right.toFixed(0)}`);
 }
-return {width: width, scrollWidth: document.documentElement.scrollWidth, wide: wide};
+return {width: window.innerWidth, scrollWidth: document.documentElement.scrollWidth, wide: wide};
 """
 
 
@@ -103,7 +104,7 @@ def test_report_in_headless_chromium(driver, report_html, width):
         "return [...document.images].filter(i => !(i.complete && i.naturalWidth > 0)).length"
     )
     assert images == 0  # every embedded PNG decoded
-    layout = driver.execute_script(_OVERFLOW_JS)
+    layout = driver.execute_script(_OVERFLOW_JS, width)
     assert layout["width"] == width
     if width <= 390:
         assert layout["wide"] == [], layout["wide"][:10]
