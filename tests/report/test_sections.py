@@ -154,3 +154,24 @@ def test_cli_report(tmp_path, capsys):
     assert captured.err.strip().splitlines() == [f"error: {tmp_path / 'nope'}: no such run folder"]
     assert main(["report", str(tmp_path), "--out", str(tmp_path / "r.html")]) == 0
     assert (tmp_path / "r.html").is_file() and "report:" in capsys.readouterr().out
+
+
+def test_unlabelled_predictions_say_labels_are_missing(tmp_path):
+    pd.DataFrame({"case_id": ["a", "b"], "probability": [0.2, 0.9]}).to_csv(
+        tmp_path / "predictions.csv", index=False
+    )
+    text = build_report(tmp_path, tmp_path / "r.html").read_text()
+    performance = text.split('<h2 id="performance">')[1].split("<h2")[0]
+    assert "has no label column: performance needs the true labels" in performance
+
+
+def test_cv_predictions_of_the_model_folder_come_first(tmp_path, run_dir):
+    from medscale.report.rundir import RunInputs
+
+    shutil.copytree(run_dir / "model", tmp_path / "model")
+    shutil.copy(run_dir / "predictions.parquet", tmp_path / "predictions.parquet")
+    assert RunInputs.find(tmp_path).predictions == tmp_path / "predictions.parquet"
+    shutil.copy(run_dir / "predictions.parquet", tmp_path / "model" / "cv_predictions.parquet")
+    assert RunInputs.find(tmp_path).predictions == tmp_path / "model" / "cv_predictions.parquet"
+    text = build_report(tmp_path, tmp_path / "r.html").read_text()
+    assert "(out-of-fold, patient-grouped CV)" in text
