@@ -175,3 +175,21 @@ def test_cv_predictions_of_the_model_folder_come_first(tmp_path, run_dir):
     assert RunInputs.find(tmp_path).predictions == tmp_path / "model" / "cv_predictions.parquet"
     text = build_report(tmp_path, tmp_path / "r.html").read_text()
     assert "(out-of-fold, patient-grouped CV)" in text
+
+
+def test_catalog_without_acquisition_times_says_so(tmp_path, run_dir):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(run_dir / "catalog.parquet")
+    for name in ("acquisition_datetime", "acquisition_date", "acquisition_time"):
+        index = table.schema.get_field_index(name)
+        field = table.schema.field(index)
+        table = table.set_column(index, field, pa.nulls(len(table), field.type))
+    pq.write_table(table, tmp_path / "catalog.parquet")
+    text = build_report(tmp_path, tmp_path / "r.html").read_text()
+    utilisation = text.split('<h2 id="utilisation">')[1].split("<h2")[0]
+    assert "no acquisition times in the catalog" in utilisation
+    assert "could not be built" not in text
+    catalog = text.split('<h2 id="catalog">')[1].split("<h2")[0]
+    assert '<p class="missing">' not in catalog  # the catalog summary still shows

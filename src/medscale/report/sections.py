@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from medscale.errors import MedscaleError
+from medscale.errors import InputError, MedscaleError
 from medscale.report import plots
 from medscale.report.html import HtmlReport
 from medscale.report.rundir import RunInputs, read_json, read_table
@@ -197,7 +197,10 @@ def _utilisation(context: _Context, report: HtmlReport) -> None:
     from medscale.catalog.utilisation import utilisation
 
     if context.inputs.catalog is not None:
-        figures = utilisation(context.inputs.catalog)
+        try:
+            figures = utilisation(context.inputs.catalog)
+        except InputError as err:  # e.g. no acquisition times at all
+            raise Missing(str(err)) from err
         source = f"computed from {context.inputs.catalog} with DuckDB"
     elif context.inputs.utilisation is not None:
         figures = read_json(context.inputs.utilisation)
@@ -463,6 +466,11 @@ def _importance(context: _Context, report: HtmlReport) -> None:
 
     saved = load_model(model)
     features = list(saved.card.features)
+    for _, step in saved.pipeline.steps[:-1]:  # selection steps (VarianceThreshold) drop some
+        if hasattr(step, "get_support") and len(step.get_support()) == len(features):
+            features = [
+                name for name, kept in zip(features, step.get_support(), strict=True) if kept
+            ]
     estimator = saved.pipeline.steps[-1][1]
     values = None
     kind = ""
