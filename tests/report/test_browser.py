@@ -127,3 +127,20 @@ def test_report_in_headless_chromium(driver, report_html, width):
     driver.save_screenshot(str(full))
     print(f"screenshots: {top} {full}")
     assert top.stat().st_size > 1000 and full.stat().st_size > top.stat().st_size
+
+
+@pytest.mark.slow
+def test_report_of_an_empty_folder_fits_a_phone(driver, tmp_path):
+    """Every section says what is missing (long paths, commands) and still fits 390 px."""
+    from medscale.report import build_report
+
+    page = build_report(tmp_path, tmp_path / "report.html")
+    driver.execute_cdp_cmd(
+        "Emulation.setDeviceMetricsOverride",
+        {"width": 390, "height": 900, "deviceScaleFactor": 1, "mobile": True},
+    )
+    driver.get(page.resolve().as_uri())
+    assert [e for e in driver.get_log("browser") if e["level"] in ("SEVERE", "ERROR")] == []
+    assert len(driver.find_elements("css selector", "p.missing")) >= len(SECTIONS)
+    layout = driver.execute_script(_OVERFLOW_JS, 390)
+    assert layout["wide"] == [] and layout["scrollWidth"] <= 391
