@@ -55,13 +55,28 @@ def _unavailable() -> str | None:
     return None
 
 
-@pytest.fixture(scope="module")
-def driver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+def _require_browser() -> None:
+    """Skip, saying why, when the browser is absent; fail instead when CI=true."""
     reason = _unavailable()
     if reason is not None:
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail(f"CI=true, yet the browser test cannot run: {reason}")
         pytest.skip(reason)
+
+
+def test_absent_browser_skips_but_fails_in_ci(monkeypatch):
+    monkeypatch.setitem(globals(), "CHROMIUM", "/nonexistent/chromium")
+    monkeypatch.delenv("CI", raising=False)
+    with pytest.raises(pytest.skip.Exception, match="/nonexistent/chromium not found"):
+        _require_browser()
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="CI=true, yet the browser test cannot run"):
+        _require_browser()
+
+
+@pytest.fixture(scope="module")
+def driver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    _require_browser()
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 

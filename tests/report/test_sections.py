@@ -193,3 +193,15 @@ def test_catalog_without_acquisition_times_says_so(tmp_path, run_dir):
     assert "could not be built" not in text
     catalog = text.split('<h2 id="catalog">')[1].split("<h2")[0]
     assert '<p class="missing">' not in catalog  # the catalog summary still shows
+
+
+def test_cnn_predictions_are_shown_beside_the_model(tmp_path, run_dir):
+    predictions = pd.read_parquet(run_dir / "predictions.parquet")
+    predictions.to_parquet(tmp_path / "predictions.parquet")
+    rng = np.random.default_rng(0)
+    cnn = predictions.assign(probability=rng.permutation(predictions["probability"].to_numpy()))
+    cnn.to_parquet(tmp_path / "cnn_predictions.parquet")
+    text = build_report(tmp_path, tmp_path / "r.html").read_text()
+    shown = re.search(r"<td>CNN</td>\s*<td>([0-9.]+)</td>", text)
+    assert shown is not None
+    assert shown.group(1) == f"{roc_auc_score(cnn['label'], cnn['probability']):.3f}"
