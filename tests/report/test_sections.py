@@ -205,3 +205,15 @@ def test_cnn_predictions_are_shown_beside_the_model(tmp_path, run_dir):
     shown = re.search(r"<td>CNN</td>\s*<td>([0-9.]+)</td>", text)
     assert shown is not None
     assert shown.group(1) == f"{roc_auc_score(cnn['label'], cnn['probability']):.3f}"
+
+
+def test_corrupt_inputs_are_named_and_the_rest_still_shows(tmp_path, run_dir):
+    shutil.copy(run_dir / "catalog.parquet", tmp_path / "catalog.parquet")
+    (tmp_path / "triage.json").write_text("{not json")
+    (tmp_path / "predictions.parquet").write_bytes(b"PAR1 truncated")
+    text = build_report(tmp_path, tmp_path / "r.html").read_text()
+    triage = text.split('<h2 id="triage">')[1].split("<h2")[0]
+    assert "triage.json: not valid JSON" in triage
+    performance = text.split('<h2 id="performance">')[1].split("<h2")[0]
+    assert "this section could not be built" in performance
+    assert "Busy minutes per scanner" in text

@@ -95,9 +95,10 @@ def build_report(run_dir: str | Path, out: str | Path, *, title: str | None = No
             builders[anchor](context, report)
         except Missing as missing:
             report.add_missing(str(missing))
-        except (MedscaleError, OSError, ValueError, KeyError) as err:
-            log.warning("report section %s: %s", anchor, err)
-            report.add_missing(f"this section could not be built: {err}")
+        except Exception as err:  # noqa: BLE001 - one bad input must not cost the whole report
+            log.warning("report section %s: %s", anchor, err, exc_info=log.isEnabledFor(10))
+            kind = "" if isinstance(err, MedscaleError) else f"{type(err).__name__}: "
+            report.add_missing(f"this section could not be built: {kind}{err}")
     return report.write(out)
 
 
