@@ -217,3 +217,17 @@ def test_corrupt_inputs_are_named_and_the_rest_still_shows(tmp_path, run_dir):
     performance = text.split('<h2 id="performance">')[1].split("<h2")[0]
     assert "this section could not be built" in performance
     assert "Busy minutes per scanner" in text
+
+
+def test_plots_save_as_png_files(tmp_path):
+    from medscale.report.plots import calibration_figure, roc_figure, save_png
+
+    rng = np.random.default_rng(2)
+    label = rng.integers(0, 2, 60)
+    score = rng.normal(label, 1.0)
+    roc = save_png(roc_figure({"m": roc_with_ci(label, score, n_boot=20)}), tmp_path / "a/roc.png")
+    figure, bins = calibration_figure(label, score.clip(0, 1), n_bins=4)
+    calibration = save_png(figure, tmp_path / "cal.png")
+    for path in (roc, calibration):
+        assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and path.stat().st_size > 5000
+    assert len(bins) <= 4 and bins["observed positive"].between(0, 1).all()

@@ -4,13 +4,14 @@ shows where a test or a table needs them.
 Model performance: :func:`roc_figure` (ROC with a bootstrap 95 % band), :func:`calibration_figure`,
 :func:`confusion_figure`, :func:`importance_figure`, :func:`predicted_vs_true_figure`.
 Triage: :func:`workload_figure`. Catalog: :func:`bar_figure`, :func:`heatmap_figure`.
-Features: :func:`box_by_class_figure`.
+Features: :func:`box_by_class_figure`. :func:`save_png` writes any of them to a file.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -27,6 +28,16 @@ def _pyplot() -> Any:
     import matplotlib.pyplot as plt
 
     return plt
+
+
+def save_png(figure: Any, path: str | Path, *, dpi: int = 100) -> Path:
+    """Write `figure` as a PNG file (folder made) and close it; return the path."""
+    plt = _pyplot()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, format="png", dpi=dpi, bbox_inches="tight")
+    plt.close(figure)
+    return path
 
 
 @dataclass(frozen=True)
@@ -269,5 +280,6 @@ __all__ = [
     "roc_figure",
     "roc_points",
     "roc_with_ci",
+    "save_png",
     "workload_figure",
 ]
