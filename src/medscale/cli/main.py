@@ -40,6 +40,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "predict": ("predict", "Predict with a saved model."),
     "evaluate": ("evaluate", "Score a predictions table: metrics with 95 % CIs."),
     "triage": ("triage", "Rank a worklist by predicted risk at a chosen sensitivity."),
+    "report": ("report", "Write one self-contained HTML report of a run folder."),
 }
 
 

@@ -12,18 +12,25 @@ from pathlib import Path
 from typing import Any
 
 _STYLE = """
+*, *::before, *::after { box-sizing: border-box; }
 body { font-family: system-ui, -apple-system, sans-serif; margin: 2em auto; max-width: 1100px;
        color: #222; line-height: 1.45; padding: 0 1em; }
+p, h1, h2, figcaption { overflow-wrap: anywhere; }
 h1 { border-bottom: 2px solid #2b6cb0; padding-bottom: .2em; }
 h2 { color: #2b6cb0; margin-top: 2em; }
 table { border-collapse: collapse; margin: .5em 0 1em; font-size: 0.9em; }
 th, td { border: 1px solid #ccc; padding: .25em .6em; text-align: right; }
 th { background: #edf2f7; }
 td:first-child, th:first-child { text-align: left; }
-figure { display: inline-block; margin: .5em; text-align: center; vertical-align: top; }
+.table-wrap { overflow-x: auto; max-width: 100%; }
+.table-wrap th, .table-wrap td { white-space: nowrap; }
+figure { display: inline-block; margin: .5em .5em .5em 0; text-align: center; vertical-align: top;
+         max-width: 100%; }
+img { max-width: 100%; height: auto; }
 figcaption { font-size: .85em; color: #555; }
 .meta { color: #666; font-size: .85em; }
 .note { background: #f7fafc; border-left: 4px solid #2b6cb0; padding: .5em 1em; }
+.missing { background: #fffaf0; border-left: 4px solid #dd6b20; padding: .5em 1em; }
 """
 
 
@@ -53,8 +60,14 @@ class HtmlReport:
     title: str
     parts: list[str] = field(default_factory=list)
 
-    def add_heading(self, text: str) -> None:
-        self.parts.append(f"<h2>{html.escape(text)}</h2>")
+    def add_heading(self, text: str, *, anchor: str | None = None) -> None:
+        """A section heading; `anchor` becomes its ``id`` (links, tests)."""
+        ident = f' id="{html.escape(anchor)}"' if anchor else ""
+        self.parts.append(f"<h2{ident}>{html.escape(text)}</h2>")
+
+    def add_missing(self, text: str) -> None:
+        """Say what input a section lacks (and how to make it) instead of showing it."""
+        self.parts.append(f'<p class="missing">{html.escape(text)}</p>')
 
     def add_text(self, text: str, *, note: bool = False) -> None:
         css = ' class="note"' if note else ""
@@ -64,7 +77,9 @@ class HtmlReport:
         """Add a pandas DataFrame (or anything with ``to_html``) as a table."""
         shown = table.head(max_rows)
         self.parts.append(
-            shown.to_html(index=False, border=0, float_format=float_format.format, na_rep="–")
+            '<div class="table-wrap">'
+            + shown.to_html(index=False, border=0, float_format=float_format.format, na_rep="–")
+            + "</div>"
         )
         if len(table) > max_rows:
             self.add_text(f"({len(table) - max_rows} more rows not shown)")
@@ -93,6 +108,7 @@ class HtmlReport:
         body = "\n".join(self.parts)
         return (
             '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+            '<meta name="viewport" content="width=device-width, initial-scale=1">'
             f"<title>{html.escape(self.title)}</title><style>{_STYLE}</style></head><body>"
             f"<h1>{html.escape(self.title)}</h1>"
             f'<p class="meta">medscale {__version__} · generated {stamp}</p>\n{body}\n'
