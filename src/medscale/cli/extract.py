@@ -84,8 +84,9 @@ def _run_manifest(
     "config",
     default="default",
     show_default=True,
-    help="Preset (default, default-2d, ibsi1-dig, ibsi1-a ... ibsi1-e) or a settings "
-    "YAML file; default switches to default-2d for a one-slice image.",
+    help="Preset (default, default-2d, ibsi1-dig, ibsi1-a ... ibsi1-e, ibsi2-1a ... ibsi2-9b, "
+    "filters-default) or a settings YAML file; default switches to default-2d for a one-slice "
+    "image.",
 )
 @click.option(
     "--label",

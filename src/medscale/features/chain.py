@@ -140,12 +140,13 @@ def _crop(
     lower: np.ndarray,
     upper: np.ndarray,
     where: str,
+    margin: np.ndarray | None,
 ) -> tuple[np.ndarray, np.ndarray, tuple[float, float, float]]:
     """No resampling: intensities (float64) and mask around the ROI (or whole), spacing."""
     region = (
         tuple(slice(0, n) for n in image.shape)
-        if keep_all
-        else _box(lower, upper, image.shape, _margin_voxels(image.spacing))
+        if keep_all or margin is None
+        else _box(lower, upper, image.shape, np.maximum(_margin_voxels(image.spacing), margin))
     )
     intensity = np.asarray(image.array[region], dtype=np.float64)
     if not keep_all:  # (keep_all: checked and rounded on the whole image already)
@@ -164,6 +165,7 @@ def _resample(
     lower: np.ndarray,
     upper: np.ndarray,
     where: str,
+    margin: np.ndarray | None,
 ) -> tuple[np.ndarray, np.ndarray, tuple[float, float, float]]:
     """Resampled intensities and morphological mask around the ROI (or whole grid), spacing."""
     interp = settings.interpolation
@@ -172,9 +174,14 @@ def _resample(
     if keep_all:
         box_low, box_high = np.zeros(3, int), np.array(grid.shape)
     else:  # work on the input around the ROI only, with the grid re-based on that crop
-        box_low, box_high = region_around(
-            grid, lower, upper, margin_mm=LOCAL_MARGIN_MM + 2 * max(grid.spacing_mm)
-        )
+        if margin is None:
+            box_low, box_high = np.zeros(3, int), np.array(grid.shape)
+        else:
+            margin_mm = LOCAL_MARGIN_MM + 2 * max(grid.spacing_mm)
+            filter_mm = max(m * s for m, s in zip(margin, grid.spacing_mm, strict=True))
+            box_low, box_high = region_around(
+                grid, lower, upper, margin_mm=max(margin_mm, filter_mm + max(grid.spacing_mm))
+            )
         source_low, source_high = _support_box(grid, box_low, box_high, image.shape)
         image = image.crop(source_low, source_high)
         mask = cast(Mask, mask.crop(source_low, source_high))
@@ -207,9 +214,21 @@ def _resample(
     return np.asarray(resampled.array), np.asarray(morph.array), grid.spacing_mm
 
 
-def prepare(image: Image, mask: Image, settings: Settings) -> PreparedRoi:
-    """Run the IBSI chain: crop, interpolate, re-segment, discretise (see module docstring)."""
+def prepare(
+    image: Image,
+    mask: Image,
+    settings: Settings,
+    *,
+    margin: tuple[int, int, int] | None = (0, 0, 0),
+) -> PreparedRoi:
+    """Run the IBSI chain: crop, interpolate, re-segment, discretise (see module docstring).
+
+    ``margin`` widens the working region (the ROI's bounding box plus the local-intensity
+    margin) to at least that many working-grid voxels per (z, y, x) axis around the ROI, for
+    the filters' kernel support; None keeps the whole grid.
+    """
     checked = check_inputs(image, mask)
+    pad_to = None if margin is None else np.asarray(margin, dtype=int)
     where = source_prefix(image)
     keep_all = settings.diagnostics
     lower, upper = bounding_box(checked.array)
@@ -224,7 +243,14 @@ def prepare(image: Image, mask: Image, settings: Settings) -> PreparedRoi:
         image = image.with_array(initial)
     stage = _crop if settings.interpolation.spacing_mm is None else _resample
     intensity, morph, spacing = stage(
-        image, checked, settings, keep_all=keep_all, lower=lower, upper=upper, where=where
+        image,
+        checked,
+        settings,
+        keep_all=keep_all,
+        lower=lower,
+        upper=upper,
+        where=where,
+        margin=pad_to,
     )
     if keep_all:
         found.update(diag.image_diagnostics(intensity, spacing, stage="interp"))
@@ -240,8 +266,10 @@ def prepare(image: Image, mask: Image, settings: Settings) -> PreparedRoi:
             f"{where}no ROI voxel is left after re-segmentation "
             f"(range {reseg.range}, outlier sigma {reseg.outlier_sigma})"
         )
-    if keep_all:  # crop the whole grid to the ROI and its margin now that diagnostics are done
-        region = _box(*bounding_box(morph), morph.shape, _margin_voxels(spacing))
+    if keep_all and pad_to is not None:  # crop the whole grid now that diagnostics are done
+        region = _box(
+            *bounding_box(morph), morph.shape, np.maximum(_margin_voxels(spacing), pad_to)
+        )
         intensity, morph, intensity_mask = intensity[region], morph[region], intensity_mask[region]
     disc = settings.discretisation
     lower_bound = reseg.range[0] if reseg.range is not None else None

@@ -9,14 +9,29 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import replace
+
+import numpy as np
 
 from medscale.errors import ConfigError
-from medscale.features.chain import PreparedRoi, check_inputs, prepare, source_prefix
+from medscale.features.chain import (
+    LOCAL_MARGIN_MM,
+    PreparedRoi,
+    bounding_box,
+    check_inputs,
+    prepare,
+    source_prefix,
+)
+from medscale.features.discretisation import discretise
 from medscale.features.family_inputs import FamilyInputs
+from medscale.features.filters.bank import filter_responses, support
 from medscale.features.pyradiomics_names import NAME_STYLES, rename
 from medscale.features.registry import families
-from medscale.features.settings import Settings, for_image, load_settings
+from medscale.features.settings import ResegmentationSettings, Settings, for_image, load_settings
 from medscale.image import Image
+
+#: Families that read only the mask: computed on the original image, not per filter response.
+SHAPE_FAMILIES = frozenset({"morphology", "morphology_2d"})
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +77,8 @@ def extract(
         The ROI on the image's grid.
     settings : Settings, preset name, YAML path or dict
         See `medscale.features.settings`; presets ``default``, ``default-2d``, ``ibsi1-dig``,
-        ``ibsi1-a`` ... ``ibsi1-e``. For a 2-D image (one slice, z = 1) ``default`` is replaced
+        ``ibsi1-a`` ... ``ibsi1-e``, ``ibsi2-1a`` ... ``ibsi2-9b``, ``filters-default``. For a 2-D
+        image (one slice, z = 1) ``default`` is replaced
         by ``default-2d``: 2-D shape (``morph_2d_*``, not IBSI) and 2-D texture (``_2D`` ids)
         instead of the 3-D morphology and texture of a one-slice volume. Other settings are
         used as given.
@@ -114,12 +130,97 @@ def extract(
         )
         settings = resolved
     start = time.perf_counter()
-    prepared = prepare(image, mask, settings)
+    bank = settings.filters
+    margin = filter_margin(settings, _working_spacing(image, settings)) if bank.specs else (0, 0, 0)
+    prepared = prepare(image, mask, settings, margin=margin)
     if timings is not None:
         timings["chain"] = time.perf_counter() - start
     found = dict(prepared.diagnostics)
-    found.update(compute_families(prepared, settings, timings))
+    if bank.original:
+        found.update(compute_families(prepared, settings, timings))
+    if bank.specs:
+        found.update(filtered_features(prepared, settings, timings))
     return found if names == "ibsi" else rename(found, names)
 
 
-__all__ = ["PreparedRoi", "check_inputs", "compute_families", "extract", "prepare"]
+def _working_spacing(image: Image, settings: Settings) -> tuple[float, ...]:
+    wanted = settings.interpolation.spacing_mm
+    if wanted is None:
+        return tuple(image.spacing)
+    return tuple(
+        float(w) if w is not None else s for w, s in zip(wanted, image.spacing, strict=True)
+    )
+
+
+def filter_margin(settings: Settings, spacing_mm: tuple[float, ...]) -> tuple[int, int, int] | None:
+    """Working-grid voxels per (z, y, x) axis the filters of `settings` need around the ROI:
+    the largest kernel support (`medscale.features.filters.bank.support`); None (the whole
+    grid) when one of them has no finite support (periodic boundary, Fourier filters)."""
+    widest = np.zeros(3, dtype=int)
+    for spec in settings.filters.specs:
+        half = support(spec, spacing_mm)
+        if half is None:
+            return None
+        widest = np.maximum(widest, half)
+    return (int(widest[0]), int(widest[1]), int(widest[2]))
+
+
+def filtered_features(
+    prepared: PreparedRoi, settings: Settings, timings: dict[str, float] | None = None
+) -> dict[str, float]:
+    """The families of `settings` on each filter response of `prepared.intensity` (IBSI-2).
+
+    IBSI-2 order: the filters run on the interpolated (and rounded) image of the working
+    region, which covers the ROI plus every kernel's support, so the response inside the ROI is
+    the whole-image response; the ROI is the intensity mask re-segmented on the *original*
+    intensities; the response is not rounded. Per response, the grey levels come from the
+    response itself (the discretisation settings, no re-segmentation bound); shape families
+    are left out (they do not depend on the intensities). Columns: ``<prefix>_<feature id>``.
+    Responses are float32 (for the separable filters) unless ``filters.response_dtype`` says
+    float64, one held at a time.
+    """
+    selected = tuple(f for f in settings.families if f not in SHAPE_FAMILIES)
+    per_response = replace(
+        settings,
+        families=selected,
+        diagnostics=False,
+        resegmentation=ResegmentationSettings(),
+        filters=replace(settings.filters, specs=()),
+    )
+    lower, upper = bounding_box(prepared.morph_mask)
+    keep = np.array([int(np.ceil(LOCAL_MARGIN_MM / s)) + 1 for s in prepared.spacing_mm])
+    low = np.maximum(lower - keep, 0)
+    high = np.minimum(upper + keep, prepared.morph_mask.shape)
+    region = tuple(slice(int(a), int(b)) for a, b in zip(low, high, strict=True))
+    morph, roi = prepared.morph_mask[region], prepared.intensity_mask[region]
+    disc = settings.discretisation
+    found: dict[str, float] = {}
+    start = time.perf_counter()
+    source = prepared.intensity.astype(settings.filters.response_dtype)
+    for prefix, response in filter_responses(source, prepared.spacing_mm, settings.filters.specs):
+        values = np.asarray(response[region], dtype=np.float64)
+        del response
+        if timings is not None:
+            timings["filters"] = timings.get("filters", 0.0) + time.perf_counter() - start
+        levels, n_levels = discretise(
+            values, roi, method=disc.method.value, bin_width=disc.bin_width, n_bins=disc.n_bins
+        )
+        filtered = PreparedRoi(
+            values, morph, roi, levels, n_levels, prepared.spacing_mm, {}, prepared.source
+        )
+        for key, value in compute_families(filtered, per_response, timings).items():
+            found[f"{prefix}_{key}"] = value
+        start = time.perf_counter()
+    return found
+
+
+__all__ = [
+    "SHAPE_FAMILIES",
+    "PreparedRoi",
+    "check_inputs",
+    "compute_families",
+    "extract",
+    "filter_margin",
+    "filtered_features",
+    "prepare",
+]

@@ -23,10 +23,18 @@ One frozen dataclass per stage, nested in `Settings`::
       use_resegmentation_range: true
     texture:
       dimensions: [3D]        # any of 2D, 2.5D, 3D
+    filters:                  # IBSI-2 filtered images (default: none)
+      original: true          # also the unfiltered image's features (no column prefix)
+      response_dtype: float32 # or float64
+      specs:                  # `medscale filter` specs; columns log_s2_stat_mean, ...
+        - log:sigma_mm=2,boundary=mirror
+        - wavelet:name=coif1,band=LHL,boundary=mirror
 
 Built-in presets live in ``medscale/features/presets/<name>.yaml``: `default`, `default-2d`,
 `ibsi1-dig`, `ibsi1-a` ... `ibsi1-e` (IBSI-1 reference configurations, arXiv:1612.07003,
-chapter 5).
+chapter 5), `ibsi2-1a` ... `ibsi2-9b` (IBSI-2 phase 2 on the CT phantom, arXiv:2006.05470;
+the 18 ``stat_*`` features of one filter response) and `filters-default` (original + LoG
+1, 2, 3 mm + the 8 level-1 coif1 wavelet sub-bands, first-order and texture families).
 
 One-slice images (X-ray, ultrasound): `for_image` turns `default` into `default-2d` (2-D shape
 ``morphology_2d``, 2-D texture), so ``extract(xray_image, xray_mask)`` gives 2-D features.
@@ -49,6 +57,7 @@ from medscale.features.settings_model import (
     MAX_SPACING_MM,
     Discretisation,
     DiscretisationSettings,
+    FilterSettings,
     InterpolationSettings,
     Interpolator,
     IvhSettings,
@@ -64,6 +73,7 @@ __all__ = [
     "MAX_SPACING_MM",
     "Discretisation",
     "DiscretisationSettings",
+    "FilterSettings",
     "InterpolationSettings",
     "Interpolator",
     "IvhSettings",

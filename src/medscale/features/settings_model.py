@@ -87,6 +87,22 @@ class TextureSettings:
 
 
 @dataclass(frozen=True)
+class FilterSettings:
+    """IBSI-2 filtered images: filter specs (`medscale filter` grammar) and the original.
+
+    Each spec's response (of the interpolated image) gets the configured families, with the
+    column prefix of `medscale.features.filters.bank.column_prefix`; ``original`` keeps the
+    unfiltered image's features (no prefix). ``response_dtype`` float32 (default) halves the
+    memory and time of the separable filters; float64 keeps ill-conditioned ratios such as
+    ``stat_qcod`` of a zero-mean response to full precision (the ``ibsi2-*`` presets).
+    """
+
+    specs: tuple[str, ...] = ()
+    original: bool = True
+    response_dtype: str = "float32"
+
+
+@dataclass(frozen=True)
 class Settings:
     """The full, validated settings of one feature extraction."""
 
@@ -99,6 +115,7 @@ class Settings:
     discretisation: DiscretisationSettings = field(default_factory=DiscretisationSettings)
     ivh: IvhSettings = field(default_factory=IvhSettings)
     texture: TextureSettings = field(default_factory=TextureSettings)
+    filters: FilterSettings = field(default_factory=FilterSettings)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain YAML-able dict (enums as strings, tuples as lists); `load_settings` inverts it."""

@@ -25,6 +25,7 @@ from medscale.features.settings_model import (
     MAX_SPACING_MM,
     Discretisation,
     DiscretisationSettings,
+    FilterSettings,
     InterpolationSettings,
     Interpolator,
     IvhSettings,
@@ -252,6 +253,10 @@ def from_dict(data: Mapping[str, Any], *, where: str) -> Settings:
             )
     texture = TextureSettings(dimensions=tuple(str(d) for d in dimensions))
 
+    filters = _filters(_section(data, "filters", where), where)
+    if not filters.original and not filters.specs:
+        raise ConfigError(f"{where}: filters.original is false and no filter is listed")
+
     return Settings(
         name=str(data.get("name", Path(where).stem if where != "settings" else "custom")),
         families=tuple(families),
@@ -262,6 +267,39 @@ def from_dict(data: Mapping[str, Any], *, where: str) -> Settings:
         discretisation=discretisation,
         ivh=ivh,
         texture=texture,
+        filters=filters,
+    )
+
+
+def _filters(data: Mapping[str, Any], where: str) -> FilterSettings:
+    """The ``filters:`` block: every spec parsed now (unknown kind or parameter: ConfigError)."""
+    from medscale.features.filters.bank import check_unique
+    from medscale.features.filters.spec import parse_filter_spec
+
+    specs = data.get("specs") or []
+    if isinstance(specs, str) or not isinstance(specs, list | tuple):
+        raise ConfigError(
+            f"{where}: filters.specs must be a list of filter specs such as "
+            f"'log:sigma_mm=2,boundary=mirror', got {specs!r}"
+        )
+    for index, spec in enumerate(specs):
+        if not isinstance(spec, str):
+            raise ConfigError(f"{where}: filters.specs[{index}] must be a string, got {spec!r}")
+        try:
+            parse_filter_spec(spec)
+        except ConfigError as err:
+            raise ConfigError(f"{where}: filters.specs[{index}]: {err}") from None
+    texts = tuple(spec.strip() for spec in specs)
+    check_unique(texts, where)
+    dtype = data.get("response_dtype", "float32")
+    if dtype not in ("float32", "float64"):
+        raise ConfigError(
+            f"{where}: filters.response_dtype must be float32 or float64, got {dtype!r}"
+        )
+    return FilterSettings(
+        specs=texts,
+        original=_bool(data.get("original", True), f"{where}: filters.original"),
+        response_dtype=dtype,
     )
 
 
@@ -271,4 +309,5 @@ _SECTIONS: dict[str, type] = {
     "discretisation": DiscretisationSettings,
     "ivh": IvhSettings,
     "texture": TextureSettings,
+    "filters": FilterSettings,
 }

@@ -84,8 +84,9 @@ class RadiomicsTransformer(TransformerMixin, BaseEstimator):
     Parameters
     ----------
     settings : str, dict or Settings
-        A preset name (``default``, ``default-2d``, ``ibsi1-dig``, ``ibsi1-a`` ... ``ibsi1-e``),
-        a YAML path, a dict, or `Settings`. As in `extract`, ``default`` means ``default-2d``
+        A preset name (``default``, ``default-2d``, ``ibsi1-dig``, ``ibsi1-a`` ... ``ibsi1-e``,
+        ``ibsi2-1a`` ... ``ibsi2-9b``, ``filters-default``), a YAML path, a dict, or `Settings`. As
+        in `extract`, ``default`` means ``default-2d``
         for a one-slice image (X-ray): `fit` reads the image headers of the manifest and the
         output columns are those of ``default`` for its volumes, then the 2-D ids that
         ``default-2d`` adds for its one-slice images (NaN where a case has no such feature).

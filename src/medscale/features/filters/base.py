@@ -16,7 +16,7 @@ import numpy as np
 
 from medscale.errors import ConfigError
 
-__all__ = ["AXIAL_AXES", "Boundary", "check_sigma", "pad", "spatial_axes"]
+__all__ = ["AXIAL_AXES", "Boundary", "check_sigma", "pad", "spatial_axes", "working_float"]
 
 #: Axes of the axial (y, x) plane in a (z, y, x) array.
 AXIAL_AXES: tuple[int, int] = (1, 2)
@@ -77,3 +77,10 @@ def check_sigma(sigma_mm: float, spacing_mm: tuple[float, ...], axes: tuple[int,
             "(resample first, e.g. `--step resample:spacing_mm=...`)"
         )
     return float(sigma_mm) / used.pop()
+
+
+def working_float(array: np.ndarray) -> np.ndarray:
+    """``array`` as float32 when it already is float32 (the feature engine's responses), else
+    float64: the separable filters keep the caller's precision instead of doubling memory."""
+    dtype = np.float32 if array.dtype == np.float32 else np.float64
+    return np.asarray(array, dtype=dtype)

@@ -8,7 +8,7 @@ import numpy as np
 from scipy import ndimage
 
 from medscale.errors import ConfigError
-from medscale.features.filters.base import Boundary, spatial_axes
+from medscale.features.filters.base import Boundary, spatial_axes, working_float
 from medscale.features.filters.rotation import pooled
 
 __all__ = ["LAWS_KERNELS", "laws_energy", "laws_filter"]
@@ -59,11 +59,14 @@ def laws_filter(
     rot_inv: bool = False,
     pooling: str = "max",
 ) -> np.ndarray:
-    """Laws response (float64, z, y, x), optionally pooled over right-angle rotations."""
+    """Laws response (z, y, x), optionally pooled over right-angle rotations.
+
+    float32 for a float32 input, else float64.
+    """
     spatial_axes(array.ndim, two_d=two_d)
     kernels = parse_kernel(kernel, two_d=two_d)
     mode = Boundary.coerce(boundary).ndimage_mode
-    data = array.astype(np.float64)
+    data = working_float(array)
     if not rot_inv:
         return _separable(data, kernels, mode)
     return pooled(data, lambda a: _separable(a, kernels, mode), two_d=two_d, pooling=pooling)

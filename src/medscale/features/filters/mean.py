@@ -6,7 +6,7 @@ import numpy as np
 from scipy import ndimage
 
 from medscale.errors import ConfigError
-from medscale.features.filters.base import Boundary, spatial_axes
+from medscale.features.filters.base import Boundary, spatial_axes, working_float
 
 __all__ = ["mean_filter"]
 
@@ -22,4 +22,4 @@ def mean_filter(
         raise ConfigError(f"mean filter support {support} is larger than the image {array.shape}")
     size = [support if axis in axes else 1 for axis in range(array.ndim)]
     mode = Boundary.coerce(boundary).ndimage_mode
-    return ndimage.uniform_filter(array.astype(np.float64), size=size, mode=mode, cval=0.0)
+    return ndimage.uniform_filter(working_float(array), size=size, mode=mode, cval=0.0)

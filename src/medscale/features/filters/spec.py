@@ -3,14 +3,15 @@
 A spec is ``KIND[:key=value,...]``. Kinds and keys (defaults in brackets):
 
 - ``mean``: support (voxels) [3], boundary [zero], dims (2 or 3) [3]
-- ``log``: sigma_mm, truncate [4], boundary [zero], dims [3], riesz (e.g. ``1-0-0``) [none]
+- ``log``: sigma_mm, truncate [4], boundary [zero], dims [3], riesz (e.g. ``1-0-0``) [none],
+  anisotropic [false] (true: sigma_mm per axis on anisotropic voxels, not IBSI; see log_filter)
 - ``laws``: kernel (e.g. ``E5L5S5``), rot_inv [false], pooling [max], energy_delta [none],
   boundary [zero], dims [3]
 - ``gabor``: sigma_mm, wavelength_mm, gamma [1], theta_deg [0], rot_inv [false],
   theta_step_deg [45], planes (axial / orthogonal) [axial], boundary [zero]
 - ``wavelet``: name [haar], band [LLL], level [1], rot_inv [false], pooling [mean],
   boundary [zero], dims [3]
-- ``simoncelli``: level [1], boundary [periodic], riesz [none]
+- ``simoncelli``: level [1], boundary [periodic], dims [3], riesz [none]
 
 Riesz orders are along (x, y, z).
 """
@@ -55,6 +56,23 @@ def _order(text: str) -> tuple[int, int, int]:
     return parts[0], parts[1], parts[2]
 
 
+def _positive(text: str) -> float:
+    value = float(text)
+    if not value > 0 or value == float("inf"):
+        raise ValueError(f"must be > 0, got {text}")
+    return value
+
+
+def _wavelet_name(text: str) -> str:
+    import pywt
+
+    if text.lower() not in pywt.wavelist(kind="discrete"):
+        raise ValueError(
+            f"unknown wavelet {text!r}; expected a PyWavelets name such as haar, db3, coif1"
+        )
+    return text.lower()
+
+
 def _dims(text: str) -> int:
     value = int(text)
     if value not in (2, 3):
@@ -65,7 +83,12 @@ def _dims(text: str) -> int:
 _COMMON: dict[str, tuple[Callable[[str], Any], Any]] = {"boundary": (Boundary.coerce, "zero")}
 _KEYS: dict[str, dict[str, tuple[Callable[[str], Any], Any]]] = {
     "mean": {"support": (int, 3), "dims": (_dims, 3)},
-    "log": {"sigma_mm": (float, _NONE), "truncate": (float, 4.0), "dims": (_dims, 3)},
+    "log": {
+        "sigma_mm": (_positive, _NONE),
+        "truncate": (_positive, 4.0),
+        "dims": (_dims, 3),
+        "anisotropic": (_bool, False),
+    },
     "laws": {
         "kernel": (str, _NONE),
         "rot_inv": (_bool, False),
@@ -74,23 +97,23 @@ _KEYS: dict[str, dict[str, tuple[Callable[[str], Any], Any]]] = {
         "dims": (_dims, 3),
     },
     "gabor": {
-        "sigma_mm": (float, _NONE),
-        "wavelength_mm": (float, _NONE),
-        "gamma": (float, 1.0),
+        "sigma_mm": (_positive, _NONE),
+        "wavelength_mm": (_positive, _NONE),
+        "gamma": (_positive, 1.0),
         "theta_deg": (float, 0.0),
         "rot_inv": (_bool, False),
         "theta_step_deg": (float, 45.0),
         "planes": (str, "axial"),
     },
     "wavelet": {
-        "name": (str, "haar"),
+        "name": (_wavelet_name, "haar"),
         "band": (str, "LLL"),
         "level": (int, 1),
         "rot_inv": (_bool, False),
         "pooling": (str, "mean"),
         "dims": (_dims, 3),
     },
-    "simoncelli": {"level": (int, 1)},
+    "simoncelli": {"level": (int, 1), "dims": (_dims, 3)},
 }
 _RIESZ_KINDS = {"log", "simoncelli"}
 
@@ -146,7 +169,10 @@ def parse_filter_spec(text: str) -> FilterSpec:
 def apply_filter(
     array: np.ndarray, spacing_mm: tuple[float, ...], spec: FilterSpec | str
 ) -> np.ndarray:
-    """Response map (float64, z, y, x) of ``spec`` on ``array`` with voxel ``spacing_mm``."""
+    """Response map (z, y, x) of ``spec`` on ``array`` with voxel ``spacing_mm``.
+
+    float32 for a float32 input to mean, log, laws and wavelet, else float64.
+    """
     spec = parse_filter_spec(spec) if isinstance(spec, str) else spec
     p = spec.params
     boundary = p["boundary"]
@@ -204,12 +230,13 @@ def apply_filter(
                 truncate=p["truncate"],
                 boundary=rule,
                 two_d=two_d,
+                anisotropic=p["anisotropic"],
             )
 
     else:
 
         def base(a: np.ndarray, rule: Boundary | str = boundary) -> np.ndarray:
-            return simoncelli_filter(a, level=p["level"], boundary=rule)
+            return simoncelli_filter(a, level=p["level"], boundary=rule, two_d=two_d)
 
     if p["riesz"] is None:
         return base(array)

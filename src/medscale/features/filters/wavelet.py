@@ -9,7 +9,7 @@ import pywt
 from scipy import ndimage
 
 from medscale.errors import ConfigError
-from medscale.features.filters.base import Boundary, spatial_axes
+from medscale.features.filters.base import Boundary, spatial_axes, working_float
 from medscale.features.filters.rotation import pooled
 
 __all__ = ["wavelet_bands", "wavelet_filter"]
@@ -72,7 +72,7 @@ def wavelet_filter(
     if level < 1:
         raise ConfigError(f"wavelet level must be >= 1, got {level}")
     mode = Boundary.coerce(boundary).ndimage_mode
-    data = array.astype(np.float64)
+    data = working_float(array)
 
     def apply(a: np.ndarray) -> np.ndarray:
         return _band(a, name, band, level, mode, axes)
@@ -100,7 +100,7 @@ def wavelet_bands(
     if level < 1:
         raise ConfigError(f"wavelet level must be >= 1, got {level}")
     mode = Boundary.coerce(boundary).ndimage_mode
-    data = array.astype(np.float64)
+    data = working_float(array)
     order = sorted(axes, reverse=True)
     for lev in range(1, level):
         low, _ = _filters(name, lev)
