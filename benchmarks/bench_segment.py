@@ -2,9 +2,9 @@
 on the pyradiomics sample cases; U-Net training and inference time.
 
     python benchmarks/bench_segment.py                 # train the U-Net if missing, evaluate all
-    python benchmarks/bench_segment.py train --model unet.pt --threads 2
-    python benchmarks/bench_segment.py evaluate --model unet.pt --cases 30
-    python benchmarks/bench_segment.py speed --model unet.pt --threads 2
+    python benchmarks/bench_segment.py train --model build/unet --threads 2   # a model folder
+    python benchmarks/bench_segment.py evaluate --model build/unet --cases 30
+    python benchmarks/bench_segment.py speed --model build/unet --threads 2
     python benchmarks/bench_segment.py evaluate --no-unet --start 0 --methods region_growing
     python benchmarks/bench_segment.py evaluate --no-unet --random-seeds
 
@@ -35,9 +35,7 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from medscale import Image, Mask  # noqa: E402
 
-DEFAULT_MODEL = Path(
-    os.environ.get("MEDSCALE_UNET", Path.home() / ".cache" / "medscale" / "unet_synthetic.pt")
-)
+DEFAULT_MODEL = Path(os.environ.get("MEDSCALE_UNET", ROOT / "build" / "unet-synthetic"))
 RESULTS = ROOT / "benchmarks" / "results" / "segment.md"
 SYNTHETIC_METHODS = [
     "otsu",
@@ -326,7 +324,7 @@ def main() -> None:
         except ImportError:
             print("torch missing: the U-Net rows are skipped")
         else:
-            model = args.model if args.model.is_file() else None
+            model = args.model if (args.model / "model.json").is_file() else None
             if model is None and args.action == "all":
                 model = train(args)
     lines: list[str] = []

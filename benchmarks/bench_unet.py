@@ -1,9 +1,14 @@
-"""U-Net on the whole image (no seed): choose the post-processing on validation cases, score it
+"""U-Net: train it through the CLI, choose the post-processing on validation cases, score it
 once on the test cases, time it.
 
-    python benchmarks/bench_unet.py tune --model ~/.cache/medscale/unet_r2.pt      # 900-929
-    python benchmarks/bench_unet.py evaluate --model ~/.cache/medscale/unet_r2.pt  # 1000-1029
-    python benchmarks/bench_unet.py speed --model ~/.cache/medscale/unet_r2.pt --threads 2
+    python benchmarks/bench_unet.py train --model /tmp/unet --data /tmp/unet-data  # the CLI
+    python benchmarks/bench_unet.py tune --model /tmp/unet      # 900-929
+    python benchmarks/bench_unet.py evaluate --model /tmp/unet  # 1000-1029
+    python benchmarks/bench_unet.py speed --model /tmp/unet --threads 2
+
+`train` writes synthetic cases 0..N-1 as NIfTI image + mask files and a manifest under `--data`,
+then runs ``medscale train MANIFEST --task segmentation --model unet --out MODEL --device cpu``
+in a subprocess and times it (the data writing is timed apart). `--model` is a model folder.
 
 Protocol: the synthetic cohort of `bench_segment.py` (`generate_ct_case(i)`, seed 0). `tune`
 computes the net's probabilities (flip averaging) once per validation case 900-929 and scores
@@ -30,7 +35,6 @@ sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from bench_segment import (  # noqa: E402
-    DEFAULT_MODEL,
     _lung_fraction,
     _summary,
     box_of,
@@ -224,17 +228,75 @@ def speed(args: argparse.Namespace) -> list[str]:
     ]
 
 
+def train(args: argparse.Namespace) -> list[str]:
+    """Write the training cohort and a manifest, then time `medscale train` on it."""
+    import csv
+    import os
+    import subprocess
+
+    from medscale.datasets import generate_ct_case
+    from medscale.io import write_image
+
+    data = Path(args.data)
+    data.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    rows = []
+    for index in range(args.cases):
+        case = generate_ct_case(index)
+        image, mask = data / f"case{index:04d}.nii.gz", data / f"case{index:04d}_mask.nii.gz"
+        if not (image.is_file() and mask.is_file()):
+            write_image(case.image, image)
+            write_image(case.image.with_array(case.mask.array.astype(np.uint8)), mask)
+        rows.append((f"case{index:04d}", image.name, mask.name))
+    manifest = data / "manifest.csv"
+    with manifest.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["case_id", "image", "mask"])
+        writer.writerows(rows)
+    prepared = time.perf_counter() - started
+    command = [
+        "medscale",
+        "train",
+        str(manifest),
+        "--task",
+        "segmentation",
+        "--model",
+        "unet",
+        "--out",
+        str(args.model),
+        "--device",
+        args.device,
+        "--epochs",
+        str(args.epochs),
+    ]
+    env = dict(os.environ, OMP_NUM_THREADS=str(args.threads))
+    started = time.perf_counter()
+    subprocess.run(command, check=True, env=env)
+    seconds = time.perf_counter() - started
+    load = os.getloadavg()
+    return [
+        f"data: {args.cases} synthetic cases written in {prepared:.0f} s",
+        f"`{' '.join(command)}`: {seconds:.0f} s wall ({args.threads} threads, "
+        f"{os.cpu_count()} cores on the machine, load average at the end "
+        f"{load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f})",
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("action", choices=["tune", "evaluate", "speed"])
-    parser.add_argument("--model", type=Path, default=DEFAULT_MODEL)
+    parser.add_argument("action", choices=["train", "tune", "evaluate", "speed"])
+    parser.add_argument("--model", type=Path, required=True, help="the model folder")
+    parser.add_argument("--data", type=Path, default=Path("unet-data"), help="train: cases")
+    parser.add_argument("--cases", type=int, default=160, help="train: cases 0..N-1")
+    parser.add_argument("--epochs", type=int, default=12)
+    parser.add_argument("--device", default="cpu")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--top", type=int, default=15, help="rows of the tuning table")
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING, format="%(message)s", stream=sys.stderr)
     logging.getLogger("medscale.segment.methods").setLevel(logging.ERROR)
-    action = {"tune": tune, "evaluate": evaluate, "speed": speed}[args.action]
+    action = {"train": train, "tune": tune, "evaluate": evaluate, "speed": speed}[args.action]
     print("\n".join(action(args)))
 
 

@@ -1,4 +1,5 @@
-"""The U-Net: a tiny net trained for a few steps on tiny data; save/load gives identical output."""
+"""The U-Net on MONAI: a tiny net trained a few epochs on tiny data (Dice an untrained net cannot
+reach); the model folder round trip, resume, the CLI and bad inputs."""
 
 from __future__ import annotations
 
@@ -6,12 +7,18 @@ import numpy as np
 import pytest
 
 from medscale import Image, Mask
-from medscale.errors import ConfigError, InputError
+from medscale.errors import ConfigError, GeometryError, InputError, ModelError
 from medscale.segment import dice, segment
 
 torch = pytest.importorskip("torch", reason="the U-Net needs PyTorch (the 'dl' extra)")
+pytest.importorskip("monai", reason="the U-Net needs MONAI (the 'dl' extra)")
 
-from medscale.segment.unet import UNetSegmenter, UNetSettings, train_unet  # noqa: E402
+from medscale.segment.unet import (  # noqa: E402
+    UNetSegmenter,
+    UNetSettings,
+    build_network,
+    train_unet,
+)
 from medscale.segment.unet_select import select_components  # noqa: E402
 
 
@@ -47,12 +54,19 @@ def test_tiny_unet_learns_bright_disks(tiny_model: UNetSegmenter) -> None:
         dice(tiny_model.predict(image), mask) for image, mask in zip(images, masks, strict=True)
     ]
     assert min(scores) > 0.8
+    torch.manual_seed(0)
+    untrained = UNetSegmenter(tiny_model.settings, build_network(tiny_model.settings).eval())
+    pairs = zip(images, masks, strict=True)
+    before = [dice(untrained.predict(image), mask) for image, mask in pairs]
+    assert max(before) < 0.5, before
 
 
 def test_save_load_round_trip_is_identical(tiny_model: UNetSegmenter, tmp_path) -> None:
-    path = tiny_model.save(tmp_path / "unet.pt")
+    path = tiny_model.save(tmp_path / "unet")
+    assert sorted(p.name for p in path.iterdir()) == ["model.json", "weights.pt"]
     loaded = UNetSegmenter.load(path)
     assert loaded.settings == tiny_model.settings
+    assert loaded.record["epochs"] == 15
     image = _disks(1, seed=2)[0][0]
     np.testing.assert_array_equal(loaded.probabilities(image), tiny_model.probabilities(image))
     plain = {"flip_average": False, "threshold": 0.5, "core_threshold": 0.5, "select": "all"}
@@ -75,13 +89,16 @@ def test_unet_errors(tmp_path) -> None:
     with pytest.raises(ConfigError, match="unet: parameter 'model' is required"):
         segment(image, "unet")
     with pytest.raises(InputError, match="does not exist"):
-        segment(image, "unet", model=str(tmp_path / "none.pt"))
-    bogus = tmp_path / "bogus.pt"
-    torch.save({"something": 1}, bogus)
-    with pytest.raises(InputError, match="not a medscale U-Net model"):
-        UNetSegmenter.load(bogus)
+        segment(image, "unet", model=str(tmp_path / "none"))
+    with pytest.raises(ModelError, match="not a medscale U-Net model folder"):
+        UNetSegmenter.load(tmp_path)
+    (tmp_path / "model.json").write_text('{"format": "medscale-model-1"}')
+    with pytest.raises(ModelError, match="not a U-Net model of format"):
+        UNetSegmenter.load(tmp_path)
     with pytest.raises(ConfigError, match="unet: parameter 'depth'"):
         UNetSettings(depth=0)
+    with pytest.raises(ConfigError, match="window_px"):
+        UNetSettings(depth=3, window_px=100)
 
 
 def test_unet_from_the_command_line(tiny_model: UNetSegmenter, tmp_path, capsys) -> None:
@@ -89,7 +106,7 @@ def test_unet_from_the_command_line(tiny_model: UNetSegmenter, tmp_path, capsys)
     from medscale.io import read_mask, write_image
 
     images, masks = _disks(1, seed=4)
-    model = tiny_model.save(tmp_path / "model.pt")
+    model = tiny_model.save(tmp_path / "model")
     image_path = write_image(images[0], tmp_path / "image.nrrd")
     truth_path = write_image(masks[0], tmp_path / "truth.nrrd")
     out = tmp_path / "mask.nrrd"
@@ -148,20 +165,6 @@ def test_crops_hold_the_object_and_match_the_source() -> None:
         Cropper(y_all, 10, multiple=4)
 
 
-def test_dice_loss_averages_samples_holding_the_object() -> None:
-    from medscale.segment.unet_sampling import dice_loss
-
-    target = torch.zeros(3, 1, 4, 4)
-    target[0, 0, :2, :2] = 1  # 4 voxels, predicted perfectly
-    target[1, 0, :, :2] = 1  # 8 voxels, predicted as all zero
-    prob = target.clone()
-    prob[1] = 0
-    prob[2] = 0.5  # empty target: ignored by the Dice term
-    expected = 1 - (1.0 + 1 / 9) / 2
-    assert float(dice_loss(prob, target)) == pytest.approx(expected, abs=1e-6)
-    assert float(dice_loss(prob, torch.zeros_like(target))) == 0.0
-
-
 def test_training_on_crops_learns_bright_disks() -> None:
     torch.set_num_threads(1)
     images, masks = _disks(8, seed=4)
@@ -198,7 +201,7 @@ def test_flip_average_is_mirror_equivariant(tiny_model: UNetSegmenter) -> None:
 
 
 def test_component_choice_box_and_seed(tiny_model: UNetSegmenter, tmp_path) -> None:
-    path = str(tiny_model.save(tmp_path / "unet.pt"))
+    path = str(tiny_model.save(tmp_path / "unet"))
     yy, xx = np.mgrid[:32, :32]
     big = (yy - 10) ** 2 + (xx - 10) ** 2 <= 7**2
     small = (yy - 24) ** 2 + (xx - 24) ** 2 <= 4**2
@@ -222,3 +225,110 @@ def test_component_choice_box_and_seed(tiny_model: UNetSegmenter, tmp_path) -> N
     # the minimum size removes the small disk (about 3 x 49 voxels of 1.28 mm³: ~190 mm³)
     large_only = segment(image, "unet", **plain, select="all", min_size_mm3=400.0)
     assert dice(large_only, truth_big) > 0.8
+
+
+def _small_training(tmp_path, epochs: int, **options: object) -> UNetSegmenter:
+    images, masks = _disks(4, seed=7)
+    settings = UNetSettings(base_channels=4, depth=2, res_units=1, pixel_spacing_mm=0.8)
+    return train_unet(
+        images,
+        masks,
+        settings=settings,
+        epochs=epochs,
+        batch_size=4,
+        seed=3,
+        device="cpu",
+        checkpoint_folder=tmp_path,
+        **options,  # type: ignore[arg-type]
+    )
+
+
+def test_resume_after_a_cut_gives_the_uncut_model(tmp_path, monkeypatch) -> None:
+    from medscale.dl.checkpoint import Checkpoint
+
+    torch.set_num_threads(1)
+    image = _disks(1, seed=8)[0][0]
+    uncut = _small_training(tmp_path / "uncut", 3).probabilities(image)
+    original = Checkpoint.save
+
+    def cut_after_two(self, epoch, *args, **kwargs):  # type: ignore[no-untyped-def]
+        original(self, epoch, *args, **kwargs)
+        if epoch == 1:
+            raise KeyboardInterrupt  # the training is cut after its second epoch
+
+    monkeypatch.setattr(Checkpoint, "save", cut_after_two)
+    with pytest.raises(KeyboardInterrupt):
+        _small_training(tmp_path / "cut", 3)
+    monkeypatch.setattr(Checkpoint, "save", original)
+    assert (tmp_path / "cut" / "checkpoint.pt").is_file()
+    resumed = _small_training(tmp_path / "cut", 3, resume=True)
+    assert resumed.record["epochs"] == 3
+    np.testing.assert_allclose(resumed.probabilities(image), uncut, atol=1e-6)
+    with pytest.raises(ModelError, match="no checkpoint to resume from"):
+        _small_training(tmp_path / "empty", 1, resume=True)
+
+
+def test_bad_training_inputs(tmp_path) -> None:
+    images, masks = _disks(2, seed=9)
+    short = Mask.like(Image(np.zeros((2, 32, 32))), np.zeros((2, 32, 32), bool))
+    with pytest.raises(GeometryError, match=r"^b: the mask is not on the image grid.*shape"):
+        train_unet(images, [masks[0], short], epochs=1, names=["a", "b"], device="cpu")
+    with pytest.raises(InputError, match="every training mask is empty"):
+        train_unet(images[:1], [Mask.like(images[0], np.zeros(images[0].shape, bool))], epochs=1)
+    with pytest.raises(ConfigError, match="--device cuda"):
+        if torch.cuda.is_available():
+            raise ConfigError("--device cuda: (a GPU is here; nothing to check)")
+        train_unet(images, masks, epochs=1, device="cuda")
+
+
+def _manifest(tmp_path, count: int, *, with_mask: bool = True):  # type: ignore[no-untyped-def]
+    from medscale.io import write_image
+
+    images, masks = _disks(count, seed=10)
+    lines = ["case_id,image" + (",mask" if with_mask else "")]
+    for index, (image, mask) in enumerate(zip(images, masks, strict=True)):
+        write_image(image, tmp_path / f"i{index}.nii.gz")
+        write_image(image.with_array(mask.array.astype(np.uint8)), tmp_path / f"m{index}.nii.gz")
+        lines.append(f"c{index},i{index}.nii.gz" + (f",m{index}.nii.gz" if with_mask else ""))
+    path = tmp_path / "cases.csv"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_train_from_the_command_line_and_bad_manifests(tmp_path, capsys) -> None:
+    from medscale.cli.main import main
+    from medscale.io import write_image
+
+    manifest = _manifest(tmp_path, 2)
+    out = tmp_path / "model"
+    train = ["train", str(manifest), "--task", "segmentation", "--model", "unet", "--out"]
+    assert main([*train, str(out), "--epochs", "1", "--device", "cpu"]) == 0
+    assert "unet trained on 2 cases" in capsys.readouterr().out
+    assert sorted(p.name for p in out.iterdir()) == ["model.json", "weights.pt"]
+    assert UNetSegmenter.load(out).record["epochs"] == 1
+    # a mask whose shape differs from its image: one line naming the case
+    write_image(Image(np.zeros((2, 30, 30), np.uint8)), tmp_path / "m1.nii.gz")
+    assert main([*train, str(tmp_path / "bad"), "--epochs", "1"]) == 1
+    err = capsys.readouterr().err
+    assert "case c1" in err and "not on the image grid" in err and "Traceback" not in err
+    # no mask column
+    (tmp_path / "nm").mkdir()
+    no_mask = _manifest(tmp_path / "nm", 1, with_mask=False)
+    assert (
+        main(
+            [
+                "train",
+                str(no_mask),
+                "--task",
+                "segmentation",
+                "--model",
+                "unet",
+                "--out",
+                str(tmp_path / "m4"),
+            ]
+        )
+        == 1
+    )
+    assert "lacks the column(s) ['mask']" in capsys.readouterr().err
+    # segmentation is --task segmentation --model unet, nothing else
+    assert main(["train", str(manifest), "--model", "unet", "--out", str(tmp_path / "m5")]) == 2

@@ -12,7 +12,7 @@ from medscale.cli import options
     "--model logistic --out model/"
 )
 @click.argument("table", type=click.Path(exists=True, dir_okay=True))
-@click.option("--target", required=True, help="The column to learn.")
+@click.option("--target", default=None, help="The column to learn (not for segmentation).")
 @click.option("--group", default=None, help="Patient column: one patient never straddles a split.")
 @click.option("--site", default=None, help="Site column (excluded from the features).")
 @click.option(
@@ -26,13 +26,17 @@ from medscale.cli import options
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Model folder.")
 @click.option(
     "--task",
-    type=click.Choice(["classification", "regression"]),
+    type=click.Choice(["classification", "regression", "segmentation"]),
     default=None,
-    help="Default: from the target (integers / strings: classes; floats: regression).",
+    help="Default: from the target (integers / strings: classes; floats: regression). "
+    "segmentation: --model unet on a manifest's image + mask columns.",
 )
 @click.option("--features", "features_glob", default=None, help="Only features matching GLOB.")
 @click.option("--folds", default=5, show_default=True, type=click.IntRange(min=2))
 @click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda (networks).")
+@click.option("--epochs", default=18, show_default=True, type=click.IntRange(min=1))
+@click.option("--resume", is_flag=True, help="Continue a cut training from MODEL's checkpoint.")
 @options.json_output
 def command(
     table: str,
@@ -45,6 +49,9 @@ def command(
     features_glob: str | None,
     folds: int,
     seed: int,
+    device: str,
+    epochs: int,
+    resume: bool,
     as_json: bool,
 ) -> None:
     """Cross-validate a model by patient (metrics with 95 % CIs), fit it on all cases, save it."""
@@ -53,6 +60,11 @@ def command(
     from medscale.cli.metrics_output import json_safe
     from medscale.models import format_metrics, read_table, save_model, train
 
+    if task == "segmentation" or model_name == "unet":
+        _train_unet(table, model_name, task, out, device, epochs, resume, seed, as_json)
+        return
+    if target is None:
+        raise click.UsageError("--target is required (except for --task segmentation)")
     model = train(
         read_table(table),
         target=target,
@@ -97,3 +109,37 @@ def command(
             + f"; outer folds chose {', '.join(auto['outer_fold_winners'])})"
         )
     click.echo(f"model saved to {out}")
+
+
+def _train_unet(
+    manifest: str,
+    model_name: str,
+    task: str | None,
+    out: str,
+    device: str,
+    epochs: int,
+    resume: bool,
+    seed: int,
+    as_json: bool,
+) -> None:
+    import json
+
+    from medscale.cli.train_unet import train_from_manifest
+
+    if model_name != "unet" or task != "segmentation":
+        raise click.UsageError("segmentation is --task segmentation --model unet")
+
+    def progress(done: int, total: int, loss: float, seconds: float) -> None:
+        click.echo(f"unet epoch {done}/{total}: loss {loss:.4f} ({seconds:.0f} s)", err=True)
+
+    model = train_from_manifest(
+        manifest, out, epochs=epochs, device=device, resume=resume, seed=seed, on_epoch=progress
+    )
+    record = model.record
+    if as_json:
+        click.echo(json.dumps({"model": out, "task": "segmentation", "training": record}))
+        return
+    click.echo(
+        f"unet trained on {record['cases']} cases ({record['slices']} slices), "
+        f"{record['epochs']} epochs on {record['device']}; model saved to {out}"
+    )

@@ -14,7 +14,7 @@ from medscale.segment import (  # noqa: F401 - importing registers the methods
     edges,
     region,
     threshold,
-    unet,  # torch is imported lazily, on first use
+    unet_select,  # the method "unet"; torch and MONAI are imported lazily, on first use
     watershed,
 )
 from medscale.segment.clustering import gmm, kmeans

@@ -1,28 +1,13 @@
-"""Training helpers of the U-Net: square crops around the object and a per-sample Dice loss.
+"""Training crops of the U-Net: square crops around the object (NumPy only).
 
-Kept apart from `medscale.segment.unet` to keep modules small; torch tensors are passed in,
-torch is not imported here.
+Kept apart from `medscale.segment.unet` to keep modules small.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
 from medscale.preprocess.params import require
-
-
-def dice_loss(prob: Any, target: Any) -> Any:
-    """1 - mean soft Dice over the samples whose target is not empty (0 if none is)."""
-    dims = tuple(range(1, target.ndim))
-    volume = target.sum(dim=dims)
-    held = volume > 0
-    if not bool(held.any()):
-        return prob.sum() * 0.0
-    overlap = (prob * target).sum(dim=dims)[held]
-    soft = (2 * overlap + 1) / (prob.sum(dim=dims)[held] + volume[held] + 1)
-    return 1 - soft.mean()
 
 
 class Cropper:

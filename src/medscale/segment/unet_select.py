@@ -22,7 +22,6 @@ import functools
 import logging
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy import ndimage
@@ -31,9 +30,7 @@ from medscale.errors import ConfigError, InputError
 from medscale.image import Image, Mask
 from medscale.preprocess.params import require
 from medscale.segment.methods import METHODS, component_at
-
-if TYPE_CHECKING:
-    from medscale.segment.unet import UNetSegmenter
+from medscale.segment.unet import CONFIG_FILE, UNetSegmenter
 
 log = logging.getLogger(__name__)
 
@@ -128,8 +125,6 @@ def select_components(
 
 @functools.lru_cache(maxsize=4)
 def _cached_model(path: str, mtime: float) -> UNetSegmenter:
-    from medscale.segment.unet import UNetSegmenter
-
     return UNetSegmenter.load(path)
 
 
@@ -147,7 +142,8 @@ def unet(
     seed: tuple[int, ...] | None = None,
     box: tuple[int, ...] | None = None,
 ) -> Mask:
-    """Segment with a trained U-Net saved by `UNetSegmenter.save` (``model=PATH``).
+    """Segment with a trained U-Net model folder (``model=FOLDER``, from `medscale train
+    MANIFEST --task segmentation --model unet --out FOLDER` or `UNetSegmenter.save`).
 
     The defaults keep the one object an image is expected to hold; ``select=all`` keeps every
     confident component (see `select_components`, which documents the parameters
@@ -161,7 +157,7 @@ def unet(
     Parameters
     ----------
     model : str
-        Path of the model file (required).
+        The model folder (required).
     largest_component : bool
         Same as ``select="size"`` (kept for older configurations).
     flip_average : bool
@@ -175,13 +171,15 @@ def unet(
     """
     if model is None:
         raise ConfigError(
-            "unet: parameter 'model' is required (the path of a trained model; "
-            "see benchmarks/bench_segment.py to train one)"
+            "unet: parameter 'model' is required (a model folder; train one with "
+            "`medscale train MANIFEST --task segmentation --model unet --out FOLDER`)"
         )
     path = Path(model)
-    if not path.is_file():
-        raise InputError(f"unet: model file {path} does not exist")
-    segmenter = _cached_model(str(path.resolve()), path.stat().st_mtime)
+    if not path.exists():
+        raise InputError(f"unet: model folder {path} does not exist")
+    config = path / CONFIG_FILE
+    stamp = config.stat().st_mtime if config.is_file() else 0.0
+    segmenter = _cached_model(str(path.resolve()), stamp)
     prob = segmenter.probabilities(image, flip_average=flip_average)
     if box is not None:
         inside = np.zeros(image.shape, dtype=bool)
