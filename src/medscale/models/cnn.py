@@ -325,7 +325,15 @@ def train_cnn(
     groups = table[group] if group is not None else None
     if groups is not None and groups.isna().any():
         raise ModelError(f"group column {group!r} has missing values")
-    n_splits = max(2, round(1 / config.validation_fraction))
+    patients = pd.Series(groups.to_numpy() if groups is not None else np.arange(len(y)))
+    fewest = int(patients.groupby(labels).nunique().min())
+    if fewest < 2:
+        raise ModelError(
+            f"a class has {fewest} {'patient' if groups is not None else 'case'}; the "
+            "validation split needs at least 2 per class"
+        )
+    # fewer patients in a class than 1 / fraction: a larger validation share (at most half)
+    n_splits = max(2, min(round(1 / config.validation_fraction), fewest))
     train_idx, val_idx = grouped_folds(
         y, groups, Task.CLASSIFICATION, n_splits=n_splits, seed=config.seed
     )[0]
