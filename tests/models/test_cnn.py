@@ -166,3 +166,19 @@ def test_cli_train_and_predict(tmp_path: Path, capsys: pytest.CaptureFixture[str
     written = pd.read_parquet(predictions)
     assert list(written.columns) == ["case_id", "probability", "prediction", "label"]
     assert len(written) == 16
+
+
+def test_a_data_sets_own_validation_split(cohort: Path, tmp_path: Path) -> None:
+    table = read_table(cohort)
+    table["held"] = table.index >= 48
+    model = train_cnn(
+        table,
+        target="label",
+        out=tmp_path,
+        config=CnnConfig(epochs=1, **SMALL),
+        validation_column="held",
+        n_boot=10,
+    )
+    validation = pd.read_parquet(tmp_path / "cv_predictions.parquet")
+    assert list(validation["case_id"]) == list(table["case_id"][48:])
+    assert model.card.notes["n_train"] == 48

@@ -302,8 +302,12 @@ def train_cnn(
     resume: bool = False,
     progress: Progress | None = None,
     n_boot: int = 1000,
+    validation_column: str | None = None,
 ) -> CnnModel:
     """Train a CNN on the manifest `table` and save it to the model folder `out`.
+
+    `validation_column` (a boolean column) names a data set's own validation cases; without it
+    the validation split is drawn by patient (the `group` column), stratified by class.
 
     Raises
     ------
@@ -325,18 +329,26 @@ def train_cnn(
     groups = table[group] if group is not None else None
     if groups is not None and groups.isna().any():
         raise ModelError(f"group column {group!r} has missing values")
-    patients = pd.Series(groups.to_numpy() if groups is not None else np.arange(len(y)))
-    fewest = int(patients.groupby(labels).nunique().min())
-    if fewest < 2:
-        raise ModelError(
-            f"a class has {fewest} {'patient' if groups is not None else 'case'}; the "
-            "validation split needs at least 2 per class"
-        )
-    # fewer patients in a class than 1 / fraction: a larger validation share (at most half)
-    n_splits = max(2, min(round(1 / config.validation_fraction), fewest))
-    train_idx, val_idx = grouped_folds(
-        y, groups, Task.CLASSIFICATION, n_splits=n_splits, seed=config.seed
-    )[0]
+    if validation_column is not None:
+        if validation_column not in table.columns:
+            raise ModelError(f"validation column {validation_column!r} is not in the manifest")
+        held = table[validation_column].astype(bool).to_numpy()
+        train_idx, val_idx = np.flatnonzero(~held), np.flatnonzero(held)
+        if len(np.unique(labels[val_idx])) < 2 or len(np.unique(labels[train_idx])) < 2:
+            raise ModelError(f"{validation_column!r}: both sides need every class")
+    else:
+        patients = pd.Series(groups.to_numpy() if groups is not None else np.arange(len(y)))
+        fewest = int(patients.groupby(labels).nunique().min())
+        if fewest < 2:
+            raise ModelError(
+                f"a class has {fewest} {'patient' if groups is not None else 'case'}; the "
+                "validation split needs at least 2 per class"
+            )
+        # fewer patients in a class than 1 / fraction: a larger validation share (at most half)
+        n_splits = max(2, min(round(1 / config.validation_fraction), fewest))
+        train_idx, val_idx = grouped_folds(
+            y, groups, Task.CLASSIFICATION, n_splits=n_splits, seed=config.seed
+        )[0]
     images, shape = load_images(table, shape=config.shape, margin_mm=config.margin_mm)
     config = replace(config, shape=shape)
     spatial_dims = len(shape)
