@@ -182,3 +182,16 @@ def test_a_data_sets_own_validation_split(cohort: Path, tmp_path: Path) -> None:
     validation = pd.read_parquet(tmp_path / "cv_predictions.parquet")
     assert list(validation["case_id"]) == list(table["case_id"][48:])
     assert model.card.notes["n_train"] == 48
+
+
+def test_a_multichannel_image_is_refused_naming_the_case(cohort: Path, tmp_path: Path) -> None:
+    import SimpleITK as sitk
+
+    table = read_table(cohort).drop(columns="mask")
+    colour = tmp_path / "colour.nii.gz"
+    sitk.WriteImage(
+        sitk.GetImageFromArray(np.zeros((20, 20, 3), np.float32), isVector=True), str(colour)
+    )
+    table.loc[2, "image"] = str(colour)
+    with pytest.raises(InputError, match=r"case c002: .*3 components per pixel"):
+        train_cnn(table, target="label", out=tmp_path / "m", config=CnnConfig(device="cpu"))

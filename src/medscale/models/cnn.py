@@ -12,7 +12,8 @@ training and prediction time:
 3. **Normalise** each image to zero mean and unit standard deviation (a constant image
    becomes all zeros).
 
-The images must all be 2-D (one slice) or all 3-D. Training draws a patient-grouped,
+The images must all be 2-D (one slice) or all 3-D, with one channel: :mod:`medscale.io` turns
+colour pictures into grey (BT.601 luma) and refuses multi-component volumes, naming the case. Training draws a patient-grouped,
 class-stratified validation split (a fifth of the patients, the ``--group`` column, else each
 case alone), augments the training images (random flips, rotations up to 10 degrees, intensity
 scale and shift: MONAI transforms), and stops early when the validation loss has not improved
