@@ -13,6 +13,11 @@ import click
 )
 def command(model: str, table: str, out: str) -> None:
     """Write case_id, probability (or probability_<class>), prediction and label when known."""
+    from medscale.cli.dl_train import is_cnn_model, predict_cnn_command
+
+    if is_cnn_model(model):
+        predict_cnn_command(model, table, out)
+        return
     from medscale.cli.tables import write_table
     from medscale.models import load_model, predict, read_table
 

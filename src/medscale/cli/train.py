@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from medscale.cli import options
+from medscale.cli.dl_train import training_options
 
 
 @click.command(
@@ -21,7 +24,8 @@ from medscale.cli import options
     required=True,
     help="logistic, svm, tree, random_forest, gradient_boosting, mlp (classes); "
     "polynomial, svr, random_forest, gradient_boosting, mlp (regression); "
-    "auto (chosen by nested, inner cross-validation).",
+    "auto (chosen by nested, inner cross-validation); "
+    "cnn (a MONAI ResNet on the images of a manifest TABLE).",
 )
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Model folder.")
 @click.option(
@@ -38,6 +42,7 @@ from medscale.cli import options
 @click.option("--epochs", default=18, show_default=True, type=click.IntRange(min=1))
 @click.option("--resume", is_flag=True, help="Continue a cut training from MODEL's checkpoint.")
 @options.json_output
+@training_options
 def command(
     table: str,
     target: str,
@@ -53,9 +58,18 @@ def command(
     epochs: int,
     resume: bool,
     as_json: bool,
+    **dl: Any,
 ) -> None:
     """Cross-validate a model by patient (metrics with 95 % CIs), fit it on all cases, save it."""
     import json
+
+    if model_name == "cnn":
+        from medscale.cli.dl_train import train_cnn_command
+
+        train_cnn_command(
+            table, target=target, group=group, out=out, seed=seed, as_json=as_json, **dl
+        )
+        return
 
     from medscale.cli.metrics_output import json_safe
     from medscale.models import format_metrics, read_table, save_model, train
