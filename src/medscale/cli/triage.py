@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import click
 
@@ -82,44 +81,20 @@ def command(
     risk order with a maximum wait.
     """
     from medscale.cli.tables import write_table
-    from medscale.triage import rank_worklist, read_predictions, simulate_queue
-    from medscale.triage.workload import workload_reduction
+    from medscale.triage import rank_worklist, read_predictions, triage_summary
 
     frame = read_predictions(predictions)
-    summary: dict[str, Any] = {"predictions": str(predictions), "n_studies": len(frame)}
-    threshold = None
-    if "label" in frame and frame["label"].any():
-        point = workload_reduction(
-            frame["probability"].to_numpy(),
-            frame["label"].to_numpy(),
-            sensitivity=sensitivity,
-            seed=seed,
-        )
-        threshold = point.threshold
-        summary["workload"] = point.as_dict()
-        rate = arrivals_per_hour or 0.8 * readers * 60.0 / minutes_per_study
-        queue = simulate_queue(
-            frame["probability"].to_numpy(),
-            frame["label"].to_numpy(),
-            arrivals_per_hour=rate,
-            readers=readers,
-            minutes_per_study=minutes_per_study,
-            max_wait_min=max_wait_min,
-            n_studies=max(20_000, len(frame)),
-            seed=seed,
-        )
-        summary["queue"] = {
-            "arrivals_per_hour": rate,
-            "readers": readers,
-            "minutes_per_study": minutes_per_study,
-            "max_wait_min": max_wait_min,
-            "policies": {name: result.as_dict() for name, result in queue.items()},
-        }
-    else:
-        summary["workload"] = None
-        summary["missing"] = (
-            f"{predictions}: no 'label' column with positives; workload not computed"
-        )
+    summary = triage_summary(
+        frame,
+        source=str(predictions),
+        sensitivity=sensitivity,
+        readers=readers,
+        minutes_per_study=minutes_per_study,
+        max_wait_min=max_wait_min,
+        arrivals_per_hour=arrivals_per_hour,
+        seed=seed,
+    )
+    threshold = summary["workload"]["threshold"] if summary["workload"] else None
     worklist = rank_worklist(frame, threshold=threshold)
     target = write_table(worklist, out)
     summary["worklist"] = str(target)
