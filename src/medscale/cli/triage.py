@@ -53,7 +53,9 @@ def _sensitivity(ctx: click.Context, param: click.Parameter, value: float) -> fl
     "--arrivals-per-hour",
     type=click.FloatRange(min=0, min_open=True),
     default=None,
-    help="Poisson arrival rate of the simulation (default: 80 % of the readers' capacity).",
+    help="Poisson arrival rate of the queue simulation (default: 80 % of the readers' "
+    "capacity); not used when PREDICTIONS has arrival_time (or arrival_min): the studies then "
+    "arrive at those times.",
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed (bootstrap, queue).")
 @click.option(
@@ -113,9 +115,10 @@ def command(
     )
     click.echo(f"worklist: {target} ({len(frame)} studies)")
     q = summary["queue"]
+    source = "arrival times of the predictions" if q["arrivals"] == "predictions" else "Poisson"
     click.echo(
         f"queue ({q['readers']} readers, {q['minutes_per_study']:g} min/study, "
-        f"{q['arrivals_per_hour']:.3g} arrivals/h, cap {q['max_wait_min']:g} min):"
+        f"{q['arrivals_per_hour']:.3g} arrivals/h ({source}), cap {q['max_wait_min']:g} min):"
     )
     for name, r in q["policies"].items():
         click.echo(

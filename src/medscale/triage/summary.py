@@ -38,6 +38,14 @@ def triage_summary(
         ``predictions`` (`source`), ``n_studies``, ``workload`` (`WorkloadPoint.as_dict`, or
         None without positive labels, then ``missing`` says why) and ``queue`` (the simulation
         settings and one `QueueResult.as_dict` per policy). The caller adds ``worklist``.
+
+    Notes
+    -----
+    With an ``arrival_min`` column (from ``arrival_time``) the queue reads each study once at
+    its own arrival time (``queue.arrivals == "predictions"``, ``arrivals_per_hour`` the
+    observed mean rate, `arrivals_per_hour` unused); otherwise arrivals are Poisson at
+    `arrivals_per_hour` (default `default_arrivals_per_hour`) over 20 000 studies drawn from
+    the predictions (``"poisson"``).
     """
     summary: dict[str, Any] = {"predictions": source, "n_studies": len(frame)}
     if "label" not in frame or not frame["label"].any():
@@ -51,18 +59,36 @@ def triage_summary(
         seed=seed,
     )
     summary["workload"] = point.as_dict()
-    rate = arrivals_per_hour or default_arrivals_per_hour(readers, minutes_per_study)
-    queue = simulate_queue(
-        frame["probability"].to_numpy(),
-        frame["label"].to_numpy(),
-        arrivals_per_hour=rate,
-        readers=readers,
-        minutes_per_study=minutes_per_study,
-        max_wait_min=max_wait_min,
-        n_studies=max(20_000, len(frame)),
-        seed=seed,
-    )
+    probability, label = frame["probability"].to_numpy(), frame["label"].to_numpy()
+    if "arrival_min" in frame and len(frame) > 1:
+        arrival = frame["arrival_min"].to_numpy(dtype=float)
+        span = float(arrival.max() - arrival.min())
+        rate = (len(frame) - 1) * 60.0 / span if span > 0 else float("inf")
+        arrivals = "predictions"
+        queue = simulate_queue(
+            probability,
+            label,
+            arrival_min=arrival,
+            readers=readers,
+            minutes_per_study=minutes_per_study,
+            max_wait_min=max_wait_min,
+            seed=seed,
+        )
+    else:
+        rate = arrivals_per_hour or default_arrivals_per_hour(readers, minutes_per_study)
+        arrivals = "poisson"
+        queue = simulate_queue(
+            probability,
+            label,
+            arrivals_per_hour=rate,
+            readers=readers,
+            minutes_per_study=minutes_per_study,
+            max_wait_min=max_wait_min,
+            n_studies=max(20_000, len(frame)),
+            seed=seed,
+        )
     summary["queue"] = {
+        "arrivals": arrivals,
         "arrivals_per_hour": rate,
         "readers": readers,
         "minutes_per_study": minutes_per_study,
