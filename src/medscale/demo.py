@@ -29,7 +29,7 @@ import secrets
 import shutil
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -65,7 +65,6 @@ class DemoResult:
     auc: dict[str, float] | None = None
     workload: dict[str, Any] | None = None
     deid_findings: int = 0
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def run_demo(

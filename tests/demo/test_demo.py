@@ -136,6 +136,7 @@ def test_demo_cli_prints_auc_and_workload(demo, monkeypatch, capsys):
     assert "cross-validated AUC" in out and "95 % CI" in out
     assert f"cross-validated AUC {demo.auc['value']:.3f}" in out
     assert "workload saved at sensitivity 95 %" in out
+    assert "seconds per step: generate" in out and "report" in out
     print(demo.timings)
 
 

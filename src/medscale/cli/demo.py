@@ -61,4 +61,6 @@ def command(out_dir: str, n_cases: int, seed: int, workers: int | None) -> None:
             f"workload saved at sensitivity {100 * w['sensitivity']:g} %: "
             f"{100 * w['saved']:.1f} % (95 % CI {100 * w['ci_low']:.1f}-{100 * w['ci_high']:.1f} %)"
         )
-    click.echo(f"report: {result.report}  (run folder {result.out_dir}; {total:.1f} s)")
+    steps = ", ".join(f"{name} {seconds:.1f}" for name, seconds in result.timings.items())
+    click.echo(f"report: {result.report}  (run folder {result.out_dir})")
+    click.echo(f"{total:.1f} s in all; seconds per step: {steps}")
