@@ -143,3 +143,21 @@ def test_demo_cli_prints_auc_and_workload(demo, monkeypatch, capsys):
 def test_demo_cli_help_has_example(capsys):
     assert main(["demo", "--help"]) == 0
     assert "Example: medscale demo" in capsys.readouterr().out
+
+
+def test_demo_stops_when_the_deid_copy_holds_a_known_value(tmp_path, monkeypatch):
+    import medscale.demo
+    from medscale.errors import InputError
+
+    # the manufacturer is kept by the Basic Profile: searched as if it were PHI, it is found
+    monkeypatch.setattr(
+        medscale.demo, "_phi_values", lambda cases: [cases[0].header["Manufacturer"]]
+    )
+    with pytest.raises(InputError, match="residual identifier"):
+        run_demo(tmp_path / "d", n_cases=2, workers=1, shape=(8, 32, 32))
+    assert not (tmp_path / "d" / "run").exists()  # nothing is measured from a failed deid
+
+
+def test_demo_cli_refuses_too_few_cases(tmp_path, capsys):
+    assert main(["demo", "--out", str(tmp_path / "x"), "--cases", "10"]) == 2
+    assert "--cases" in capsys.readouterr().err
