@@ -1,110 +1,312 @@
 """The built-in demonstration: the whole pipeline on a synthetic cohort, offline.
 
-Steps: generate a small CT cohort with lesion ground truth → write it as DICOM series with
-RTSTRUCT masks → scan the folder into a Parquet catalog → read every case back from DICOM →
-extract IBSI radiomics features through the batch engine → write ``report.html`` with the cohort
-table, image/mask thumbnails, the catalog summary and the features.
+Steps, each timed, all writing into one run folder (the layout `medscale report RUN_DIR` reads,
+``RUNDIR.md``)::
+
+    OUT/cohort/                synthetic CT cases as DICOM series + RTSTRUCT, cohort/manifest.csv
+    OUT/manifest.csv           the case manifest (a copy of cohort/manifest.csv)
+    OUT/catalog.parquet        `medscale scan` of OUT/cohort
+    OUT/deid/                  `medscale deid` of OUT/cohort with a fresh key (never written),
+                               then `deid verify` (the demo fails if anything remains)
+    OUT/run/                   features through the batch engine (features.parquet, summary.json)
+    OUT/model/                 a classical model (`medscale train`, patient-grouped CV) and
+                               model/cv_predictions.parquet, its out-of-fold predictions
+    OUT/worklist.csv           `medscale triage model/cv_predictions.parquet --out worklist.csv`
+    OUT/triage.json            what `medscale triage --json` prints for it
+    OUT/utilisation.json       what `medscale catalog utilisation --json` prints
+    OUT/report.html            the HTML report
+
+The features are measured on the original cohort; the de-identified copy is what would be
+shared. The synthetic lesions' shape and texture carry the label (`medscale.datasets.lesion`),
+so the model has something to learn.
 """
 
 from __future__ import annotations
 
+import json
 import logging
+import secrets
+import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from medscale.errors import InputError
 
 log = logging.getLogger(__name__)
 
 Progress = Callable[[str], None]
 
+#: The demo's model, its folds and the triage settings.
+MODEL = "logistic"
+N_FOLDS = 5
+SENSITIVITY = 0.95
+
 
 @dataclass(frozen=True)
 class DemoResult:
-    """Where the demo put its outputs, and how long each step took (seconds)."""
+    """Where the demo put its outputs, how long each step took (seconds) and its headline figures.
+
+    ``auc`` is the cross-validated ROC AUC ``{"value", "ci_low", "ci_high"}``; ``workload`` the
+    triage workload point at `SENSITIVITY` (`medscale.triage.WorkloadPoint.as_dict`).
+    """
 
     out_dir: Path
     report: Path
     catalog: Path
     run_dir: Path | None
     timings: dict[str, float]
+    model_dir: Path | None = None
+    auc: dict[str, float] | None = None
+    workload: dict[str, Any] | None = None
+    deid_findings: int = 0
 
 
 def run_demo(
     out_dir: str | Path,
     *,
-    n_cases: int = 16,
+    n_cases: int = 60,
     seed: int = 0,
     workers: int | None = None,
+    shape: tuple[int, int, int] | None = None,
     progress: Progress | None = None,
 ) -> DemoResult:
-    """Run the demonstration pipeline into `out_dir`; return where everything is."""
-    from medscale.catalog import query, scan
+    """Run the demonstration pipeline into `out_dir`; return where everything is.
+
+    `shape` is the CT grid (z, y, x) of every case (default: `generate_ct_case`'s); `workers`
+    the engine's and de-identification's worker processes.
+
+    Raises
+    ------
+    InputError
+        The de-identified copy still holds an identifier (`medscale.deid.verify_tree`).
+    """
+    from medscale.catalog import scan
+    from medscale.catalog.utilisation import utilisation
     from medscale.datasets import generate_cohort, write_cohort
-    from medscale.io import read_image, read_mask
-    from medscale.report import HtmlReport, overlay_thumbnail
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     say = progress or (lambda message: log.info("%s", message))
     timings: dict[str, float] = {}
-    clock = time.perf_counter()
 
+    def step(name: str) -> Callable[[], None]:
+        started = time.perf_counter()
+        return lambda: timings.__setitem__(name, time.perf_counter() - started)
+
+    done = step("generate")
     say(f"generating {n_cases} synthetic CT cases (seed {seed})")
-    cases = list(generate_cohort(n_cases, kind="ct", seed=seed))
+    grid = {} if shape is None else {"shape": shape}
+    cases = list(generate_cohort(n_cases, kind="ct", seed=seed, **grid))
     manifest_path = write_cohort(cases, out_dir / "cohort", fmt="dicom")
-    timings["generate"] = time.perf_counter() - clock
+    shutil.copyfile(manifest_path, out_dir / "manifest.csv")
+    done()
 
-    clock = time.perf_counter()
+    done = step("scan")
     say("scanning the DICOM folder into a catalog")
     catalog_path = out_dir / "catalog.parquet"
     scan(out_dir / "cohort", catalog_path)
-    timings["scan"] = time.perf_counter() - clock
+    done()
 
-    clock = time.perf_counter()
-    say("reading the cases back from DICOM + RTSTRUCT")
-    manifest = pd.read_csv(manifest_path)
+    done = step("deid")
+    findings = _deidentify(
+        out_dir / "cohort", out_dir / "deid", _phi_values(cases), workers=workers or 1, say=say
+    )
+    done()
+
+    done = step("extract")
+    run_dir, features = _extract_features(manifest_path, out_dir, workers=workers, say=say)
+    done()
+
+    done = step("train")
+    say(f"training a {MODEL} model ({N_FOLDS}-fold CV by patient)")
+    model_dir, auc = _train(features, out_dir / "model", seed=seed)
+    done()
+
+    done = step("triage")
+    say(f"triage at sensitivity {SENSITIVITY:g}")
+    summary = _triage(model_dir / "cv_predictions.parquet", out_dir, seed=seed)
+    done()
+
+    done = step("utilisation")
+    say("scanner utilisation from the catalog")
+    (out_dir / "utilisation.json").write_text(json.dumps(utilisation(catalog_path)) + "\n")
+    done()
+
+    done = step("report")
+    say("writing the report")
+    report_path = write_report(out_dir, timings=timings)
+    done()
+    return DemoResult(
+        out_dir,
+        report_path,
+        catalog_path,
+        run_dir,
+        timings,
+        model_dir=model_dir,
+        auc=auc,
+        workload=summary["workload"],
+        deid_findings=findings,
+    )
+
+
+def _phi_values(cases: Iterable[Any]) -> list[str]:
+    """The identifying header values of the cohort: what `deid verify` must not find."""
+    values: set[str] = set()
+    for case in cases:
+        header = case.header
+        for key in ("PatientName", "PatientID", "InstitutionName", "PatientBirthDate"):
+            value = str(header.get(key, "") or "")
+            values.add(value)
+            if key == "PatientName":
+                values.update(value.split("^"))
+    return sorted(value for value in values if value)
+
+
+def _deidentify(cohort: Path, target: Path, phi: list[str], *, workers: int, say: Progress) -> int:
+    """De-identify `cohort` into `target` with a fresh in-memory key and verify it (0 findings)."""
+    from medscale.deid import MIN_KEY_BYTES, deidentify_tree, verify_tree
+
+    say("de-identifying the DICOM folder (fresh key) and verifying the copy")
+    if target.exists():
+        shutil.rmtree(target)
+    key = secrets.token_bytes(MIN_KEY_BYTES)  # a demo: the key is never written, so forgotten
+    deidentify_tree(cohort, target, key=key, workers=workers)
+    findings = verify_tree(target, phi_values=phi)
+    if findings:
+        first = findings[0]
+        raise InputError(
+            f"{target}: {len(findings)} residual identifier(s) after de-identification "
+            f"(first: {first.file} {first.tag} {first.kind})"
+        )
+    return len(findings)
+
+
+def _extract_features(
+    manifest_path: Path, out_dir: Path, *, workers: int | None, say: Progress
+) -> tuple[Path, pd.DataFrame]:
+    """Features for every case through the batch engine; the run folder and its table."""
+    from medscale.engine import RunSpec, read_features, run
+    from medscale.engine.stages import StageSettings
+
+    say("extracting radiomics features with the batch engine")
+    run_dir = out_dir / "run"
+    spec = RunSpec(
+        str(manifest_path),
+        str(run_dir),
+        stage_settings=StageSettings(stages=("read", "extract"), features="default"),
+        workers=workers,
+        force=True,
+    )
+    summary = run(spec)
+    if summary.cases_failed:
+        log.warning("%d cases failed; see %s", summary.cases_failed, run_dir / "failures.parquet")
+    return run_dir, read_features(run_dir)
+
+
+def _train(features: pd.DataFrame, model_dir: Path, *, seed: int) -> tuple[Path, dict[str, float]]:
+    """Train and save the model; write its out-of-fold predictions; return the folder and AUC.
+
+    The out-of-fold predictions repeat `medscale.models.train`'s cross-validation through the
+    public API (same folds, same pipeline, same seed), each case predicted by a model that
+    never saw its patient.
+    """
+    from medscale.models import Task, build_pipeline, grouped_folds, save_model, train
+
+    model = train(
+        features,
+        target="label",
+        model=MODEL,
+        group="patient_id",
+        site="site",
+        n_splits=N_FOLDS,
+        seed=seed,
+    )
+    save_model(model, model_dir)
+    card = model.card
+    classes = list(card.classes or [])
+    x = features[card.features].to_numpy(dtype=float)
+    y = features["label"]
+    y_fit = np.array([classes.index(value) for value in y.tolist()])
+    folds = grouped_folds(
+        y, features["patient_id"], Task.CLASSIFICATION, n_splits=N_FOLDS, seed=seed
+    )
+    probability = np.zeros(len(features))
+    fold_of = np.zeros(len(features), dtype=int)
+    for number, (train_idx, test_idx) in enumerate(folds):
+        fitted = build_pipeline(MODEL, Task.CLASSIFICATION, seed=seed)
+        fitted.fit(x[train_idx], y_fit[train_idx])
+        proba = np.zeros((test_idx.size, len(classes)))
+        proba[:, fitted.classes_] = fitted.predict_proba(x[test_idx])
+        probability[test_idx] = proba[:, 1]
+        fold_of[test_idx] = number
+    predictions = pd.DataFrame(
+        {
+            "case_id": features["case_id"].to_numpy(),
+            "label": y.to_numpy(),
+            "probability": probability,
+            "prediction": [classes[int(p >= 0.5)] for p in probability],
+            "fold": fold_of,
+        }
+    )
+    predictions.to_parquet(model_dir / "cv_predictions.parquet", index=False)
+    return model_dir, dict(card.metrics["auc"])
+
+
+def _triage(predictions_path: Path, out_dir: Path, *, seed: int) -> dict[str, Any]:
+    """`medscale triage PREDICTIONS --out worklist.csv --json` into OUT (worklist, triage.json)."""
+    from medscale.triage import rank_worklist, read_predictions, triage_summary
+
+    frame = read_predictions(predictions_path)
+    summary = triage_summary(
+        frame, source=str(predictions_path), sensitivity=SENSITIVITY, seed=seed
+    )
+    threshold = summary["workload"]["threshold"] if summary["workload"] else None
+    worklist = out_dir / "worklist.csv"
+    rank_worklist(frame, threshold=threshold).to_csv(worklist, index=False)
+    summary["worklist"] = str(worklist)
+    (out_dir / "triage.json").write_text(json.dumps(summary) + "\n")
+    return summary
+
+
+def write_report(run_dir: str | Path, *, timings: dict[str, float] | None = None) -> Path:
+    """Write ``RUN_DIR/report.html`` from the run folder (the one place the demo reports).
+
+    Reads only what lies in `run_dir` (the ``RUNDIR.md`` layout), so that `medscale.report`
+    can replace this function's body.
+    """
+    from medscale.catalog import query
+    from medscale.io import read_image, read_mask
+    from medscale.report import HtmlReport, overlay_thumbnail
+
+    run_dir = Path(run_dir)
+    catalog_path = run_dir / "catalog.parquet"
+    manifest = pd.read_csv(run_dir / "manifest.csv")
     thumbnails: list[tuple[str, str]] = []
-    cohort_rows = []
-    for row in manifest.itertuples():
+    for row in manifest.head(8).itertuples():
         image = read_image(row.image)
         mask = read_mask(row.mask, reference=image)
-        cohort_rows.append(
-            {
-                "case_id": row.case_id,
-                "patient_id": row.patient_id,
-                "site": row.site,
-                "label": row.label,
-                "grid (x×y×z)": "×".join(str(n) for n in reversed(image.shape)),
-                "lesion volume (ml)": mask.voxel_count * mask.voxel_volume_mm3 / 1000,
-                "lesion mean (HU)": float(np.mean(image.array[mask.array])),
-            }
-        )
-        if len(thumbnails) < 8:
-            thumbnails.append(
-                (
-                    overlay_thumbnail(image, mask, window=(-1000, 400)),
-                    f"{row.case_id} (label {row.label})",
-                )
+        thumbnails.append(
+            (
+                overlay_thumbnail(image, mask, window=(-1000, 400)),
+                f"{row.case_id} (label {row.label})",
             )
-    timings["read"] = time.perf_counter() - clock
-
-    clock = time.perf_counter()
-    run_dir, features = _extract_features(manifest_path, out_dir, workers=workers, say=say)
-    timings["extract"] = time.perf_counter() - clock
-
-    say("writing the report")
+        )
     report = HtmlReport("medscale demo: synthetic CT cohort")
     report.add_text(
-        f"{n_cases} synthetic CT cases with ground-truth lesion masks, written as DICOM series "
-        "with RTSTRUCT, indexed into a Parquet catalog, read back and measured.",
+        f"{len(manifest)} synthetic CT cases with ground-truth lesion masks, written as DICOM "
+        "series with RTSTRUCT, indexed into a Parquet catalog, de-identified and verified, "
+        "measured with the batch engine, learned by a patient-grouped cross-validated model "
+        "and triaged.",
         note=True,
     )
     report.add_heading("Cohort")
-    report.add_table(pd.DataFrame(cohort_rows))
+    report.add_table(manifest.groupby(["site", "label"]).size().rename("cases").reset_index())
     report.add_heading("Images and lesion masks (read back from DICOM + RTSTRUCT)")
     report.add_figures(thumbnails)
     report.add_heading("Catalog")
@@ -118,20 +320,48 @@ def run_demo(
         )
     )
     report.add_figure(_scanner_use_figure(catalog_path), "Studies per scanner and week")
-    if features is not None:
+    utilisation_path = run_dir / "utilisation.json"
+    if utilisation_path.exists():
+        found = json.loads(utilisation_path.read_text())
+        report.add_heading("Scanner utilisation")
+        report.add_table(pd.DataFrame(found["scanners"]).drop(columns=["device_serial_number"]))
+    features_path = run_dir / "run" / "features.parquet"
+    if features_path.exists():
+        features = pd.read_parquet(features_path)
         report.add_heading("Radiomics features (IBSI, selection)")
         shown = [
             c
             for c in features.columns
-            if c.startswith(
-                ("morph_volume", "morph_sphericity", "stat_mean", "stat_var", "cm_contrast_3D_avg")
-            )
+            if c.startswith(("morph_volume", "morph_sphericity", "stat_mean", "cm_contrast_3D_avg"))
         ]
-        report.add_table(features[["case_id", "label", *shown]])
-    report.add_heading("Timings")
-    report.add_table(pd.DataFrame({"step": list(timings), "seconds": list(timings.values())}))
-    report_path = report.write(out_dir / "report.html")
-    return DemoResult(out_dir, report_path, catalog_path, run_dir, timings)
+        report.add_table(features.groupby("label")[shown].median().reset_index())
+    card_path = run_dir / "model" / "model.json"
+    if card_path.exists():
+        card = json.loads(card_path.read_text())
+        report.add_heading(f"Model ({card['model']}, cross-validated by patient)")
+        report.add_table(
+            pd.DataFrame([{"metric": name, **values} for name, values in card["metrics"].items()])
+        )
+    triage_path = run_dir / "triage.json"
+    if triage_path.exists():
+        summary = json.loads(triage_path.read_text())
+        report.add_heading("Triage")
+        if summary.get("workload"):
+            w = summary["workload"]
+            report.add_text(
+                f"At sensitivity {100 * w['sensitivity']:g} %, {100 * w['saved']:.1f} % of the "
+                f"studies (95 % CI {100 * w['ci_low']:.1f}-{100 * w['ci_high']:.1f} %) can be "
+                "deprioritised."
+            )
+            report.add_table(
+                pd.DataFrame(summary["queue"]["policies"].values()).drop(columns=["n_studies"])
+            )
+        else:
+            report.add_text(summary.get("missing", "no workload"), note=True)
+    if timings:
+        report.add_heading("Timings")
+        report.add_table(pd.DataFrame({"step": list(timings), "seconds": list(timings.values())}))
+    return report.write(run_dir / "report.html")
 
 
 def _scanner_use_figure(catalog_path: Path) -> object:
@@ -157,25 +387,3 @@ def _scanner_use_figure(catalog_path: Path) -> object:
     axes.legend(title="scanner", fontsize="small", frameon=False)
     figure.tight_layout()
     return figure
-
-
-def _extract_features(
-    manifest_path: Path, out_dir: Path, *, workers: int | None, say: Progress
-) -> tuple[Path | None, pd.DataFrame | None]:
-    """Features for every case through the batch engine; the run folder and its table."""
-    from medscale.engine import RunSpec, read_features, run
-    from medscale.engine.stages import StageSettings
-
-    say("extracting radiomics features with the batch engine")
-    run_dir = out_dir / "run"
-    spec = RunSpec(
-        str(manifest_path),
-        str(run_dir),
-        stage_settings=StageSettings(stages=("read", "extract"), features="default"),
-        workers=workers,
-        force=True,
-    )
-    summary = run(spec)
-    if summary.cases_failed:
-        log.warning("%d cases failed; see %s", summary.cases_failed, run_dir / "failures.parquet")
-    return run_dir, read_features(run_dir)

@@ -86,3 +86,52 @@ def test_bad_queue_parameters():
         simulate_queue(probability, label, arrivals_per_hour=0, readers=2)
     with pytest.raises(ConfigError, match="max_wait_min"):
         simulate_queue(probability, label, arrivals_per_hour=10, max_wait_min=-1)
+
+
+def _given(order=(0, 1, 2), cap=None):
+    """1 reader, 10 min per study; arrivals at 0, 1, 2 min; only the last study is positive."""
+    arrival = np.array([0.0, 1.0, 2.0])[list(order)]
+    probability = np.array([0.1, 0.2, 0.9])[list(order)]
+    label = np.array([0, 0, 1])[list(order)]
+    return simulate_queue(
+        probability,
+        label,
+        arrival_min=arrival,
+        readers=1,
+        minutes_per_study=10,
+        service="fixed",
+        max_wait_min=cap,
+    )
+
+
+def test_given_arrival_times_hand_computed():
+    result = _given(cap=15)
+    # FIFO: reads start at 0, 10, 20: the positive (arrived at 2) reported at 30, i.e. 28 min
+    fifo = result["fifo"]
+    assert fifo.n_studies == 3
+    assert fifo.mean_report_positive_min == pytest.approx(28)
+    assert fifo.max_wait_negative_min == pytest.approx(9)
+    # risk: at t=10 the positive (p 0.9) goes before the study waiting since t=1
+    risk = result["risk"]
+    assert risk.mean_report_positive_min == pytest.approx(18)
+    assert risk.max_wait_negative_min == pytest.approx(19)
+    # a 15-min cap is not reached at t=10 (waited 9): the same as risk order
+    assert result["risk_cap"].mean_report_positive_min == pytest.approx(18)
+    # a 5-min cap is: the old study first, as in FIFO
+    capped = _given(cap=5)["risk_cap"]
+    assert capped.mean_report_positive_min == pytest.approx(28)
+    assert capped.max_wait_negative_min == pytest.approx(9)
+    assert capped.mean_wait_all_min == pytest.approx((0 + 9 + 18) / 3)
+
+
+def test_given_arrival_times_in_any_order():
+    assert _given((2, 0, 1), cap=15) == _given(cap=15)
+
+
+def test_given_arrival_times_checked():
+    with pytest.raises(ConfigError, match="3 times for 2 studies"):
+        simulate_queue([0.1, 0.2], [0, 1], arrival_min=[0, 1, 2])
+    with pytest.raises(ConfigError, match="missing"):
+        simulate_queue([0.1, 0.2], [0, 1], arrival_min=[0, np.nan])
+    with pytest.raises(ConfigError, match="arrivals_per_hour"):
+        simulate_queue([0.1, 0.2], [0, 1])

@@ -86,3 +86,37 @@ def test_without_labels_writes_worklist_and_says_why(tmp_path, capsys):
     summary = json.loads(capsys.readouterr().out)
     assert summary["workload"] is None and "label" in summary["missing"]
     assert pd.read_csv(out)["case_id"].tolist() == ["b", "a"]
+
+
+def test_arrival_times_from_the_predictions(tmp_path, capsys):
+    # one reader, 10 min a study; studies every 6 min: the queue builds up
+    n = 40
+    label = (np.arange(n) % 4 == 0).astype(int)
+    probability = np.where(label == 1, 0.8, 0.2) + np.arange(n) / 1000
+    start = pd.Timestamp("2024-03-04 08:00")
+    path = tmp_path / "pred.csv"
+    pd.DataFrame(
+        {
+            "case_id": [f"c{i:02d}" for i in range(n)],
+            "probability": probability,
+            "label": label,
+            "arrival_time": [start + pd.Timedelta(minutes=6 * i) for i in range(n)][::-1],
+        }
+    ).to_csv(path, index=False)
+    args = ["triage", str(path), "--readers", "1", "--minutes-per-study", "10"]
+    args += ["--arrivals-per-hour", "99", "--out", str(tmp_path / "w.csv")]
+    assert main([*args, "--json"]) == 0
+    queue = json.loads(capsys.readouterr().out)["queue"]
+    assert queue["arrivals"] == "predictions"
+    assert queue["arrivals_per_hour"] == pytest.approx(10.0)  # 39 gaps of 6 min, not 99
+    fifo, risk = queue["policies"]["fifo"], queue["policies"]["risk"]
+    assert fifo["n_studies"] == n  # every study read once, none drawn
+    assert risk["mean_report_positive_min"] < fifo["mean_report_positive_min"]
+    assert main(args) == 0
+    assert "arrival times of the predictions" in capsys.readouterr().out
+
+
+def test_poisson_arrivals_without_arrival_times(predictions, tmp_path, capsys):
+    assert main(["triage", str(predictions), "--out", str(tmp_path / "w.csv"), "--json"]) == 0
+    queue = json.loads(capsys.readouterr().out)["queue"]
+    assert queue["arrivals"] == "poisson" and queue["arrivals_per_hour"] == pytest.approx(16)

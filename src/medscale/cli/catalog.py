@@ -102,21 +102,65 @@ def summary(catalog_path: str, as_json: bool, limit: int) -> None:
         )
 
 
-@command.command(epilog="Example: medscale catalog utilisation --catalog archive.parquet --json")
+@command.command(
+    epilog="Example: medscale catalog utilisation --catalog archive.parquet --repeat-days 30 --json"
+)
 @_CATALOG
+@click.option(
+    "--repeat-days",
+    type=click.FloatRange(min=0, min_open=True),
+    default=30.0,
+    show_default=True,
+    help="A study of the same patient and modality within N days of the previous is a repeat.",
+)
 @options.json_output
-def utilisation(catalog_path: str, as_json: bool) -> None:
-    """Per scanner: studies and busy minutes (union of study acquisition intervals)."""
+def utilisation(catalog_path: str, repeat_days: float, as_json: bool) -> None:
+    """Per scanner: studies, busy and idle minutes, gaps; studies per hour; repeat exams.
+
+    Busy minutes are the union of the study acquisition intervals; idle minutes the time
+    between a scanner's studies within its working days (first start to last end of a day).
+    """
     import pandas as pd
 
     from medscale.catalog.utilisation import utilisation as compute
 
-    found = compute(catalog_path)
+    found = compute(catalog_path, repeat_days=repeat_days)
     if as_json:
         click.echo(json.dumps(found))
         return
-    _print_table(pd.DataFrame(found["scanners"]), title="scanners")
+    scanners = pd.DataFrame(found["scanners"])
+    shown = [
+        "station_name",
+        "manufacturer",
+        "manufacturer_model_name",
+        "studies",
+        "busy_minutes",
+        "idle_minutes",
+        "working_days",
+        "median_gap_minutes",
+        "max_gap_minutes",
+    ]
+    _print_table(scanners[[c for c in shown if c in scanners]].round(1), title="scanners")
     _print_table(pd.DataFrame(found["by_modality"]), title="studies per modality")
+    heatmap = pd.DataFrame(found["heatmap"], columns=["weekday", "hour", "studies"])
+    if len(heatmap):
+        grid = heatmap.pivot_table(
+            index="weekday", columns="hour", values="studies", fill_value=0, aggfunc="sum"
+        )
+        grid.index = [_WEEKDAYS[int(day) - 1] for day in grid.index]
+        _print_table(
+            grid.reset_index(names="day"), title="studies per weekday and hour of their start"
+        )
+    repeats = found["repeats"]
+    click.echo(
+        f"repeat examinations (same patient and modality within {repeats['within_days']:g} "
+        f"days): {repeats['n_repeats']}"
+    )
+    if repeats["by_modality"]:
+        _print_table(pd.DataFrame(repeats["by_modality"]).round(2), title="repeats per modality")
+
+
+_WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 
 def _print_table(frame: Any, *, title: str | None) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import click
 
@@ -54,7 +53,9 @@ def _sensitivity(ctx: click.Context, param: click.Parameter, value: float) -> fl
     "--arrivals-per-hour",
     type=click.FloatRange(min=0, min_open=True),
     default=None,
-    help="Poisson arrival rate of the simulation (default: 80 % of the readers' capacity).",
+    help="Poisson arrival rate of the queue simulation (default: 80 % of the readers' "
+    "capacity); not used when PREDICTIONS has arrival_time (or arrival_min): the studies then "
+    "arrive at those times.",
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed (bootstrap, queue).")
 @click.option(
@@ -82,44 +83,20 @@ def command(
     risk order with a maximum wait.
     """
     from medscale.cli.tables import write_table
-    from medscale.triage import rank_worklist, read_predictions, simulate_queue
-    from medscale.triage.workload import workload_reduction
+    from medscale.triage import rank_worklist, read_predictions, triage_summary
 
     frame = read_predictions(predictions)
-    summary: dict[str, Any] = {"predictions": str(predictions), "n_studies": len(frame)}
-    threshold = None
-    if "label" in frame and frame["label"].any():
-        point = workload_reduction(
-            frame["probability"].to_numpy(),
-            frame["label"].to_numpy(),
-            sensitivity=sensitivity,
-            seed=seed,
-        )
-        threshold = point.threshold
-        summary["workload"] = point.as_dict()
-        rate = arrivals_per_hour or 0.8 * readers * 60.0 / minutes_per_study
-        queue = simulate_queue(
-            frame["probability"].to_numpy(),
-            frame["label"].to_numpy(),
-            arrivals_per_hour=rate,
-            readers=readers,
-            minutes_per_study=minutes_per_study,
-            max_wait_min=max_wait_min,
-            n_studies=max(20_000, len(frame)),
-            seed=seed,
-        )
-        summary["queue"] = {
-            "arrivals_per_hour": rate,
-            "readers": readers,
-            "minutes_per_study": minutes_per_study,
-            "max_wait_min": max_wait_min,
-            "policies": {name: result.as_dict() for name, result in queue.items()},
-        }
-    else:
-        summary["workload"] = None
-        summary["missing"] = (
-            f"{predictions}: no 'label' column with positives; workload not computed"
-        )
+    summary = triage_summary(
+        frame,
+        source=str(predictions),
+        sensitivity=sensitivity,
+        readers=readers,
+        minutes_per_study=minutes_per_study,
+        max_wait_min=max_wait_min,
+        arrivals_per_hour=arrivals_per_hour,
+        seed=seed,
+    )
+    threshold = summary["workload"]["threshold"] if summary["workload"] else None
     worklist = rank_worklist(frame, threshold=threshold)
     target = write_table(worklist, out)
     summary["worklist"] = str(target)
@@ -138,9 +115,10 @@ def command(
     )
     click.echo(f"worklist: {target} ({len(frame)} studies)")
     q = summary["queue"]
+    source = "arrival times of the predictions" if q["arrivals"] == "predictions" else "Poisson"
     click.echo(
         f"queue ({q['readers']} readers, {q['minutes_per_study']:g} min/study, "
-        f"{q['arrivals_per_hour']:.3g} arrivals/h, cap {q['max_wait_min']:g} min):"
+        f"{q['arrivals_per_hour']:.3g} arrivals/h ({source}), cap {q['max_wait_min']:g} min):"
     )
     for name, r in q["policies"].items():
         click.echo(

@@ -1,6 +1,7 @@
 """A seeded discrete-event simulation of a reading worklist.
 
-Studies arrive as a Poisson process (``arrivals_per_hour``) and are read, without pre-emption,
+Studies arrive as a Poisson process (``arrivals_per_hour``), or at given times
+(``arrival_min``, e.g. from the predictions' ``arrival_time``), and are read, without pre-emption,
 by ``readers`` radiologists, each study taking ``minutes_per_study`` (fixed, or exponential
 with that mean). Three reading orders are compared on the same arrivals and reading times:
 
@@ -127,7 +128,8 @@ def simulate_queue(
     probability: np.ndarray,
     label: np.ndarray,
     *,
-    arrivals_per_hour: float,
+    arrivals_per_hour: float | None = None,
+    arrival_min: np.ndarray | None = None,
     readers: int = 2,
     minutes_per_study: float = 6.0,
     service: Service | str = Service.EXPONENTIAL,
@@ -142,8 +144,12 @@ def simulate_queue(
     probability, label : arrays of shape (n,)
         The predictions whose studies are read; with `n_studies`, studies are drawn from them
         with replacement, else each is read once in a random order.
-    arrivals_per_hour : float
-        Poisson arrival rate.
+    arrivals_per_hour : float, optional
+        Poisson arrival rate; needed unless `arrival_min` is given.
+    arrival_min : array of shape (n,), optional
+        The arrival time of each study (minutes from any origin). Then every study is read
+        once, in the order of these times, `arrivals_per_hour` and `n_studies` are not used,
+        and only the reading times are drawn.
     readers : int
         Number of radiologists reading in parallel.
     minutes_per_study : float
@@ -160,18 +166,32 @@ def simulate_queue(
     """
     probability = np.asarray(probability, dtype=float)
     label = np.asarray(label).astype(bool)
-    if arrivals_per_hour <= 0 or minutes_per_study <= 0 or readers < 1:
-        raise ConfigError("arrivals_per_hour, minutes_per_study and readers must be positive")
+    if arrival_min is None and arrivals_per_hour is None:
+        raise ConfigError("give arrivals_per_hour (Poisson arrivals) or arrival_min (times)")
+    if arrival_min is None and arrivals_per_hour is not None and arrivals_per_hour <= 0:
+        raise ConfigError(f"arrivals_per_hour must be positive, got {arrivals_per_hour}")
+    if minutes_per_study <= 0 or readers < 1:
+        raise ConfigError("minutes_per_study and readers must be positive")
     if max_wait_min is not None and max_wait_min <= 0:
         raise ConfigError(f"max_wait_min must be positive, got {max_wait_min}")
     service = Service(service)
     rng = np.random.default_rng(seed)
-    if n_studies is None:
-        index = rng.permutation(probability.size)
+    if arrival_min is not None:
+        given = np.asarray(arrival_min, dtype=float)
+        if given.shape != probability.shape:
+            raise ConfigError(f"arrival_min has {given.size} times for {probability.size} studies")
+        if not np.isfinite(given).all():
+            raise ConfigError("arrival_min has missing or infinite times")
+        index = np.argsort(given, kind="stable")
+        arrival = given[index]
     else:
-        index = rng.integers(0, probability.size, n_studies)
+        if n_studies is None:
+            index = rng.permutation(probability.size)
+        else:
+            index = rng.integers(0, probability.size, n_studies)
+        assert arrivals_per_hour is not None
+        arrival = np.cumsum(rng.exponential(60.0 / arrivals_per_hour, index.size))
     n = index.size
-    arrival = np.cumsum(rng.exponential(60.0 / arrivals_per_hour, n))
     if service is Service.EXPONENTIAL:
         reading = rng.exponential(minutes_per_study, n)
     else:
