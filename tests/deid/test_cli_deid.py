@@ -49,7 +49,7 @@ def test_keygen_run_verify(corpus, tmp_path, capsys):
     err = capsys.readouterr().err
     assert "no residual identifiers" in err and "not DICOM" not in err
     n_dicom = sum(1 for p in out.rglob("*") if p.is_file() and p.suffix == ".dcm")
-    assert f"{n_dicom} DICOM file(s) checked" in err
+    assert f"no residual identifiers found in {n_dicom} DICOM file(s)" in err
     # a file that is not DICOM is named: only the known-value search covers it
     (out / "notes.txt").write_text("reviewed by the study nurse\n")
     assert main(["deid", "verify", str(out), "--phi-list", str(phi_list), "--json"]) == 0

@@ -214,7 +214,6 @@ def verify(folder: str, phi_list: str | None, max_lines: int, as_json: bool) -> 
     findings = checked.findings
     links = check_references(folder)
     others = checked.other_files
-    click.echo(f"{folder}: {checked.dicom_files} DICOM file(s) checked", err=True)
     if others:
         shown = ", ".join(others[:3]) + (f" and {len(others) - 3} more" if len(others) > 3 else "")
         searched = "searched for the --phi-list values only" if values else "NOT checked"
@@ -249,7 +248,7 @@ def verify(folder: str, phi_list: str | None, max_lines: int, as_json: bool) -> 
         click.echo(f"error: {len(findings)} residual identifier(s) in {folder}: {kinds}", err=True)
         return 1
     click.echo(
-        f"{folder}: no residual identifiers found"
+        f"{folder}: no residual identifiers found in {checked.dicom_files} DICOM file(s)"
         f"{f' ({len(values)} known values searched)' if values else ''}",
         err=True,
     )
