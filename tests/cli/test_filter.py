@@ -41,7 +41,7 @@ def test_filter_writes_the_response_map(impulse, tmp_path):
 
 @pytest.mark.parametrize(
     ("spec", "code"),
-    [("lgo:sigma_mm=1", 2), ("log:sigma=1", 2), ("log:sigma_mm=0", 1), ("mean:support=41", 1)],
+    [("lgo:sigma_mm=1", 2), ("log:sigma=1", 2), ("log:sigma_mm=0", 2), ("mean:support=41", 1)],
 )
 def test_bad_filter_spec(impulse, tmp_path, capsys, spec, code):
     assert (
