@@ -231,3 +231,30 @@ def test_plots_save_as_png_files(tmp_path):
     for path in (roc, calibration):
         assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and path.stat().st_size > 5000
     assert len(bins) <= 4 and bins["observed positive"].between(0, 1).all()
+
+
+def test_utilisation_json_is_used_without_a_catalog(tmp_path):
+    found = {
+        "scanners": [
+            {
+                "station_name": "CT1",
+                "manufacturer": "ACME",
+                "manufacturer_model_name": "X",
+                "device_serial_number": "1",
+                "studies": 4,
+                "busy_minutes": 37.5,
+                "idle_minutes": 12.25,
+            }
+        ],
+        "by_modality": [{"modality": "CT", "studies": 4}],
+        "repeats": {
+            "within_days": 30,
+            "n_repeats": 2,
+            "by_modality": [{"modality": "CT", "repeats": 2, "patients": 1}],
+        },
+    }
+    (tmp_path / "utilisation.json").write_text(json.dumps(found))
+    text = build_report(tmp_path, tmp_path / "r.html").read_text()
+    section = text.split('<h2 id="utilisation">')[1].split("<h2")[0]
+    assert "read from" in section and "<td>37.5</td>" in section and "<td>12.2</td>" in section
+    assert "2 repeat examinations of the same patient within 30 days" in section

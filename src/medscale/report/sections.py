@@ -279,10 +279,22 @@ def _utilisation(context: _Context, report: HtmlReport) -> None:
                 "studies_without_times",
                 "busy_minutes",
                 "busy_periods",
+                "idle_minutes",
+                "median_gap_minutes",
+                "max_gap_minutes",
+                "n_gaps",
             )
             if c in scanners
         ]
         report.add_table(scanners[columns], float_format="{:.1f}")
+    repeats = figures.get("repeats")
+    if isinstance(repeats, dict) and "n_repeats" in repeats:
+        report.add_text(
+            f"{repeats['n_repeats']} repeat examinations of the same patient within "
+            f"{repeats.get('within_days', '?')} days."
+        )
+        if repeats.get("by_modality"):
+            report.add_table(pd.DataFrame(repeats["by_modality"]), float_format="{:.1f}")
 
 
 def _scanner_names(scanners: pd.DataFrame) -> list[str]:
