@@ -174,7 +174,7 @@ def test_cv_predictions_of_the_model_folder_come_first(tmp_path, run_dir):
     shutil.copy(run_dir / "predictions.parquet", tmp_path / "model" / "cv_predictions.parquet")
     assert RunInputs.find(tmp_path).predictions == tmp_path / "model" / "cv_predictions.parquet"
     text = build_report(tmp_path, tmp_path / "r.html").read_text()
-    assert "(out-of-fold, patient-grouped CV)" in text
+    assert "(out-of-fold, CV grouped by patient_id)" in text
 
 
 def test_catalog_without_acquisition_times_says_so(tmp_path, run_dir):
@@ -258,3 +258,12 @@ def test_utilisation_json_is_used_without_a_catalog(tmp_path):
     section = text.split('<h2 id="utilisation">')[1].split("<h2")[0]
     assert "read from" in section and "<td>37.5</td>" in section and "<td>12.2</td>" in section
     assert "2 repeat examinations of the same patient within 30 days" in section
+
+
+def test_confusion_counts():
+    from medscale.report.plots import confusion_figure
+
+    truth = ["0", "0", "1", "1", "1"]
+    called = ["0", "1", "1", "1", "0"]
+    _, table = confusion_figure(truth, called)
+    assert table.set_index("true \\ predicted").to_numpy().tolist() == [[1, 1], [1, 2]]
