@@ -174,7 +174,7 @@ def test_cv_predictions_of_the_model_folder_come_first(tmp_path, run_dir):
     shutil.copy(run_dir / "predictions.parquet", tmp_path / "model" / "cv_predictions.parquet")
     assert RunInputs.find(tmp_path).predictions == tmp_path / "model" / "cv_predictions.parquet"
     text = build_report(tmp_path, tmp_path / "r.html").read_text()
-    assert "(out-of-fold, patient-grouped CV)" in text
+    assert "(out-of-fold, CV grouped by patient_id)" in text
 
 
 def test_catalog_without_acquisition_times_says_so(tmp_path, run_dir):
@@ -231,3 +231,39 @@ def test_plots_save_as_png_files(tmp_path):
     for path in (roc, calibration):
         assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and path.stat().st_size > 5000
     assert len(bins) <= 4 and bins["observed positive"].between(0, 1).all()
+
+
+def test_utilisation_json_is_used_without_a_catalog(tmp_path):
+    found = {
+        "scanners": [
+            {
+                "station_name": "CT1",
+                "manufacturer": "ACME",
+                "manufacturer_model_name": "X",
+                "device_serial_number": "1",
+                "studies": 4,
+                "busy_minutes": 37.5,
+                "idle_minutes": 12.25,
+            }
+        ],
+        "by_modality": [{"modality": "CT", "studies": 4}],
+        "repeats": {
+            "within_days": 30,
+            "n_repeats": 2,
+            "by_modality": [{"modality": "CT", "repeats": 2, "patients": 1}],
+        },
+    }
+    (tmp_path / "utilisation.json").write_text(json.dumps(found))
+    text = build_report(tmp_path, tmp_path / "r.html").read_text()
+    section = text.split('<h2 id="utilisation">')[1].split("<h2")[0]
+    assert "read from" in section and "<td>37.5</td>" in section and "<td>12.2</td>" in section
+    assert "2 repeat examinations of the same patient within 30 days" in section
+
+
+def test_confusion_counts():
+    from medscale.report.plots import confusion_figure
+
+    truth = ["0", "0", "1", "1", "1"]
+    called = ["0", "1", "1", "1", "0"]
+    _, table = confusion_figure(truth, called)
+    assert table.set_index("true \\ predicted").to_numpy().tolist() == [[1, 1], [1, 2]]

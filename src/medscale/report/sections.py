@@ -279,10 +279,22 @@ def _utilisation(context: _Context, report: HtmlReport) -> None:
                 "studies_without_times",
                 "busy_minutes",
                 "busy_periods",
+                "idle_minutes",
+                "median_gap_minutes",
+                "max_gap_minutes",
+                "n_gaps",
             )
             if c in scanners
         ]
         report.add_table(scanners[columns], float_format="{:.1f}")
+    repeats = figures.get("repeats")
+    if isinstance(repeats, dict) and "n_repeats" in repeats:
+        report.add_text(
+            f"{repeats['n_repeats']} repeat examinations of the same patient within "
+            f"{repeats.get('within_days', '?')} days."
+        )
+        if repeats.get("by_modality"):
+            report.add_table(pd.DataFrame(repeats["by_modality"]), float_format="{:.1f}")
 
 
 def _scanner_names(scanners: pd.DataFrame) -> list[str]:
@@ -375,10 +387,11 @@ def _performance(context: _Context, report: HtmlReport) -> None:
             f"Model {card.get('model')} ({card.get('task')}, target {card.get('target')}, "
             f"{card.get('n_cases')} cases, {len(card.get('features', []))} features)."
         )
-    report.add_text(
-        f"{len(predictions)} predictions from {source}"
-        + (" (out-of-fold, patient-grouped CV)." if source and "cv_" in source.name else ".")
-    )
+    how = ""
+    if source is not None and source.name.startswith("cv_"):
+        group = ((card or {}).get("settings") or {}).get("group")
+        how = " (out-of-fold" + (f", CV grouped by {group}" if group else "") + ")"
+    report.add_text(f"{len(predictions)} predictions from {source}{how}.")
     if "probability" in predictions:
         y = _binary(predictions, card)
         if y is None:
@@ -441,8 +454,8 @@ def _confusion(
     probability: np.ndarray | None = None,
 ) -> None:
     if "prediction" in predictions:
-        truth = predictions["label"].astype(str).tolist()
-        called = predictions["prediction"].astype(str).tolist()
+        truth = _as_text(predictions["label"])
+        called = _as_text(predictions["prediction"])
         how = "the 'prediction' column"
     elif y is not None and probability is not None:
         truth = [str(v) for v in y]
@@ -452,6 +465,13 @@ def _confusion(
         return
     figure, _ = plots.confusion_figure(truth, called)
     report.add_figure(figure, f"Confusion matrix ({how})")
+
+
+def _as_text(values: pd.Series) -> list[str]:
+    """Class values as text; whole floats as integers (a label read back as 1.0 equals 1)."""
+    if values.dtype.kind == "f" and np.all(np.mod(values.to_numpy(), 1) == 0):
+        values = values.astype(int)
+    return values.astype(str).tolist()
 
 
 def _importance(context: _Context, report: HtmlReport) -> None:
