@@ -128,7 +128,7 @@ def evaluate(args: argparse.Namespace) -> list[str]:
 
     torch.set_num_threads(args.threads)
     segmenter = UNetSegmenter.load(args.model)
-    defaults = "unet (whole image, defaults: hysteresis, largest summed probability)"
+    defaults = "unet (whole image, defaults: threshold 0.4, largest summed probability)"
     variants: dict[str, dict[str, object]] = {
         "unet (whole image, threshold 0.5, no selection)": {
             "threshold": 0.5,
@@ -140,8 +140,16 @@ def evaluate(args: argparse.Namespace) -> list[str]:
             "core_threshold": 0.7,
             "select": "size",
         },
-        "unet (whole image, hysteresis, every component)": {"select": "all"},
-        defaults: {},
+        "unet (whole image, hysteresis 0.99, largest summed probability; round 3)": {
+            "threshold": 0.4,
+            "core_threshold": 0.99,
+        },
+        "unet (whole image, threshold 0.4, every component)": {
+            "threshold": 0.4,
+            "core_threshold": 0.4,
+            "select": "all",
+        },
+        defaults: {"threshold": 0.4, "core_threshold": 0.4},
         "unet (seed + box, defaults)": {"use_seed": True},
     }
     rows: dict[str, list[dict[str, float]]] = {name: [] for name in variants}
@@ -161,7 +169,11 @@ def evaluate(args: argparse.Namespace) -> list[str]:
                 inside = tuple(slice(lo, hi) for lo, hi in zip(lower, upper, strict=True))
                 prob_in_box[inside] = prob[inside]
                 array = select_components(
-                    prob_in_box, spacing=case.image.spacing, seed=seed_of(case.mask)
+                    prob_in_box,
+                    threshold=0.4,
+                    core_threshold=0.4,
+                    spacing=case.image.spacing,
+                    seed=seed_of(case.mask),
                 )
             else:
                 array = select_components(prob, spacing=case.image.spacing, **params)
