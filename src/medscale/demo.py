@@ -275,115 +275,17 @@ def _triage(predictions_path: Path, out_dir: Path, *, seed: int) -> dict[str, An
 
 
 def write_report(run_dir: str | Path, *, timings: dict[str, float] | None = None) -> Path:
-    """Write ``RUN_DIR/report.html`` from the run folder (the one place the demo reports).
+    """Write ``RUN_DIR/report.html`` with `medscale.report` (the same as ``medscale report``).
 
-    Reads only what lies in `run_dir` (the ``RUNDIR.md`` layout), so that `medscale.report`
-    can replace this function's body.
+    Reads only what lies in `run_dir` (the run-folder layout `medscale.report` documents), plus
+    the demo's step timings.
     """
-    from medscale.catalog import query
-    from medscale.io import read_image, read_mask
-    from medscale.report import HtmlReport, overlay_thumbnail
+    from medscale.report import build_report
 
     run_dir = Path(run_dir)
-    catalog_path = run_dir / "catalog.parquet"
-    manifest = pd.read_csv(run_dir / "manifest.csv")
-    thumbnails: list[tuple[str, str]] = []
-    for row in manifest.head(8).itertuples():
-        image = read_image(row.image)
-        mask = read_mask(row.mask, reference=image)
-        thumbnails.append(
-            (
-                overlay_thumbnail(image, mask, window=(-1000, 400)),
-                f"{row.case_id} (label {row.label})",
-            )
-        )
-    report = HtmlReport("medscale demo: synthetic CT cohort")
-    report.add_text(
-        f"{len(manifest)} synthetic CT cases with ground-truth lesion masks, written as DICOM "
-        "series with RTSTRUCT, indexed into a Parquet catalog, de-identified and verified, "
-        "measured with the batch engine, learned by a patient-grouped cross-validated model "
-        "and triaged.",
-        note=True,
+    return build_report(
+        run_dir,
+        run_dir / "report.html",
+        title="medscale demo: synthetic CT cohort",
+        timings=timings,
     )
-    report.add_heading("Cohort")
-    report.add_table(manifest.groupby(["site", "label"]).size().rename("cases").reset_index())
-    report.add_heading("Images and lesion masks (read back from DICOM + RTSTRUCT)")
-    report.add_figures(thumbnails)
-    report.add_heading("Catalog")
-    report.add_table(
-        query(
-            catalog_path,
-            "SELECT modality, manufacturer, manufacturer_model_name AS model, "
-            "COUNT(DISTINCT study_instance_uid) AS studies, "
-            "COUNT(DISTINCT series_instance_uid) AS series, COUNT(*) AS instances "
-            "FROM instances GROUP BY ALL ORDER BY instances DESC",
-        )
-    )
-    report.add_figure(_scanner_use_figure(catalog_path), "Studies per scanner and week")
-    utilisation_path = run_dir / "utilisation.json"
-    if utilisation_path.exists():
-        found = json.loads(utilisation_path.read_text())
-        report.add_heading("Scanner utilisation")
-        report.add_table(pd.DataFrame(found["scanners"]).drop(columns=["device_serial_number"]))
-    features_path = run_dir / "run" / "features.parquet"
-    if features_path.exists():
-        features = pd.read_parquet(features_path)
-        report.add_heading("Radiomics features (IBSI, selection)")
-        shown = [
-            c
-            for c in features.columns
-            if c.startswith(("morph_volume", "morph_sphericity", "stat_mean", "cm_contrast_3D_avg"))
-        ]
-        report.add_table(features.groupby("label")[shown].median().reset_index())
-    card_path = run_dir / "model" / "model.json"
-    if card_path.exists():
-        card = json.loads(card_path.read_text())
-        report.add_heading(f"Model ({card['model']}, cross-validated by patient)")
-        report.add_table(
-            pd.DataFrame([{"metric": name, **values} for name, values in card["metrics"].items()])
-        )
-    triage_path = run_dir / "triage.json"
-    if triage_path.exists():
-        summary = json.loads(triage_path.read_text())
-        report.add_heading("Triage")
-        if summary.get("workload"):
-            w = summary["workload"]
-            report.add_text(
-                f"At sensitivity {100 * w['sensitivity']:g} %, {100 * w['saved']:.1f} % of the "
-                f"studies (95 % CI {100 * w['ci_low']:.1f}-{100 * w['ci_high']:.1f} %) can be "
-                "deprioritised."
-            )
-            report.add_table(
-                pd.DataFrame(summary["queue"]["policies"].values()).drop(columns=["n_studies"])
-            )
-        else:
-            report.add_text(summary.get("missing", "no workload"), note=True)
-    if timings:
-        report.add_heading("Timings")
-        report.add_table(pd.DataFrame({"step": list(timings), "seconds": list(timings.values())}))
-    return report.write(run_dir / "report.html")
-
-
-def _scanner_use_figure(catalog_path: Path) -> object:
-    """A bar chart of studies per scanner (station) and ISO week, from the catalog."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from medscale.catalog import query
-
-    weekly = query(
-        catalog_path,
-        "SELECT station_name AS scanner, strftime(acquisition_datetime, '%G-W%V') AS week, "
-        "COUNT(DISTINCT study_instance_uid) AS studies FROM instances "
-        "WHERE acquisition_datetime IS NOT NULL GROUP BY ALL ORDER BY week",
-    )
-    table = weekly.pivot_table(index="week", columns="scanner", values="studies", fill_value=0)
-    figure, axes = plt.subplots(figsize=(7, 3))
-    table.plot.bar(stacked=True, ax=axes, width=0.8)
-    axes.set_xlabel("ISO week")
-    axes.set_ylabel("studies")
-    axes.legend(title="scanner", fontsize="small", frameon=False)
-    figure.tight_layout()
-    return figure

@@ -16,6 +16,7 @@ The manifest has the columns ``case_id, image, mask, label, patient_id, site, mo
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import logging
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -109,8 +110,33 @@ def _write_case(case: SyntheticCase, folder: Path, fmt: str) -> tuple[Path, Path
             write_dicom_image(case.image, folder / "image.dcm", header=case.header),
             write_image(case.mask.astype(np.uint8), folder / "mask.nii.gz"),
         )
-    files = write_dicom_series(case.image, folder / "image", header=case.header)
+    files = write_dicom_series(
+        case.image,
+        folder / "image",
+        header=case.header,
+        per_slice=_slice_times(case.header, case.image.shape[0]),
+    )
     return folder / "image", write_rtstruct(case.mask, files, folder / "rtstruct.dcm")
+
+
+def _slice_times(header: dict, n_slices: int) -> dict[str, list[str]]:
+    """Per-slice ``AcquisitionDateTime``, evenly over the header's ``AcquisitionDuration``.
+
+    A scan takes minutes, and the catalog's scanner busy time is the span from a study's
+    first to its last acquisition: slices that all carried the same instant would make every
+    study last zero minutes.
+    """
+    start, seconds = header.get("AcquisitionDateTime"), header.get("AcquisitionDuration")
+    if not start or not seconds or n_slices < 2:
+        return {}
+    first = dt.datetime.strptime(str(start), "%Y%m%d%H%M%S")
+    step = float(seconds) / (n_slices - 1)
+    return {
+        "AcquisitionDateTime": [
+            (first + dt.timedelta(seconds=round(k * step))).strftime("%Y%m%d%H%M%S")
+            for k in range(n_slices)
+        ]
+    }
 
 
 def write_cohort(

@@ -269,6 +269,8 @@ def header_facts(
     site = SITES[identity.site_index]
     scanners = site.ct_scanners if modality == "CT" else site.xray_scanners
     scanner = scanners[int(study_rng.integers(0, len(scanners)))]
+    # drawn last, so the draws above (and every earlier cohort) are unchanged
+    scan_seconds = float(study_rng.integers(3 * 60, 15 * 60)) if modality == "CT" else 0.0
     age_years = (day - birth).days // 365
     from pydicom.uid import generate_uid
 
@@ -289,6 +291,7 @@ def header_facts(
         "SeriesDate": day.strftime("%Y%m%d"),
         "SeriesTime": start.strftime("%H%M%S"),
         "AcquisitionDateTime": acquired.strftime("%Y%m%d%H%M%S"),
+        **({"AcquisitionDuration": scan_seconds} if scan_seconds else {}),
         "AccessionNumber": f"ACC{seed % 100:02d}{index:07d}",
         "StudyID": f"{index % 100000:05d}",
         "Manufacturer": scanner.manufacturer,

@@ -143,6 +143,7 @@ def write_dicom_series(
     *,
     header: Mapping[str, object] | None = None,
     uids: Mapping[str, str] | None = None,
+    per_slice: Mapping[str, Sequence[object]] | None = None,
 ) -> list[Path]:
     """Write a 3-D image as a DICOM series, one file per slice (``slice_0000.dcm``, ...).
 
@@ -160,6 +161,9 @@ def write_dicom_series(
         ``StudyInstanceUID``, ``SeriesInstanceUID``, ``FrameOfReferenceUID``; missing ones come
         from `header`, else are derived from the content. SOP instance UIDs derive from the
         series UID and the slice number.
+    per_slice : mapping of DICOM keyword to a sequence, optional
+        Values that differ from slice to slice (e.g. ``AcquisitionDateTime``), one per slice in
+        array z order; they override `header`.
 
     Returns
     -------
@@ -179,6 +183,12 @@ def write_dicom_series(
             "use write_dicom_image for a single radiograph"
         )
     header["Modality"] = modality
+    per_slice = dict(per_slice or {})
+    for keyword, values in per_slice.items():
+        if len(values) != image.shape[0]:
+            raise ConfigError(
+                f"per_slice {keyword}: {len(values)} values for {image.shape[0]} slices"
+            )
     resolved = _resolve_uids(image, header, uids)
     stored, slope, intercept = _quantise(image.array, modality)
     direction = image.direction_matrix
@@ -208,6 +218,8 @@ def write_dicom_series(
         if modality == "CT":
             ds.RescaleType = "HU"
             ds.KVP = header.get("KVP", 120)
+        for keyword, values in per_slice.items():
+            setattr(ds, keyword, values[k])
         _set_pixels(ds, stored[k], slope, intercept)
         paths.append(_save(ds, folder / f"slice_{k:04d}.dcm"))
     log.debug("wrote %d slices to %s", len(paths), folder)

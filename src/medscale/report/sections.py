@@ -67,8 +67,16 @@ class Missing(Exception):
     """A section's input is absent or unusable; the message says what and how to make it."""
 
 
-def build_report(run_dir: str | Path, out: str | Path, *, title: str | None = None) -> Path:
+def build_report(
+    run_dir: str | Path,
+    out: str | Path,
+    *,
+    title: str | None = None,
+    timings: dict[str, float] | None = None,
+) -> Path:
     """Write the HTML report of `run_dir` to `out`; return its path.
+
+    `timings` (step name to seconds), when given, is shown as a last section.
 
     Raises
     ------
@@ -99,6 +107,13 @@ def build_report(run_dir: str | Path, out: str | Path, *, title: str | None = No
             log.warning("report section %s: %s", anchor, err, exc_info=log.isEnabledFor(10))
             kind = "" if isinstance(err, MedscaleError) else f"{type(err).__name__}: "
             report.add_missing(f"this section could not be built: {kind}{err}")
+    if timings:
+        report.add_heading("Timings", anchor="timings")
+        report.add_table(
+            pd.DataFrame(
+                {"step": list(timings), "seconds": [round(t, 2) for t in timings.values()]}
+            )
+        )
     return report.write(out)
 
 
