@@ -33,6 +33,26 @@ from medscale.cli import options
 @click.option("--features", "features_glob", default=None, help="Only features matching GLOB.")
 @click.option("--folds", default=5, show_default=True, type=click.IntRange(min=2))
 @click.option("--seed", default=0, show_default=True, type=int)
+@click.option(
+    "--test",
+    "test_table",
+    default=None,
+    type=click.Path(exists=True),
+    help="A held-out test TABLE, scored once (no patient may be in both).",
+)
+@click.option(
+    "--test-split",
+    default=None,
+    metavar="COL",
+    help="Hold out the rows whose COL is 'test' (or 1 / true) as the test set.",
+)
+@click.option(
+    "--select",
+    "selection",
+    default="",
+    metavar="STEPS",
+    help="Feature selection inside each fold: correlation, lasso (comma-separated).",
+)
 @options.json_output
 def command(
     table: str,
@@ -45,16 +65,25 @@ def command(
     features_glob: str | None,
     folds: int,
     seed: int,
+    test_table: str | None,
+    test_split: str | None,
+    selection: str,
     as_json: bool,
 ) -> None:
     """Cross-validate a model by patient (metrics with 95 % CIs), fit it on all cases, save it."""
     import json
 
     from medscale.cli.metrics_output import json_safe
-    from medscale.models import format_metrics, read_table, save_model, train
+    from medscale.models import format_metrics, read_table, save_model, split_test, train
 
+    if test_table and test_split:
+        raise click.UsageError("give --test or --test-split, not both")
+    data = read_table(table)
+    test = read_table(test_table) if test_table else None
+    if test_split:
+        data, test = split_test(data, test_split)
     model = train(
-        read_table(table),
+        data,
         target=target,
         model=model_name,
         group=group,
@@ -63,6 +92,8 @@ def command(
         features=features_glob,
         n_splits=folds,
         seed=seed,
+        test=test,
+        selection=[step.strip() for step in selection.split(",") if step.strip()],
     )
     save_model(model, out)
     card = model.card
@@ -77,6 +108,7 @@ def command(
                         "classes": card.classes,
                         "metrics": card.metrics,
                         "auto": card.notes.get("auto"),
+                        "test_metrics": card.notes.get("test_metrics"),
                     }
                 )
             )
@@ -96,4 +128,7 @@ def command(
             + ", ".join(f"{name} {score:.3f}" for name, score in ranked)
             + f"; outer folds chose {', '.join(auto['outer_fold_winners'])})"
         )
-    click.echo(f"model saved to {out}")
+    if "test_metrics" in card.notes:
+        click.echo(f"held-out test set, {card.notes['n_test_cases']} cases (scored once):")
+        click.echo(format_metrics(card.notes["test_metrics"]))
+    click.echo(f"model saved to {out} (with cv_predictions.parquet)")
