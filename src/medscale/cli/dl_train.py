@@ -20,19 +20,21 @@ _TRAINING_OPTIONS = (
     click.option(
         "--epochs",
         type=click.IntRange(min=1),
-        default=30,
-        show_default=True,
-        help="cnn: most training epochs (early stopping may end sooner).",
+        default=None,
+        help="Networks: most training epochs (default cnn 30, with early stopping; unet 18).",
     ),
     click.option(
-        "--batch-size", type=click.IntRange(min=1), default=32, show_default=True, help="cnn."
+        "--batch-size",
+        type=click.IntRange(min=1),
+        default=None,
+        help="Networks: images (cnn, default 32) or slices (unet, default 16) per step.",
     ),
     click.option(
         "--device",
         type=click.Choice(["auto", "cpu", "cuda"]),
         default="auto",
         show_default=True,
-        help="cnn: auto uses a CUDA GPU when there is one.",
+        help="Networks: auto uses a CUDA GPU when there is one.",
     ),
     options.resume,
 )
@@ -56,8 +58,8 @@ def train_cnn_command(
     group: str | None,
     out: str,
     seed: int,
-    epochs: int,
-    batch_size: int,
+    epochs: int | None,
+    batch_size: int | None,
     device: str,
     resume: bool,
     as_json: bool,
@@ -72,7 +74,13 @@ def train_cnn_command(
     from medscale.cli.metrics_output import json_safe
     from medscale.models import format_metrics, read_table
 
-    config = CnnConfig(epochs=epochs, batch_size=batch_size, seed=seed, device=device)
+    defaults = CnnConfig()
+    config = CnnConfig(
+        epochs=epochs or defaults.epochs,
+        batch_size=batch_size or defaults.batch_size,
+        seed=seed,
+        device=device,
+    )
     table = read_table(manifest)
     if sys.stderr.isatty() and not as_json:
         model = _train_with_bar(

@@ -38,9 +38,26 @@ from medscale.cli.dl_train import training_options
 @click.option("--features", "features_glob", default=None, help="Only features matching GLOB.")
 @click.option("--folds", default=5, show_default=True, type=click.IntRange(min=2))
 @click.option("--seed", default=0, show_default=True, type=int)
-@click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda (networks).")
-@click.option("--epochs", default=18, show_default=True, type=click.IntRange(min=1))
-@click.option("--resume", is_flag=True, help="Continue a cut training from MODEL's checkpoint.")
+@click.option(
+    "--test",
+    "test_table",
+    default=None,
+    type=click.Path(exists=True),
+    help="A held-out test TABLE, scored once (no patient may be in both).",
+)
+@click.option(
+    "--test-split",
+    default=None,
+    metavar="COL",
+    help="Hold out the rows whose COL is 'test' (or 1 / true) as the test set.",
+)
+@click.option(
+    "--select",
+    "selection",
+    default="",
+    metavar="STEPS",
+    help="Feature selection inside each fold: correlation, lasso (comma-separated).",
+)
 @options.json_output
 @training_options
 def command(
@@ -54,9 +71,9 @@ def command(
     features_glob: str | None,
     folds: int,
     seed: int,
-    device: str,
-    epochs: int,
-    resume: bool,
+    test_table: str | None,
+    test_split: str | None,
+    selection: str,
     as_json: bool,
     **dl: Any,
 ) -> None:
@@ -72,15 +89,21 @@ def command(
         return
 
     from medscale.cli.metrics_output import json_safe
-    from medscale.models import format_metrics, read_table, save_model, train
+    from medscale.models import format_metrics, read_table, save_model, split_test, train
 
     if task == "segmentation" or model_name == "unet":
-        _train_unet(table, model_name, task, out, device, epochs, resume, seed, as_json)
+        _train_unet(table, model_name, task, out, seed, as_json, **dl)
         return
     if target is None:
         raise click.UsageError("--target is required (except for --task segmentation)")
+    if test_table and test_split:
+        raise click.UsageError("give --test or --test-split, not both")
+    data = read_table(table)
+    test = read_table(test_table) if test_table else None
+    if test_split:
+        data, test = split_test(data, test_split)
     model = train(
-        read_table(table),
+        data,
         target=target,
         model=model_name,
         group=group,
@@ -89,6 +112,8 @@ def command(
         features=features_glob,
         n_splits=folds,
         seed=seed,
+        test=test,
+        selection=[step.strip() for step in selection.split(",") if step.strip()],
     )
     save_model(model, out)
     card = model.card
@@ -103,6 +128,7 @@ def command(
                         "classes": card.classes,
                         "metrics": card.metrics,
                         "auto": card.notes.get("auto"),
+                        "test_metrics": card.notes.get("test_metrics"),
                     }
                 )
             )
@@ -122,7 +148,10 @@ def command(
             + ", ".join(f"{name} {score:.3f}" for name, score in ranked)
             + f"; outer folds chose {', '.join(auto['outer_fold_winners'])})"
         )
-    click.echo(f"model saved to {out}")
+    if "test_metrics" in card.notes:
+        click.echo(f"held-out test set, {card.notes['n_test_cases']} cases (scored once):")
+        click.echo(format_metrics(card.notes["test_metrics"]))
+    click.echo(f"model saved to {out} (with cv_predictions.parquet)")
 
 
 def _train_unet(
@@ -130,11 +159,13 @@ def _train_unet(
     model_name: str,
     task: str | None,
     out: str,
-    device: str,
-    epochs: int,
-    resume: bool,
     seed: int,
     as_json: bool,
+    *,
+    epochs: int | None,
+    batch_size: int | None,
+    device: str,
+    resume: bool,
 ) -> None:
     import json
 
@@ -146,8 +177,11 @@ def _train_unet(
     def progress(done: int, total: int, loss: float, seconds: float) -> None:
         click.echo(f"unet epoch {done}/{total}: loss {loss:.4f} ({seconds:.0f} s)", err=True)
 
+    sizes = {"epochs": epochs} if epochs else {}
+    if batch_size:
+        sizes["batch_size"] = batch_size
     model = train_from_manifest(
-        manifest, out, epochs=epochs, device=device, resume=resume, seed=seed, on_epoch=progress
+        manifest, out, device=device, resume=resume, seed=seed, on_epoch=progress, **sizes
     )
     record = model.record
     if as_json:

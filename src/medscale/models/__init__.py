@@ -7,7 +7,7 @@ from medscale.models.metrics import classification_metrics, format_metrics, regr
 from medscale.models.persistence import ModelCard, SavedModel, load_model, save_model
 from medscale.models.pipelines import build_pipeline, model_names
 from medscale.models.table import Task, infer_task, read_table, select_features
-from medscale.models.training import evaluate, predict, train
+from medscale.models.training import evaluate, predict, split_test, train
 from medscale.models.validation import check_disjoint, grouped_folds
 
 __all__ = [
@@ -28,5 +28,6 @@ __all__ = [
     "regression_metrics",
     "save_model",
     "select_features",
+    "split_test",
     "train",
 ]

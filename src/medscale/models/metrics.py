@@ -2,7 +2,12 @@
 
 Classification: ROC AUC (one-vs-rest macro for more than two classes), balanced accuracy,
 sensitivity and specificity at a threshold (binary), Brier score (binary: mean of
-(p - y)²; multi-class: mean over cases of the sum over classes). Regression: MAE, RMSE, R².
+(p - y)²; multi-class: mean over cases of the sum over classes), and calibration: the
+expected calibration error ``ece`` (10 equal-width bins of the predicted probability of the
+called class; the case-weighted mean of |accuracy - mean probability| per bin) and, for two
+classes, the calibration slope and intercept (Cox: the logistic regression of the outcome on
+logit(p); a calibrated model has slope 1, intercept 0; slope < 1 means over-confident
+predictions). Regression: MAE, RMSE, R².
 Each metric is ``{"value": v, "ci_low": a, "ci_high": b}``: the percentile interval of the
 metric over `n_boot` resamples of the cases with replacement (a fixed seed reproduces it);
 resamples where the metric is undefined (one class only) are skipped.
@@ -14,6 +19,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
+from scipy.special import expit
 from sklearn.metrics import (
     balanced_accuracy_score,
     mean_absolute_error,
@@ -40,8 +46,12 @@ def bootstrap(
     `score` takes an index array into the cases and returns the metric on those cases. With
     `groups` (one patient id per case) whole patients are resampled (a cluster bootstrap): a
     patient's cases are correlated, and resampling them one by one makes the interval too narrow.
+    A metric undefined on all cases (`score` raises ValueError) is NaN, and so is its interval.
     """
-    value = float(score(np.arange(n_cases)))
+    try:
+        value = float(score(np.arange(n_cases)))
+    except ValueError:  # undefined on these cases (e.g. a calibration fit under separation)
+        return {"value": float("nan"), "ci_low": float("nan"), "ci_high": float("nan")}
     rng = np.random.default_rng(seed)
     if groups is None:
         members = [np.array([i]) for i in range(n_cases)]
@@ -121,14 +131,76 @@ def classification_metrics(
             return float(np.mean((proba[idx, 1] - y[idx]) ** 2))
         return float(np.mean(np.sum((proba[idx] - onehot[idx]) ** 2, axis=1)))
 
-    scores: dict[str, Score] = {"auc": auc, "balanced_accuracy": balanced, "brier": brier}
+    top = proba.max(axis=1)
+    hit = (proba.argmax(axis=1) == y).astype(float)
+    scores: dict[str, Score] = {
+        "auc": auc,
+        "balanced_accuracy": balanced,
+        "brier": brier,
+        "ece": lambda idx: expected_calibration_error(top[idx], hit[idx]),
+    }
     if binary:
         scores["sensitivity"] = lambda idx: _rate(called[idx], y[idx], 1)
         scores["specificity"] = lambda idx: _rate(called[idx], y[idx], 0)
+        scores["calibration_slope"] = lambda idx: calibration_fit(proba[idx, 1], y[idx])[1]
+        scores["calibration_intercept"] = lambda idx: calibration_fit(proba[idx, 1], y[idx])[0]
     return {
         name: bootstrap(score, len(y), groups=groups, n_boot=n_boot, seed=seed)
         for name, score in scores.items()
     }
+
+
+def expected_calibration_error(
+    confidence: NDArray[np.float64], correct: NDArray[np.float64], n_bins: int = 10
+) -> float:
+    """Binned ECE: sum over equal-width bins of (cases in bin / n) · |accuracy - confidence|."""
+    bins = np.minimum((confidence * n_bins).astype(int), n_bins - 1)
+    total = 0.0
+    for k in np.unique(bins):
+        members = bins == k
+        total += members.mean() * abs(correct[members].mean() - confidence[members].mean())
+    return float(total)
+
+
+def calibration_fit(
+    probability: NDArray[np.float64], outcome: NDArray[np.int64]
+) -> tuple[float, float]:
+    """(intercept, slope) of the logistic regression of `outcome` on logit(`probability`).
+
+    Damped Newton-Raphson on two parameters; probabilities are clipped to [1e-6, 1 - 1e-6]. Raises
+    ValueError when the outcome has one class or the fit does not converge (separation).
+    """
+    if len(np.unique(outcome)) < 2:
+        raise ValueError("one class")
+    p = np.clip(probability, 1e-6, 1 - 1e-6)
+    design = np.column_stack([np.ones(len(p)), np.log(p / (1 - p))])
+    beta = np.array([0.0, 1.0])
+
+    def loglik(coef: NDArray[np.float64]) -> float:
+        eta = design @ coef
+        return float(np.sum(outcome * eta - np.logaddexp(0.0, eta)))
+
+    current = loglik(beta)
+    for _ in range(100):
+        fitted = expit(design @ beta)
+        weight = fitted * (1 - fitted)
+        hessian = design.T @ (design * weight[:, None])
+        try:
+            step = np.linalg.solve(hessian, design.T @ (outcome - fitted))
+        except np.linalg.LinAlgError as err:
+            raise ValueError("singular calibration fit") from err
+        for _ in range(40):  # damped Newton: halve the step until the likelihood improves
+            candidate = beta + step
+            value = loglik(candidate)
+            if np.isfinite(value) and value >= current - 1e-12:
+                break
+            step = step / 2
+        beta, current = candidate, value
+        if not np.all(np.isfinite(beta)) or np.abs(beta).max() > 1e3:
+            raise ValueError("calibration fit does not converge")
+        if np.abs(step).max() < 1e-8:
+            return float(beta[0]), float(beta[1])
+    raise ValueError("calibration fit does not converge")
 
 
 def _rate(called: NDArray[np.int64], truth: NDArray[np.int64], positive: int) -> float:

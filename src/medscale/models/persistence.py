@@ -2,9 +2,13 @@
 
 ``MODEL/pipeline.skops`` holds the fitted pipeline in skops' trusted-types format, which
 rebuilds objects from a declared schema and runs no code on load (unlike pickle); loading trusts
-only scikit-learn, NumPy and SciPy types and refuses anything else. ``MODEL/model.json`` holds
+only scikit-learn, NumPy and SciPy types (and medscale's own selection steps) and refuses
+anything else. ``MODEL/model.json`` holds
 the features (in order), the task, the classes, the settings, the medscale and scikit-learn
-versions and the cross-validated metrics.
+versions and the cross-validated metrics. ``MODEL/cv_predictions.parquet`` holds the
+out-of-fold predictions of the cross-validation (``case_id``, ``label``, ``probability`` or
+``probability_<class>``, ``prediction``, ``fold``, and the group column when there was one);
+``MODEL/test_predictions.parquet`` the predictions of a held-out test set when one was given.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import sklearn
 import skops.io as sio
 from sklearn.pipeline import Pipeline
@@ -25,7 +30,16 @@ from medscale.errors import MedscaleWarning, ModelError
 FORMAT_VERSION = 1
 PIPELINE_FILE = "pipeline.skops"
 CARD_FILE = "model.json"
-TRUSTED_PREFIXES = ("sklearn.", "numpy.", "scipy.", "builtins.", "collections.")
+CV_PREDICTIONS_FILE = "cv_predictions.parquet"
+TEST_PREDICTIONS_FILE = "test_predictions.parquet"
+TRUSTED_PREFIXES = (
+    "sklearn.",
+    "numpy.",
+    "scipy.",
+    "builtins.",
+    "collections.",
+    "medscale.models.selectors.",  # our selection steps: plain attributes, no code on load
+)
 
 
 @dataclass(frozen=True)
@@ -48,10 +62,12 @@ class ModelCard:
 
 @dataclass(frozen=True)
 class SavedModel:
-    """A fitted pipeline with its card."""
+    """A fitted pipeline with its card (and, after training, its CV / test predictions)."""
 
     pipeline: Pipeline
     card: ModelCard
+    cv_predictions: pd.DataFrame | None = None
+    test_predictions: pd.DataFrame | None = None
 
 
 def save_model(model: SavedModel, folder: str | Path) -> Path:
@@ -59,6 +75,14 @@ def save_model(model: SavedModel, folder: str | Path) -> Path:
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     sio.dump(model.pipeline, folder / PIPELINE_FILE)
+    for table, name in (
+        (model.cv_predictions, CV_PREDICTIONS_FILE),
+        (model.test_predictions, TEST_PREDICTIONS_FILE),
+    ):
+        if table is not None:
+            table.to_parquet(folder / name, index=False)
+        elif (folder / name).exists():  # a stale table of an earlier model in this folder
+            (folder / name).unlink()
     (folder / CARD_FILE).write_text(
         json.dumps(asdict(model.card), indent=2) + "\n", encoding="utf-8"
     )

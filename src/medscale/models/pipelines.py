@@ -1,14 +1,15 @@
 """The model zoo: a scikit-learn pipeline per model name and task.
 
 Every pipeline is imputation (median, NaN counted by the caller) → scaling → a variance filter
-(drops constant features) → the estimator. ``polynomial`` chooses its degree (1-3) by an inner
+(drops constant features) → optional selection steps (correlation filter, LASSO) → the
+estimator. ``polynomial`` chooses its degree (1-3) by an inner
 cross-validation on the training data only. The table of names is declared once here; a new
 model is one more entry.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from sklearn.base import BaseEstimator
 from sklearn.calibration import CalibratedClassifierCV
@@ -29,6 +30,7 @@ from sklearn.svm import SVC, SVR
 from sklearn.tree import DecisionTreeClassifier
 
 from medscale.errors import ConfigError
+from medscale.models.selectors import selection_steps
 from medscale.models.table import Task
 
 Factory = Callable[[int], BaseEstimator]
@@ -80,8 +82,13 @@ def model_names(task: Task) -> list[str]:
     return list(ESTIMATORS[task])
 
 
-def build_pipeline(name: str, task: Task, *, seed: int = 0) -> Pipeline:
-    """An unfitted pipeline: impute → scale → variance filter → estimator `name`.
+def build_pipeline(
+    name: str, task: Task, *, seed: int = 0, selection: Sequence[str] = ()
+) -> Pipeline:
+    """An unfitted pipeline: impute → scale → variance filter → [selection] → estimator `name`.
+
+    `selection` names feature-selection steps of `medscale.models.selectors` (``correlation``,
+    ``lasso``), applied in that order.
 
     Raises
     ------
@@ -97,6 +104,7 @@ def build_pipeline(name: str, task: Task, *, seed: int = 0) -> Pipeline:
             ("impute", SimpleImputer(strategy="median", keep_empty_features=True)),
             ("scale", StandardScaler()),
             ("variance", VarianceThreshold(0.0)),
+            *selection_steps(tuple(selection), task, seed),
             ("model", ESTIMATORS[task][name](seed)),
         ]
     )

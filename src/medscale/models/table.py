@@ -19,6 +19,7 @@ from medscale.errors import ModelError
 
 PATH_COLUMNS = ("image", "mask")
 ID_COLUMN = "case_id"
+LABEL_COLUMN = "label"
 
 
 class Task(StrEnum):

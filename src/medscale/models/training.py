@@ -9,6 +9,8 @@ features; :func:`evaluate` scores a predictions table (DESIGN.md columns).
 from __future__ import annotations
 
 import logging
+import warnings
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -16,12 +18,19 @@ import pandas as pd
 from numpy.typing import NDArray
 from sklearn.pipeline import Pipeline
 
-from medscale.errors import ModelError
+from medscale.errors import MedscaleWarning, ModelError
 from medscale.models.metrics import Metric, classification_metrics, regression_metrics
 from medscale.models.persistence import ModelCard, SavedModel
 from medscale.models.pipelines import build_pipeline
 from medscale.models.selection import AUTO, Choice, choose_model
-from medscale.models.table import ID_COLUMN, Task, check_target, infer_task, select_features
+from medscale.models.table import (
+    ID_COLUMN,
+    LABEL_COLUMN,
+    Task,
+    check_target,
+    infer_task,
+    select_features,
+)
 from medscale.models.validation import grouped_folds
 
 logger = logging.getLogger(__name__)
@@ -39,6 +48,8 @@ def train(
     n_splits: int = 5,
     seed: int = 0,
     n_boot: int = 1000,
+    test: pd.DataFrame | None = None,
+    selection: Sequence[str] = (),
 ) -> SavedModel:
     """Cross-validate `model` on `table` by patient, then fit it on all cases.
 
@@ -60,11 +71,32 @@ def train(
         Inferred from the target's type when not given.
     features : str, optional
         A glob narrowing the feature columns.
+    test : DataFrame, optional
+        A held-out test set (same columns): scored once by the final model, never used for
+        fitting or choosing; its metrics go to ``card.notes["test_metrics"]`` and its
+        predictions to ``SavedModel.test_predictions``. A patient (`group`) or case id in both
+        `table` and `test` is refused.
+    selection : sequence of str
+        Feature-selection steps inside the pipeline (``correlation``, ``lasso``), fitted on the
+        training cases of each fold only.
+
+    Returns
+    -------
+    SavedModel
+        With ``cv_predictions``: the out-of-fold prediction of every case (``fold`` = the
+        outer fold that held it out) and the group column when there is one.
 
     Raises
     ------
     ModelError
-        Bad target, missing group column, too few cases per class or group.
+        Bad target, missing group column, too few cases per class or group, a patient in both
+        the training and the test table.
+
+    Warns
+    -----
+    MedscaleWarning
+        A numeric ``label`` column would be used as a feature while `target` is another column
+        (it is usually the outcome, so the model would learn from the answer).
     """
     for name, role in ((group, "group"), (site, "site")):
         if name is not None and name not in table.columns:
@@ -78,6 +110,17 @@ def train(
     )
     y = check_target(table, target, resolved)
     columns = select_features(table, exclude=(target, group, site), pattern=features)
+    if target != LABEL_COLUMN and LABEL_COLUMN in columns:
+        warnings.warn(
+            f"the {LABEL_COLUMN!r} column is used as a feature while the target is {target!r}: "
+            "if it is an outcome, the model learns from the answer; drop it or narrow the "
+            "features with --features",
+            MedscaleWarning,
+            stacklevel=2,
+        )
+    selection = tuple(selection)
+    if test is not None:
+        check_test_split(table, test, group)
     x = table[columns].to_numpy(dtype=float)
     n_missing = int(np.isnan(x).sum())
     if n_missing:
@@ -104,14 +147,19 @@ def train(
                 None if group_values is None else group_values[idx],
                 resolved,
                 seed=seed,
+                selection=selection,
             )
             choices.append(choice)
             name = choice.winner
-        return build_pipeline(name, resolved, seed=seed).fit(x[idx], y_fit[idx])
+        pipeline = build_pipeline(name, resolved, seed=seed, selection=selection)
+        return pipeline.fit(x[idx], y_fit[idx])
 
-    if model != AUTO:
-        build_pipeline(model, resolved, seed=seed)  # an unknown name fails before any fit
+    if model != AUTO:  # an unknown model or selection name fails before any fit
+        build_pipeline(model, resolved, seed=seed, selection=selection)
     metrics: dict[str, Metric]
+    fold_of = np.zeros(len(y), dtype=np.int64)
+    for k, (_, test_idx) in enumerate(folds):
+        fold_of[test_idx] = k
     if classes is not None:
         oof = np.zeros((len(y), len(classes)))
         for train_idx, test_idx in folds:
@@ -120,13 +168,20 @@ def train(
         metrics = classification_metrics(
             y.to_numpy(), oof, classes, groups=groups, n_boot=n_boot, seed=seed
         )
+        outputs: NDArray[np.float64] = oof
     else:
-        oof_values = np.zeros(len(y))
+        outputs = np.zeros(len(y))
         for train_idx, test_idx in folds:
-            oof_values[test_idx] = fit(train_idx).predict(x[test_idx])
-        metrics = regression_metrics(y_fit, oof_values, groups=groups, n_boot=n_boot, seed=seed)
+            outputs[test_idx] = fit(train_idx).predict(x[test_idx])
+        metrics = regression_metrics(y_fit, outputs, groups=groups, n_boot=n_boot, seed=seed)
+    cv_predictions = _prediction_frame(table, outputs, classes, target)
+    cv_predictions["fold"] = fold_of
+    if group is not None:
+        cv_predictions[group] = table[group].to_numpy()
     final = fit(np.arange(len(y)))
     notes: dict[str, Any] = {"n_missing_feature_values": n_missing}
+    if site is not None:
+        notes["sites"] = sorted(map(str, pd.unique(table[site].dropna())))
     if model == AUTO:
         notes["auto"] = {
             "winner": choices[-1].winner,
@@ -153,12 +208,123 @@ def train(
             "seed": seed,
             "features_glob": features,
             "n_boot": n_boot,
+            "selection": list(selection),
         },
         metrics=metrics,
         n_cases=len(y),
         notes=notes,
     )
-    return SavedModel(pipeline=final, card=card)
+    saved = SavedModel(pipeline=final, card=card, cv_predictions=cv_predictions)
+    if test is None:
+        return saved
+    test_predictions = predict(saved, test)
+    if LABEL_COLUMN not in test_predictions:
+        raise ModelError(f"the test table has no target column {target!r}; cannot score it")
+    test_groups = test[group].to_numpy() if group is not None else None
+    notes["test_metrics"] = _score(test_predictions, classes, test_groups, n_boot, seed)
+    notes["n_test_cases"] = len(test)
+    return SavedModel(
+        pipeline=final,
+        card=card,
+        cv_predictions=cv_predictions,
+        test_predictions=test_predictions,
+    )
+
+
+def check_test_split(table: pd.DataFrame, test: pd.DataFrame, group: str | None) -> None:
+    """Refuse a held-out test set that shares a patient (`group`) or a case id with `table`.
+
+    Raises
+    ------
+    ModelError
+        Naming up to five shared patients or cases, or a test table without the group column.
+    """
+    checks = [(ID_COLUMN, "case id")]
+    if group is not None:
+        if group not in test.columns:
+            raise ModelError(f"the test table has no group column {group!r}")
+        checks.insert(0, (group, "patient"))
+    for column, what in checks:
+        if column not in table.columns or column not in test.columns:
+            continue
+        shared = set(map(str, table[column].dropna())) & set(map(str, test[column].dropna()))
+        if shared:
+            names = ", ".join(sorted(shared)[:5])
+            raise ModelError(
+                f"{len(shared)} {what}(s) in both the training and the test data ({names}): "
+                "the test score would leak; split by patient"
+            )
+
+
+def split_test(table: pd.DataFrame, column: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(training rows, test rows) of `table` by `column`: test rows hold ``test`` (any case) or
+    a true boolean / 1; every other value is training.
+
+    Raises
+    ------
+    ModelError
+        The column is missing, or one of the parts is empty.
+    """
+    if column not in table.columns:
+        raise ModelError(f"test-split column {column!r} is not in the table")
+    values = table[column]
+    if pd.api.types.is_bool_dtype(values) or pd.api.types.is_numeric_dtype(values):
+        is_test = values.fillna(0).astype(float).to_numpy() == 1
+    else:
+        is_test = values.astype(str).str.strip().str.lower().to_numpy() == "test"
+    if is_test.all() or not is_test.any():
+        raise ModelError(
+            f"test-split column {column!r} puts {int(is_test.sum())} of {len(table)} cases in "
+            "the test set; mark the held-out cases 'test' (or 1 / true) and the others anything "
+            "else"
+        )
+    keep = table.drop(columns=[column])
+    return keep[~is_test].reset_index(drop=True), keep[is_test].reset_index(drop=True)
+
+
+def _score(
+    predictions: pd.DataFrame,
+    classes: list[Any] | None,
+    groups: NDArray[np.generic] | None,
+    n_boot: int,
+    seed: int,
+) -> dict[str, Metric]:
+    """Metrics with CIs of predictions made by this model (its own classes)."""
+    labels = predictions[LABEL_COLUMN].to_numpy()
+    if classes is None:
+        return regression_metrics(
+            labels, predictions["prediction"], groups=groups, n_boot=n_boot, seed=seed
+        )
+    if "probability" in predictions:
+        p = predictions["probability"].to_numpy(dtype=float)
+        proba = np.column_stack([1 - p, p])
+    else:
+        proba = predictions[[f"probability_{c}" for c in classes]].to_numpy(dtype=float)
+    return classification_metrics(labels, proba, classes, groups=groups, n_boot=n_boot, seed=seed)
+
+
+def _prediction_frame(
+    table: pd.DataFrame,
+    outputs: NDArray[np.float64],
+    classes: list[Any] | None,
+    target: str,
+) -> pd.DataFrame:
+    """DESIGN.md prediction columns from class probabilities (or regression values)."""
+    out = pd.DataFrame(
+        {ID_COLUMN: table[ID_COLUMN].to_numpy() if ID_COLUMN in table else np.arange(len(table))}
+    )
+    if classes is not None:
+        if len(classes) == 2:
+            out["probability"] = outputs[:, 1]
+        else:
+            for k, cls in enumerate(classes):
+                out[f"probability_{cls}"] = outputs[:, k]
+        out["prediction"] = [classes[k] for k in outputs.argmax(axis=1)]
+    else:
+        out["prediction"] = outputs
+    if target in table.columns:
+        out[LABEL_COLUMN] = table[target].to_numpy()
+    return out
 
 
 def _sort_key(value: object) -> tuple[int, Any]:
@@ -180,8 +346,25 @@ def predict(model: SavedModel, table: pd.DataFrame) -> pd.DataFrame:
     ------
     ModelError
         The table lacks features the model was trained on.
+
+    Warns
+    -----
+    MedscaleWarning
+        The table's site column holds sites the model never saw in training (its features may
+        be shifted: scanner, protocol), naming them.
     """
     card = model.card
+    site = card.settings.get("site")
+    seen = card.notes.get("sites")
+    if site and seen is not None and site in table.columns:
+        unseen = sorted(set(map(str, pd.unique(table[site].dropna()))) - set(seen))
+        if unseen:
+            warnings.warn(
+                f"site(s) {', '.join(unseen[:5])} in column {site!r} were not seen in training "
+                f"(trained on {', '.join(seen[:5])}): predictions there may be shifted",
+                MedscaleWarning,
+                stacklevel=2,
+            )
     missing = [name for name in card.features if name not in table.columns]
     if missing:
         shown = ", ".join(missing[:5]) + (", ..." if len(missing) > 5 else "")
@@ -190,24 +373,13 @@ def predict(model: SavedModel, table: pd.DataFrame) -> pd.DataFrame:
             f"({shown}); extract them with the settings the model was trained with"
         )
     x = table[card.features].to_numpy(dtype=float)
-    out = pd.DataFrame(
-        {ID_COLUMN: table[ID_COLUMN].to_numpy() if ID_COLUMN in table else np.arange(len(table))}
-    )
+    outputs: NDArray[np.float64]
     if card.task == Task.CLASSIFICATION.value:
-        classes = card.classes or []
-        proba = np.zeros((len(table), len(classes)))
-        proba[:, model.pipeline.classes_] = model.pipeline.predict_proba(x)
-        if len(classes) == 2:
-            out["probability"] = proba[:, 1]
-        else:
-            for k, cls in enumerate(classes):
-                out[f"probability_{cls}"] = proba[:, k]
-        out["prediction"] = [classes[k] for k in proba.argmax(axis=1)]
+        outputs = np.zeros((len(table), len(card.classes or [])))
+        outputs[:, model.pipeline.classes_] = model.pipeline.predict_proba(x)
     else:
-        out["prediction"] = model.pipeline.predict(x)
-    if card.target in table.columns:
-        out["label"] = table[card.target].to_numpy()
-    return out
+        outputs = np.asarray(model.pipeline.predict(x), dtype=float)
+    return _prediction_frame(table, outputs, card.classes, card.target)
 
 
 def evaluate(predictions: pd.DataFrame, *, n_boot: int = 1000, seed: int = 0) -> dict[str, Metric]:
