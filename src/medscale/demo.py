@@ -33,7 +33,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from medscale.errors import InputError
@@ -210,13 +209,12 @@ def _extract_features(
 
 
 def _train(features: pd.DataFrame, model_dir: Path, *, seed: int) -> tuple[Path, dict[str, float]]:
-    """Train and save the model; write its out-of-fold predictions; return the folder and AUC.
+    """Train and save the model (with its out-of-fold predictions); return the folder and AUC.
 
-    The out-of-fold predictions repeat `medscale.models.train`'s cross-validation through the
-    public API (same folds, same pipeline, same seed), each case predicted by a model that
-    never saw its patient.
+    `medscale.models.save_model` writes ``cv_predictions.parquet``: each case predicted by the
+    cross-validation model that never saw its patient.
     """
-    from medscale.models import Task, build_pipeline, grouped_folds, save_model, train
+    from medscale.models import save_model, train
 
     model = train(
         features,
@@ -228,34 +226,7 @@ def _train(features: pd.DataFrame, model_dir: Path, *, seed: int) -> tuple[Path,
         seed=seed,
     )
     save_model(model, model_dir)
-    card = model.card
-    classes = list(card.classes or [])
-    x = features[card.features].to_numpy(dtype=float)
-    y = features["label"]
-    y_fit = np.array([classes.index(value) for value in y.tolist()])
-    folds = grouped_folds(
-        y, features["patient_id"], Task.CLASSIFICATION, n_splits=N_FOLDS, seed=seed
-    )
-    probability = np.zeros(len(features))
-    fold_of = np.zeros(len(features), dtype=int)
-    for number, (train_idx, test_idx) in enumerate(folds):
-        fitted = build_pipeline(MODEL, Task.CLASSIFICATION, seed=seed)
-        fitted.fit(x[train_idx], y_fit[train_idx])
-        proba = np.zeros((test_idx.size, len(classes)))
-        proba[:, fitted.classes_] = fitted.predict_proba(x[test_idx])
-        probability[test_idx] = proba[:, 1]
-        fold_of[test_idx] = number
-    predictions = pd.DataFrame(
-        {
-            "case_id": features["case_id"].to_numpy(),
-            "label": y.to_numpy(),
-            "probability": probability,
-            "prediction": [classes[int(p >= 0.5)] for p in probability],
-            "fold": fold_of,
-        }
-    )
-    predictions.to_parquet(model_dir / "cv_predictions.parquet", index=False)
-    return model_dir, dict(card.metrics["auc"])
+    return model_dir, dict(model.card.metrics["auc"])
 
 
 def _triage(predictions_path: Path, out_dir: Path, *, seed: int) -> dict[str, Any]:

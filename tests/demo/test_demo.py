@@ -61,11 +61,12 @@ def test_catalog_and_features_cover_every_case(demo):
 def test_out_of_fold_predictions_are_sane(demo):
     manifest = pd.read_csv(demo.out_dir / "manifest.csv")
     cv = pd.read_parquet(demo.out_dir / "model" / "cv_predictions.parquet")
-    assert list(cv.columns) == ["case_id", "label", "probability", "prediction", "fold"]
+    assert {"case_id", "label", "probability", "prediction", "fold", "patient_id"} == set(cv)
     assert sorted(cv["case_id"]) == sorted(manifest["case_id"])
     assert cv["probability"].between(0, 1).all()
     assert cv["fold"].nunique() == 5
-    folds_of_patient = cv.merge(manifest[["case_id", "patient_id"]]).groupby("patient_id")["fold"]
+    assert (cv.merge(manifest, on="case_id")["patient_id_y"] == cv["patient_id"]).all()
+    folds_of_patient = cv.groupby("patient_id")["fold"]
     assert (folds_of_patient.nunique() == 1).all()  # a patient never straddles folds
     card = json.loads((demo.out_dir / "model" / "model.json").read_text())
     assert card["n_cases"] == N_CASES
