@@ -207,3 +207,52 @@ def test_cli_text_and_repeat_days(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert "studies per weekday and hour" in out and "Mon" in out and "Sat" in out
     assert "within 30 days): 1" in out
     assert main([*args, "--repeat-days", "0"]) == 2
+
+
+def test_date_range_and_scanner_filters(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from medscale.catalog.utilisation import parse_date_range
+
+    d1, d2 = dt.datetime(2024, 3, 4, 8), dt.datetime(2024, 3, 5, 10)
+    m = dt.timedelta(minutes=1)
+    rows = [
+        _at("c1", d1, "C", "X"), _at("c1", d1 + 30 * m, "C", "X"),
+        _at("c2", d2, "C", "Y"), _at("c2", d2 + 20 * m, "C", "Y"),
+        _at("d1", d2, "D", "Z"), _at("d1", d2 + 5 * m, "D", "Z"),
+    ]  # fmt: skip
+    catalog = _write(tmp_path / "range.parquet", rows)
+    day2 = parse_date_range("20240305")
+    found = utilisation(catalog, study_dates=day2)
+    assert {(r["station_name"], r["studies"], r["busy_minutes"]) for r in found["scanners"]} == {
+        ("C", 1, 20.0), ("D", 1, 5.0)}  # fmt: skip
+    only_c = utilisation(catalog, station="C", study_dates=parse_date_range("-20240304"))
+    assert [(r["station_name"], r["busy_minutes"]) for r in only_c["scanners"]] == [("C", 30.0)]
+    assert (
+        utilisation(catalog, study_dates=parse_date_range("20240304-"))["scanners"][0]["studies"]
+        == 2
+    )
+    # a scanner with no studies in the range: one line saying what the catalog holds
+    with pytest.raises(
+        InputError,
+        match=r"scanner 'D' has no studies from 2024-03-04 to "
+        r"2024-03-04 \(its acquisitions run from 2024-03-05 to 2024-03-05\)",
+    ):
+        utilisation(catalog, station="D", study_dates=parse_date_range("20240304"))
+    with pytest.raises(
+        InputError, match=r"no scanner with station name 'Q' \(the catalog has: C, D\)"
+    ):
+        utilisation(catalog, station="Q")
+    for bad in ("2024", "20240305-20240304", "-", "20241301"):
+        with pytest.raises(ConfigError, match="study date"):
+            parse_date_range(bad)
+    args = [
+        "catalog",
+        "utilisation",
+        "--catalog",
+        str(catalog),
+        "--study-date",
+        "20240101-20240102",
+    ]
+    assert main(args) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "the catalog has no studies from 2024-01-01 to 2024-01-02" in err[0]
+    assert main([*args[:4], "--study-date", "March"]) == 2

@@ -199,8 +199,40 @@ FROM {_ACQUISITIONS}
 """
 
 
+def parse_date_range(text: str) -> tuple[dt.date | None, dt.date | None]:
+    """``YYYYMMDD``, ``YYYYMMDD-YYYYMMDD``, ``YYYYMMDD-`` or ``-YYYYMMDD`` (DICOM range syntax).
+
+    Examples
+    --------
+    >>> parse_date_range("20240101-20240131")
+    (datetime.date(2024, 1, 1), datetime.date(2024, 1, 31))
+    >>> parse_date_range("20240105")
+    (datetime.date(2024, 1, 5), datetime.date(2024, 1, 5))
+    """
+    first, dash, last = text.strip().partition("-")
+
+    def day(part: str) -> dt.date | None:
+        if not part:
+            return None
+        try:
+            return dt.datetime.strptime(part, "%Y%m%d").date()
+        except ValueError:
+            raise ConfigError(
+                f"study date {text!r}: expected YYYYMMDD or YYYYMMDD-YYYYMMDD (either end open)"
+            ) from None
+
+    start, end = day(first), day(last) if dash else day(first)
+    if (start is None and end is None) or (start and end and start > end):
+        raise ConfigError(f"study date {text!r}: not a range of days (start after end or empty)")
+    return start, end
+
+
 def utilisation(
-    catalog_path: str | os.PathLike[str], *, repeat_days: float = REPEAT_DAYS
+    catalog_path: str | os.PathLike[str],
+    *,
+    repeat_days: float = REPEAT_DAYS,
+    study_dates: tuple[dt.date | None, dt.date | None] | None = None,
+    station: str | None = None,
 ) -> dict[str, Any]:
     """Per-scanner studies, busy and idle minutes and gaps; per-hour counts; repeat exams.
 
@@ -210,6 +242,10 @@ def utilisation(
         A catalog written by `medscale.catalog.scan`.
     repeat_days : float
         Window of a repeat examination (days, > 0).
+    study_dates : (date or None, date or None), optional
+        Only studies that start on these days (inclusive; None: open end).
+    station : str, optional
+        Only the scanner(s) of this ``station_name``.
 
     Returns
     -------
@@ -227,7 +263,8 @@ def utilisation(
     Raises
     ------
     InputError
-        No catalog, or no instance has an acquisition time.
+        No catalog, no instance has an acquisition time, or no study is left after the
+        `study_dates` / `station` filters (the message says what the catalog does hold).
     ConfigError
         `repeat_days` not positive.
     """
@@ -244,6 +281,8 @@ def utilisation(
                 "scanner busy time cannot be computed"
             )
         connection.execute(SPANS_SQL)
+        if study_dates is not None or station is not None:
+            _keep_only(connection, catalog_path, study_dates, station)
 
         def rows(sql: str, **params: Any) -> list[dict[str, Any]]:
             result = connection.execute(sql, params or None)
@@ -270,6 +309,58 @@ def utilisation(
         "by_modality": repeats,
     }
     return found
+
+
+def _keep_only(
+    connection: Any,
+    catalog_path: str | os.PathLike[str],
+    study_dates: tuple[dt.date | None, dt.date | None] | None,
+    station: str | None,
+) -> None:
+    """Drop the spans outside the date range / other scanners; refuse when none is left."""
+    start, end = study_dates or (None, None)
+    if station is not None:
+        held = connection.execute(
+            "SELECT count(*), min(CAST(started AS DATE)), max(CAST(started AS DATE)) "
+            "FROM spans WHERE station_name = $station",
+            {"station": station},
+        ).fetchall()[0]
+        if not held[0]:
+            names = [
+                row[0]
+                for row in connection.execute(
+                    "SELECT DISTINCT station_name FROM spans WHERE station_name IS NOT NULL "
+                    "ORDER BY 1"
+                ).fetchall()
+            ]
+            raise InputError(
+                f"{catalog_path}: no scanner with station name {station!r} "
+                f"(the catalog has: {', '.join(names) or 'none named'})"
+            )
+        connection.execute(
+            "DELETE FROM spans WHERE station_name IS DISTINCT FROM $station", {"station": station}
+        )
+    connection.execute(
+        "DELETE FROM spans WHERE started IS NULL "
+        "OR ($start IS NOT NULL AND CAST(started AS DATE) < $start) "
+        "OR ($end IS NOT NULL AND CAST(started AS DATE) > $end)",
+        {"start": start, "end": end},
+    )
+    (left,) = connection.execute("SELECT count(*) FROM spans").fetchall()[0]
+    if not left:
+        span = f"{start or 'the first day'} to {end or 'the last day'}"
+        who = f"scanner {station!r} has" if station else "the catalog has"
+        extent = connection.execute(
+            f"SELECT min(CAST(coalesce(acquisition_datetime, acquisition_date + acquisition_time) "
+            f"AS DATE)), max(CAST(coalesce(acquisition_datetime, acquisition_date + "
+            f"acquisition_time) AS DATE)) FROM {_ACQUISITIONS}"
+            + (" WHERE station_name = $station" if station else ""),
+            {"station": station} if station else None,
+        ).fetchall()[0]
+        raise InputError(
+            f"{catalog_path}: {who} no studies from {span} "
+            f"(its acquisitions run from {extent[0]} to {extent[1]})"
+        )
 
 
 def _plain(row: dict[str, Any]) -> dict[str, Any]:

@@ -113,8 +113,21 @@ def summary(catalog_path: str, as_json: bool, limit: int) -> None:
     show_default=True,
     help="A study of the same patient and modality within N days of the previous is a repeat.",
 )
+@click.option(
+    "--study-date",
+    default=None,
+    metavar="A-B",
+    help="Only studies started on these days: YYYYMMDD, YYYYMMDD-YYYYMMDD (either end open).",
+)
+@click.option("--scanner", default=None, metavar="STATION", help="Only this station name.")
 @options.json_output
-def utilisation(catalog_path: str, repeat_days: float, as_json: bool) -> None:
+def utilisation(
+    catalog_path: str,
+    repeat_days: float,
+    study_date: str | None,
+    scanner: str | None,
+    as_json: bool,
+) -> None:
     """Per scanner: studies, busy and idle minutes, gaps; studies per hour; repeat exams.
 
     Busy minutes are the union of the study acquisition intervals; idle minutes the time
@@ -122,9 +135,15 @@ def utilisation(catalog_path: str, repeat_days: float, as_json: bool) -> None:
     """
     import pandas as pd
 
+    from medscale.catalog.utilisation import parse_date_range
     from medscale.catalog.utilisation import utilisation as compute
+    from medscale.errors import ConfigError
 
-    found = compute(catalog_path, repeat_days=repeat_days)
+    try:
+        dates = parse_date_range(study_date) if study_date else None
+    except ConfigError as err:
+        raise click.BadParameter(str(err), param_hint="--study-date") from None
+    found = compute(catalog_path, repeat_days=repeat_days, study_dates=dates, station=scanner)
     if as_json:
         click.echo(json.dumps(found))
         return
