@@ -28,6 +28,35 @@ def test_config_from_env():
         PacsConfig.from_env({}).require_url()
 
 
+def test_config_file_with_environment_overrides(tmp_path):
+    config = tmp_path / "pacs.env"
+    config.write_text(
+        "# written by orthanc.sh start\n"
+        "export MEDSCALE_PACS_URL='http://127.0.0.1:8042'\n"
+        "MEDSCALE_PACS_USER=reader\n"
+        'MEDSCALE_PACS_PASSWORD="s3cret"\n'
+        "MEDSCALE_PACS_PORT=4242\n"
+    )
+    config.chmod(0o600)
+    found = PacsConfig.from_env(
+        {"MEDSCALE_PACS_CONFIG": str(config), "MEDSCALE_PACS_PORT": "11112"}
+    )
+    assert found.url == "http://127.0.0.1:8042/dicom-web"
+    assert (found.user, found.password) == ("reader", "s3cret")
+    assert found.port == 11112  # the environment wins over the file
+    config.chmod(0o644)
+    with pytest.raises(ConfigError, match="holds a password but others may read it: chmod 600"):
+        PacsConfig.from_env({"MEDSCALE_PACS_CONFIG": str(config)})
+    config.write_text("MEDSCALE_PACS_PASWORD=x\n")
+    with pytest.raises(ConfigError, match=r"pacs.env:1: unknown setting 'MEDSCALE_PACS_PASWORD'"):
+        PacsConfig.from_env({"MEDSCALE_PACS_CONFIG": str(config)})
+    config.write_text("\njust words\n")
+    with pytest.raises(ConfigError, match=r"pacs.env:2: expected NAME=value"):
+        PacsConfig.from_env({"MEDSCALE_PACS_CONFIG": str(config)})
+    with pytest.raises(ConfigError, match="cannot read it"):
+        PacsConfig.from_env({"MEDSCALE_PACS_CONFIG": str(tmp_path / "none.env")})
+
+
 def test_study_query_dates():
     assert StudyQuery(study_date="20240101-20240131").keys() == {"StudyDate": "20240101-20240131"}
     with pytest.raises(ConfigError, match="YYYYMMDD"):

@@ -1,4 +1,11 @@
-"""PACS settings from the environment (DESIGN.md): URL, credentials, DIMSE peer and our AE."""
+"""PACS settings from the environment (DESIGN.md): URL, credentials, DIMSE peer and our AE.
+
+They may also come from a file named by ``MEDSCALE_PACS_CONFIG``: one ``NAME=value`` per line
+with the same names (``export NAME='value'`` lines too, as ``orthanc.sh start`` writes them;
+``#`` starts a comment). A variable set in the environment wins over the file. A file that
+holds a password must be readable by its owner only (``chmod 600``). Credentials never go on
+the command line, where other users of the machine can read them.
+"""
 
 from __future__ import annotations
 
@@ -51,6 +58,9 @@ class PacsConfig:
     def from_env(cls, env: Mapping[str, str] | None = None) -> PacsConfig:
         """Read ``MEDSCALE_PACS_*`` / ``MEDSCALE_AET*`` (default: `os.environ`)."""
         env = os.environ if env is None else env
+        config_file = env.get("MEDSCALE_PACS_CONFIG", "").strip()
+        if config_file:
+            env = {**read_config_file(config_file), **env}
 
         def number(name: str, default: float, kind: type = int) -> float:
             raw = env.get(name, "").strip()
@@ -83,3 +93,60 @@ class PacsConfig:
         if not self.url:
             raise ConfigError("no DICOMweb endpoint: set MEDSCALE_PACS_URL")
         return self.url
+
+
+#: The names a config file may set (those `PacsConfig.from_env` reads).
+CONFIG_NAMES = frozenset(
+    {
+        "MEDSCALE_PACS_URL",
+        "MEDSCALE_PACS_USER",
+        "MEDSCALE_PACS_PASSWORD",
+        "MEDSCALE_PACS_HOST",
+        "MEDSCALE_PACS_PORT",
+        "MEDSCALE_PACS_AET",
+        "MEDSCALE_AET",
+        "MEDSCALE_AET_PORT",
+        "MEDSCALE_PACS_RETRIES",
+        "MEDSCALE_PACS_BACKOFF",
+        "MEDSCALE_PACS_TIMEOUT",
+    }
+)
+
+
+def read_config_file(path: str | os.PathLike[str]) -> dict[str, str]:
+    """The ``NAME=value`` settings of a PACS config file (see the module notes).
+
+    Raises
+    ------
+    ConfigError
+        The file is missing, a line is not ``NAME=value``, a name is unknown, or the file holds
+        a password and others may read it.
+    """
+    import stat
+    from pathlib import Path
+
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except OSError as err:
+        raise ConfigError(f"MEDSCALE_PACS_CONFIG={path}: cannot read it ({err.strerror})") from None
+    found: dict[str, str] = {}
+    for number, raw in enumerate(text.splitlines(), 1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        name, equals, value = line.removeprefix("export ").partition("=")
+        name, value = name.strip(), value.strip()
+        if not equals or not name:
+            raise ConfigError(f"{file}:{number}: expected NAME=value")
+        if name not in CONFIG_NAMES:
+            raise ConfigError(
+                f"{file}:{number}: unknown setting {name!r} "
+                f"(known: {', '.join(sorted(CONFIG_NAMES))})"
+            )
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        found[name] = value
+    if found.get("MEDSCALE_PACS_PASSWORD") and file.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise ConfigError(f"{file} holds a password but others may read it: chmod 600 {file}")
+    return found
