@@ -63,9 +63,13 @@ def train_cnn_command(
     device: str,
     resume: bool,
     as_json: bool,
+    task: str | None = None,
 ) -> None:
     """Train, save and report a CNN (the body of `medscale train --model cnn`)."""
     import json
+
+    if task == "regression":
+        raise click.UsageError("--model cnn is a classifier; it does not do --task regression")
 
     try:
         from medscale.models.cnn import CnnConfig, train_cnn

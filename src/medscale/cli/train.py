@@ -84,7 +84,7 @@ def command(
         from medscale.cli.dl_train import train_cnn_command
 
         train_cnn_command(
-            table, target=target, group=group, out=out, seed=seed, as_json=as_json, **dl
+            table, target=target, group=group, out=out, seed=seed, as_json=as_json, task=task, **dl
         )
         return
 

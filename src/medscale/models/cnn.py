@@ -13,12 +13,14 @@ training and prediction time:
    becomes all zeros).
 
 The images must all be 2-D (one slice) or all 3-D, with one channel: :mod:`medscale.io` turns
-colour pictures into grey (BT.601 luma) and refuses multi-component volumes, naming the case. Training draws a patient-grouped,
-class-stratified validation split (a fifth of the patients, the ``--group`` column, else each
-case alone), augments the training images (random flips, rotations up to 10 degrees, intensity
-scale and shift: MONAI transforms), and stops early when the validation loss has not improved
-for ``patience`` epochs; the weights of the best validation epoch are kept. Each epoch is
-checkpointed (:class:`medscale.dl.Checkpoint`), so ``resume=True`` continues a cut training.
+colour pictures into grey (BT.601 luma) and refuses multi-component volumes, naming the case.
+
+Training draws a patient-grouped, class-stratified validation split (a fifth of the patients, the
+``--group`` column, else each case alone), augments the training images (random flips, rotations up
+to 10 degrees, intensity scale and shift: MONAI transforms), and stops early when the validation
+loss has not improved for ``patience`` epochs; the weights of the best validation epoch are kept.
+Each epoch is checkpointed (:class:`medscale.dl.Checkpoint`), so ``resume=True`` continues a cut
+training.
 
 The model folder holds ``model.json`` (the same card as the classical models, with the CNN
 configuration in ``settings``), ``weights.pt`` (a plain state dict, read with
