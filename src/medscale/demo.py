@@ -52,7 +52,8 @@ class DemoResult:
     """Where the demo put its outputs, how long each step took (seconds) and its headline figures.
 
     ``auc`` is the cross-validated ROC AUC ``{"value", "ci_low", "ci_high"}``; ``workload`` the
-    triage workload point at `SENSITIVITY` (`medscale.triage.WorkloadPoint.as_dict`).
+    triage workload point at `SENSITIVITY` (`medscale.triage.WorkloadPoint.as_dict`);
+    ``cnn_auc`` the small CNN's validation AUC (None without the ``dl`` extra).
     """
 
     out_dir: Path
@@ -63,6 +64,7 @@ class DemoResult:
     model_dir: Path | None = None
     auc: dict[str, float] | None = None
     workload: dict[str, Any] | None = None
+    cnn_auc: dict[str, float] | None = None
     deid_findings: int = 0
 
 
@@ -127,6 +129,10 @@ def run_demo(
     model_dir, auc = _train(features, out_dir / "model", seed=seed)
     done()
 
+    done = step("cnn")
+    cnn_auc = _train_cnn(manifest_path, out_dir, seed=seed, say=say)
+    done()
+
     done = step("triage")
     say(f"triage at sensitivity {SENSITIVITY:g}")
     summary = _triage(model_dir / "cv_predictions.parquet", out_dir, seed=seed)
@@ -151,6 +157,7 @@ def run_demo(
         auc=auc,
         workload=summary["workload"],
         deid_findings=findings,
+        cnn_auc=cnn_auc,
     )
 
 
@@ -227,6 +234,41 @@ def _train(features: pd.DataFrame, model_dir: Path, *, seed: int) -> tuple[Path,
     )
     save_model(model, model_dir)
     return model_dir, dict(model.card.metrics["auc"])
+
+
+#: The demo's CNN: small enough to train in seconds on 2 CPU cores (16-voxel cubes around
+#: the lesion, narrow stages, few epochs). It shows the image path beside the radiomics one.
+DEMO_CNN_SHAPE, DEMO_CNN_WIDTHS, DEMO_CNN_EPOCHS = (16, 16, 16), (8, 16, 32, 64), 8
+
+
+def _train_cnn(
+    manifest_path: Path, out_dir: Path, *, seed: int, say: Progress
+) -> dict[str, float] | None:
+    """Train the small CNN on the cohort's images (``OUT/cnn``); its validation predictions
+    go to ``OUT/cnn_predictions.parquet``. Skipped, with a message, without PyTorch + MONAI."""
+    try:
+        from medscale.models.cnn import CnnConfig, train_cnn
+    except ImportError:
+        say("no PyTorch / MONAI (the 'dl' extra): the CNN is skipped")
+        return None
+    from medscale.models import read_table
+
+    say(f"training a small CNN on the images ({DEMO_CNN_EPOCHS} epochs at most)")
+    config = CnnConfig(
+        shape=DEMO_CNN_SHAPE,
+        block_inplanes=DEMO_CNN_WIDTHS,
+        epochs=DEMO_CNN_EPOCHS,
+        batch_size=8,
+        seed=seed,
+        device="cpu",
+    )
+    model = train_cnn(
+        read_table(manifest_path), target="label", group="patient_id", out=out_dir / "cnn",
+        config=config,
+    )  # fmt: skip
+    shutil.copyfile(out_dir / "cnn" / "cv_predictions.parquet", out_dir / "cnn_predictions.parquet")
+    auc = model.card.metrics.get("auc")
+    return dict(auc) if auc else None
 
 
 def _triage(predictions_path: Path, out_dir: Path, *, seed: int) -> dict[str, Any]:

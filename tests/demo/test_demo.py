@@ -40,6 +40,18 @@ def test_demo_writes_every_run_dir_item(demo):
         assert (out / item).exists(), item
     assert demo.report == out / "report.html"
     assert demo.deid_findings == 0
+    try:
+        import monai  # noqa: F401
+        import torch  # noqa: F401
+    except ImportError:  # the CNN needs the 'dl' extra; the demo skips it without
+        assert demo.cnn_auc is None and not (out / "cnn").exists()
+    else:
+        cnn = pd.read_parquet(out / "cnn_predictions.parquet")
+        assert {"case_id", "label", "probability"} <= set(cnn) and cnn["probability"].between(
+            0, 1
+        ).all()
+        assert (out / "cnn" / "weights.pt").is_file() and (out / "cnn" / "model.json").is_file()
+        assert demo.cnn_auc is not None and 0 <= demo.cnn_auc["value"] <= 1
     assert any((out / "deid").rglob("*.dcm"))
 
 

@@ -55,6 +55,12 @@ def command(out_dir: str, n_cases: int, seed: int, workers: int | None) -> None:
             f"cross-validated AUC {auc['value']:.3f} "
             f"(95 % CI {auc['ci_low']:.3f}-{auc['ci_high']:.3f}), {n_cases} cases"
         )
+    if result.cnn_auc is not None:
+        auc = result.cnn_auc
+        click.echo(
+            f"small CNN on the images: validation AUC {auc['value']:.3f} "
+            f"(95 % CI {auc['ci_low']:.3f}-{auc['ci_high']:.3f})"
+        )
     if result.workload:
         w = result.workload
         click.echo(

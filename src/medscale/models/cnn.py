@@ -133,7 +133,7 @@ def _crop(image: Image, mask_path: object, margin_mm: float) -> NDArray[np.float
     array = np.asarray(image.array, dtype=np.float32)
     if not isinstance(mask_path, str) or not mask_path:
         return array
-    mask = read_mask(mask_path)
+    mask = read_mask(mask_path, reference=image)  # a DICOM-SEG / RTSTRUCT needs the grid
     image.require_same_grid(mask, what=f"mask {mask_path}")
     if mask.is_empty:
         raise InputError(f"{mask_path}: the mask is empty; nothing to crop to")
