@@ -7,7 +7,7 @@ Example::
     stages: [read, extract]        # any of read, preprocess, segment, extract
     config: ibsi1-c                # feature settings: a preset name, a YAML path or a mapping
     preprocess: ["gaussian:sigma_mm=1"]
-    segment: {method: otsu, params: {}}
+    segment: {method: otsu, params: {n_bins: 64}}   # or the spec "otsu:n_bins=64"
     mask_label: 1
     workers: 2                     # or scheduler: tcp://host:8786, or dask_local: 4
 
@@ -81,8 +81,16 @@ def load_run_file(path: str | Path, **overrides: Any) -> RunSpec:
             raise ConfigError(f"{path}: the run file needs {key!r}")
     base = path.resolve().parent
     segment = document.get("segment") or {}
+    if isinstance(segment, str):  # a spec NAME:k=v,..., as a preprocess step is written
+        from medscale.params import parse_spec
+
+        method, params = parse_spec(segment)
+        segment = {"method": method, "params": params}
     if not isinstance(segment, dict):
-        raise ConfigError(f"{path}: 'segment' is a mapping with 'method' and 'params'")
+        raise ConfigError(
+            f"{path}: 'segment' is a mapping with 'method' and 'params', or a spec "
+            "NAME:k=v,... (e.g. otsu:n_bins=64)"
+        )
     stages = tuple(document.get("stages") or ("read", "extract"))
     features: str | dict[str, Any] = document.get("config", "default")
     if "extract" in stages:
