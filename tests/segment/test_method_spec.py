@@ -1,7 +1,10 @@
 """A segmentation method is named with its parameters as a preprocessing step is
-(``NAME:k=v,...``): in Python, with ``--method`` and in a run file; ``--param`` still works."""
+(``NAME:k=v,...``): in Python, with ``--method`` and in a run file; ``--param`` still works.
+A renamed method parameter (multi_otsu ``classes`` -> ``n_classes``) still works and warns."""
 
 from __future__ import annotations
+
+import warnings
 
 import numpy as np
 import pytest
@@ -10,9 +13,9 @@ import yaml
 from medscale import Image
 from medscale.cli.main import main
 from medscale.engine.runfile import load_run_file
-from medscale.errors import ConfigError
+from medscale.errors import ConfigError, MedscaleDeprecationWarning
 from medscale.io import read_mask, write_image
-from medscale.segment import segment
+from medscale.segment import METHODS, multi_otsu, segment
 
 
 @pytest.fixture
@@ -58,3 +61,25 @@ def test_run_file_segment_spec(tmp_path):
     stage = load_run_file(path).stage_settings
     assert stage.segment_method == "region_growing"
     assert stage.segment_params == {"seed": "2,4,4", "lower": "10"}
+
+
+@pytest.fixture
+def four_levels():
+    values = np.repeat(np.array([0.0, 100.0, 200.0, 300.0]), 64).reshape(4, 8, 8)
+    return Image(values + np.linspace(0, 1, values.size).reshape(values.shape))
+
+
+def test_multi_otsu_classes_is_the_old_spelling_of_n_classes(four_levels):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", MedscaleDeprecationWarning)
+        new = segment(four_levels, "multi_otsu", n_classes=2, keep=0)
+    with pytest.warns(MedscaleDeprecationWarning, match="parameter 'classes'.*use 'n_classes'"):
+        old = segment(four_levels, "multi_otsu", classes=2, keep=0)
+    assert np.array_equal(old.array, new.array) and new.voxel_count == 128
+    assert segment(four_levels, "multi_otsu", n_classes=4, keep=0).voxel_count == 64
+    with pytest.warns(MedscaleDeprecationWarning, match=r"multi_otsu\(classes=...\)"):
+        direct = multi_otsu(four_levels, classes=2, keep=0)  # the function, not the registry
+    assert np.array_equal(direct.array, new.array)
+    with pytest.raises(ConfigError, match="give 'n_classes' or its old name 'classes'"):
+        segment(four_levels, "multi_otsu", classes=2, n_classes=2)
+    assert "classes" not in METHODS.get("multi_otsu").parameters  # --list shows n_classes only

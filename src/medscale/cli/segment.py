@@ -60,8 +60,9 @@ def command(
     """
     import json
     import math
+    import warnings
 
-    from medscale.errors import ConfigError
+    from medscale.errors import ConfigError, MedscaleDeprecationWarning
     from medscale.segment import METHODS, evaluate, segment
 
     if list_methods:
@@ -86,7 +87,11 @@ def command(
             raise ConfigError(f"{name}: {both} given both in --method and as --param")
         values = {**inline, **values}
         method = name
-        METHODS.get(method).coerce({k: v for k, v in values.items() if k not in ("seed", "box")})
+        with warnings.catch_warnings():  # an old parameter name warns once, in `segment`
+            warnings.simplefilter("ignore", MedscaleDeprecationWarning)
+            METHODS.get(method).coerce(
+                {k: v for k, v in values.items() if k not in ("seed", "box")}
+            )
     except ConfigError as err:
         raise click.BadParameter(str(err), param_hint="--method/--param") from err
 
