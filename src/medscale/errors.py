@@ -16,6 +16,8 @@ Every error says what went wrong, for which case or file, and, where there is on
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class MedscaleError(Exception):
     """Base class of every error medscale raises on purpose."""
@@ -61,6 +63,43 @@ class MedscaleWarning(UserWarning):
     """Base class of medscale's warnings (undefined features, repaired input)."""
 
 
+class MedscaleDeprecationWarning(MedscaleWarning, FutureWarning):
+    """An old spelling (a CLI option, a YAML key, a keyword argument) that still works but has a
+    new name. A `FutureWarning`, not a `DeprecationWarning`, so that it is shown by default to
+    the users of the command line and of run files, whose spelling it is."""
+
+
+def warn_renamed(old: str, new: str, *, where: str = "", stacklevel: int = 3) -> None:
+    """Warn that `old` is the deprecated spelling of `new` (`MedscaleDeprecationWarning`).
+
+    `where` names the place (a run file, a function) and starts the message when given.
+    """
+    import warnings
+
+    place = f"{where}: " if where else ""
+    warnings.warn(
+        f"{place}{old} is deprecated and will be removed; use {new}",
+        MedscaleDeprecationWarning,
+        stacklevel=stacklevel,
+    )
+
+
 class ModelError(MedscaleError, ValueError):
     """A model cannot be trained, loaded or applied: bad target, too few cases per class,
     a table lacking the model's features, a model folder from an incompatible version."""
+
+
+def renamed_argument(
+    new: Any, old: Any, default: Any, *, names: tuple[str, str], where: str
+) -> Any:
+    """The value of a keyword argument that has a new name: `new`, or `old` (with a
+    `MedscaleDeprecationWarning`) when the caller used the old name (`old` is not None).
+
+    `names` is (old name, new name); `where` the function. Giving both is a `ConfigError`.
+    """
+    if old is None:
+        return new
+    if new is not default and new != default:
+        raise ConfigError(f"{where}: give {names[1]}= or its old name {names[0]}=, not both")
+    warn_renamed(f"{where}({names[0]}=...)", f"{names[1]}=", stacklevel=4)
+    return old

@@ -12,12 +12,12 @@ import difflib
 import inspect
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from medscale.errors import ConfigError, InputError
+from medscale.errors import ConfigError, InputError, warn_renamed
 from medscale.image import Image
 
 log = logging.getLogger(__name__)
@@ -28,12 +28,16 @@ _FALSE = {"0", "false", "no", "off"}
 
 @dataclass(frozen=True)
 class Operation:
-    """A registered operation: its name, function and keyword-only parameters."""
+    """A registered operation: its name, function and keyword-only parameters.
+
+    `renamed` maps the old names of parameters, still accepted with a warning, to their names.
+    """
 
     name: str
     function: Callable[..., Any]
     parameters: Mapping[str, inspect.Parameter]
     summary: str
+    renamed: Mapping[str, str] = field(default_factory=dict)
 
     def coerce(self, values: Mapping[str, Any]) -> dict[str, Any]:
         """Convert text or YAML values to the annotated parameter types.
@@ -45,6 +49,14 @@ class Operation:
         """
         coerced: dict[str, Any] = {}
         for key, value in values.items():
+            if key in self.renamed:
+                new = self.renamed[key]
+                if new in values:
+                    raise ConfigError(
+                        f"{self.name}: give {new!r} or its old name {key!r}, not both"
+                    )
+                warn_renamed(f"{self.name}: parameter {key!r}", repr(new), stacklevel=4)
+                key = new
             if key not in self.parameters:
                 close = difflib.get_close_matches(key, list(self.parameters), n=1)
                 hint = f"; did you mean {close[0]!r}?" if close else ""
@@ -148,18 +160,25 @@ class Registry:
         self.kind = kind
         self._operations: dict[str, Operation] = {}
 
-    def register(self, name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-        """Decorator: register `function` under `name` (snake_case)."""
+    def register(
+        self, name: str, *, renamed: Mapping[str, str] | None = None
+    ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        """Decorator: register `function` under `name` (snake_case).
+
+        `renamed` maps old parameter names (still accepted, with a
+        `MedscaleDeprecationWarning`) to the new ones; the old names are not listed.
+        """
+        renamed = dict(renamed or {})
 
         def decorate(function: Callable[..., Any]) -> Callable[..., Any]:
             signature = inspect.signature(function, eval_str=True)
             keyword = {
                 key: param
                 for key, param in signature.parameters.items()
-                if param.kind is inspect.Parameter.KEYWORD_ONLY
+                if param.kind is inspect.Parameter.KEYWORD_ONLY and key not in renamed
             }
             summary = (inspect.getdoc(function) or "").splitlines()[0] if function.__doc__ else ""
-            self._operations[name] = Operation(name, function, keyword, summary)
+            self._operations[name] = Operation(name, function, keyword, summary, renamed)
             return function
 
         return decorate

@@ -22,7 +22,7 @@ def run_command(tmp_path: Path, cohort_writer, n_cases: int, workers: int) -> li
         "manifest": str(manifest),
         "out": "run",
         "stages": ["read", "extract"],
-        "features": "default",
+        "config": "default",
         "flush_every": 1,
     }
     run_file.write_text(yaml.safe_dump(document))

@@ -144,14 +144,14 @@ def manifest(tmp_path, sphere_case):
 def test_transformer_over_a_manifest(manifest):
     from sklearn.base import clone
 
-    transformer = RadiomicsTransformer(settings=FIRST_ORDER)
+    transformer = RadiomicsTransformer(config=FIRST_ORDER)
     assert transformer.fit(manifest) is transformer
     table = transformer.transform(manifest)
     assert list(table.columns) == list(transformer.get_feature_names_out())
     assert table.shape[0] == 2 and table.index.equals(manifest.index)
     # the second case is the first one shifted: same features
     np.testing.assert_allclose(table.iloc[0], table.iloc[1], rtol=1e-9)
-    assert clone(transformer).get_params()["settings"] == FIRST_ORDER
+    assert clone(transformer).get_params()["config"] == FIRST_ORDER
     with pytest.raises(InputError, match="lacks column"):
         transformer.transform(manifest.drop(columns="mask"))
 
@@ -232,11 +232,11 @@ def test_transformer_in_a_pipeline(manifest):
     )
     cases.loc[1, "mask"] = manifest.loc[0, "mask"]
 
-    pipeline = make_pipeline(RadiomicsTransformer(settings=FIRST_ORDER), StandardScaler())
+    pipeline = make_pipeline(RadiomicsTransformer(config=FIRST_ORDER), StandardScaler())
     scaled = pipeline.fit_transform(cases)
     names = list(pipeline.get_feature_names_out())
     assert scaled.shape == (2, len(feature_names(FIRST_ORDER))) and "stat_mean" in names
-    raw = RadiomicsTransformer(settings=FIRST_ORDER).fit_transform(cases)
+    raw = RadiomicsTransformer(config=FIRST_ORDER).fit_transform(cases)
     assert raw["stat_mean"].iloc[1] == pytest.approx(2 * raw["stat_mean"].iloc[0], rel=1e-9)
     # each named column holds that feature of that case, as `extract` computes it
     for number, row in cases.iterrows():

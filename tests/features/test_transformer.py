@@ -70,7 +70,7 @@ def test_one_slice_manifest_gets_the_2d_columns(tmp_path):
 
 def test_mixed_manifest_gets_both_column_sets(tmp_path):
     manifest, cases = _manifest(tmp_path, [4, 1])
-    transformer = RadiomicsTransformer(settings="default").fit(manifest)
+    transformer = RadiomicsTransformer(config="default").fit(manifest)
     columns = list(transformer.get_feature_names_out())
     volume_names, slice_names = feature_names("default"), feature_names("default-2d")
     assert columns[: len(volume_names)] == volume_names
@@ -86,7 +86,7 @@ def test_volumes_and_other_presets_keep_their_columns(tmp_path):
     volumes, _ = _manifest(tmp_path, [3])
     assert list(RadiomicsTransformer().fit(volumes).feature_names_out_) == feature_names("default")
     slices, _ = _manifest(tmp_path, [1])
-    fitted = RadiomicsTransformer(settings="ibsi1-b").fit(slices)
+    fitted = RadiomicsTransformer(config="ibsi1-b").fit(slices)
     assert list(fitted.feature_names_out_) == feature_names("ibsi1-b")  # used as given
 
 

@@ -141,3 +141,17 @@ def test_every_step_accepts_a_mask(name: str) -> None:
     assert out.shape[1:] == mask.shape[1:] or name == "resample"
     if name in ("median", "erode", "dilate", "opening", "closing", "fill_holes"):
         assert isinstance(out, Mask)  # binary in, binary out
+
+
+def test_from_config_is_the_old_spelling_of_from_steps() -> None:
+    import warnings
+
+    from medscale.errors import MedscaleDeprecationWarning
+
+    steps = [{"minmax": {"out_min": 0.0, "out_max": 1.0}}, "median:size=3"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", MedscaleDeprecationWarning)
+        new = Chain.from_steps(steps)
+    with pytest.warns(MedscaleDeprecationWarning, match="Chain.from_config.*use Chain.from_steps"):
+        old = Chain.from_config(steps)
+    assert old.names == new.names == ["minmax", "median"]

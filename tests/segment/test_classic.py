@@ -27,7 +27,7 @@ def test_threshold_otsu_and_multi_otsu() -> None:
         segment(image, "otsu").array, labels == 2
     )
     for keep, wanted in ((0, 0), (1, 1), (-1, 2)):
-        found = segment(image, "multi_otsu", classes=3, keep=keep).array
+        found = segment(image, "multi_otsu", n_classes=3, keep=keep).array
         assert np.count_nonzero(found != (labels == wanted)) <= 3  # a few 4-sigma noise voxels
     with pytest.raises(ConfigError, match="threshold: parameter 'upper' must be >= lower"):
         segment(image, "threshold", lower=10, upper=0)

@@ -130,7 +130,9 @@ def test_preprocess_yaml_and_errors(files, tmp_path, capsys) -> None:
     config = tmp_path / "steps.yaml"
     config.write_text("- median: {size: 3}\n- resample: {spacing_mm: [2, 2, 2]}\n")
     out = tmp_path / "out.nii.gz"
-    assert main(["preprocess", str(image_path), "--config", str(config), "--out", str(out)]) == 0
+    assert (
+        main(["preprocess", str(image_path), "--steps-file", str(config), "--out", str(out)]) == 0
+    )
     assert read_image(out).spacing == (2.0, 2.0, 2.0)
     assert main(["preprocess", str(image_path), "--step", "median:size=4", "--out", str(out)]) == 1
     assert "median: parameter 'size' must be an odd" in capsys.readouterr().err

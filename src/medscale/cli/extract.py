@@ -6,6 +6,7 @@ from typing import Any
 
 import click
 
+from medscale.cli import options
 from medscale.cli._engine_options import executor_options
 
 
@@ -54,7 +55,7 @@ def _json(row: dict) -> str:
 
 
 def _run_manifest(
-    manifest: str, out: str | None, config: str, label: int | None, **executor: Any
+    manifest: str, out: str | None, config: str, mask_label: int | None, **executor: Any
 ) -> int:
     from medscale.cli._engine_options import run_with_progress
     from medscale.engine.driver import RunSpec
@@ -68,7 +69,7 @@ def _run_manifest(
     spec = RunSpec(
         manifest=manifest,
         out_dir=out,
-        stage_settings=StageSettings(features=settings, mask_label=label),
+        stage_settings=StageSettings(features=settings, mask_label=mask_label),
         **executor,
     )  # type: ignore[arg-type]
     return run_with_progress(spec, as_json=as_json)
@@ -89,11 +90,12 @@ def _run_manifest(
     "image.",
 )
 @click.option(
-    "--label",
+    "--mask-label",
     type=int,
     default=None,
     help="Label value of the ROI in a label-map mask (default: every non-zero voxel).",
 )
+@options.renamed("--label", "--mask-label", type=int, default=None)
 @click.option("--roi", default=None, help="ROI name, when MASK is a DICOM RTSTRUCT or SEG.")
 @click.option(
     "--out",
@@ -121,7 +123,8 @@ def command(
     image: str | None,
     mask: str | None,
     config: str,
-    label: int | None,
+    mask_label: int | None,
+    old_label: int | None,
     roi: str | None,
     out: str | None,
     names: str,
@@ -136,6 +139,7 @@ def command(
     --dask-local) and writes RUN_DIR: features.parquet, failures.parquet, settings.yaml,
     summary.json and run.log; --resume finishes an interrupted run.
     """
+    mask_label = options.take_renamed(mask_label, old_label, old="--label", new="--mask-label")
     if manifest is not None:
         if image is not None:
             raise click.UsageError("give either IMAGE MASK or --manifest, not both")
@@ -145,7 +149,7 @@ def command(
                 "runs write IBSI ids (rename with medscale.features."
                 "pyradiomics_names.to_pyradiomics)"
             )
-        return _run_manifest(manifest, out, config, label, **executor)
+        return _run_manifest(manifest, out, config, mask_label, **executor)
     if image is None or mask is None:
         raise click.UsageError("IMAGE and MASK are required (or --manifest CASES.csv)")
     from pathlib import Path
@@ -155,7 +159,7 @@ def command(
     from medscale.features.transformer import extract_case
 
     settings = load_settings(config)
-    features = rename(extract_case(image, mask, settings, mask_label=label, roi=roi), names)
+    features = rename(extract_case(image, mask, settings, mask_label=mask_label, roi=roi), names)
     name = Path(image).name
     case_id = name.split(".")[0] if name else str(image)
     row = {"case_id": case_id, **features}

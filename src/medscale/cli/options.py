@@ -15,6 +15,7 @@ process"; `--resume` completes a partial run in its output folder.
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import click
 
@@ -36,9 +37,29 @@ resume = click.option(
 )
 
 
+def renamed(old: str, new: str, **attributes: Any) -> Any:
+    """A hidden option `old` (e.g. ``--label``), the deprecated spelling of `new`: its value
+    arrives under the parameter name ``old_<name>``; pass it through `take_renamed`."""
+    name = "old_" + old.lstrip("-").replace("-", "_")
+    return click.option(old, name, hidden=True, help=f"Deprecated: use {new}.", **attributes)
+
+
+def take_renamed(new_value: Any, old_value: Any, *, old: str, new: str) -> Any:
+    """The value of option `new`, or of its deprecated spelling `old` when that was given
+    (with a `MedscaleDeprecationWarning` naming `new`); both given is a usage error."""
+    from medscale.errors import warn_renamed
+
+    if old_value is None:
+        return new_value
+    if new_value is not None:
+        raise click.UsageError(f"give {new} or its old spelling {old}, not both")
+    warn_renamed(old, new, stacklevel=2)
+    return old_value
+
+
 def resolve_workers(value: int | None) -> int:
     """`--workers` as a number: the number of CPU cores when it was not given."""
     return value if value is not None else os.cpu_count() or 1
 
 
-__all__ = ["json_output", "resolve_workers", "resume", "workers"]
+__all__ = ["json_output", "renamed", "resolve_workers", "resume", "take_renamed", "workers"]

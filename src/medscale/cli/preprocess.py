@@ -6,6 +6,8 @@ from typing import TYPE_CHECKING
 
 import click
 
+from medscale.cli import options
+
 if TYPE_CHECKING:
     from medscale.params import Registry
 
@@ -23,14 +25,20 @@ if TYPE_CHECKING:
     help="A step, repeatable, applied in order (e.g. median:size=3).",
 )
 @click.option(
-    "--config",
+    "--steps-file",
     type=click.Path(exists=True, dir_okay=False),
     help="YAML list of steps, applied before any --step.",
 )
+@options.renamed("--config", "--steps-file", type=click.Path(exists=True, dir_okay=False))
 @click.option("--out", type=click.Path(dir_okay=False), help="Output image (.nii.gz, .nrrd).")
 @click.option("--list", "list_steps", is_flag=True, help="List the steps and their parameters.")
 def command(
-    image: str | None, steps: tuple[str, ...], config: str | None, out: str | None, list_steps: bool
+    image: str | None,
+    steps: tuple[str, ...],
+    steps_file: str | None,
+    old_config: str | None,
+    out: str | None,
+    list_steps: bool,
 ) -> None:
     """Apply a chain of preprocessing steps to an image; the geometry is kept.
 
@@ -41,19 +49,22 @@ def command(
     from medscale.errors import ConfigError
     from medscale.preprocess import STEPS, Chain
 
+    # --config names the feature settings (medscale extract); here it was the steps file
+    steps_file = options.take_renamed(steps_file, old_config, old="--config", new="--steps-file")
+
     if list_steps:
         echo_operations(STEPS, width=12, none="no parameters")
         return
     if image is None or out is None:
         raise click.UsageError("give IMAGE and --out (or --list)")
-    if not steps and config is None:
-        raise click.UsageError("give at least one --step or a --config YAML")
+    if not steps and steps_file is None:
+        raise click.UsageError("give at least one --step or a --steps-file YAML")
     try:
         chain = Chain.from_specs(steps)
-        if config is not None:
-            chain = Chain(Chain.from_yaml(config).steps + chain.steps)
+        if steps_file is not None:
+            chain = Chain(Chain.from_yaml(steps_file).steps + chain.steps)
     except ConfigError as err:
-        raise click.BadParameter(str(err), param_hint="--step/--config") from err
+        raise click.BadParameter(str(err), param_hint="--step/--steps-file") from err
 
     from medscale.io import read_image, write_image
 

@@ -17,7 +17,12 @@ if TYPE_CHECKING:
     "--param seed=20,48,60 --out lesion.nii.gz --truth truth.nii.gz --json"
 )
 @click.argument("image", type=click.Path(exists=True), required=False)
-@click.option("--method", help="Method name (snake_case), e.g. otsu, kmeans, region_growing.")
+@click.option(
+    "--method",
+    metavar="NAME[:k=v,...]",
+    help="Method name (snake_case), e.g. otsu, kmeans, region_growing; parameters may follow "
+    "as for a preprocess --step (otsu:n_bins=64), or be given with --param.",
+)
 @click.option(
     "--param",
     "params",
@@ -55,8 +60,9 @@ def command(
     """
     import json
     import math
+    import warnings
 
-    from medscale.errors import ConfigError
+    from medscale.errors import ConfigError, MedscaleDeprecationWarning
     from medscale.segment import METHODS, evaluate, segment
 
     if list_methods:
@@ -72,8 +78,20 @@ def command(
         if not sep or not key.strip():
             raise click.BadParameter(f"expected KEY=VALUE, got {item!r}", param_hint="--param")
         values[key.strip()] = value.strip()
+    from medscale.params import parse_spec
+
     try:
-        METHODS.get(method).coerce({k: v for k, v in values.items() if k not in ("seed", "box")})
+        name, inline = parse_spec(method)
+        both = sorted(set(inline) & set(values))
+        if both:
+            raise ConfigError(f"{name}: {both} given both in --method and as --param")
+        values = {**inline, **values}
+        method = name
+        with warnings.catch_warnings():  # an old parameter name warns once, in `segment`
+            warnings.simplefilter("ignore", MedscaleDeprecationWarning)
+            METHODS.get(method).coerce(
+                {k: v for k, v in values.items() if k not in ("seed", "box")}
+            )
     except ConfigError as err:
         raise click.BadParameter(str(err), param_hint="--method/--param") from err
 

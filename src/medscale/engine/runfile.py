@@ -5,11 +5,15 @@ Example::
     manifest: cases.csv            # relative to this file
     out: runs/first                # RUN_DIR, relative to this file
     stages: [read, extract]        # any of read, preprocess, segment, extract
-    features: ibsi1-c              # a preset name or a mapping of feature settings
+    config: ibsi1-c                # feature settings: a preset name, a YAML path or a mapping
     preprocess: ["gaussian:sigma_mm=1"]
-    segment: {method: otsu, params: {}}
+    segment: {method: otsu, params: {n_bins: 64}}   # or the spec "otsu:n_bins=64"
     mask_label: 1
     workers: 2                     # or scheduler: tcp://host:8786, or dask_local: 4
+
+The keys have the names of the command-line options (``config`` as ``--config``,
+``mask_label`` as ``--mask-label``); the old spelling ``features`` (for ``config``) is still
+read, with a `MedscaleDeprecationWarning`.
 """
 
 from __future__ import annotations
@@ -22,13 +26,16 @@ import yaml
 
 from medscale.engine.driver import RunSpec
 from medscale.engine.stages import StageSettings
-from medscale.errors import ConfigError
+from medscale.errors import ConfigError, warn_renamed
+
+RENAMED = {"features": "config"}
+"""Old run-file keys, still read (with a warning), and their new names."""
 
 KEYS = (
     "manifest",
     "out",
     "stages",
-    "features",
+    "config",
     "preprocess",
     "segment",
     "mask_label",
@@ -58,6 +65,12 @@ def load_run_file(path: str | Path, **overrides: Any) -> RunSpec:
         raise ConfigError(f"{path}: not a YAML run file (undecodable byte at {err.start})") from err
     if not isinstance(document, dict):
         raise ConfigError(f"{path}: a run file is a mapping of keys, got {type(document).__name__}")
+    for old, new in RENAMED.items():
+        if old in document:
+            if new in document:
+                raise ConfigError(f"{path}: give {new!r} or its old name {old!r}, not both")
+            warn_renamed(f"the key {old!r}", repr(new), where=str(path))
+            document[new] = document.pop(old)
     for key in document:
         if key not in KEYS:
             close = difflib.get_close_matches(str(key), KEYS, n=1)
@@ -68,10 +81,18 @@ def load_run_file(path: str | Path, **overrides: Any) -> RunSpec:
             raise ConfigError(f"{path}: the run file needs {key!r}")
     base = path.resolve().parent
     segment = document.get("segment") or {}
+    if isinstance(segment, str):  # a spec NAME:k=v,..., as a preprocess step is written
+        from medscale.params import parse_spec
+
+        method, params = parse_spec(segment)
+        segment = {"method": method, "params": params}
     if not isinstance(segment, dict):
-        raise ConfigError(f"{path}: 'segment' is a mapping with 'method' and 'params'")
+        raise ConfigError(
+            f"{path}: 'segment' is a mapping with 'method' and 'params', or a spec "
+            "NAME:k=v,... (e.g. otsu:n_bins=64)"
+        )
     stages = tuple(document.get("stages") or ("read", "extract"))
-    features: str | dict[str, Any] = document.get("features", "default")
+    features: str | dict[str, Any] = document.get("config", "default")
     if "extract" in stages:
         from medscale.features.settings import load_settings
 

@@ -13,7 +13,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from medscale.errors import ConfigError
+from medscale.errors import ConfigError, renamed_argument
 from medscale.features.chain import (
     LOCAL_MARGIN_MM,
     PreparedRoi,
@@ -62,10 +62,11 @@ def compute_families(
 def extract(
     image: Image,
     mask: Image,
-    settings: Settings | str | dict = "default",
+    config: Settings | str | dict = "default",
     *,
     names: str = "ibsi",
     timings: dict[str, float] | None = None,
+    settings: Settings | str | dict | None = None,
 ) -> dict[str, float]:
     """IBSI radiomics features of one ROI: the processing chain, then every feature family.
 
@@ -75,7 +76,8 @@ def extract(
         Intensities (e.g. HU), any real dtype; axes (z, y, x).
     mask : Mask
         The ROI on the image's grid.
-    settings : Settings, preset name, YAML path or dict
+    config : Settings, preset name, YAML path or dict
+        The feature settings (``--config`` on the command line, ``config:`` in a run file).
         See `medscale.features.settings`; presets ``default``, ``default-2d``, ``ibsi1-dig``,
         ``ibsi1-a`` ... ``ibsi1-e``, ``ibsi2-1a`` ... ``ibsi2-9b``, ``filters-default``. For a 2-D
         image (one slice, z = 1) ``default`` is replaced
@@ -89,6 +91,8 @@ def extract(
     timings : dict, optional
         If given, filled with seconds spent per stage (``chain``, ``inputs``: the inputs the
         families share) and per family.
+    settings : Settings, preset name, YAML path or dict, optional
+        Deprecated spelling of `config` (a `MedscaleDeprecationWarning`).
 
     Returns
     -------
@@ -119,7 +123,9 @@ def extract(
     """
     if names not in NAME_STYLES:
         raise ConfigError(f"names must be one of {', '.join(NAME_STYLES)}, got {names!r}")
-    settings = load_settings(settings)
+    settings = load_settings(
+        renamed_argument(config, settings, "default", names=("settings", "config"), where="extract")
+    )
     resolved = for_image(settings, image.shape)
     if resolved is not settings:
         log.info(

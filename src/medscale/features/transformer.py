@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 
-from medscale.errors import InputError, MedscaleError, MedscaleWarning
+from medscale.errors import InputError, MedscaleError, MedscaleWarning, renamed_argument
 from medscale.features.extract import extract
 from medscale.features.registry import families
 from medscale.features.settings import Settings, for_image, load_settings
@@ -48,9 +48,16 @@ def _diagnostic_names() -> list[str]:
     return names
 
 
-def feature_names(settings: Settings | str | dict = "default") -> list[str]:
-    """The feature ids `extract` returns under `settings` (installed families only)."""
-    settings = load_settings(settings)
+def feature_names(
+    config: Settings | str | dict = "default", *, settings: Settings | str | dict | None = None
+) -> list[str]:
+    """The feature ids `extract` returns under the feature settings `config` (installed
+    families only); `settings` is its deprecated spelling."""
+    settings = load_settings(
+        renamed_argument(
+            config, settings, "default", names=("settings", "config"), where="feature_names"
+        )
+    )
     names = _diagnostic_names() if settings.diagnostics else []
     for family in families(settings.families):
         names += family.output_names(settings)
@@ -60,7 +67,7 @@ def feature_names(settings: Settings | str | dict = "default") -> list[str]:
 def extract_case(
     image_path: str,
     mask_path: str,
-    settings: Settings,
+    config: Settings,
     *,
     mask_label: int | None = None,
     roi: str | None = None,
@@ -71,7 +78,7 @@ def extract_case(
     image = read_image(image_path)
     mask = read_mask(mask_path, label=mask_label, roi=roi, reference=image)
     try:
-        return extract(image, mask, settings)
+        return extract(image, mask, config)
     except MedscaleError as err:
         if str(image_path) in str(err):  # already names the file
             raise
@@ -83,10 +90,10 @@ class RadiomicsTransformer(TransformerMixin, BaseEstimator):
 
     Parameters
     ----------
-    settings : str, dict or Settings
-        A preset name (``default``, ``default-2d``, ``ibsi1-dig``, ``ibsi1-a`` ... ``ibsi1-e``,
-        ``ibsi2-1a`` ... ``ibsi2-9b``, ``filters-default``), a YAML path, a dict, or `Settings`. As
-        in `extract`, ``default`` means ``default-2d``
+    config : str, dict or Settings
+        The feature settings: a preset name (``default``, ``default-2d``, ``ibsi1-dig``,
+        ``ibsi1-a`` ... ``ibsi1-e``, ``ibsi2-1a`` ... ``ibsi2-9b``, ``filters-default``), a YAML
+        path, a dict, or `Settings`. As in `extract`, ``default`` means ``default-2d``
         for a one-slice image (X-ray): `fit` reads the image headers of the manifest and the
         output columns are those of ``default`` for its volumes, then the 2-D ids that
         ``default-2d`` adds for its one-slice images (NaN where a case has no such feature).
@@ -97,31 +104,43 @@ class RadiomicsTransformer(TransformerMixin, BaseEstimator):
         Label value of the ROI in the mask files (default: every non-zero voxel).
     image_column, mask_column : str
         Manifest columns holding the image and mask paths.
+    settings : str, dict or Settings, optional
+        Deprecated spelling of `config` (`fit` warns with a `MedscaleDeprecationWarning`).
 
     Examples
     --------
     >>> import pandas as pd
     >>> cases = pd.DataFrame({"image": ["a_image.nrrd"], "mask": ["a_label.nrrd"]})
-    >>> features = RadiomicsTransformer(settings="default").fit_transform(cases)  # doctest: +SKIP
+    >>> features = RadiomicsTransformer(config="default").fit_transform(cases)  # doctest: +SKIP
     """
 
     def __init__(
         self,
-        settings: Any = "default",
+        config: Any = "default",
         *,
         mask_label: int | None = None,
         image_column: str = "image",
         mask_column: str = "mask",
+        settings: Any = None,
     ) -> None:
-        self.settings = settings
+        self.config = config
         self.mask_label = mask_label
         self.image_column = image_column
         self.mask_column = mask_column
+        self.settings = settings  # the deprecated spelling of `config`, read by `fit`
 
     def fit(self, X: Any, y: Any = None) -> RadiomicsTransformer:  # noqa: N803 - sklearn API
         """Validate the manifest and the settings, learn the output feature names; return self."""
         self._check_manifest(X)
-        self.settings_ = load_settings(self.settings)
+        self.settings_ = load_settings(
+            renamed_argument(
+                self.config,
+                self.settings,
+                "default",
+                names=("settings", "config"),
+                where="RadiomicsTransformer",
+            )
+        )
         variants = self._settings_variants(X)
         names = dict.fromkeys(name for variant in variants for name in feature_names(variant))
         self.feature_names_out_ = np.array(list(names), dtype=object)

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from medscale.errors import ConfigError, MedscaleError
+from medscale.errors import ConfigError, MedscaleError, warn_renamed
 from medscale.image import Image
 from medscale.params import Registry, parse_spec
 
@@ -67,22 +67,22 @@ class Chain:
         return cls(tuple(calls))
 
     @classmethod
-    def from_config(cls, config: Sequence[Any] | Mapping[str, Any]) -> Chain:
+    def from_steps(cls, steps: Sequence[Any] | Mapping[str, Any]) -> Chain:
         """Build from a parsed YAML: a list of ``{name: {k: v}}``, ``{step: name, k: v}`` or specs.
 
         A mapping with a ``steps`` key holding such a list is accepted too.
         """
-        if isinstance(config, Mapping):
-            unknown = set(config) - {"steps"}
+        if isinstance(steps, Mapping):
+            unknown = set(steps) - {"steps"}
             if unknown:
                 raise ConfigError(
-                    f"preprocessing config: unknown key(s) {sorted(unknown)}; expected 'steps'"
+                    f"preprocessing steps: unknown key(s) {sorted(unknown)}; expected 'steps'"
                 )
-            config = config.get("steps") or []
-        if isinstance(config, str) or not isinstance(config, Sequence):
-            raise ConfigError("preprocessing config must be a list of steps")
+            steps = steps.get("steps") or []
+        if isinstance(steps, str) or not isinstance(steps, Sequence):
+            raise ConfigError("preprocessing steps must be a list of steps")
         calls = []
-        for position, entry in enumerate(config, start=1):
+        for position, entry in enumerate(steps, start=1):
             if isinstance(entry, str):
                 name, raw = parse_spec(entry)
                 calls.append(_make_call(name, raw))
@@ -102,17 +102,23 @@ class Chain:
         return cls(tuple(calls))
 
     @classmethod
+    def from_config(cls, config: Sequence[Any] | Mapping[str, Any]) -> Chain:
+        """Deprecated spelling of `from_steps` (``config`` names the feature settings)."""
+        warn_renamed("Chain.from_config", "Chain.from_steps")
+        return cls.from_steps(config)
+
+    @classmethod
     def from_yaml(cls, path: str | Path) -> Chain:
-        """Build from a YAML file (see `from_config`)."""
+        """Build from a YAML file of steps (see `from_steps`)."""
         import yaml
 
         path = Path(path)
         try:
-            config = yaml.safe_load(path.read_text())
+            steps = yaml.safe_load(path.read_text())
         except (OSError, yaml.YAMLError) as err:
             raise ConfigError(f"{path}: cannot read the preprocessing YAML ({err})") from err
         try:
-            return cls.from_config(config or [])
+            return cls.from_steps(steps or [])
         except ConfigError as err:
             raise ConfigError(f"{path}: {err}") from err
 

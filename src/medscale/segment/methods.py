@@ -20,7 +20,7 @@ import numpy as np
 
 from medscale.errors import ConfigError, InputError, MaskError
 from medscale.image import Image, Mask
-from medscale.params import MissingParameterError, Registry, require_finite
+from medscale.params import MissingParameterError, Registry, parse_spec, require_finite
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +93,19 @@ def component_at(mask: np.ndarray, seed: Sequence[int], spacing: Sequence[float]
     return labels == label
 
 
+def _with_inline_params(method: str, params: dict[str, Any]) -> str:
+    """The name of a method spec ``NAME:k=v,...``; its parameters are added to `params`."""
+    name, inline = parse_spec(method)
+    both = sorted(set(inline) & set(params))
+    if both:
+        raise ConfigError(
+            f"{name}: parameter(s) {both} given "
+            f"both in the spec {method!r} and as keyword arguments"
+        )
+    params.update(inline)
+    return name
+
+
 def segment(image: Image, method: str, **params: Any) -> Mask:
     """Segment `image` with the method called `method` and its parameters.
 
@@ -101,7 +114,8 @@ def segment(image: Image, method: str, **params: Any) -> Mask:
     image : Image
         2-D or 3-D image.
     method : str
-        A name in `METHODS` (``otsu``, ``kmeans``, ``region_growing``, ...).
+        A name in `METHODS` (``otsu``, ``kmeans``, ``region_growing``, ...), or a spec
+        ``NAME:k=v,...`` as for a preprocessing step (``"otsu:n_bins=64"``).
     **params
         The method's keyword parameters, as values or text (``"1.5"``, ``"10,20,30"``);
         ``seed`` and ``box`` are accepted by every method (see the module docstring).
@@ -118,7 +132,7 @@ def segment(image: Image, method: str, **params: Any) -> Mask:
     InputError
         An image with NaN, or a 2-D method given a 3-D image.
     """
-    operation = METHODS.get(method)
+    operation = METHODS.get(_with_inline_params(method, params))
     name = operation.name
     extra = {key: params.pop(key) for key in ("seed", "box") if key in params}
     params = operation.coerce(params)

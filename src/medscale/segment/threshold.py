@@ -6,7 +6,7 @@ import logging
 
 import numpy as np
 
-from medscale.errors import ConfigError
+from medscale.errors import ConfigError, renamed_argument
 from medscale.image import Image, Mask
 from medscale.params import require
 from medscale.segment.methods import METHODS, as_mask
@@ -65,16 +65,27 @@ def otsu(image: Image, *, n_bins: int = 256, invert: bool = False) -> Mask:
     return as_mask(image, image.array <= value if invert else image.array > value)
 
 
-@METHODS.register("multi_otsu")
-def multi_otsu(image: Image, *, classes: int = 3, keep: int = -1, n_bins: int = 256) -> Mask:
-    """Multi-level Otsu: split into `classes` intensity classes, keep class `keep`.
+@METHODS.register("multi_otsu", renamed={"classes": "n_classes"})
+def multi_otsu(
+    image: Image,
+    *,
+    n_classes: int = 3,
+    keep: int = -1,
+    n_bins: int = 256,
+    classes: int | None = None,
+) -> Mask:
+    """Multi-level Otsu: split into `n_classes` intensity classes, keep class `keep`.
 
     Parameters
     ----------
-    classes : int
-        Number of classes (2 to 5).
+    n_classes : int
+        Number of classes (2 to 5), as `n_clusters` of ``kmeans`` / ``gmm``.
     keep : int
         Class to keep, 0 the darkest, -1 the brightest (Python indexing).
+    n_bins : int
+        Histogram bins.
+    classes : int, optional
+        Deprecated spelling of `n_classes` (a `MedscaleDeprecationWarning`).
 
     Notes
     -----
@@ -82,8 +93,17 @@ def multi_otsu(image: Image, *, classes: int = 3, keep: int = -1, n_bins: int = 
     """
     from skimage.filters import threshold_multiotsu
 
-    require(2 <= classes <= 5, "multi_otsu", "classes", "in 2..5", classes)
-    require(-classes <= keep < classes, "multi_otsu", "keep", f"in {-classes}..{classes - 1}", keep)
-    thresholds = threshold_multiotsu(image.array, classes=classes, nbins=n_bins)
+    n_classes = renamed_argument(
+        n_classes, classes, 3, names=("classes", "n_classes"), where="multi_otsu"
+    )
+    require(2 <= n_classes <= 5, "multi_otsu", "n_classes", "in 2..5", n_classes)
+    require(
+        -n_classes <= keep < n_classes,
+        "multi_otsu",
+        "keep",
+        f"in {-n_classes}..{n_classes - 1}",
+        keep,
+    )
+    thresholds = threshold_multiotsu(image.array, classes=n_classes, nbins=n_bins)
     labels = np.digitize(image.array, thresholds)
-    return as_mask(image, labels == (keep % classes))
+    return as_mask(image, labels == (keep % n_classes))
