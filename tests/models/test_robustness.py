@@ -165,3 +165,37 @@ def test_robust_features_step_keeps_features_above_threshold():
         RobustFeatures({"a": 0.1}).fit(frame)
     with pytest.raises(ModelError, match="feature names"):
         RobustFeatures({"a": 0.9}).fit(frame.to_numpy())
+
+
+def test_cli_writes_the_table_and_skips_bad_cases(tmp_path, capsys):
+    from medscale.cli.main import main
+    from medscale.io import write_image
+
+    rows = []
+    for i in range(4):
+        image, mask = _blob(i)
+        write_image(image, tmp_path / f"c{i}.nii.gz")
+        write_image(Image(mask.array.astype(np.uint8)), tmp_path / f"c{i}_mask.nii.gz")
+        rows.append({"case_id": f"c{i}", "image": f"c{i}.nii.gz", "mask": f"c{i}_mask.nii.gz"})
+    rows.append({"case_id": "gone", "image": "missing.nii.gz", "mask": "c0_mask.nii.gz"})
+    pd.DataFrame(rows).to_csv(tmp_path / "manifest.csv", index=False)
+    config = tmp_path / "stat_morph.yaml"
+    config.write_text("families: [statistics, morphology]\n")
+    out = tmp_path / "icc.csv"
+    code = main(
+        ["robustness", str(tmp_path / "manifest.csv"), "--out", str(out)]
+        + ["--config", str(config), "--workers", "1"]
+    )
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert "skipped: case gone" in captured.err and "missing.nii.gz" in captured.err
+    table = pd.read_csv(out)
+    assert list(table.columns) == ["feature", "icc", "ci_low", "ci_high", "n_cases", "robust"]
+    assert (table["n_cases"] == 4).all()
+    robust = int(table["robust"].sum())
+    assert f"{robust} of {len(table)} features robust (ICC >= 0.75) over 4 cases" in captured.out
+    assert bool(table.set_index("feature").loc["stat_mean", "robust"])
+    assert (
+        main(["robustness", str(tmp_path / "manifest.csv"), "--out", str(tmp_path / "x.txt")]) == 1
+    )
+    assert "--out must end in .csv or .parquet" in capsys.readouterr().err

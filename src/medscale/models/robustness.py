@@ -364,6 +364,9 @@ def assess_manifest(
     from medscale.parallel import make_executor
 
     require_threshold(threshold)
+    unknown = [p for p in perturbations if p not in PERTURBATIONS]
+    if unknown:
+        raise ConfigError(f"unknown perturbation(s) {unknown}; choose from {list(PERTURBATIONS)}")
     strength = strength or Perturbation()
     items = [dict(case) for case in cases]
     executor = make_executor(workers=workers)
