@@ -199,3 +199,25 @@ def test_cli_writes_the_table_and_skips_bad_cases(tmp_path, capsys):
         main(["robustness", str(tmp_path / "manifest.csv"), "--out", str(tmp_path / "x.txt")]) == 1
     )
     assert "--out must end in .csv or .parquet" in capsys.readouterr().err
+
+
+def test_robust_features_in_a_pipeline_survives_skops(tmp_path):
+    import skops.io as sio
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+
+    from medscale.models.persistence import TRUSTED_PREFIXES
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(rng.normal(size=(40, 3)), columns=["a", "b", "c"])
+    y = (frame["a"] > 0).astype(int)
+    pipeline = make_pipeline(
+        RobustFeatures({"a": 0.95, "b": 0.2, "c": 0.8}), LogisticRegression()
+    ).fit(frame, y)
+    assert pipeline[0].get_support().tolist() == [True, False, True]
+    path = tmp_path / "pipeline.skops"
+    sio.dump(pipeline, path)
+    untrusted = sio.get_untrusted_types(file=path)
+    assert all(name.startswith(TRUSTED_PREFIXES) for name in untrusted), untrusted
+    loaded = sio.load(path, trusted=untrusted)
+    assert np.array_equal(loaded.predict_proba(frame), pipeline.predict_proba(frame))

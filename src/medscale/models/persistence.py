@@ -39,6 +39,7 @@ TRUSTED_PREFIXES = (
     "builtins.",
     "collections.",
     "medscale.models.selectors.",  # our selection steps: plain attributes, no code on load
+    "medscale.models.robustness.",  # RobustFeatures: the same
 )
 
 

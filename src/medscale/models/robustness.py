@@ -8,7 +8,8 @@ change. Each case is extracted once as given and once per perturbation:
 - ``noise``: Gaussian noise added to the image, sigma `noise_fraction` (default 0.1) of the
   standard deviation of the intensities inside the ROI, seeded per case (same seed, same table);
 - ``rotate``: image and mask rotated in-plane by `rotation_deg` (default 3) degrees about the
-  grid centre (image linear, mask nearest-neighbour), a repositioned patient;
+  grid centre (image linear, mask nearest-neighbour), a repositioned patient (in voxel
+  space: with unequal in-plane spacing it is a slight shear as well);
 - ``bin_width``: the discretisation bin width times `bin_factor` (default 1.25; a fixed bin
   number is divided by it), another texture setting.
 
