@@ -221,3 +221,13 @@ def test_robust_features_in_a_pipeline_survives_skops(tmp_path):
     assert all(name.startswith(TRUSTED_PREFIXES) for name in untrusted), untrusted
     loaded = sio.load(path, trusted=untrusted)
     assert np.array_equal(loaded.predict_proba(frame), pipeline.predict_proba(frame))
+
+
+def test_too_few_cases_is_one_clear_error(tmp_path):
+    from medscale.models.robustness import assess_manifest
+
+    cases = [{"case_id": "a", "image": str(tmp_path / "none.nii.gz"), "mask": "m.nii.gz"}]
+    with pytest.raises(InputError, match=r"at least 2 cases .* 0 of 1 did .*case a: .*none\.nii"):
+        assess_manifest(cases, STAT_MORPH)
+    with pytest.raises(ConfigError, match="unknown perturbation"):
+        assess_manifest(cases, STAT_MORPH, perturbations=("blur",))
