@@ -231,3 +231,27 @@ def test_too_few_cases_is_one_clear_error(tmp_path):
         assess_manifest(cases, STAT_MORPH)
     with pytest.raises(ConfigError, match="unknown perturbation"):
         assess_manifest(cases, STAT_MORPH, perturbations=("blur",))
+
+
+def test_train_robust_leaves_out_features_not_robust(tmp_path, capsys):
+    from model_tables import cohort
+
+    from medscale.cli.main import main
+
+    table_path, icc_path = tmp_path / "features.csv", tmp_path / "icc.csv"
+    cohort(separable=True).drop(columns="site").to_csv(table_path, index=False)
+    pd.DataFrame(
+        {
+            "feature": ["stat_mean", "cm_contrast_3D_avg", "morph_volume"],
+            "icc": [0.95, 0.4, 0.8],
+            "robust": [True, False, True],
+        }
+    ).to_csv(icc_path, index=False)
+    code = main(
+        ["train", str(table_path), "--target", "label", "--group", "patient_id"]
+        + ["--model", "logistic", "--robust", str(icc_path), "--out", str(tmp_path / "model")]
+    )
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert "--robust: left out 1 features not robust" in captured.err
+    assert "2 features: stat_mean, morph_volume" in captured.out

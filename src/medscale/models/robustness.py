@@ -417,6 +417,25 @@ def read_icc_table(path: str | Path) -> dict[str, float]:
     return {str(f): float(v) for f, v in zip(frame["feature"], frame["icc"], strict=True)}
 
 
+def drop_unrobust(frame: pd.DataFrame, table_path: str | Path) -> tuple[pd.DataFrame, list[str]]:
+    """`frame` without the columns the ICC table marks not robust (its ``robust`` column, else
+    ICC < 0.75 or undefined); columns the table does not name are kept. Returns the frame and
+    the dropped names. The ICC uses no labels, so dropping before cross-validation leaks
+    nothing (`train --robust`)."""
+    import pandas as pd
+
+    path = Path(table_path)
+    icc = read_icc_table(path)
+    table = pd.read_parquet(path) if path.suffix.lower() == ".parquet" else pd.read_csv(path)
+    if "robust" in table.columns:
+        flags = table["robust"].astype(str).str.lower().isin(("true", "1", "1.0"))
+        robust = {str(f) for f, ok in zip(table["feature"], flags, strict=True) if ok}
+    else:
+        robust = {f for f, v in icc.items() if np.isfinite(v) and v >= DEFAULT_THRESHOLD}
+    dropped = [c for c in frame.columns if str(c) in icc and str(c) not in robust]
+    return frame.drop(columns=dropped), dropped
+
+
 class RobustFeatures(SelectorMixin, BaseEstimator):  # type: ignore[misc]
     """Keep the features whose ICC(3,1) is at least `threshold`.
 
