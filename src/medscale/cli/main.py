@@ -39,6 +39,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "train": ("train", "Train a model on a feature table."),
     "predict": ("predict", "Predict with a saved model."),
     "evaluate": ("evaluate", "Score a predictions table: metrics with 95 % CIs."),
+    "robustness": ("robustness", "ICC(3,1) per feature under mask, noise, rotation, bin changes."),
     "triage": ("triage", "Rank a worklist by predicted risk at a chosen sensitivity."),
     "report": ("report", "Write one self-contained HTML report of a run folder."),
 }

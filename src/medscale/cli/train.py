@@ -36,6 +36,14 @@ from medscale.cli.dl_train import training_options
     "segmentation: --model unet on a manifest's image + mask columns.",
 )
 @click.option("--features", "features_glob", default=None, help="Only features matching GLOB.")
+@click.option(
+    "--robust",
+    "robust_table",
+    default=None,
+    type=click.Path(exists=True, dir_okay=False),
+    metavar="ICC.csv",
+    help="Leave out the features this `medscale robustness` table marks not robust.",
+)
 @click.option("--folds", default=5, show_default=True, type=click.IntRange(min=2))
 @click.option("--seed", default=0, show_default=True, type=int)
 @click.option(
@@ -69,6 +77,7 @@ def command(
     out: str,
     task: str | None,
     features_glob: str | None,
+    robust_table: str | None,
     folds: int,
     seed: int,
     test_table: str | None,
@@ -102,6 +111,12 @@ def command(
     test = read_table(test_table) if test_table else None
     if test_split:
         data, test = split_test(data, test_split)
+    if robust_table:
+        from medscale.models.robustness import drop_unrobust
+
+        data, dropped = drop_unrobust(data, robust_table)
+        test = None if test is None else drop_unrobust(test, robust_table)[0]
+        click.echo(f"--robust: left out {len(dropped)} features not robust", err=True)
     model = train(
         data,
         target=target,

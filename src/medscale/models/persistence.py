@@ -37,6 +37,7 @@ TRUSTED_PREFIXES = (
     "numpy.",
     "scipy.",
     "builtins.",
+    "medscale.models.robustness.",  # RobustFeatures: its ICC table and support mask
     "collections.",
     "medscale.models.selectors.",  # our selection steps: plain attributes, no code on load
 )
