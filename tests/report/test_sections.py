@@ -57,7 +57,8 @@ def test_full_run_dir_has_every_section_and_nothing_missing(report_html):
 
 
 def test_auc_shown_is_sklearn_auc_of_the_predictions(run_dir, report_html):
-    predictions = pd.read_parquet(run_dir / "predictions.parquet")
+    # medscale train writes the out-of-fold predictions into the model folder: the report's own
+    predictions = pd.read_parquet(run_dir / "model" / "cv_predictions.parquet")
     expected = roc_auc_score(predictions["label"], predictions["probability"])
     shown = re.search(r"<td>model</td>\s*<td>([0-9.]+)</td>", report_html.read_text())
     assert shown is not None
@@ -169,6 +170,7 @@ def test_cv_predictions_of_the_model_folder_come_first(tmp_path, run_dir):
     from medscale.report.rundir import RunInputs
 
     shutil.copytree(run_dir / "model", tmp_path / "model")
+    (tmp_path / "model" / "cv_predictions.parquet").unlink()
     shutil.copy(run_dir / "predictions.parquet", tmp_path / "predictions.parquet")
     assert RunInputs.find(tmp_path).predictions == tmp_path / "predictions.parquet"
     shutil.copy(run_dir / "predictions.parquet", tmp_path / "model" / "cv_predictions.parquet")
