@@ -1,5 +1,7 @@
 """IBSI-2 filters: bad input gives a clear ConfigError; rotations and specs behave."""
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -8,7 +10,7 @@ from medscale.features.filters import Boundary, log_filter, mean_filter, wavelet
 from medscale.features.filters.laws import parse_kernel
 from medscale.features.filters.rotation import right_angle_rotations
 from medscale.features.filters.spec import apply_filter, parse_filter_spec
-from medscale.features.filters.wavelet import wavelet_bands
+from medscale.features.filters.wavelet import decimated_mask, wavelet_bands
 
 RNG = np.random.default_rng(0)
 VOLUME = RNG.normal(size=(12, 14, 16))
@@ -74,3 +76,57 @@ def test_wavelet_bands_equal_the_single_band_filter(level):
     for band, response in bands.items():
         expected = wavelet_filter(VOLUME, name="coif1", band=band, level=level, boundary="mirror")
         np.testing.assert_allclose(response, expected, atol=1e-12)
+
+
+def _pywt_band(volume, name, band, level, mode, axes=(0, 1, 2)):
+    import pywt
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # pywt: "level too high" on small arrays
+        coeffs = pywt.wavedecn(volume, name, mode=mode, level=level, axes=axes)
+    if set(band) == {"L"}:
+        return coeffs[0]
+    # pywt keys run over the given axes (z, y, x); band letters read x, y, z
+    return coeffs[1]["".join("a" if c == "L" else "d" for c in band[::-1])]
+
+
+@pytest.mark.parametrize("name", ["haar", "db2", "coif1", "db3"])
+@pytest.mark.parametrize(
+    ("boundary", "mode"),
+    [("zero", "zero"), ("nearest", "constant"), ("mirror", "symmetric"), ("periodic", "periodic")],
+)
+@pytest.mark.parametrize("level", [1, 2])
+def test_decimated_wavelet_equals_pywavelets_wavedecn(name, boundary, mode, level):
+    volume = VOLUME[:11, :14, :13]  # odd and even lengths
+    for band in ("LLL", "LHL", "HHL", "HHH"):
+        spec = f"wavelet:name={name},band={band},level={level},boundary={boundary},decimated=true"
+        got = apply_filter(volume, (1.0, 1.0, 1.0), spec)
+        expected = _pywt_band(volume, name, band, level, mode)
+        assert got.shape == expected.shape
+        np.testing.assert_allclose(got, expected, atol=1e-12)
+
+
+def test_decimated_2d_wavelet_keeps_the_slices():
+    got = apply_filter(VOLUME, (2.0, 1.0, 1.0), "wavelet:name=db2,band=HL,dims=2,decimated=true")
+    expected = _pywt_band(VOLUME, "db2", "HL", 1, "zero", axes=(1, 2))
+    assert got.shape == (VOLUME.shape[0], *expected.shape[1:])
+    np.testing.assert_allclose(got, expected, atol=1e-12)
+
+
+def test_decimated_mask_follows_the_coefficient_centres():
+    # haar: coefficient o is centred between voxels 2o and 2o + 1
+    mask = np.zeros((4, 8, 8), dtype=bool)
+    mask[:, 2:4, 4:7] = True
+    down = decimated_mask(mask, name="haar", two_d=True)
+    assert down.shape == (4, 4, 4)
+    expected = np.zeros((4, 4), dtype=bool)
+    expected[1, 2:4] = True  # x voxels 4,5 -> o=2 (full), 6,7 -> o=3 (half: kept)
+    np.testing.assert_array_equal(down[0], expected)
+    # coif1 (6 taps): 8 + 5 = 13 // 2 = 6 coefficients, centres 2o - 1.5
+    assert decimated_mask(mask, name="coif1").shape == (4, 6, 6)
+    assert decimated_mask(mask, name="coif1", level=2).shape == (4, 5, 5)
+
+
+def test_decimated_with_rotation_invariance_is_refused():
+    with pytest.raises(ConfigError, match="decimated=true does not take rot_inv"):
+        parse_filter_spec("wavelet:name=haar,band=LLH,rot_inv=true,decimated=true")
