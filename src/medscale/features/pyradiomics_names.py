@@ -55,7 +55,8 @@ type in place of ``original`` where pyradiomics has the same filter and paramete
 
 - ``log_s{sigma}_<id>`` (3-D, truncate 4, no Riesz) ->
   ``log-sigma-{sigma}-mm-3D_<class>_<Feature>``, the sigma as pyradiomics prints the float
-  with ``-`` for the point: ``log_s2_stat_mean`` -> ``log-sigma-2-0-mm-3D_firstorder_Mean``, ``log_s1p5`` -> ``log-sigma-1-5-mm-3D``.
+  with ``-`` for the point: ``log_s2_stat_mean`` -> ``log-sigma-2-0-mm-3D_firstorder_Mean``,
+  ``log_s1p5`` -> ``log-sigma-1-5-mm-3D``.
 - ``wavelet_{name}_{band}_<id>`` (3-D, undecimated, not rotation-invariant) ->
   ``wavelet-{BAND}_<class>_<Feature>``, level ``j`` > 1 (``_l{j}``) -> ``wavelet{j}-{BAND}``
   (pyradiomics's name for its ``j``-th level with ``start_level`` 0):
