@@ -130,3 +130,50 @@ def test_decimated_mask_follows_the_coefficient_centres():
 def test_decimated_with_rotation_invariance_is_refused():
     with pytest.raises(ConfigError, match="decimated=true does not take rot_inv"):
         parse_filter_spec("wavelet:name=haar,band=LLH,rot_inv=true,decimated=true")
+
+
+@pytest.mark.parametrize("boundary", ["zero", "mirror", "periodic"])
+def test_gabor_shared_spectrum_equals_one_fftconvolve_per_orientation(boundary):
+    from scipy import signal
+
+    from medscale.features.filters import gabor_filter
+    from medscale.features.filters.base import pad
+    from medscale.features.filters.gabor import PLANES, gabor_kernel
+
+    volume = VOLUME[:10, :13, :12]
+    step = np.pi / 3  # 6 orientations: 3 pairs theta, theta + pi
+    expected = np.zeros_like(volume)
+    for angle in np.arange(0.0, 2.0 * np.pi - 1e-9, step):
+        kernel = gabor_kernel(sigma_vox=1.2, wavelength_vox=3.0, gamma=0.7, theta=angle)
+        radius = kernel.shape[0] // 2
+        for plane in PLANES:
+            padded = pad(volume, radius, Boundary.coerce(boundary), plane)
+            shape = [1, 1, 1]
+            shape[plane[0]], shape[plane[1]] = kernel.shape
+            out = signal.fftconvolve(padded, kernel.reshape(shape), mode="valid", axes=plane)
+            expected += np.abs(out)
+    expected /= 6 * 3
+    got = gabor_filter(
+        volume,
+        sigma_mm=1.2,
+        wavelength_mm=3.0,
+        gamma=0.7,
+        spacing_mm=(1.0, 1.0, 1.0),
+        boundary=boundary,
+        rot_inv=True,
+        theta_step=step,
+        orthogonal_planes=True,
+    )
+    np.testing.assert_allclose(got, expected, atol=1e-12)
+
+
+def test_gabororientation_weights_pair_theta_with_theta_plus_pi():
+    from medscale.features.filters.gabor import orientation_weights
+
+    pairs = orientation_weights(np.arange(0.0, 2.0 * np.pi - 1e-9, np.pi / 8))
+    assert [w for _, w in pairs] == [2] * 8
+    assert orientation_weights(np.arange(0.0, 2.0 * np.pi - 1e-9, 2.0 * np.pi / 3)) == [
+        (0.0, 1),
+        (pytest.approx(2.0 * np.pi / 3), 1),
+        (pytest.approx(4.0 * np.pi / 3), 1),
+    ]
