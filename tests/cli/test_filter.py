@@ -49,3 +49,25 @@ def test_bad_filter_spec(impulse, tmp_path, capsys, spec, code):
         == code
     )
     assert not (tmp_path / "r.nii.gz").exists()
+
+
+def test_a_decimated_wavelet_is_written_on_its_coarser_grid(tmp_path):
+    import pywt
+
+    rng = np.random.default_rng(3)
+    source = Image(
+        rng.normal(size=(12, 16, 20)).astype(np.float32),
+        spacing=(2.0, 1.5, 1.0),
+        origin=(10.0, -5.0, 30.0),
+    )
+    path = write_image(source, tmp_path / "noise.nii.gz")
+    out = tmp_path / "dec.nii.gz"
+    spec = "wavelet:name=db2,band=HLL,level=2,boundary=mirror,decimated=true"
+    assert main(["filter", str(path), "--filter", spec, "--out", str(out)]) == 0
+    response = read_image(out)
+    coeffs = pywt.wavedecn(read_image(path).array.astype(np.float64), "db2", "symmetric", 2)
+    np.testing.assert_allclose(response.array, coeffs[1]["aad"], rtol=1e-5, atol=1e-5)
+    assert response.spacing == pytest.approx((8.0, 6.0, 4.0))
+    # db2 (4 taps): coefficient 0 sits at input index 1 - 1.5 = -0.5, then -0.5 + 2 (-0.5) = -1.5
+    expected_origin = source.index_to_world([-1.5, -1.5, -1.5])
+    np.testing.assert_allclose(response.origin, expected_origin, atol=1e-4)

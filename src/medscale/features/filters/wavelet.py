@@ -32,7 +32,13 @@ from medscale.errors import ConfigError
 from medscale.features.filters.base import Boundary, spatial_axes, working_float
 from medscale.features.filters.rotation import pooled
 
-__all__ = ["decimated_mask", "decimated_wavelet", "wavelet_bands", "wavelet_filter"]
+__all__ = [
+    "decimated_grid",
+    "decimated_mask",
+    "decimated_wavelet",
+    "wavelet_bands",
+    "wavelet_filter",
+]
 
 
 def _filters(name: str, level: int) -> tuple[np.ndarray, np.ndarray]:
@@ -210,3 +216,27 @@ def decimated_mask(
             data = (near + far) / 2
         data = (data >= 0.5).astype(np.float64)
     return data.astype(bool)
+
+
+def decimated_grid(
+    spacing: tuple[float, ...], *, name: str, level: int = 1, two_d: bool = False
+) -> tuple[tuple[float, float, float], tuple[float, float, float]]:
+    """(spacing, index of coefficient 0) of the level-``level`` decimated grid, (z, y, x).
+
+    The index is the input-grid position (fractional voxel index) of the first coefficient's
+    centre, ``c(0) = 1 - (F - 1) / 2`` per level in that level's input units (module docstring);
+    `medscale.image.Image.index_to_world` turns it into the decimated image's origin.
+    """
+    axes = spatial_axes(3, two_d=two_d)
+    taps = _filters(name, 1)[0].size
+    new_spacing, first = [float(v) for v in spacing], [0.0, 0.0, 0.0]
+    for axis in axes:
+        step = 1.0
+        for _ in range(level):
+            first[axis] += step * (1.0 - (taps - 1) / 2.0)
+            step *= 2.0
+        new_spacing[axis] *= step
+    return (
+        (new_spacing[0], new_spacing[1], new_spacing[2]),
+        (first[0], first[1], first[2]),
+    )
