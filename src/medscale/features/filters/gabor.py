@@ -59,12 +59,16 @@ def _plane_modulus_sum(
         # full-convolution sample j + 2 radius is the valid output j
         keep[axis] = slice(2 * radius, 2 * radius + data.shape[axis])
     total = np.zeros(data.shape)
+    product = np.empty_like(spectrum)
+    modulus = np.empty(data.shape)
     for kernel, weight in kernels:
-        response = fft.ifftn(
-            spectrum * fft.fftn(kernel, s=lengths).reshape(shape), axes=plane, overwrite_x=True
-        )
-        modulus = np.abs(response[tuple(keep)])
-        total += modulus if weight == 1 else weight * modulus
+        # in place: the product buffer is transformed back over itself
+        np.multiply(spectrum, fft.fftn(kernel, s=lengths).reshape(shape), out=product)
+        response = fft.ifftn(product, axes=plane, overwrite_x=True)
+        np.abs(response[tuple(keep)], out=modulus)
+        if weight != 1:
+            modulus *= weight
+        total += modulus
     return total
 
 
