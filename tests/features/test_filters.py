@@ -177,3 +177,21 @@ def test_gabororientation_weights_pair_theta_with_theta_plus_pi():
         (pytest.approx(2.0 * np.pi / 3), 1),
         (pytest.approx(4.0 * np.pi / 3), 1),
     ]
+
+
+def test_gabor_keeps_float32_within_float32_rounding():
+    from medscale.features.filters import gabor_filter
+
+    params = {
+        "sigma_mm": 2.0,
+        "wavelength_mm": 3.0,
+        "gamma": 1.5,
+        "spacing_mm": (1.0, 1.0, 1.0),
+        "boundary": "mirror",
+        "rot_inv": True,
+        "orthogonal_planes": True,
+    }
+    double = gabor_filter(VOLUME, **params)
+    single = gabor_filter(VOLUME.astype(np.float32), **params)
+    assert double.dtype == np.float64 and single.dtype == np.float32
+    assert np.abs(single - double).max() < 1e-5 * np.ptp(double)

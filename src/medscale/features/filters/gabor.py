@@ -6,7 +6,7 @@ import numpy as np
 from scipy import fft
 
 from medscale.errors import ConfigError
-from medscale.features.filters.base import Boundary, check_sigma, pad
+from medscale.features.filters.base import Boundary, check_sigma, pad, working_float
 
 __all__ = ["gabor_filter", "gabor_kernel", "orientation_weights"]
 
@@ -58,12 +58,13 @@ def _plane_modulus_sum(
     for axis in plane:
         # full-convolution sample j + 2 radius is the valid output j
         keep[axis] = slice(2 * radius, 2 * radius + data.shape[axis])
-    total = np.zeros(data.shape)
+    total = np.zeros(data.shape, dtype=data.dtype)
     product = np.empty_like(spectrum)
-    modulus = np.empty(data.shape)
+    modulus = np.empty(data.shape, dtype=data.dtype)
     for kernel, weight in kernels:
         # in place: the product buffer is transformed back over itself
-        np.multiply(spectrum, fft.fftn(kernel, s=lengths).reshape(shape), out=product)
+        kernel_spectrum = fft.fftn(kernel, s=lengths).astype(spectrum.dtype, copy=False)
+        np.multiply(spectrum, kernel_spectrum.reshape(shape), out=product)
         response = fft.ifftn(product, axes=plane, overwrite_x=True)
         np.abs(response[tuple(keep)], out=modulus)
         if weight != 1:
@@ -107,7 +108,8 @@ def gabor_filter(
     theta_step: float = np.pi / 4,
     orthogonal_planes: bool = False,
 ) -> np.ndarray:
-    """Modulus of the Gabor response (float64, z, y, x).
+    """Modulus of the Gabor response (z, y, x): float32 for a float32 input (complex64 FFTs,
+    the feature engine's default responses), else float64.
 
     ``rot_inv`` averages the modulus over ``theta = 0, theta_step, ...`` below 2 pi;
     ``orthogonal_planes`` averages the axial, coronal and sagittal responses (IBSI-2 4.a.2).
@@ -127,7 +129,7 @@ def gabor_filter(
         thetas = np.arange(0.0, 2.0 * np.pi - 1e-9, theta_step)
     else:
         thetas = np.array([theta])
-    data = array.astype(np.float64)
+    data = working_float(array)
     kernels = [
         (
             gabor_kernel(

@@ -178,7 +178,7 @@ def apply_filter(
 ) -> np.ndarray:
     """Response map (z, y, x) of ``spec`` on ``array`` with voxel ``spacing_mm``.
 
-    float32 for a float32 input to mean, log, laws and wavelet, else float64. A decimated
+    float32 for a float32 input to mean, log, laws, gabor and wavelet, else float64. A decimated
     wavelet's response is on its coarser grid (`medscale.features.filters.wavelet`).
     """
     spec = parse_filter_spec(spec) if isinstance(spec, str) else spec
