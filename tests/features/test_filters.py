@@ -54,6 +54,10 @@ def test_anisotropic_voxels_are_refused_in_3d_but_fine_in_plane():
         (lambda: parse_filter_spec("gabor:sigma_mm=1"), "'wavelength_mm' is required"),
         (lambda: parse_filter_spec("wavelet:levle=2"), "did you mean 'level'"),
         (lambda: parse_filter_spec("log:sigma_mm=1,dims=4"), "dims must be 2 or 3"),
+        (
+            lambda: apply_filter(VOLUME, (1.0, 1.0, 1.0), "wavelet:name=db4,level=4,decimated=1"),
+            "larger than the level-4 grid",
+        ),
     ],
 )
 def test_bad_input_is_a_config_error(call, message):

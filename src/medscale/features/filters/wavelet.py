@@ -193,6 +193,12 @@ def decimated_wavelet(
     for lev in range(1, level + 1):
         letters = band if lev == level else "L" * len(axes)
         for letter, axis in zip(letters, sorted(axes, reverse=True), strict=True):
+            if data.shape[axis] < low.size:
+                raise ConfigError(
+                    f"decimated {name} level {level}: the {low.size}-tap kernel is larger than "
+                    f"the level-{lev} grid ({data.shape[axis]} samples along axis {axis}); "
+                    "use a lower level"
+                )
             data = _downsample(data, low if letter == "L" else high, axis, mode)
     return data
 
