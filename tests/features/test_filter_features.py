@@ -22,6 +22,7 @@ from medscale.features.chain import prepare
 from medscale.features.extract import filter_margin, filtered_features
 from medscale.features.filters.bank import column_prefix, filter_responses, support
 from medscale.features.filters.spec import apply_filter
+from medscale.features.filters.wavelet import decimated_mask
 from medscale.features.settings import load_settings, preset_names
 
 STATS = ("mean", "var", "skew", "kurt", "median", "min", "p10", "p90", "max", "iqr", "range")
@@ -451,3 +452,19 @@ def test_cli_bad_filter_in_settings_names_it(shared_data, tmp_path, capsys):
     assert main([*args, "--config", str(bad)]) == 1
     err = capsys.readouterr().err
     assert "unknown parameter 'boundry'" in err and "Traceback" not in err
+
+
+def test_decimated_wavelet_features_are_on_the_decimated_grid(blob_case):
+    image, mask = blob_case
+    spec = "wavelet:name=haar,band=HLH,level=2,boundary=mirror,decimated=true"
+    block = {"specs": [spec], "original": False, "response_dtype": "float64"}
+    found = _quiet(image, mask, {"families": ["statistics"], "filters": block})
+    coeffs = pywt.wavedecn(image.array, "haar", mode="symmetric", level=2)
+    response = coeffs[1]["".join("a" if c == "L" else "d" for c in "HLH"[::-1])]
+    roi = decimated_mask(mask.array.astype(bool), name="haar", level=2)
+    assert roi.shape == response.shape and 0 < roi.sum() < mask.array.sum()
+    expected = numpy_stats(response[roi])
+    assert set(found) == {f"wavelet_haar_hlh_l2_dec_{key}" for key in expected}
+    for key, value in expected.items():
+        got = found[f"wavelet_haar_hlh_l2_dec_{key}"]
+        assert got == pytest.approx(value, rel=1e-9, abs=1e-9), key

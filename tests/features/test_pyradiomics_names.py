@@ -138,3 +138,52 @@ def test_cli_names(tmp_path, capsys):
         == 2
     )
     assert "--names pyradiomics is for one case" in capsys.readouterr().err
+
+
+def test_filter_prefixes_take_pyradiomics_image_types():
+    features = {
+        "log_s2_stat_mean": 1.0,
+        "log_s1p5_cm_contrast_3D_avg": 2.0,
+        "wavelet_coif1_lhl_stat_mean": 3.0,
+        "wavelet_coif1_hhh_l2_szm_sze_3D": 4.0,
+        "log_s2_stat_kurt": 5.0,  # unmapped feature: its id stays
+        "log_s2_t3_stat_mean": 6.0,  # truncate is not pyradiomics's
+        "log_s2_2d_stat_mean": 7.0,
+        "wavelet_coif1_lhl_ri_stat_mean": 8.0,
+        "wavelet_haar_lll_dec_stat_mean": 9.0,
+        "laws_l5e5e5_stat_mean": 10.0,
+    }
+    assert to_pyradiomics(features) == {
+        "log-sigma-2-0-mm-3D_firstorder_Mean": 1.0,
+        "log-sigma-1-5-mm-3D_glcm_Contrast": 2.0,
+        "wavelet-LHL_firstorder_Mean": 3.0,
+        "wavelet2-HHH_glszm_SmallAreaEmphasis": 4.0,
+        "log_s2_stat_kurt": 5.0,
+        "log_s2_t3_stat_mean": 6.0,
+        "log_s2_2d_stat_mean": 7.0,
+        "wavelet_coif1_lhl_ri_stat_mean": 8.0,
+        "wavelet_haar_lll_dec_stat_mean": 9.0,
+        "laws_l5e5e5_stat_mean": 10.0,
+    }
+
+
+def test_two_wavelets_on_one_pyradiomics_name_keep_their_ids():
+    features = {"wavelet_coif1_lhl_stat_mean": 1.0, "wavelet_db2_lhl_stat_mean": 2.0}
+    assert to_pyradiomics(features) == features
+
+
+def test_filtered_extract_under_pyradiomics_names():
+    image, mask = _case((14, 22, 22), (1.0, 1.0, 1.0))
+    settings = {
+        "families": ["statistics"],
+        "filters": {"specs": ["log:sigma_mm=2", "wavelet:name=coif1,band=LHL"]},
+    }
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", MedscaleWarning)
+        ibsi = extract(image, mask, settings)
+        named = extract(image, mask, settings, names="pyradiomics")
+    assert named["log-sigma-2-0-mm-3D_firstorder_Mean"] == ibsi["log_s2_stat_mean"]
+    assert named["wavelet-LHL_firstorder_90Percentile"] == ibsi["wavelet_coif1_lhl_stat_p90"]
+    assert named["original_firstorder_Mean"] == ibsi["stat_mean"]
+    assert named["wavelet_coif1_lhl_stat_kurt"] == ibsi["wavelet_coif1_lhl_stat_kurt"]
+    assert len(named) == len(ibsi)

@@ -22,6 +22,9 @@ import click
 def command(image: str, spec: str, out: str) -> None:
     """Apply an IBSI-2 convolutional filter; the response (float32) keeps the image's grid.
 
+    A decimated wavelet (decimated=true) is written on its coarser grid: the spacing doubles
+    per level on the filtered axes, the origin is the first coefficient's centre.
+
     Boundaries: zero, nearest, periodic, mirror. Sizes in mm (sigma_mm, wavelength_mm),
     supports in voxels; wavelet bands and Riesz orders read x, y, z.
     """
@@ -29,6 +32,8 @@ def command(image: str, spec: str, out: str) -> None:
 
     from medscale.errors import ConfigError
     from medscale.features.filters.spec import apply_filter, parse_filter_spec
+    from medscale.features.filters.wavelet import decimated_grid
+    from medscale.image import Image
     from medscale.io import read_image, write_image
 
     try:
@@ -40,5 +45,21 @@ def command(image: str, spec: str, out: str) -> None:
         response = apply_filter(source.array, tuple(source.spacing), parsed)
     except ConfigError as err:
         raise ConfigError(f"{image}: {err}") from err
-    write_image(source.with_array(response.astype(np.float32)), out)
+    if parsed.kind == "wavelet" and parsed.params["decimated"]:
+        spacing, first = decimated_grid(
+            tuple(source.spacing),
+            name=parsed.params["name"],
+            level=parsed.params["level"],
+            two_d=parsed.params["dims"] == 2,
+        )
+        origin = source.index_to_world(first)
+        result = Image(
+            response.astype(np.float32),
+            spacing,
+            (float(origin[0]), float(origin[1]), float(origin[2])),
+            source.direction,
+        )
+    else:
+        result = source.with_array(response.astype(np.float32))
+    write_image(result, out)
     click.echo(f"{out}: {parsed.kind} response, shape {response.shape} (z, y, x)", err=True)

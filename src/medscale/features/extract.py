@@ -24,7 +24,9 @@ from medscale.features.chain import (
 )
 from medscale.features.discretisation import discretise
 from medscale.features.family_inputs import FamilyInputs
-from medscale.features.filters.bank import filter_responses, support
+from medscale.features.filters.bank import column_prefix, filter_responses, support
+from medscale.features.filters.spec import parse_filter_spec
+from medscale.features.filters.wavelet import decimated_mask
 from medscale.features.pyradiomics_names import NAME_STYLES, rename
 from medscale.features.registry import families
 from medscale.features.settings import ResegmentationSettings, Settings, for_image, load_settings
@@ -183,7 +185,10 @@ def filtered_features(
     response itself (the discretisation settings, no re-segmentation bound); shape families
     are left out (they do not depend on the intensities). Columns: ``<prefix>_<feature id>``.
     Responses are float32 (for the separable filters) unless ``filters.response_dtype`` says
-    float64, one held at a time.
+    float64, one held at a time. A decimated wavelet's features are computed on its decimated
+    grid: both masks go to that grid by `medscale.features.filters.wavelet.decimated_mask` and
+    the spacing doubles per level on the filtered axes (the module docstring of
+    `medscale.features.filters.wavelet`).
     """
     selected = tuple(f for f in settings.families if f not in SHAPE_FAMILIES)
     per_response = replace(
@@ -203,16 +208,47 @@ def filtered_features(
     found: dict[str, float] = {}
     start = time.perf_counter()
     source = prepared.intensity.astype(settings.filters.response_dtype)
+    decimated = {}
+    for text in settings.filters.specs:
+        spec = parse_filter_spec(text)
+        if spec.kind == "wavelet" and spec.params["decimated"]:
+            decimated[column_prefix(spec)] = spec.params
     for prefix, response in filter_responses(source, prepared.spacing_mm, settings.filters.specs):
-        values = np.asarray(response[region], dtype=np.float64)
+        spacing = prepared.spacing_mm
+        if prefix in decimated:
+            p = decimated[prefix]
+            two_d = p["dims"] == 2
+
+            grid = {"name": p["name"], "level": p["level"], "two_d": two_d}
+            morph_used = decimated_mask(prepared.morph_mask, **grid)
+            roi_used = decimated_mask(prepared.intensity_mask, **grid)
+            values = np.asarray(response, dtype=np.float64)
+            factor = 2 ** p["level"]
+            spacing = (
+                spacing[0] * (1 if two_d else factor),
+                spacing[1] * factor,
+                spacing[2] * factor,
+            )
+            if not roi_used.any():
+                raise ConfigError(
+                    f"{prepared.source}filter {prefix}: the ROI has no voxel left on the "
+                    f"level-{p['level']} decimated grid"
+                )
+        else:
+            values = np.asarray(response[region], dtype=np.float64)
+            morph_used, roi_used = morph, roi
         del response
         if timings is not None:
             timings["filters"] = timings.get("filters", 0.0) + time.perf_counter() - start
         levels, n_levels = discretise(
-            values, roi, method=disc.method.value, bin_width=disc.bin_width, n_bins=disc.n_bins
+            values,
+            roi_used,
+            method=disc.method.value,
+            bin_width=disc.bin_width,
+            n_bins=disc.n_bins,
         )
         filtered = PreparedRoi(
-            values, morph, roi, levels, n_levels, prepared.spacing_mm, {}, prepared.source
+            values, morph_used, roi_used, levels, n_levels, spacing, {}, prepared.source
         )
         for key, value in compute_families(filtered, per_response, timings).items():
             found[f"{prefix}_{key}"] = value

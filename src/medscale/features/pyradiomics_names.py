@@ -50,6 +50,25 @@ Checked against pyradiomics v3.1 by ``benchmarks/bench_features_pyradiomics_name
 every mapped first-order and texture feature agrees to < 1e-10 relative (``Idn`` / ``Idmn``
 too: both tools take Ng as the highest grey level, also with empty levels in between).
 
+Filtered images (`medscale.features.filters.bank` column prefixes) take pyradiomics's image
+type in place of ``original`` where pyradiomics has the same filter and parameters:
+
+- ``log_s{sigma}_<id>`` (3-D, truncate 4, no Riesz) ->
+  ``log-sigma-{sigma}-mm-3D_<class>_<Feature>``, the sigma as pyradiomics prints the float
+  with ``-`` for the point: ``log_s2_stat_mean`` -> ``log-sigma-2-0-mm-3D_firstorder_Mean``,
+  ``log_s1p5`` -> ``log-sigma-1-5-mm-3D``.
+- ``wavelet_{name}_{band}_<id>`` (3-D, undecimated, not rotation-invariant) ->
+  ``wavelet-{BAND}_<class>_<Feature>``, level ``j`` > 1 (``_l{j}``) -> ``wavelet{j}-{BAND}``
+  (pyradiomics's name for its ``j``-th level with ``start_level`` 0):
+  ``wavelet_coif1_lhl_stat_mean`` -> ``wavelet-LHL_firstorder_Mean``. Both tools read the band
+  letters along x, y, z. pyradiomics's image type does not name the wavelet, so when two
+  wavelets of one table would give the same name, both keep their medscale ids.
+
+The other prefixes (``_2d``, ``_t{truncate}``, ``_ri``, ``_dec``, ``_riesz...``, mean, Laws,
+Gabor, Simoncelli) have no pyradiomics image type and keep their ids. The values are
+medscale's IBSI-2 responses, not pyradiomics's: its LoG is SimpleITK's recursive Gaussian
+(normalised by sigma^2) and its wavelet pads differently, so only the names line up.
+
 Values: a renamed value *is* medscale's value. It equals pyradiomics's where both use the same
 grey levels; note that for fixed bin size pyradiomics aligns bin edges to multiples of the bin
 width, IBSI to the ROI minimum (a re-segmentation range lower bound at such a multiple makes
@@ -58,6 +77,7 @@ them coincide), so discretised features (``ih_*``, texture) then differ by that 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 from medscale.errors import ConfigError
@@ -282,6 +302,25 @@ def __getattr__(name: str) -> dict[str, str]:
 NAME_STYLES = ("ibsi", "pyradiomics")
 
 
+_LOG_PREFIX = re.compile(r"log_s(\d+(?:p\d+)?)_(.+)")
+_WAVELET_PREFIX = re.compile(r"wavelet_[a-z0-9.]+_([lh]{3})(?:_l(\d+))?_(.+)")
+
+
+def _image_type(key: str) -> tuple[str, str]:
+    """(pyradiomics image type, the IBSI id) of a column; ``original`` when it has no filter
+    prefix pyradiomics names (module docstring)."""
+    match = _LOG_PREFIX.fullmatch(key)
+    if match is not None:
+        sigma = float(match.group(1).replace("p", "."))
+        return f"log-sigma-{str(sigma).replace('.', '-')}-mm-3D", match.group(2)
+    match = _WAVELET_PREFIX.fullmatch(key)
+    if match is not None:
+        band, level, rest = match.groups()
+        level_text = "" if level is None or int(level) == 1 else level
+        return f"wavelet{level_text}-{band.upper()}", rest
+    return "original", key
+
+
 def to_pyradiomics(features: Mapping[str, float]) -> dict[str, float]:
     """`features` with the ids pyradiomics defines the same way renamed to its names.
 
@@ -295,15 +334,27 @@ def to_pyradiomics(features: Mapping[str, float]) -> dict[str, float]:
     {'original_firstorder_Mean': 1.5, 'stat_kurt': 0.2, 'original_glcm_Contrast': 4.0}
     """
     three_d_table, two_d_table = _tables()
-    taken = {three_d_table[k] for k in features if k in three_d_table}
-    renamed: dict[str, float] = {}
-    for key, value in features.items():
-        name = three_d_table.get(key)
+    split = {key: _image_type(key) for key in features}
+
+    def mapped(key: str, table: dict[str, str]) -> str | None:
+        image_type, ibsi = split[key]
+        if ibsi not in table:
+            return None
+        return image_type + table[ibsi].removeprefix("original")
+
+    taken = [name for k in features if (name := mapped(k, three_d_table)) is not None]
+    proposed: dict[str, str] = {}
+    for key in features:
+        name = mapped(key, three_d_table)
         if name is None:
-            two_d = two_d_table.get(key)
+            two_d = mapped(key, two_d_table)
             name = two_d if two_d is not None and two_d not in taken else key
-        renamed[name] = value
-    return renamed
+        proposed[key] = name
+    # two filtered columns on one pyradiomics name (e.g. two wavelets' LHL): keep both ids
+    counts: dict[str, int] = {}
+    for name in proposed.values():
+        counts[name] = counts.get(name, 0) + 1
+    return {(name if counts[name] == 1 else key): features[key] for key, name in proposed.items()}
 
 
 def rename(features: Mapping[str, float], names: str = "ibsi") -> dict[str, float]:

@@ -9,8 +9,9 @@ the decimal point, so sigma 1.5 mm is ``s1p5``; ``_2d`` is added for ``dims=2``)
   for mean pooling) and ``_e{energy_delta}``, e.g. ``laws_l5e5e5_ri_e7``
 - ``gabor``: ``gabor_s{sigma_mm}_w{wavelength_mm}_g{gamma}``, then ``_t{theta_deg}`` or, when
   rotation-invariant, ``_ri{theta_step_deg}``, and ``_3p`` for the three orthogonal planes
-- ``wavelet``: ``wavelet_{name}_{band}``, then ``_l{level}`` for level > 1 and ``_ri``
-  (mean pooling; ``_ri_max`` for max pooling), e.g. ``wavelet_coif1_lhl``
+- ``wavelet``: ``wavelet_{name}_{band}``, then ``_l{level}`` for level > 1, ``_ri``
+  (mean pooling; ``_ri_max`` for max pooling) and ``_dec`` for the decimated form, e.g.
+  ``wavelet_coif1_lhl``, ``wavelet_haar_hhh_l2_dec``
 - ``simoncelli``: ``simoncelli_l{level}``
 - a Riesz order adds ``_riesz{lx}{ly}{lz}``
 
@@ -21,8 +22,9 @@ settings block that differ only in it would share a prefix, which is a settings 
 Supports (`support`): the half-width, in voxels per (z, y, x) axis, of the input a response
 voxel depends on. The engine filters the ROI's bounding box widened by it, which gives the
 whole-image response exactly inside the ROI for the zero, nearest and mirror rules (their
-padding only looks at the image's own edge voxels). Periodic boundaries and the global
-Fourier filters (Simoncelli, Riesz) have no finite support (None): they get the whole grid.
+padding only looks at the image's own edge voxels). Periodic boundaries, the global
+Fourier filters (Simoncelli, Riesz) and decimated wavelets (whose grid's phase depends on where
+the image starts) have no finite support (None): they get the whole grid.
 """
 
 from __future__ import annotations
@@ -76,6 +78,8 @@ def column_prefix(spec: FilterSpec | str) -> str:
             parts.append(f"l{p['level']}")
         if p["rot_inv"]:
             parts.append("ri" if p["pooling"] == "mean" else f"ri_{p['pooling']}")
+        if p["decimated"]:
+            parts.append("dec")
     else:
         parts = [f"simoncelli_l{p['level']}"]
     if p.get("dims", 3) == 2:
@@ -114,7 +118,7 @@ def support(spec: FilterSpec | str, spacing_mm: Sequence[float]) -> tuple[int, i
     p = spec.params
     if p["boundary"] is Boundary.PERIODIC or spec.kind == "simoncelli":
         return None
-    if p.get("riesz") is not None:
+    if p.get("riesz") is not None or p.get("decimated"):
         return None
     in_plane = p.get("dims", 3) == 2
     if spec.kind == "mean":
@@ -147,7 +151,7 @@ def filter_responses(
     parsed = [parse_filter_spec(text) for text in specs]
     groups: dict[tuple, dict[str, FilterSpec]] = {}
     for spec in parsed:
-        if spec.kind == "wavelet" and not spec.params["rot_inv"]:
+        if spec.kind == "wavelet" and not spec.params["rot_inv"] and not spec.params["decimated"]:
             key = tuple(sorted((k, str(v)) for k, v in spec.params.items() if k != "band"))
             groups.setdefault(key, {})[spec.params["band"].upper()] = spec
             continue

@@ -10,7 +10,8 @@ A spec is ``KIND[:key=value,...]``. Kinds and keys (defaults in brackets):
 - ``gabor``: sigma_mm, wavelength_mm, gamma [1], theta_deg [0], rot_inv [false],
   theta_step_deg [45], planes (axial / orthogonal) [axial], boundary [zero]
 - ``wavelet``: name [haar], band [LLL], level [1], rot_inv [false], pooling [mean],
-  boundary [zero], dims [3]
+  boundary [zero], dims [3], decimated [false] (true: the PyWavelets ``wavedecn`` form on a
+  coarser grid, `medscale.features.filters.wavelet.decimated_wavelet`; not with rot_inv)
 - ``simoncelli``: level [1], boundary [periodic], dims [3], riesz [none]
 
 Riesz orders are along (x, y, z).
@@ -33,7 +34,7 @@ from medscale.features.filters.log import log_filter
 from medscale.features.filters.mean import mean_filter
 from medscale.features.filters.riesz import riesz_filter
 from medscale.features.filters.simoncelli import simoncelli_filter
-from medscale.features.filters.wavelet import wavelet_filter
+from medscale.features.filters.wavelet import decimated_wavelet, wavelet_filter
 
 __all__ = ["FilterSpec", "apply_filter", "parse_filter_spec"]
 
@@ -112,6 +113,7 @@ _KEYS: dict[str, dict[str, tuple[Callable[[str], Any], Any]]] = {
         "rot_inv": (_bool, False),
         "pooling": (str, "mean"),
         "dims": (_dims, 3),
+        "decimated": (_bool, False),
     },
     "simoncelli": {"level": (int, 1), "dims": (_dims, 3)},
 }
@@ -163,6 +165,11 @@ def parse_filter_spec(text: str) -> FilterSpec:
             raise ConfigError(f"filter {kind}: parameter {key!r} is required")
         else:
             params[key] = convert(default) if key == "boundary" else default
+    if kind == "wavelet" and params["decimated"] and params["rot_inv"]:
+        raise ConfigError(
+            "filter wavelet: decimated=true does not take rot_inv=true (a rotated image's "
+            "decimated grid is not the rotated grid); use the undecimated form"
+        )
     return FilterSpec(kind, params)
 
 
@@ -171,7 +178,8 @@ def apply_filter(
 ) -> np.ndarray:
     """Response map (z, y, x) of ``spec`` on ``array`` with voxel ``spacing_mm``.
 
-    float32 for a float32 input to mean, log, laws and wavelet, else float64.
+    float32 for a float32 input to mean, log, laws, gabor and wavelet, else float64. A decimated
+    wavelet's response is on its coarser grid (`medscale.features.filters.wavelet`).
     """
     spec = parse_filter_spec(spec) if isinstance(spec, str) else spec
     p = spec.params
@@ -208,6 +216,10 @@ def apply_filter(
             rot_inv=p["rot_inv"],
             theta_step=np.deg2rad(p["theta_step_deg"]),
             orthogonal_planes=p["planes"] == "orthogonal",
+        )
+    if spec.kind == "wavelet" and p["decimated"]:
+        return decimated_wavelet(
+            array, name=p["name"], band=p["band"], level=p["level"], boundary=boundary, two_d=two_d
         )
     if spec.kind == "wavelet":
         return wavelet_filter(
