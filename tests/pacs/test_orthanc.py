@@ -407,8 +407,9 @@ def phantom_dicom(shared_data):
     return root
 
 
-@pytest.mark.parametrize("protocol", ["dicomweb", "dimse"])
-def test_ibsi_phantom_and_rtstruct_round_trip(pacs_env, phantom_dicom, tmp_path, capsys, protocol):
+@pytest.mark.parametrize("retrieval", RETRIEVALS)
+def test_ibsi_phantom_and_rtstruct_round_trip(pacs_env, phantom_dicom, tmp_path, capsys, retrieval):
+    protocol, *move = retrieval.split()
     from medscale.io.dicom import read_dicom
     from medscale.io.rtstruct import read_rtstruct_mask
 
@@ -420,7 +421,15 @@ def test_ibsi_phantom_and_rtstruct_round_trip(pacs_env, phantom_dicom, tmp_path,
     assert f"{len(files)} instances stored" in out
     out_dir = tmp_path / "got"
     code, out, err = _cli(
-        capsys, "pacs", "get", *sorted(studies), "--out", str(out_dir), "--protocol", protocol
+        capsys,
+        "pacs",
+        "get",
+        *sorted(studies),
+        "--out",
+        str(out_dir),
+        "--protocol",
+        protocol,
+        *move,
     )
     assert code == 0, err
     got = sorted(out_dir.rglob("*.dcm"))
