@@ -294,6 +294,23 @@ def test_move_unknown_destination(stored, pacs_env, tmp_path):
         probe.bind(("127.0.0.1", int(pacs_env["MEDSCALE_AET_PORT"])))
 
 
+@pytest.mark.parametrize("method", ["get_study", "move_study"])
+def test_write_failure_is_reported_and_leaves_nothing(stored, pacs_env, tmp_path, method):
+    """An instance that cannot be written: the write error is the one line, not 0xB000."""
+    from medscale.errors import PacsError
+    from medscale.pacs import DimseClient, PacsConfig, Rewrite
+
+    def boom(dataset):
+        raise OSError(f"disk full writing {dataset.SOPInstanceUID}")
+
+    _, _, study = stored
+    out_dir = tmp_path / "out"
+    client = DimseClient(PacsConfig.from_env())
+    with pytest.raises(PacsError, match="writing failed: disk full writing"):
+        getattr(client, method)(study, out_dir, rewrite=Rewrite(dataset=boom, uid=str))
+    assert not out_dir.exists() or not any(out_dir.rglob("*"))
+
+
 def test_move_needs_dimse_and_aet_port(stored, tmp_path, capsys, monkeypatch):
     _, _, study = stored
     code, _, err = _cli(capsys, "pacs", "get", study, "--out", str(tmp_path / "a"), "--move")

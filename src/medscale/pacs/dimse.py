@@ -220,7 +220,11 @@ class DimseClient:
                 for status, _ in assoc.send_c_get(_study_identifier(study_uid), model):
                     _check(status, f"C-GET of study {study_uid} from {self.peer}", pending_ok=True)
 
-        self._call(f"C-GET study {study_uid}", run)
+        try:
+            self._call(f"C-GET study {study_uid}", run)
+        except PacsError:
+            sink.raise_errors(f"C-GET of study {study_uid}")  # our write failure is the cause
+            raise
         sink.raise_errors(f"C-GET of study {study_uid}")
         log.info("study %s: %d written, %d already present", study_uid, len(sink.written), skipped)
         return len(sink.written), skipped
@@ -265,6 +269,9 @@ class DimseClient:
         try:
             self._call(f"C-MOVE study {study_uid}", run)
             _wait_idle(server, self.config.timeout)
+        except PacsError:
+            sink.raise_errors(f"C-MOVE of study {study_uid}")  # our write failure is the cause
+            raise
         finally:
             server.shutdown()
         sink.raise_errors(f"C-MOVE of study {study_uid}")
