@@ -284,7 +284,7 @@ def test_move_unknown_destination(stored, pacs_env, tmp_path):
     with pytest.raises(PacsError) as caught:
         client.move_study(study, out_dir, destination="NOWHERE")
     message = str(caught.value)
-    assert "\n" not in message and "is the move destination 'NOWHERE' known to it?" in message
+    assert "\n" not in message and "is the move destination 'NOWHERE' known to it" in message
     assert not out_dir.exists() or not any(out_dir.rglob("*"))
     # our SCP was stopped again: nothing listens on the port
     import socket
@@ -292,6 +292,41 @@ def test_move_unknown_destination(stored, pacs_env, tmp_path):
     with socket.socket() as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         probe.bind(("127.0.0.1", int(pacs_env["MEDSCALE_AET_PORT"])))
+
+
+def _set_modality_port(settings: dict[str, str], port: int) -> None:
+    """Change the port Orthanc has for our AE title (REST ``PUT /modalities/medscale``)."""
+    import base64
+    import urllib.request
+
+    body = {
+        "AET": settings["MEDSCALE_AET"], "Host": "127.0.0.1", "Port": port,
+        "AllowEcho": True, "AllowStore": True, "AllowFind": True, "AllowMove": True,
+        "AllowGet": True,
+    }  # fmt: skip
+    auth = f"{settings['MEDSCALE_PACS_USER']}:{settings['MEDSCALE_PACS_PASSWORD']}"
+    request = urllib.request.Request(
+        f"{settings['MEDSCALE_PACS_URL']}/modalities/medscale",
+        data=json.dumps(body).encode(),
+        method="PUT",
+        headers={"Authorization": "Basic " + base64.b64encode(auth.encode()).decode()},
+    )
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        assert answer.status == 200
+
+
+def test_move_destination_unreachable(stored, pacs_env, tmp_path, capsys):
+    """The PACS knows our AE title at another port: its C-STOREs fail, one line, nothing kept."""
+    _, _, study = stored
+    our_port = int(pacs_env["MEDSCALE_AET_PORT"])
+    _set_modality_port(pacs_env, our_port + 1 if our_port < 32000 else our_port - 1)
+    try:
+        _assert_failed(
+            capsys, tmp_path / "out", "pacs", "get", study, "--protocol", "dimse", "--move",
+            expect="can it reach our Storage SCP at 127.0.0.1:",
+        )  # fmt: skip
+    finally:
+        _set_modality_port(pacs_env, our_port)
 
 
 @pytest.mark.parametrize("method", ["get_study", "move_study"])

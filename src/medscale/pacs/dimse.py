@@ -368,10 +368,11 @@ def _check_move(status: Any, what: str, target: str, port: int) -> None:
     comment = f", {comment}" if comment else ""
     if code == 0xA801:
         raise _Refused(f"{what}: move destination {target!r} unknown to the PACS ({hint})")
-    if code is not None and 0xC000 <= code <= 0xCFFF:  # Orthanc's answer to an unknown one
+    if code is not None and 0xC000 <= code <= 0xCFFF:  # Orthanc: unknown or unreachable
         raise _Refused(
             f"{what}: the PACS could not process it (status 0x{code:04X}{comment}); "
-            f"is the move destination {target!r} known to it? ({hint})"
+            f"is the move destination {target!r} known to it, and can it reach our "
+            f"Storage SCP at 127.0.0.1:{port}? ({hint})"
         )
     if code in (0xA701, 0xA702, 0xB000):
         raise _Refused(
