@@ -346,11 +346,12 @@ def test_write_failure_is_reported_and_leaves_nothing(stored, pacs_env, tmp_path
     assert not out_dir.exists() or not any(out_dir.rglob("*"))
 
 
-def test_move_needs_dimse_and_aet_port(stored, tmp_path, capsys, monkeypatch):
-    _, _, study = stored
+def test_move_needs_dimse_and_aet_port(tmp_path, capsys, monkeypatch):
+    """Checked before any network traffic, so no Orthanc needed."""
+    study = "1.2.3.4"
     code, _, err = _cli(capsys, "pacs", "get", study, "--out", str(tmp_path / "a"), "--move")
     assert code == 2 and "--move needs --protocol dimse" in err
-    monkeypatch.delenv("MEDSCALE_AET_PORT")
+    monkeypatch.delenv("MEDSCALE_AET_PORT", raising=False)
     _assert_failed(
         capsys, tmp_path / "b", "pacs", "get", study, "--protocol", "dimse", "--move",
         expect="set MEDSCALE_AET_PORT",
