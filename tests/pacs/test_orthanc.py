@@ -346,6 +346,41 @@ def test_write_failure_is_reported_and_leaves_nothing(stored, pacs_env, tmp_path
     assert not out_dir.exists() or not any(out_dir.rglob("*"))
 
 
+def test_move_scp_refuses_other_studies(stored, pacs_env, tmp_path):
+    """While our SCP listens, an instance of another study pushed to it is refused, not kept."""
+    from pynetdicom import AE
+
+    from medscale.pacs import DimseClient, PacsConfig, Rewrite
+
+    _, paths, study = stored
+    stray_dir = write_dicom_series(
+        Image(np.zeros((1, 4, 4)), spacing=(1.0, 1.0, 1.0)), tmp_path / "stray", header={}
+    )
+    stray = pydicom.dcmread(stray_dir[0])
+    assert str(stray.StudyInstanceUID) != study
+    pushed = []
+
+    def push_stray_once(dataset):  # runs in our SCP while Orthanc's C-STOREs arrive
+        if not pushed:
+            ae = AE(ae_title="INTRUDER")
+            ae.add_requested_context(stray.SOPClassUID, stray.file_meta.TransferSyntaxUID)
+            assoc = ae.associate(
+                "127.0.0.1", int(pacs_env["MEDSCALE_AET_PORT"]), ae_title="MEDSCALE"
+            )
+            assert assoc.is_established
+            pushed.append(int(assoc.send_c_store(stray).Status))
+            assoc.release()
+        return dataset
+
+    out_dir = tmp_path / "out"
+    client = DimseClient(PacsConfig.from_env())
+    written, _ = client.move_study(study, out_dir, rewrite=Rewrite(push_stray_once, uid=str))
+    assert pushed == [0x0124]
+    assert written == len(paths)
+    got = {p.stem for p in out_dir.rglob("*.dcm")}
+    assert got == {str(pydicom.dcmread(p).SOPInstanceUID) for p in paths}
+
+
 def test_move_needs_dimse_and_aet_port(tmp_path, capsys, monkeypatch):
     """Checked before any network traffic, so no Orthanc needed."""
     study = "1.2.3.4"

@@ -327,6 +327,15 @@ class _Sink:
         try:
             dataset = event.dataset
             dataset.file_meta = event.file_meta
+            if str(dataset.get("StudyInstanceUID", "")) != self.study_uid:
+                # our C-MOVE SCP listens to anyone on 127.0.0.1: keep only the study asked for
+                log.warning(
+                    "refused instance %s of study %s while retrieving study %s",
+                    dataset.get("SOPInstanceUID", "?"),
+                    dataset.get("StudyInstanceUID", "?"),
+                    self.study_uid,
+                )
+                return 0x0124  # refused: not authorised
             path = store_retrieved(dataset, self.out, self.study_uid, self.rewrite)
             if path is not None:
                 self.written.append(path)
