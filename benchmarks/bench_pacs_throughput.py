@@ -1,4 +1,4 @@
-"""Benchmark: PACS retrieval throughput, DICOMweb (WADO-RS) vs DIMSE (C-GET), 1 and 4 in parallel.
+"""Benchmark: PACS retrieval throughput, DICOMweb vs DIMSE (C-GET, C-MOVE), 1 and 4 in parallel.
 
 A throwaway Orthanc on 127.0.0.1 (``../shared/services/orthanc.sh``, as the integration tests
 use) is loaded with ``--studies`` synthetic CT studies of ``--slices`` small slices each
@@ -6,7 +6,9 @@ use) is loaded with ``--studies`` synthetic CT studies of ``--slices`` small sli
 Then, for each protocol and each parallelism P in (1, 4), every study is retrieved into an
 empty folder by a pool of P threads, each thread running one `get_study` (a study at a time,
 with its own client): DICOMweb retrieves instance by instance over HTTP (QIDO-RS listing, then
-one WADO-RS request per instance), DIMSE one C-GET per study. Each file is written atomically
+one WADO-RS request per instance), DIMSE one C-GET per study, and DIMSE C-MOVE one C-MOVE per
+study to medscale's own Storage SCP on MEDSCALE_AET_PORT (1 at a time only: each
+`move_study` runs its own SCP on that one port). Each file is written atomically
 as medscale always does. The figure is instances written per second of wall time (best and
 median of ``--repeats``); every run is checked to have written every instance, with the same
 SOP Instance UIDs as stored.
@@ -43,7 +45,9 @@ from medscale.pacs import DicomWebClient, DimseClient, PacsConfig  # noqa: E402
 ORTHANC_SH = REPO.parent / "shared" / "services" / "orthanc.sh"
 if not ORTHANC_SH.exists():
     ORTHANC_SH = Path("/work/shared/services/orthanc.sh")
-CLIENTS = {"dicomweb": DicomWebClient, "dimse": DimseClient}
+CLIENTS = {"dicomweb": DicomWebClient, "dimse": DimseClient, "dimse-move": DimseClient}
+#: parallel requests measured per protocol (C-MOVE: one SCP port, so one study at a time)
+PARALLEL = {"dicomweb": (1, 4), "dimse": (1, 4), "dimse-move": (1,)}
 
 
 def orthanc(action: str, folder: Path) -> dict[str, str]:
@@ -85,7 +89,9 @@ def retrieve(protocol: str, config: PacsConfig, studies: dict[str, set[str]], ou
     """Seconds to retrieve every study with `parallel` threads (checks every instance)."""
 
     def one(study: str) -> int:
-        written, skipped = CLIENTS[protocol](config).get_study(study, out)
+        client = CLIENTS[protocol](config)
+        fetch = client.move_study if protocol == "dimse-move" else client.get_study
+        written, skipped = fetch(study, out)
         assert skipped == 0, f"{study}: {skipped} skipped in an empty folder"
         return written
 
@@ -107,6 +113,9 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=32)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--out", type=Path, default=None, help="Markdown results file.")
+    parser.add_argument(
+        "--protocols", default="dicomweb,dimse,dimse-move", help="Comma-separated subset."
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-pacs-") as tmp:
         root = Path(tmp)
@@ -121,8 +130,8 @@ def main() -> None:
             put_seconds = time.perf_counter() - start
             assert stored == total == len(files)
             rows = []
-            for protocol in ("dicomweb", "dimse"):
-                for parallel in (1, 4):
+            for protocol in args.protocols.split(","):
+                for parallel in PARALLEL[protocol]:
                     times = []
                     for repeat in range(args.repeats):
                         out = root / f"get-{protocol}-{parallel}-{repeat}"
@@ -151,7 +160,8 @@ def render(args: argparse.Namespace, total: int, stored: int, put_seconds: float
         "Command (repository root):",
         "",
         f"    nice -n 10 .venv/bin/python benchmarks/bench_pacs_throughput.py --studies "
-        f"{args.studies} --slices {args.slices} --size {args.size} --repeats {args.repeats}",
+        f"{args.studies} --slices {args.slices} --size {args.size} --repeats {args.repeats} "
+        f"--protocols {args.protocols}",
         "",
         f"{total} instances ({args.studies} studies x {args.slices} CT slices of "
         f"{args.size}x{args.size} 16-bit pixels, about "
@@ -161,7 +171,9 @@ def render(args: argparse.Namespace, total: int, stored: int, put_seconds: float
         "into an empty folder (atomic writes, as `medscale pacs get`), with P threads each "
         "retrieving one study at a time; every run is checked to have written every instance "
         "with the stored SOP Instance UIDs. DICOMweb: a QIDO-RS listing and one WADO-RS request "
-        "per instance; DIMSE: one C-GET per study.",
+        "per instance; DIMSE: one C-GET per study; DIMSE C-MOVE (dimse-move): one C-MOVE per study "
+        "to medscale's own Storage SCP, started and stopped around each call (one port, so "
+        "one study at a time).",
         "",
         "| protocol | parallel requests | instances/s (best) | instances/s (median) | "
         "wall s (best) |",

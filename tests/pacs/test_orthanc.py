@@ -142,13 +142,16 @@ def test_find_json(stored, capsys, protocol):
     assert code == 0 and json.loads(out) == []
 
 
-@pytest.mark.parametrize("protocol", ["dicomweb", "dimse"])
-def test_get_matches_originals_and_resumes(stored, tmp_path, capsys, protocol):
+# "dimse --move": C-MOVE to our own Storage SCP on MEDSCALE_AET_PORT instead of C-GET
+RETRIEVALS = ["dicomweb", "dimse", "dimse --move"]
+
+
+@pytest.mark.parametrize("retrieval", RETRIEVALS)
+def test_get_matches_originals_and_resumes(stored, tmp_path, capsys, retrieval):
     _, paths, study = stored
     out_dir = tmp_path / "out"
-    code, out, err = _cli(
-        capsys, "pacs", "get", study, "--out", str(out_dir), "--protocol", protocol
-    )
+    protocol = ("--protocol", *retrieval.split())
+    code, out, err = _cli(capsys, "pacs", "get", study, "--out", str(out_dir), *protocol)
     assert code == 0, err
     got = sorted((out_dir / study).iterdir())
     assert [p.suffix for p in got] == [".dcm"] * len(paths)
@@ -160,12 +163,11 @@ def test_get_matches_originals_and_resumes(stored, tmp_path, capsys, protocol):
         assert copies[uid].StudyInstanceUID == study
     # resumable: a removed instance is fetched again, the others are skipped
     got[0].unlink()
-    code, out, err = _cli(
-        capsys, "pacs", "get", study, "--out", str(out_dir), "--protocol", protocol
-    )
+    code, out, err = _cli(capsys, "pacs", "get", study, "--out", str(out_dir), *protocol)
     assert code == 0, err
     assert f"1 written, {len(paths) - 1} already present" in out
     assert not [p for p in (out_dir / study).iterdir() if p.name.startswith(".part-")]
+    assert sorted((out_dir / study).iterdir()) == got  # the missing file is back, nothing else
 
 
 def _assert_failed(capsys, out_dir: Path, *args: str, expect: str) -> None:
@@ -214,24 +216,25 @@ def test_stopped_server(orthanc, stored, tmp_path, capsys):
     env = {k: v for k, v in os.environ.items() if not k.startswith("MEDSCALE_")}
     _run_sh("stop", str(folder), env=env)
     try:
-        for protocol in ("dicomweb", "dimse"):
+        for retrieval in RETRIEVALS:
             _assert_failed(
-                capsys, tmp_path / protocol, "pacs", "get", study, "--protocol", protocol,
-                expect="cannot connect",
+                capsys, tmp_path / retrieval.replace(" ", ""), "pacs", "get", study,
+                "--protocol", *retrieval.split(), expect="cannot connect",
             )  # fmt: skip
     finally:  # restart on the same ports and credentials (orthanc.sh reuses them)
         restarted = _parse_env(_run_sh("start", str(folder), env=env))
         assert restarted == settings
 
 
-@pytest.mark.parametrize("protocol", ["dicomweb", "dimse"])
-def test_get_deid(stored, tmp_path, capsys, protocol):
+@pytest.mark.parametrize("retrieval", RETRIEVALS)
+def test_get_deid(stored, tmp_path, capsys, retrieval):
     from medscale.deid import generate_key, verify_tree
 
     _, paths, study = stored
     key = generate_key(tmp_path / "project.key")
     out_dir = tmp_path / "out"
-    args = ("pacs", "get", study, "--out", str(out_dir), "--protocol", protocol, "--deid", str(key))
+    protocol = ("--protocol", *retrieval.split())
+    args = ("pacs", "get", study, "--out", str(out_dir), *protocol, "--deid", str(key))
     code, out, err = _cli(capsys, *args)
     assert code == 0, err
     assert not (out_dir / study).exists()  # named by the new study UID, never the original
@@ -254,6 +257,140 @@ def test_get_deid(stored, tmp_path, capsys, protocol):
     assert code == 0, err
     assert f"1 written, {len(paths) - 1} already present" in out
     assert not [p for p in out_dir.rglob(".part-*")]
+
+
+def test_move_busy_port(stored, pacs_env, tmp_path, capsys):
+    import socket
+
+    _, _, study = stored
+    with socket.socket() as squatter:  # something else already listens on our SCP port
+        squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # past C-MOVEs' TIME_WAIT
+        squatter.bind(("127.0.0.1", int(pacs_env["MEDSCALE_AET_PORT"])))
+        squatter.listen()
+        _assert_failed(
+            capsys, tmp_path / "out", "pacs", "get", study, "--protocol", "dimse", "--move",
+            expect="port is in use",
+        )  # fmt: skip
+
+
+def test_move_unknown_destination(stored, pacs_env, tmp_path):
+    """A Move Destination the PACS has no modality for (Orthanc 1.10 answers 0xC000)."""
+    from medscale.errors import PacsError
+    from medscale.pacs import DimseClient, PacsConfig
+
+    _, _, study = stored
+    out_dir = tmp_path / "out"
+    client = DimseClient(PacsConfig.from_env())
+    with pytest.raises(PacsError) as caught:
+        client.move_study(study, out_dir, destination="NOWHERE")
+    message = str(caught.value)
+    assert "\n" not in message and "is the move destination 'NOWHERE' known to it" in message
+    assert not out_dir.exists() or not any(out_dir.rglob("*"))
+    # our SCP was stopped again: nothing listens on the port
+    import socket
+
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        probe.bind(("127.0.0.1", int(pacs_env["MEDSCALE_AET_PORT"])))
+
+
+def _set_modality_port(settings: dict[str, str], port: int) -> None:
+    """Change the port Orthanc has for our AE title (REST ``PUT /modalities/medscale``)."""
+    import base64
+    import urllib.request
+
+    body = {
+        "AET": settings["MEDSCALE_AET"], "Host": "127.0.0.1", "Port": port,
+        "AllowEcho": True, "AllowStore": True, "AllowFind": True, "AllowMove": True,
+        "AllowGet": True,
+    }  # fmt: skip
+    auth = f"{settings['MEDSCALE_PACS_USER']}:{settings['MEDSCALE_PACS_PASSWORD']}"
+    request = urllib.request.Request(
+        f"{settings['MEDSCALE_PACS_URL']}/modalities/medscale",
+        data=json.dumps(body).encode(),
+        method="PUT",
+        headers={"Authorization": "Basic " + base64.b64encode(auth.encode()).decode()},
+    )
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        assert answer.status == 200
+
+
+def test_move_destination_unreachable(stored, pacs_env, tmp_path, capsys):
+    """The PACS knows our AE title at another port: its C-STOREs fail, one line, nothing kept."""
+    _, _, study = stored
+    our_port = int(pacs_env["MEDSCALE_AET_PORT"])
+    _set_modality_port(pacs_env, our_port + 1 if our_port < 32000 else our_port - 1)
+    try:
+        _assert_failed(
+            capsys, tmp_path / "out", "pacs", "get", study, "--protocol", "dimse", "--move",
+            expect="can it reach our Storage SCP at 127.0.0.1:",
+        )  # fmt: skip
+    finally:
+        _set_modality_port(pacs_env, our_port)
+
+
+@pytest.mark.parametrize("method", ["get_study", "move_study"])
+def test_write_failure_is_reported_and_leaves_nothing(stored, pacs_env, tmp_path, method):
+    """An instance that cannot be written: the write error is the one line, not 0xB000."""
+    from medscale.errors import PacsError
+    from medscale.pacs import DimseClient, PacsConfig, Rewrite
+
+    def boom(dataset):
+        raise OSError(f"disk full writing {dataset.SOPInstanceUID}")
+
+    _, _, study = stored
+    out_dir = tmp_path / "out"
+    client = DimseClient(PacsConfig.from_env())
+    with pytest.raises(PacsError, match="writing failed: disk full writing"):
+        getattr(client, method)(study, out_dir, rewrite=Rewrite(dataset=boom, uid=str))
+    assert not out_dir.exists() or not any(out_dir.rglob("*"))
+
+
+def test_move_scp_refuses_other_studies(stored, pacs_env, tmp_path):
+    """While our SCP listens, an instance of another study pushed to it is refused, not kept."""
+    from pynetdicom import AE
+
+    from medscale.pacs import DimseClient, PacsConfig, Rewrite
+
+    _, paths, study = stored
+    stray_dir = write_dicom_series(
+        Image(np.zeros((1, 4, 4)), spacing=(1.0, 1.0, 1.0)), tmp_path / "stray", header={}
+    )
+    stray = pydicom.dcmread(stray_dir[0])
+    assert str(stray.StudyInstanceUID) != study
+    pushed = []
+
+    def push_stray_once(dataset):  # runs in our SCP while Orthanc's C-STOREs arrive
+        if not pushed:
+            ae = AE(ae_title="INTRUDER")
+            ae.add_requested_context(stray.SOPClassUID, stray.file_meta.TransferSyntaxUID)
+            assoc = ae.associate(
+                "127.0.0.1", int(pacs_env["MEDSCALE_AET_PORT"]), ae_title="MEDSCALE"
+            )
+            assert assoc.is_established
+            pushed.append(int(assoc.send_c_store(stray).Status))
+            assoc.release()
+        return dataset
+
+    out_dir = tmp_path / "out"
+    client = DimseClient(PacsConfig.from_env())
+    written, _ = client.move_study(study, out_dir, rewrite=Rewrite(push_stray_once, uid=str))
+    assert pushed == [0x0124]
+    assert written == len(paths)
+    got = {p.stem for p in out_dir.rglob("*.dcm")}
+    assert got == {str(pydicom.dcmread(p).SOPInstanceUID) for p in paths}
+
+
+def test_move_needs_dimse_and_aet_port(tmp_path, capsys, monkeypatch):
+    """Checked before any network traffic, so no Orthanc needed."""
+    study = "1.2.3.4"
+    code, _, err = _cli(capsys, "pacs", "get", study, "--out", str(tmp_path / "a"), "--move")
+    assert code == 2 and "--move needs --protocol dimse" in err
+    monkeypatch.delenv("MEDSCALE_AET_PORT", raising=False)
+    _assert_failed(
+        capsys, tmp_path / "b", "pacs", "get", study, "--protocol", "dimse", "--move",
+        expect="set MEDSCALE_AET_PORT",
+    )  # fmt: skip
 
 
 @pytest.mark.parametrize("protocol", ["dicomweb", "dimse"])
@@ -358,8 +495,9 @@ def phantom_dicom(shared_data):
     return root
 
 
-@pytest.mark.parametrize("protocol", ["dicomweb", "dimse"])
-def test_ibsi_phantom_and_rtstruct_round_trip(pacs_env, phantom_dicom, tmp_path, capsys, protocol):
+@pytest.mark.parametrize("retrieval", RETRIEVALS)
+def test_ibsi_phantom_and_rtstruct_round_trip(pacs_env, phantom_dicom, tmp_path, capsys, retrieval):
+    protocol, *move = retrieval.split()
     from medscale.io.dicom import read_dicom
     from medscale.io.rtstruct import read_rtstruct_mask
 
@@ -371,7 +509,15 @@ def test_ibsi_phantom_and_rtstruct_round_trip(pacs_env, phantom_dicom, tmp_path,
     assert f"{len(files)} instances stored" in out
     out_dir = tmp_path / "got"
     code, out, err = _cli(
-        capsys, "pacs", "get", *sorted(studies), "--out", str(out_dir), "--protocol", protocol
+        capsys,
+        "pacs",
+        "get",
+        *sorted(studies),
+        "--out",
+        str(out_dir),
+        "--protocol",
+        protocol,
+        *move,
     )
     assert code == 0, err
     got = sorted(out_dir.rglob("*.dcm"))

@@ -20,7 +20,7 @@ _PROTOCOL = click.option(
     type=click.Choice(["dicomweb", "dimse"]),
     default="dicomweb",
     show_default=True,
-    help="DICOMweb (QIDO/WADO/STOW-RS) or DIMSE (C-FIND/C-GET/C-STORE).",
+    help="DICOMweb (QIDO/WADO/STOW-RS) or DIMSE (C-FIND/C-GET/C-STORE; C-MOVE with get --move).",
 )
 
 
@@ -99,22 +99,36 @@ def find(
     "Basic Profile, as `medscale deid`): files are named by their new UIDs, "
     "OUT/<new study UID>/<new SOP Instance UID>.dcm.",
 )
-def get(study_uids: tuple[str, ...], out: Path, protocol: str, key_file: Path | None) -> None:
+@click.option(
+    "--move",
+    is_flag=True,
+    help="With --protocol dimse: retrieve by C-MOVE instead of C-GET. medscale runs its own "
+    "Storage SCP as MEDSCALE_AET on 127.0.0.1:MEDSCALE_AET_PORT (required) for the call; the "
+    "PACS must know that AE title and address as a modality.",
+)
+def get(
+    study_uids: tuple[str, ...], out: Path, protocol: str, key_file: Path | None, move: bool
+) -> None:
     """Retrieve studies; instances already in OUT are skipped (resumable).
+
+    DIMSE retrieves by C-GET, or by C-MOVE to our own short-lived Storage SCP with --move.
 
     With --deid, each instance is de-identified in memory before it is written, so no
     identified file ever reaches OUT; the new UIDs are derived from the key, so a rerun with
     the same key skips the instances already there.
     """
+    if move and protocol != "dimse":
+        raise click.UsageError("--move needs --protocol dimse (C-MOVE is a DIMSE service)")
     rewrite = _deid_rewrite(key_file) if key_file is not None else None
     client = _client(protocol)
+    retrieve = client.move_study if move else client.get_study
     out_existed = out.exists()
     total_written = total_skipped = 0
     for uid in study_uids:
         folder = out / (rewrite.uid(uid) if rewrite is not None else uid)
         fresh = not folder.exists()
         try:
-            written, skipped = client.get_study(uid, out, rewrite=rewrite)
+            written, skipped = retrieve(uid, out, rewrite=rewrite)
         except BaseException:
             if fresh:  # a failed first retrieval leaves no folder behind
                 shutil.rmtree(folder, ignore_errors=True)

@@ -1,4 +1,5 @@
-"""PACS access: DICOMweb (QIDO-RS, WADO-RS, STOW-RS) and DIMSE (C-ECHO, C-FIND, C-GET, C-STORE).
+"""PACS access: DICOMweb (QIDO-RS, WADO-RS, STOW-RS) and DIMSE (C-ECHO, C-FIND, C-GET, C-MOVE,
+C-STORE).
 
 Endpoints and credentials come from the environment (`PacsConfig.from_env`), never from the
 command line. Every call retries transient failures (connection refused or reset, HTTP 5xx /
