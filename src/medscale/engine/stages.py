@@ -144,24 +144,9 @@ def _failure(case_id: str, stage: str, err: BaseException) -> dict[str, Any]:
 
 
 def _read(case: dict[str, Any], default_label: int | None) -> tuple[Any, Any]:
-    from medscale.io import read_image, read_mask
+    from medscale.io import read_case
 
-    image_path = case.get("image")
-    if not isinstance(image_path, str) or not image_path:
-        raise InputError("the image path is empty")
-    image = read_image(image_path)  # a missing path is an InputError naming it
-    mask_path = case.get("mask")
-    if not isinstance(mask_path, str) or not mask_path:
-        return image, None
-    label = case.get("mask_label", default_label)
-    roi = case.get("roi")
-    mask = read_mask(
-        mask_path,
-        label=int(label) if label is not None and label == label else None,
-        roi=str(roi) if isinstance(roi, str) else None,
-        reference=image,
-    )
-    return image, mask
+    return read_case(case, default_label=default_label)
 
 
 def _preprocess(image: Any, steps: tuple[str, ...]) -> Any:

@@ -4,7 +4,8 @@
 geometry; `write_image` writes NIfTI or NRRD.
 """
 
+from medscale.io.cases import read_case
 from medscale.io.formats import read_image, read_mask, write_image
 from medscale.io.sitk_bridge import from_sitk, to_sitk
 
-__all__ = ["from_sitk", "read_image", "read_mask", "to_sitk", "write_image"]
+__all__ = ["from_sitk", "read_case", "read_image", "read_mask", "to_sitk", "write_image"]

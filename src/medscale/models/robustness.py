@@ -283,22 +283,10 @@ def case_versions(
 
 
 def _read_case(case: Mapping[str, Any]) -> tuple[Image, Mask]:
-    from medscale.io import read_image, read_mask
+    from medscale.io import read_case
 
-    image_path, mask_path = case.get("image"), case.get("mask")
-    if not isinstance(image_path, str) or not image_path:
-        raise InputError("the image path is empty")
-    if not isinstance(mask_path, str) or not mask_path:
-        raise InputError("robustness needs a mask; the mask path is empty")
-    image = read_image(image_path)
-    label = case.get("mask_label")
-    roi = case.get("roi")
-    mask = read_mask(
-        mask_path,
-        label=int(label) if label is not None and label == label else None,
-        roi=str(roi) if isinstance(roi, str) else None,
-        reference=image,
-    )
+    image, mask = read_case(case, need_mask=True)
+    assert mask is not None
     return image, mask
 
 
