@@ -17,7 +17,12 @@ from medscale.cli.dl_train import training_options
 @click.argument("table", type=click.Path(exists=True, dir_okay=True))
 @click.option("--target", default=None, help="The column to learn (not for segmentation).")
 @click.option("--group", default=None, help="Patient column: one patient never straddles a split.")
-@click.option("--site", default=None, help="Site column (excluded from the features).")
+@click.option(
+    "--site",
+    default=None,
+    help="Site column (excluded from the features): ComBat-harmonise the features by it, "
+    "fitted on each fold's training cases only.",
+)
 @click.option(
     "--model",
     "model_name",
