@@ -129,3 +129,4 @@ def test_site_step_reads_and_drops_the_code_column() -> None:
     assert out.shape == x.shape
     np.testing.assert_allclose(out, ComBat().fit_transform(x, sites), atol=1e-12)
     assert site_codes(["s1", "new", None], names).tolist() == [1.0, -1.0, -1.0]
+    assert site_codes(np.array([3.0, 1.0, np.nan]), ["1", "3"]).tolist() == [1.0, 0.0, -1.0]

@@ -132,3 +132,23 @@ def test_auto_harmonises_inside_its_inner_folds_too() -> None:
     # the label is "above the site's mean": harmonised features show it far better
     # (measured: 0.929 with --site, 0.688 without)
     assert model.card.metrics["auc"]["value"] > 0.85
+
+
+def test_integer_sites_read_back_as_floats_are_the_same_sites() -> None:
+    table = paired_sites(n_sites=6, p=4)
+    table["site"] = np.repeat(np.arange(6), 4)
+    model = train(table, target="label", model="logistic", site="site", n_boot=N_BOOT)
+    assert model.card.notes["sites"] == [str(k) for k in range(6)]
+    as_floats = table.assign(site=table["site"].astype(float))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", MedscaleWarning)
+        pd.testing.assert_frame_equal(predict(model, as_floats), predict(model, table))
+
+
+def test_cli_refuses_site_for_image_networks(tmp_path) -> None:
+    from medscale.cli.main import main
+
+    path = tmp_path / "t.csv"
+    paired_sites(n_sites=4, p=2).to_csv(path, index=False)
+    args = ["train", str(path), "--target", "label", "--site", "site", "--out", str(tmp_path / "m")]
+    assert main([*args, "--model", "cnn"]) == 2

@@ -85,6 +85,10 @@ def command(
     """Cross-validate a model by patient (metrics with 95 % CIs), fit it on all cases, save it."""
     import json
 
+    if site and (model_name in ("cnn", "unet") or task == "segmentation"):
+        raise click.UsageError(
+            "--site (ComBat harmonisation) is for feature models, not cnn / unet"
+        )
     if model_name == "cnn":
         from medscale.cli.dl_train import train_cnn_command
 

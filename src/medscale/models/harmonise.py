@@ -238,11 +238,24 @@ class SiteComBat(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         return self.combat_.transform(features, labels)
 
 
+def site_text(value: Any) -> str | None:
+    """A site value as text (``None`` when missing); a whole float is written as an integer,
+    so site 3 read as ``3.0`` (a CSV column with a gap) is still site ``"3"``."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return None
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
 def site_codes(values: Any, site_names: list[str]) -> NDArray[np.float64]:
     """The code of each site value in `site_names` (``-1`` for one not there, or missing)."""
     index = {name: k for k, name in enumerate(site_names)}
     out = np.full(len(values), UNSEEN_CODE)
     for i, value in enumerate(_site_list(values)):
-        if value is not None and not (isinstance(value, float) and np.isnan(value)):
-            out[i] = index.get(str(value), UNSEEN_CODE)
+        text = site_text(value)
+        if text is not None:
+            out[i] = index.get(text, UNSEEN_CODE)
     return out

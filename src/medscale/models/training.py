@@ -19,7 +19,7 @@ from numpy.typing import NDArray
 from sklearn.pipeline import Pipeline
 
 from medscale.errors import MedscaleWarning, ModelError
-from medscale.models.harmonise import site_codes
+from medscale.models.harmonise import site_codes, site_text
 from medscale.models.metrics import Metric, classification_metrics, regression_metrics
 from medscale.models.persistence import ModelCard, SavedModel
 from medscale.models.pipelines import build_pipeline
@@ -256,7 +256,7 @@ def _site_names(table: pd.DataFrame, site: str) -> list[str]:
             f"site column {site!r} has {int(values.isna().sum())} missing value(s); "
             "ComBat needs every training case's site"
         )
-    names = sorted(set(map(str, values)))
+    names = sorted({str(site_text(value)) for value in values})
     if len(names) < 2:
         raise ModelError(
             f"site column {site!r} holds one site ({names[0]!r}): nothing to harmonise; drop --site"
@@ -399,7 +399,8 @@ def predict(model: SavedModel, table: pd.DataFrame) -> pd.DataFrame:
             f"the model harmonises by site column {site!r} (ComBat), which the table lacks"
         )
     if site and seen is not None and site in table.columns:
-        unseen = sorted(set(map(str, pd.unique(table[site].dropna()))) - set(seen))
+        values = {site_text(value) for value in pd.unique(table[site].dropna())}
+        unseen = sorted({str(value) for value in values} - set(seen))
         if unseen:
             warnings.warn(
                 f"site(s) {', '.join(unseen[:5])} in column {site!r} were not seen in training "
