@@ -40,7 +40,7 @@ def test_combat_on_all_data_leaks_and_ours_does_not() -> None:
     leaky = train(leaky_table, target="label", model="logistic", features="f*", n_boot=N_BOOT)
     honest_auc = honest.card.metrics["auc"]
     leaky_auc = leaky.card.metrics["auc"]["value"]
-    # measured (seed 0): honest 0.451, harmonised on all data 0.666
+    # measured (seed 0): 0.438 fold-wise, 0.635 harmonised on all data (benchmarks/bench_combat.py)
     assert leaky_auc > 0.6
     assert leaky_auc - honest_auc["value"] > 0.12
     assert honest_auc["ci_low"] <= 0.5 <= honest_auc["ci_high"]
