@@ -24,6 +24,12 @@ from medscale.cli.dl_train import training_options
     "fitted on each fold's training cases only.",
 )
 @click.option(
+    "--site-covariates",
+    default="",
+    metavar="COLS",
+    help="Numeric columns whose effect ComBat keeps (comma-separated; not features).",
+)
+@click.option(
     "--model",
     "model_name",
     required=True,
@@ -70,6 +76,7 @@ def command(
     target: str,
     group: str | None,
     site: str | None,
+    site_covariates: str,
     model_name: str,
     out: str,
     task: str | None,
@@ -123,6 +130,7 @@ def command(
         seed=seed,
         test=test,
         selection=[step.strip() for step in selection.split(",") if step.strip()],
+        site_covariates=[c.strip() for c in site_covariates.split(",") if c.strip()],
     )
     save_model(model, out)
     card = model.card

@@ -212,30 +212,38 @@ class SiteComBat(TransformerMixin, BaseEstimator):  # type: ignore[misc]
     """Pipeline step: ComBat by the site code in the last column of ``x``, which is dropped.
 
     The codes index `site_names` (the training table's sites, sorted); ``-1`` is a site the
-    model never saw (left unharmonised, warned). Fitted within each CV fold on its training
-    cases only, like every step of the pipeline.
+    model never saw (left unharmonised, warned). With `n_covariates`, the columns just before
+    the code are biological covariates whose effect ComBat keeps; they are dropped too. Fitted
+    within each CV fold on its training cases only, like every step of the pipeline.
     """
 
-    def __init__(self, site_names: list[str] | None = None, eb: bool = True) -> None:
+    def __init__(
+        self, site_names: list[str] | None = None, eb: bool = True, n_covariates: int = 0
+    ) -> None:
         self.site_names = site_names
         self.eb = eb
+        self.n_covariates = n_covariates
 
-    def _split(self, x: NDArray[np.float64]) -> tuple[NDArray[np.float64], list[str]]:
+    def _split(
+        self, x: NDArray[np.float64]
+    ) -> tuple[NDArray[np.float64], list[str], NDArray[np.float64] | None]:
         x = np.asarray(x, dtype=float)
         names = list(self.site_names or [])
         codes = x[:, -1].astype(int)
         labels = [names[c] if 0 <= c < len(names) else "<unseen site>" for c in codes]
-        return x[:, :-1], labels
+        end = x.shape[1] - 1 - self.n_covariates
+        covariates = x[:, end:-1] if self.n_covariates else None
+        return x[:, :end], labels, covariates
 
     def fit(self, x: NDArray[np.float64], y: Any = None) -> SiteComBat:
-        features, labels = self._split(x)
-        self.combat_ = ComBat(eb=self.eb).fit(features, labels)
+        features, labels, covariates = self._split(x)
+        self.combat_ = ComBat(eb=self.eb).fit(features, labels, covariates)
         self.n_features_in_ = np.asarray(x).shape[1]
         return self
 
     def transform(self, x: NDArray[np.float64]) -> NDArray[np.float64]:
-        features, labels = self._split(x)
-        return self.combat_.transform(features, labels)
+        features, labels, covariates = self._split(x)
+        return self.combat_.transform(features, labels, covariates)
 
 
 def site_text(value: Any) -> str | None:

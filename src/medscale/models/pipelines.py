@@ -91,6 +91,7 @@ def build_pipeline(
     seed: int = 0,
     selection: Sequence[str] = (),
     sites: Sequence[str] | None = None,
+    n_covariates: int = 0,
 ) -> Pipeline:
     """An unfitted pipeline: impute → [ComBat] → scale → variance filter → [selection] →
     estimator `name`.
@@ -98,7 +99,8 @@ def build_pipeline(
     `selection` names feature-selection steps of `medscale.models.selectors` (``correlation``,
     ``lasso``), applied in that order. `sites` (the training table's site names) adds ComBat
     harmonisation: the input's last column is then the site code
-    (:func:`medscale.models.harmonise.site_codes`), used by ComBat and dropped.
+    (:func:`medscale.models.harmonise.site_codes`), used by ComBat and dropped, and the
+    `n_covariates` columns before it are covariates whose effect ComBat keeps (dropped too).
 
     Raises
     ------
@@ -112,7 +114,11 @@ def build_pipeline(
     return Pipeline(
         [
             ("impute", SimpleImputer(strategy="median", keep_empty_features=True)),
-            *([("combat", SiteComBat(site_names=list(sites)))] if sites is not None else []),
+            *(
+                [("combat", SiteComBat(site_names=list(sites), n_covariates=n_covariates))]
+                if sites is not None
+                else []
+            ),
             ("scale", StandardScaler()),
             ("variance", VarianceThreshold(0.0)),
             *selection_steps(tuple(selection), task, seed),

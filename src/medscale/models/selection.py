@@ -41,12 +41,13 @@ def choose_model(
     seed: int = 0,
     selection: tuple[str, ...] = (),
     sites: list[str] | None = None,
+    n_covariates: int = 0,
 ) -> Choice:
     """Score every candidate of `task` by inner grouped CV on (`x`, `y`); the best wins.
 
     `y` holds class codes 0..k-1 for a classification, numbers for a regression. With
     `sites`, the last column of `x` is the site code and each pipeline harmonises by it (ComBat
-    fitted on each inner training fold).
+    fitted on each inner training fold), with `n_covariates` covariate columns before it.
 
     Raises
     ------
@@ -67,7 +68,12 @@ def choose_model(
             oof = np.zeros((len(y), n_classes))
             for train_idx, test_idx in folds:
                 fitted = build_pipeline(
-                    name, task, seed=seed, selection=selection, sites=sites
+                    name,
+                    task,
+                    seed=seed,
+                    selection=selection,
+                    sites=sites,
+                    n_covariates=n_covariates,
                 ).fit(x[train_idx], y[train_idx])
                 oof[np.ix_(test_idx, fitted.classes_)] = fitted.predict_proba(x[test_idx])
             if n_classes == 2:
@@ -80,7 +86,12 @@ def choose_model(
             predicted = np.zeros(len(y))
             for train_idx, test_idx in folds:
                 fitted = build_pipeline(
-                    name, task, seed=seed, selection=selection, sites=sites
+                    name,
+                    task,
+                    seed=seed,
+                    selection=selection,
+                    sites=sites,
+                    n_covariates=n_covariates,
                 ).fit(x[train_idx], y[train_idx])
                 predicted[test_idx] = fitted.predict(x[test_idx])
             scores[name] = float(r2_score(y, predicted))

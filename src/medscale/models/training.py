@@ -51,6 +51,7 @@ def train(
     n_boot: int = 1000,
     test: pd.DataFrame | None = None,
     selection: Sequence[str] = (),
+    site_covariates: Sequence[str] = (),
 ) -> SavedModel:
     """Cross-validate `model` on `table` by patient, then fit it on all cases.
 
@@ -84,6 +85,10 @@ def train(
     selection : sequence of str
         Feature-selection steps inside the pipeline (``correlation``, ``lasso``), fitted on the
         training cases of each fold only.
+    site_covariates : sequence of str
+        Numeric columns (age, sex coded 0/1) whose effect ComBat estimates with the site's
+        and keeps (needs `site`); they are not features (missing values: imputed by the
+        median of the training cases).
 
     Returns
     -------
@@ -114,7 +119,15 @@ def train(
         else Task.CLASSIFICATION
     )
     y = check_target(table, target, resolved)
-    columns = select_features(table, exclude=(target, group, site), pattern=features)
+    site_covariates = list(site_covariates)
+    if site_covariates and site is None:
+        raise ModelError("site covariates need a site column (--site)")
+    for name in site_covariates:
+        if name not in table.columns or not pd.api.types.is_numeric_dtype(table[name]):
+            raise ModelError(f"site covariate {name!r} is not a numeric column of the table")
+    columns = select_features(
+        table, exclude=(target, group, site, *site_covariates), pattern=features
+    )
     if target != LABEL_COLUMN and LABEL_COLUMN in columns:
         warnings.warn(
             f"the {LABEL_COLUMN!r} column is used as a feature while the target is {target!r}: "
@@ -133,7 +146,9 @@ def train(
     site_names: list[str] | None = None
     if site is not None:
         site_names = _site_names(table, site)
-        x = np.column_stack([x, site_codes(table[site], site_names)])  # ComBat reads the code
+        x = np.column_stack(  # ComBat reads the covariates and the code, and drops them
+            [x, table[site_covariates].to_numpy(dtype=float), site_codes(table[site], site_names)]
+        )
     groups = table[group] if group is not None else None
     if groups is not None and groups.isna().any():
         raise ModelError(f"group column {group!r} has missing values")
@@ -158,10 +173,18 @@ def train(
                 seed=seed,
                 selection=selection,
                 sites=site_names,
+                n_covariates=len(site_covariates),
             )
             choices.append(choice)
             name = choice.winner
-        pipeline = build_pipeline(name, resolved, seed=seed, selection=selection, sites=site_names)
+        pipeline = build_pipeline(
+            name,
+            resolved,
+            seed=seed,
+            selection=selection,
+            sites=site_names,
+            n_covariates=len(site_covariates),
+        )
         return pipeline.fit(x[idx], y_fit[idx])
 
     if model != AUTO:  # an unknown model or selection name fails before any fit
@@ -215,6 +238,7 @@ def train(
             "group": group,
             "site": site,
             "harmonise": "combat" if site is not None else None,
+            "site_covariates": site_covariates,
             "n_splits": n_splits,
             "seed": seed,
             "features_glob": features,
@@ -398,6 +422,13 @@ def predict(model: SavedModel, table: pd.DataFrame) -> pd.DataFrame:
         raise ModelError(
             f"the model harmonises by site column {site!r} (ComBat), which the table lacks"
         )
+    covariates = list(card.settings.get("site_covariates") or []) if harmonised else []
+    lacking = [name for name in covariates if name not in table.columns]
+    if lacking:
+        raise ModelError(
+            f"the table lacks the site covariate column(s) {', '.join(lacking)} the model's "
+            "ComBat needs"
+        )
     if site and seen is not None and site in table.columns:
         values = {site_text(value) for value in pd.unique(table[site].dropna())}
         unseen = sorted({str(value) for value in values} - set(seen))
@@ -419,7 +450,13 @@ def predict(model: SavedModel, table: pd.DataFrame) -> pd.DataFrame:
         )
     x = table[card.features].to_numpy(dtype=float)
     if harmonised:
-        x = np.column_stack([x, site_codes(table[site], list(seen or []))])
+        x = np.column_stack(
+            [
+                x,
+                table[covariates].to_numpy(dtype=float),
+                site_codes(table[site], list(seen or [])),
+            ]
+        )
     outputs: NDArray[np.float64]
     with warnings.catch_warnings():
         # unseen sites were named above; the step itself only knows their code
