@@ -192,3 +192,22 @@ def test_site_covariates_keep_the_biology_combat_would_remove(tmp_path) -> None:
         predict(loaded, table.drop(columns=["age"]))
     with pytest.raises(ModelError, match="need a site column"):
         train(table, target="label", model="logistic", site_covariates=["age"])
+
+
+def test_cli_site_covariates_round_trip(tmp_path, capsys) -> None:
+    from medscale.cli.main import main
+
+    path, model_dir = tmp_path / "t.csv", tmp_path / "m"
+    covariate_table().to_csv(path, index=False)
+    args = ["train", str(path), "--target", "label", "--site", "site", "--model", "logistic"]
+    assert main([*args, "--site-covariates", "age", "--out", str(model_dir)]) == 0
+    assert "5 features: f0, f1, f2, f3, f4" in capsys.readouterr().out
+    card = json.loads((model_dir / "model.json").read_text())
+    assert card["settings"]["harmonise"] == "combat"
+    assert card["settings"]["site_covariates"] == ["age"]
+    new = covariate_table(seed=5, n=30).assign(site="s9")
+    new.to_csv(tmp_path / "new.csv", index=False)
+    out = tmp_path / "p.csv"
+    with pytest.warns(MedscaleWarning, match="s9.*ComBat leaves them unharmonised"):
+        code = main(["predict", str(model_dir), str(tmp_path / "new.csv"), "--out", str(out)])
+    assert code == 0 and len(pd.read_csv(out)) == 30
