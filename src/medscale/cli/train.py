@@ -17,7 +17,18 @@ from medscale.cli.dl_train import training_options
 @click.argument("table", type=click.Path(exists=True, dir_okay=True))
 @click.option("--target", default=None, help="The column to learn (not for segmentation).")
 @click.option("--group", default=None, help="Patient column: one patient never straddles a split.")
-@click.option("--site", default=None, help="Site column (excluded from the features).")
+@click.option(
+    "--site",
+    default=None,
+    help="Site column (excluded from the features): ComBat-harmonise the features by it, "
+    "fitted on each fold's training cases only.",
+)
+@click.option(
+    "--site-covariates",
+    default="",
+    metavar="COLS",
+    help="Numeric columns whose effect ComBat keeps (comma-separated; not features).",
+)
 @click.option(
     "--model",
     "model_name",
@@ -73,6 +84,7 @@ def command(
     target: str,
     group: str | None,
     site: str | None,
+    site_covariates: str,
     model_name: str,
     out: str,
     task: str | None,
@@ -89,6 +101,10 @@ def command(
     """Cross-validate a model by patient (metrics with 95 % CIs), fit it on all cases, save it."""
     import json
 
+    if site and (model_name in ("cnn", "unet") or task == "segmentation"):
+        raise click.UsageError(
+            "--site (ComBat harmonisation) is for feature models, not cnn / unet"
+        )
     if model_name == "cnn":
         from medscale.cli.dl_train import train_cnn_command
 
@@ -129,6 +145,7 @@ def command(
         seed=seed,
         test=test,
         selection=[step.strip() for step in selection.split(",") if step.strip()],
+        site_covariates=[c.strip() for c in site_covariates.split(",") if c.strip()],
     )
     save_model(model, out)
     card = model.card

@@ -3,6 +3,7 @@
 The public surface; the modules behind it may change freely.
 """
 
+from medscale.models.harmonise import ComBat
 from medscale.models.metrics import classification_metrics, format_metrics, regression_metrics
 from medscale.models.persistence import ModelCard, SavedModel, load_model, save_model
 from medscale.models.pipelines import build_pipeline, model_names
@@ -11,6 +12,7 @@ from medscale.models.training import evaluate, predict, split_test, train
 from medscale.models.validation import check_disjoint, grouped_folds
 
 __all__ = [
+    "ComBat",
     "ModelCard",
     "SavedModel",
     "Task",

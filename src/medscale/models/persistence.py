@@ -2,7 +2,7 @@
 
 ``MODEL/pipeline.skops`` holds the fitted pipeline in skops' trusted-types format, which
 rebuilds objects from a declared schema and runs no code on load (unlike pickle); loading trusts
-only scikit-learn, NumPy and SciPy types (and medscale's own selection steps) and refuses
+only scikit-learn, NumPy and SciPy types (and medscale's own selection and ComBat steps) and refuses
 anything else. ``MODEL/model.json`` holds
 the features (in order), the task, the classes, the settings, the medscale and scikit-learn
 versions and the cross-validated metrics. ``MODEL/cv_predictions.parquet`` holds the
@@ -40,6 +40,7 @@ TRUSTED_PREFIXES = (
     "medscale.models.robustness.",  # RobustFeatures: its ICC table and support mask
     "collections.",
     "medscale.models.selectors.",  # our selection steps: plain attributes, no code on load
+    "medscale.models.harmonise.",  # ComBat: fitted arrays and site names only
 )
 
 

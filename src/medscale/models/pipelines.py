@@ -1,6 +1,7 @@
 """The model zoo: a scikit-learn pipeline per model name and task.
 
-Every pipeline is imputation (median, NaN counted by the caller) → scaling → a variance filter
+Every pipeline is imputation (median, NaN counted by the caller) → [ComBat by site, when the
+site codes are the last column: ``medscale.models.harmonise``] → scaling → a variance filter
 (drops constant features) → optional selection steps (correlation filter, LASSO) → the
 estimator. ``polynomial`` chooses its degree (1-3) by an inner
 cross-validation on the training data only. The table of names is declared once here; a new
@@ -30,6 +31,7 @@ from sklearn.svm import SVC, SVR
 from sklearn.tree import DecisionTreeClassifier
 
 from medscale.errors import ConfigError
+from medscale.models.harmonise import SiteComBat
 from medscale.models.selectors import selection_steps
 from medscale.models.table import Task
 
@@ -83,12 +85,22 @@ def model_names(task: Task) -> list[str]:
 
 
 def build_pipeline(
-    name: str, task: Task, *, seed: int = 0, selection: Sequence[str] = ()
+    name: str,
+    task: Task,
+    *,
+    seed: int = 0,
+    selection: Sequence[str] = (),
+    sites: Sequence[str] | None = None,
+    n_covariates: int = 0,
 ) -> Pipeline:
-    """An unfitted pipeline: impute → scale → variance filter → [selection] → estimator `name`.
+    """An unfitted pipeline: impute → [ComBat] → scale → variance filter → [selection] →
+    estimator `name`.
 
     `selection` names feature-selection steps of `medscale.models.selectors` (``correlation``,
-    ``lasso``), applied in that order.
+    ``lasso``), applied in that order. `sites` (the training table's site names) adds ComBat
+    harmonisation: the input's last column is then the site code
+    (:func:`medscale.models.harmonise.site_codes`), used by ComBat and dropped, and the
+    `n_covariates` columns before it are covariates whose effect ComBat keeps (dropped too).
 
     Raises
     ------
@@ -102,6 +114,11 @@ def build_pipeline(
     return Pipeline(
         [
             ("impute", SimpleImputer(strategy="median", keep_empty_features=True)),
+            *(
+                [("combat", SiteComBat(site_names=list(sites), n_covariates=n_covariates))]
+                if sites is not None
+                else []
+            ),
             ("scale", StandardScaler()),
             ("variance", VarianceThreshold(0.0)),
             *selection_steps(tuple(selection), task, seed),

@@ -40,10 +40,14 @@ def choose_model(
     n_splits: int = 3,
     seed: int = 0,
     selection: tuple[str, ...] = (),
+    sites: list[str] | None = None,
+    n_covariates: int = 0,
 ) -> Choice:
     """Score every candidate of `task` by inner grouped CV on (`x`, `y`); the best wins.
 
-    `y` holds class codes 0..k-1 for a classification, numbers for a regression.
+    `y` holds class codes 0..k-1 for a classification, numbers for a regression. With
+    `sites`, the last column of `x` is the site code and each pipeline harmonises by it (ComBat
+    fitted on each inner training fold), with `n_covariates` covariate columns before it.
 
     Raises
     ------
@@ -63,9 +67,14 @@ def choose_model(
         if task is Task.CLASSIFICATION:
             oof = np.zeros((len(y), n_classes))
             for train_idx, test_idx in folds:
-                fitted = build_pipeline(name, task, seed=seed, selection=selection).fit(
-                    x[train_idx], y[train_idx]
-                )
+                fitted = build_pipeline(
+                    name,
+                    task,
+                    seed=seed,
+                    selection=selection,
+                    sites=sites,
+                    n_covariates=n_covariates,
+                ).fit(x[train_idx], y[train_idx])
                 oof[np.ix_(test_idx, fitted.classes_)] = fitted.predict_proba(x[test_idx])
             if n_classes == 2:
                 scores[name] = float(roc_auc_score(y, oof[:, 1]))
@@ -76,9 +85,14 @@ def choose_model(
         else:
             predicted = np.zeros(len(y))
             for train_idx, test_idx in folds:
-                fitted = build_pipeline(name, task, seed=seed, selection=selection).fit(
-                    x[train_idx], y[train_idx]
-                )
+                fitted = build_pipeline(
+                    name,
+                    task,
+                    seed=seed,
+                    selection=selection,
+                    sites=sites,
+                    n_covariates=n_covariates,
+                ).fit(x[train_idx], y[train_idx])
                 predicted[test_idx] = fitted.predict(x[test_idx])
             scores[name] = float(r2_score(y, predicted))
     winner = max(scores, key=lambda name: scores[name])  # first of equals: the simpler model

@@ -19,6 +19,7 @@ from numpy.typing import NDArray
 from sklearn.pipeline import Pipeline
 
 from medscale.errors import MedscaleWarning, ModelError
+from medscale.models.harmonise import site_codes, site_text
 from medscale.models.metrics import Metric, classification_metrics, regression_metrics
 from medscale.models.persistence import ModelCard, SavedModel
 from medscale.models.pipelines import build_pipeline
@@ -50,6 +51,7 @@ def train(
     n_boot: int = 1000,
     test: pd.DataFrame | None = None,
     selection: Sequence[str] = (),
+    site_covariates: Sequence[str] = (),
 ) -> SavedModel:
     """Cross-validate `model` on `table` by patient, then fit it on all cases.
 
@@ -66,7 +68,11 @@ def train(
     group : str, optional
         The patient column; cases of one patient never straddle a split.
     site : str, optional
-        The site column (excluded from the features).
+        The site column (excluded from the features): the features are harmonised by it with
+        ComBat (:mod:`medscale.models.harmonise`) inside the pipeline, so each CV fold's ComBat
+        is fitted on that fold's training cases only and the final one on all cases; a saved
+        model applies its estimates to new cases (a site it never saw is left unharmonised,
+        with a warning). ``card.settings["harmonise"]`` is ``"combat"`` then.
     task : Task or str, optional
         Inferred from the target's type when not given.
     features : str, optional
@@ -79,6 +85,10 @@ def train(
     selection : sequence of str
         Feature-selection steps inside the pipeline (``correlation``, ``lasso``), fitted on the
         training cases of each fold only.
+    site_covariates : sequence of str
+        Numeric columns (age, sex coded 0/1) whose effect ComBat estimates with the site's
+        and keeps (needs `site`); they are not features (missing values: imputed by the
+        median of the training cases).
 
     Returns
     -------
@@ -90,7 +100,7 @@ def train(
     ------
     ModelError
         Bad target, missing group column, too few cases per class or group, a patient in both
-        the training and the test table.
+        the training and the test table, missing site values, fewer than 2 sites.
 
     Warns
     -----
@@ -109,7 +119,15 @@ def train(
         else Task.CLASSIFICATION
     )
     y = check_target(table, target, resolved)
-    columns = select_features(table, exclude=(target, group, site), pattern=features)
+    site_covariates = list(site_covariates)
+    if site_covariates and site is None:
+        raise ModelError("site covariates need a site column (--site)")
+    for name in site_covariates:
+        if name not in table.columns or not pd.api.types.is_numeric_dtype(table[name]):
+            raise ModelError(f"site covariate {name!r} is not a numeric column of the table")
+    columns = select_features(
+        table, exclude=(target, group, site, *site_covariates), pattern=features
+    )
     if target != LABEL_COLUMN and LABEL_COLUMN in columns:
         warnings.warn(
             f"the {LABEL_COLUMN!r} column is used as a feature while the target is {target!r}: "
@@ -125,6 +143,12 @@ def train(
     n_missing = int(np.isnan(x).sum())
     if n_missing:
         logger.warning("%d missing feature value(s) will be imputed by the median", n_missing)
+    site_names: list[str] | None = None
+    if site is not None:
+        site_names = _site_names(table, site)
+        x = np.column_stack(  # ComBat reads the covariates and the code, and drops them
+            [x, table[site_covariates].to_numpy(dtype=float), site_codes(table[site], site_names)]
+        )
     groups = table[group] if group is not None else None
     if groups is not None and groups.isna().any():
         raise ModelError(f"group column {group!r} has missing values")
@@ -148,10 +172,19 @@ def train(
                 resolved,
                 seed=seed,
                 selection=selection,
+                sites=site_names,
+                n_covariates=len(site_covariates),
             )
             choices.append(choice)
             name = choice.winner
-        pipeline = build_pipeline(name, resolved, seed=seed, selection=selection)
+        pipeline = build_pipeline(
+            name,
+            resolved,
+            seed=seed,
+            selection=selection,
+            sites=site_names,
+            n_covariates=len(site_covariates),
+        )
         return pipeline.fit(x[idx], y_fit[idx])
 
     if model != AUTO:  # an unknown model or selection name fails before any fit
@@ -180,8 +213,8 @@ def train(
         cv_predictions[group] = table[group].to_numpy()
     final = fit(np.arange(len(y)))
     notes: dict[str, Any] = {"n_missing_feature_values": n_missing}
-    if site is not None:
-        notes["sites"] = sorted(map(str, pd.unique(table[site].dropna())))
+    if site_names is not None:
+        notes["sites"] = site_names
     if model == AUTO:
         notes["auto"] = {
             "winner": choices[-1].winner,
@@ -204,6 +237,8 @@ def train(
         settings={
             "group": group,
             "site": site,
+            "harmonise": "combat" if site is not None else None,
+            "site_covariates": site_covariates,
             "n_splits": n_splits,
             "seed": seed,
             "features_glob": features,
@@ -229,6 +264,28 @@ def train(
         cv_predictions=cv_predictions,
         test_predictions=test_predictions,
     )
+
+
+def _site_names(table: pd.DataFrame, site: str) -> list[str]:
+    """The sorted site names of the training table (as text).
+
+    Raises
+    ------
+    ModelError
+        Missing site values, or fewer than 2 sites.
+    """
+    values = table[site]
+    if values.isna().any():
+        raise ModelError(
+            f"site column {site!r} has {int(values.isna().sum())} missing value(s); "
+            "ComBat needs every training case's site"
+        )
+    names = sorted({str(site_text(value)) for value in values})
+    if len(names) < 2:
+        raise ModelError(
+            f"site column {site!r} holds one site ({names[0]!r}): nothing to harmonise; drop --site"
+        )
+    return names
 
 
 def check_test_split(table: pd.DataFrame, test: pd.DataFrame, group: str | None) -> None:
@@ -342,10 +399,14 @@ def predict(model: SavedModel, table: pd.DataFrame) -> pd.DataFrame:
     ``case_id``; ``probability`` (binary: of the positive, second class) or one
     ``probability_<class>`` per class; ``prediction``; ``label`` when the table has the target.
 
+    A model trained with ``--site`` harmonises the features by the table's site column with
+    its saved ComBat estimates; the cases of a site it never saw are left unharmonised.
+
     Raises
     ------
     ModelError
-        The table lacks features the model was trained on.
+        The table lacks features the model was trained on, or the site column of a model
+        trained with ComBat.
 
     Warns
     -----
@@ -356,12 +417,27 @@ def predict(model: SavedModel, table: pd.DataFrame) -> pd.DataFrame:
     card = model.card
     site = card.settings.get("site")
     seen = card.notes.get("sites")
+    harmonised = card.settings.get("harmonise") == "combat"
+    if harmonised and site not in table.columns:
+        raise ModelError(
+            f"the model harmonises by site column {site!r} (ComBat), which the table lacks"
+        )
+    covariates = list(card.settings.get("site_covariates") or []) if harmonised else []
+    lacking = [name for name in covariates if name not in table.columns]
+    if lacking:
+        raise ModelError(
+            f"the table lacks the site covariate column(s) {', '.join(lacking)} the model's "
+            "ComBat needs"
+        )
     if site and seen is not None and site in table.columns:
-        unseen = sorted(set(map(str, pd.unique(table[site].dropna()))) - set(seen))
+        values = {site_text(value) for value in pd.unique(table[site].dropna())}
+        unseen = sorted({str(value) for value in values} - set(seen))
         if unseen:
             warnings.warn(
                 f"site(s) {', '.join(unseen[:5])} in column {site!r} were not seen in training "
-                f"(trained on {', '.join(seen[:5])}): predictions there may be shifted",
+                f"(trained on {', '.join(seen[:5])}): "
+                + ("ComBat leaves them unharmonised, so " if harmonised else "")
+                + "predictions there may be shifted",
                 MedscaleWarning,
                 stacklevel=2,
             )
@@ -373,12 +449,23 @@ def predict(model: SavedModel, table: pd.DataFrame) -> pd.DataFrame:
             f"({shown}); extract them with the settings the model was trained with"
         )
     x = table[card.features].to_numpy(dtype=float)
+    if harmonised:
+        x = np.column_stack(
+            [
+                x,
+                table[covariates].to_numpy(dtype=float),
+                site_codes(table[site], list(seen or [])),
+            ]
+        )
     outputs: NDArray[np.float64]
-    if card.task == Task.CLASSIFICATION.value:
-        outputs = np.zeros((len(table), len(card.classes or [])))
-        outputs[:, model.pipeline.classes_] = model.pipeline.predict_proba(x)
-    else:
-        outputs = np.asarray(model.pipeline.predict(x), dtype=float)
+    with warnings.catch_warnings():
+        # unseen sites were named above; the step itself only knows their code
+        warnings.filterwarnings("ignore", message="ComBat: ", category=MedscaleWarning)
+        if card.task == Task.CLASSIFICATION.value:
+            outputs = np.zeros((len(table), len(card.classes or [])))
+            outputs[:, model.pipeline.classes_] = model.pipeline.predict_proba(x)
+        else:
+            outputs = np.asarray(model.pipeline.predict(x), dtype=float)
     return _prediction_frame(table, outputs, card.classes, card.target)
 
 
