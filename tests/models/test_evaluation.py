@@ -197,8 +197,8 @@ def test_selection_steps_run_inside_the_folds_and_round_trip(tmp_path):
     save_model(model, tmp_path / "m")
     loaded = load_model(tmp_path / "m")
     pd.testing.assert_frame_equal(predict(loaded, table), predict(model, table))
-    with pytest.raises(ConfigError, match="unknown feature selection mrmr"):
-        build_pipeline("logistic", Task.CLASSIFICATION, selection=["mrmr"])
+    with pytest.raises(ConfigError, match="unknown feature selection boruta"):
+        build_pipeline("logistic", Task.CLASSIFICATION, selection=["boruta"])
 
 
 def test_cli_test_split_select_and_cv_predictions(tmp_path, capsys):

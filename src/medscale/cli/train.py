@@ -75,7 +75,8 @@ from medscale.cli.dl_train import training_options
     "selection",
     default="",
     metavar="STEPS",
-    help="Feature selection inside each fold: correlation, lasso (comma-separated).",
+    help="Feature selection inside each fold (comma-separated): correlation, "
+    "mrmr[:k=N] (default k=20), lasso.",
 )
 @options.json_output
 @training_options
