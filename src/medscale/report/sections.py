@@ -142,7 +142,7 @@ class _Context:
         if self.inputs.catalog is None:
             raise Missing(
                 f"no catalog.parquet in {self.inputs.root}: make it with "
-                f"`medscale scan DICOM_FOLDER {self.inputs.root / 'catalog.parquet'}`"
+                f"`medscale scan DICOM_FOLDER --catalog {self.inputs.root / 'catalog.parquet'}`"
             )
         return self.inputs.catalog
 
