@@ -68,7 +68,9 @@ class UNetSettings:
     res_units : int
         Residual units per level (MONAI's ``num_res_units``).
     intensity_min, intensity_max : float, image units (HU for CT)
-        Input window: values are clipped to it and scaled to [-1, 1].
+        Input window: values are clipped to it and scaled to [-1, 1]. Default -160..240 HU,
+        the soft-tissue window (level 40, width 400): lesions about 27 HU from soft tissue
+        were faint in round 3's -1000..400 (benchmarks/results/segment.md).
     pixel_spacing_mm : float or None, mm
         In-plane spacing the network was trained at; slices of other spacings are resampled
         to it (bilinear) and the probabilities back. None: use every image as it is.
@@ -82,8 +84,8 @@ class UNetSettings:
     base_channels: int = 16
     depth: int = 3
     res_units: int = 2
-    intensity_min: float = -1000.0
-    intensity_max: float = 400.0
+    intensity_min: float = -160.0
+    intensity_max: float = 240.0
     pixel_spacing_mm: float | None = None
     context_slices: int = 2
     window_px: int = 256
