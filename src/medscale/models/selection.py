@@ -9,6 +9,7 @@ regression candidates by R²; ties go to the earlier, simpler model of the list.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -17,7 +18,7 @@ from sklearn.metrics import r2_score, roc_auc_score
 
 from medscale.models.pipelines import build_pipeline, model_names
 from medscale.models.table import Task
-from medscale.models.validation import grouped_folds
+from medscale.models.validation import grouped_folds, out_of_fold
 
 AUTO = "auto"
 
@@ -61,40 +62,25 @@ def choose_model(
         n_splits=n_splits,
         seed=seed,
     )
-    n_classes = int(np.max(y)) + 1 if task is Task.CLASSIFICATION else 0
+    n_classes = int(np.max(y)) + 1 if task is Task.CLASSIFICATION else None
     scores: dict[str, float] = {}
     for name in model_names(task):
-        if task is Task.CLASSIFICATION:
-            oof = np.zeros((len(y), n_classes))
-            for train_idx, test_idx in folds:
-                fitted = build_pipeline(
-                    name,
-                    task,
-                    seed=seed,
-                    selection=selection,
-                    sites=sites,
-                    n_covariates=n_covariates,
-                ).fit(x[train_idx], y[train_idx])
-                oof[np.ix_(test_idx, fitted.classes_)] = fitted.predict_proba(x[test_idx])
-            if n_classes == 2:
-                scores[name] = float(roc_auc_score(y, oof[:, 1]))
-            else:
-                scores[name] = float(
-                    roc_auc_score(y, oof, multi_class="ovr", labels=range(n_classes))
-                )
+
+        def fit(idx: NDArray[np.int64], name: str = name) -> Any:
+            pipeline = build_pipeline(
+                name, task, seed=seed, selection=selection, sites=sites, n_covariates=n_covariates
+            )
+            return pipeline.fit(x[idx], y[idx])
+
+        outputs = out_of_fold(fit, x, folds, n_classes)
+        if n_classes is None:
+            scores[name] = float(r2_score(y, outputs))
+        elif n_classes == 2:
+            scores[name] = float(roc_auc_score(y, outputs[:, 1]))
         else:
-            predicted = np.zeros(len(y))
-            for train_idx, test_idx in folds:
-                fitted = build_pipeline(
-                    name,
-                    task,
-                    seed=seed,
-                    selection=selection,
-                    sites=sites,
-                    n_covariates=n_covariates,
-                ).fit(x[train_idx], y[train_idx])
-                predicted[test_idx] = fitted.predict(x[test_idx])
-            scores[name] = float(r2_score(y, predicted))
+            scores[name] = float(
+                roc_auc_score(y, outputs, multi_class="ovr", labels=range(n_classes))
+            )
     winner = max(scores, key=lambda name: scores[name])  # first of equals: the simpler model
     return Choice(
         winner=winner, metric="auc" if task is Task.CLASSIFICATION else "r2", scores=scores

@@ -32,7 +32,7 @@ from medscale.models.table import (
     infer_task,
     select_features,
 )
-from medscale.models.validation import grouped_folds
+from medscale.models.validation import grouped_folds, out_of_fold
 
 logger = logging.getLogger(__name__)
 
@@ -193,19 +193,12 @@ def train(
     fold_of = np.zeros(len(y), dtype=np.int64)
     for k, (_, test_idx) in enumerate(folds):
         fold_of[test_idx] = k
+    outputs = out_of_fold(fit, x, folds, None if classes is None else len(classes))
     if classes is not None:
-        oof = np.zeros((len(y), len(classes)))
-        for train_idx, test_idx in folds:
-            fitted = fit(train_idx)
-            oof[np.ix_(test_idx, fitted.classes_)] = fitted.predict_proba(x[test_idx])
         metrics = classification_metrics(
-            y.to_numpy(), oof, classes, groups=groups, n_boot=n_boot, seed=seed
+            y.to_numpy(), outputs, classes, groups=groups, n_boot=n_boot, seed=seed
         )
-        outputs: NDArray[np.float64] = oof
     else:
-        outputs = np.zeros(len(y))
-        for train_idx, test_idx in folds:
-            outputs[test_idx] = fit(train_idx).predict(x[test_idx])
         metrics = regression_metrics(y_fit, outputs, groups=groups, n_boot=n_boot, seed=seed)
     cv_predictions = _prediction_frame(table, outputs, classes, target)
     cv_predictions["fold"] = fold_of

@@ -8,6 +8,9 @@ or images of a patient are correlated, and splitting them leaks. Classification 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from typing import Any
+
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
@@ -83,3 +86,27 @@ def check_disjoint(
             f"{len(shared)} patient(s) in both training and test data ({names}): "
             "their cases are correlated, so the test score would leak"
         )
+
+
+def out_of_fold(
+    fit: Callable[[NDArray[np.int64]], Any],
+    x: NDArray[np.float64],
+    folds: Sequence[tuple[NDArray[np.int64], NDArray[np.int64]]],
+    n_classes: int | None,
+) -> NDArray[np.float64]:
+    """Each case predicted by the model fitted on the folds that leave it out.
+
+    `fit(train_idx)` returns a fitted estimator. With `n_classes`, the result holds class
+    probabilities, shape (n, n_classes), in the columns of the classes the fold saw (zero for a
+    class absent from its training cases); without, predictions, shape (n,).
+    """
+    if n_classes is None:
+        predicted = np.zeros(len(x))
+        for train_idx, test_idx in folds:
+            predicted[test_idx] = fit(train_idx).predict(x[test_idx])
+        return predicted
+    proba = np.zeros((len(x), n_classes))
+    for train_idx, test_idx in folds:
+        fitted = fit(train_idx)
+        proba[np.ix_(test_idx, fitted.classes_)] = fitted.predict_proba(x[test_idx])
+    return proba
