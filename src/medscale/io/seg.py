@@ -74,27 +74,13 @@ def read_seg_mask(
         The file is not a readable SEG.
     """
     path = Path(path)
-    dataset = _read(path, pixels=True)
-    segments = _segments(dataset)
-    number = _choose(segments, segment, path)
-    _check_frame_of_reference(dataset, reference, path)
-    n_frames = int(dataset.get("NumberOfFrames", 1) or 1)
-    frames = dataset.pixel_array.reshape(n_frames, int(dataset.Rows), int(dataset.Columns))
+    dataset, frames, number, meta = _open_segment(path, reference, segment)
     selected = _frames_of_segment(dataset, frames, number, threshold)
-    planes = planes_of(dataset, n_frames=n_frames)
-    array = np.zeros(reference.shape, dtype=bool)
-    for index in np.flatnonzero([frame.any() for frame in selected]):
-        _paste(array, selected[index], planes[index], reference, path)
-    mask = Mask(
-        array,
-        reference.spacing,
-        reference.origin,
-        reference.direction,
-        {"segment": segments[number], "segment_number": number, "source": str(path)},
-    )
+    array = _on_grid(selected, dataset, reference, path, dtype=bool)
+    mask = Mask(array, reference.spacing, reference.origin, reference.direction, meta)
     if mask.is_empty:
         raise MaskError(
-            f"{path}: segment {number} ({segments[number]!r}) covers no voxel of "
+            f"{path}: segment {number} ({meta['segment']!r}) covers no voxel of "
             f"the reference grid {reference!r}"
         )
     return mask
@@ -110,31 +96,41 @@ def read_seg_fractions(
     give 0 and 1. Raises as `read_seg_mask`, except that an empty segment is not an error.
     """
     path = Path(path)
+    dataset, frames, number, meta = _open_segment(path, reference, segment)
+    if str(dataset.get("SegmentationType", "BINARY")) == "FRACTIONAL":
+        numbers = np.array([_frame_segment(dataset, k) for k in range(len(frames))])
+        maximum = float(dataset.get("MaximumFractionalValue", 255))
+        selected = np.where((numbers == number)[:, None, None], frames / maximum, 0.0)
+    else:
+        selected = _frames_of_segment(dataset, frames, number, 0.5).astype(np.float64)
+    array = _on_grid(selected.astype(np.float32), dataset, reference, path, dtype=np.float32)
+    return Image(array, reference.spacing, reference.origin, reference.direction, meta)
+
+
+def _open_segment(
+    path: Path, reference: Image, segment: int | str | None
+) -> tuple[Any, np.ndarray, int, dict[str, Any]]:
+    """The SEG dataset, its frames (n, rows, columns), the chosen segment number and the meta
+    of the mask made from it, after checking the frame of reference against `reference`."""
     dataset = _read(path, pixels=True)
     segments = _segments(dataset)
     number = _choose(segments, segment, path)
     _check_frame_of_reference(dataset, reference, path)
     n_frames = int(dataset.get("NumberOfFrames", 1) or 1)
     frames = dataset.pixel_array.reshape(n_frames, int(dataset.Rows), int(dataset.Columns))
-    kind = str(dataset.get("SegmentationType", "BINARY"))
-    if kind == "FRACTIONAL":
-        numbers = np.array([_frame_segment(dataset, k) for k in range(n_frames)])
-        maximum = float(dataset.get("MaximumFractionalValue", 255))
-        selected = np.where((numbers == number)[:, None, None], frames / maximum, 0.0)
-    else:
-        selected = _frames_of_segment(dataset, frames, number, 0.5).astype(np.float64)
-    selected = selected.astype(np.float32)
-    planes = planes_of(dataset, n_frames=n_frames)
-    array = np.zeros(reference.shape, dtype=np.float32)
+    meta = {"segment": segments[number], "segment_number": number, "source": str(path)}
+    return dataset, frames, number, meta
+
+
+def _on_grid(
+    selected: np.ndarray, dataset: Any, reference: Image, path: Path, *, dtype: Any
+) -> np.ndarray:
+    """The non-empty frames of `selected` pasted into an array on `reference`'s grid."""
+    planes = planes_of(dataset, n_frames=len(selected))
+    array = np.zeros(reference.shape, dtype=dtype)
     for index in np.flatnonzero([frame.any() for frame in selected]):
         _paste(array, selected[index], planes[index], reference, path)
-    return Image(
-        array,
-        reference.spacing,
-        reference.origin,
-        reference.direction,
-        {"segment": segments[number], "segment_number": number, "source": str(path)},
-    )
+    return array
 
 
 def _read(path: Path, *, pixels: bool) -> Any:
