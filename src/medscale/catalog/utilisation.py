@@ -76,6 +76,15 @@ study_spans AS (
     SELECT {_KEYS}, study_instance_uid, min(s) AS s, max(e) AS e FROM spans GROUP BY ALL
 )"""
 
+#: Timed study spans with their day and the latest end of the scanner's earlier studies that day.
+_DAILY = f"""
+daily AS (
+    SELECT *, CAST(s AS DATE) AS day, max(e) OVER (
+        PARTITION BY {_KEYS}, CAST(s AS DATE) ORDER BY s, e
+        ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS prev_end
+    FROM study_spans WHERE s IS NOT NULL
+)"""
+
 #: One row per scanner: studies, timed studies, busy minutes (union of study intervals).
 SCANNERS_SQL = f"""
 WITH {_STUDY_SPANS},
@@ -101,12 +110,7 @@ busy AS (
 counts AS (
     SELECT {_KEYS}, count(*) AS studies, count(s) AS studies_timed FROM study_spans GROUP BY ALL
 ),
-daily AS (
-    SELECT *, CAST(s AS DATE) AS day, max(e) OVER (
-        PARTITION BY {_KEYS}, CAST(s AS DATE) ORDER BY s, e
-        ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS prev_end
-    FROM study_spans WHERE s IS NOT NULL
-),
+{_DAILY},
 gapped AS (
     SELECT *, CASE WHEN prev_end IS NOT NULL
                    THEN greatest(epoch(s) - epoch(prev_end), 0) / 60.0 END AS gap
@@ -133,12 +137,7 @@ ORDER BY c.studies DESC, {", ".join(f"c.{name} NULLS LAST" for name in SCANNER_C
 #: Per scanner and working day: studies, span of the day, busy and idle minutes.
 DAYS_SQL = f"""
 WITH {_STUDY_SPANS},
-daily AS (
-    SELECT *, CAST(s AS DATE) AS day, max(e) OVER (
-        PARTITION BY {_KEYS}, CAST(s AS DATE) ORDER BY s, e
-        ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS prev_end
-    FROM study_spans WHERE s IS NOT NULL
-),
+{_DAILY},
 days AS (
     SELECT {_KEYS}, day, count(*) AS studies, min(s) AS day_start, max(e) AS day_end,
            (epoch(max(e)) - epoch(min(s))) / 60.0 AS working_minutes,
