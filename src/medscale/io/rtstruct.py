@@ -15,8 +15,9 @@ from typing import Any
 
 import numpy as np
 
-from medscale.errors import DicomError, MaskError, MedscaleWarning
+from medscale.errors import MaskError, MedscaleWarning
 from medscale.image import Image, Mask
+from medscale.io.dicom_object import read_object
 
 log = logging.getLogger(__name__)
 log.addHandler(logging.NullHandler())
@@ -123,18 +124,7 @@ def read_rtstruct_mask(
 
 
 def _read(path: Path) -> Any:
-    import pydicom
-
-    try:
-        dataset = pydicom.dcmread(path)
-    except Exception as err:  # noqa: BLE001 - reworded with the file name
-        raise DicomError(f"{path}: not a readable DICOM file ({err})") from err
-    if "StructureSetROISequence" not in dataset:
-        raise DicomError(
-            f"{path}: not an RTSTRUCT (no StructureSetROISequence), modality "
-            f"{dataset.get('Modality', 'unknown')}"
-        )
-    return dataset
+    return read_object(path, kind="an RTSTRUCT", sequence="StructureSetROISequence")
 
 
 def _roi_numbers(dataset: Any, path: Path) -> dict[str, int]:

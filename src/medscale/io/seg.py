@@ -19,6 +19,7 @@ import numpy as np
 
 from medscale.errors import DicomError, MaskError, MedscaleWarning
 from medscale.image import Image, Mask
+from medscale.io.dicom_object import read_object
 from medscale.io.dicom_planes import Plane, planes_of
 
 log = logging.getLogger(__name__)
@@ -134,18 +135,7 @@ def _on_grid(
 
 
 def _read(path: Path, *, pixels: bool) -> Any:
-    import pydicom
-
-    try:
-        dataset = pydicom.dcmread(path, stop_before_pixels=not pixels)
-    except Exception as err:  # noqa: BLE001 - reworded with the file name
-        raise DicomError(f"{path}: not a readable DICOM file ({err})") from err
-    if "SegmentSequence" not in dataset:
-        raise DicomError(
-            f"{path}: not a DICOM SEG (no SegmentSequence), modality "
-            f"{dataset.get('Modality', 'unknown')}"
-        )
-    return dataset
+    return read_object(path, kind="a DICOM SEG", sequence="SegmentSequence", pixels=pixels)
 
 
 def _segments(dataset: Any) -> dict[int, str]:

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from medscale.errors import DicomError
+from medscale.io.dicom_object import read_object
 
 log = logging.getLogger(__name__)
 log.addHandler(logging.NullHandler())
@@ -190,15 +191,7 @@ def read_feature_report(path: str | Path) -> dict[str, float]:
     DicomError
         The file is not a readable SR.
     """
-    import pydicom
-
-    path = Path(path)
-    try:
-        dataset = pydicom.dcmread(path)
-    except Exception as err:  # noqa: BLE001 - reworded with the file name
-        raise DicomError(f"{path}: not a readable DICOM file ({err})") from err
-    if "ContentSequence" not in dataset:
-        raise DicomError(f"{path}: not a DICOM SR (no ContentSequence)")
+    dataset = read_object(Path(path), kind="a DICOM SR", sequence="ContentSequence")
     features: dict[str, float] = {}
     for item in _walk(dataset.ContentSequence):
         if item.get("ValueType") != "NUM" or "ConceptNameCodeSequence" not in item:
