@@ -129,14 +129,22 @@ class _Context:
             self._cache[key] = make()
         return self._cache[key]
 
-    def manifest(self) -> pd.DataFrame:
-        path = self.inputs.manifest
+    def _table(
+        self, key: str, path: Path | None, read: Callable[[Path], pd.DataFrame], missing: str
+    ) -> pd.DataFrame:
+        """`read(path)`, once; `Missing` saying `missing` (what makes it) when there is no path."""
         if path is None:
-            raise Missing(
-                f"no manifest.csv in {self.inputs.root}: write the case manifest "
-                "(case_id, image, mask, label, patient_id, site) there"
-            )
-        return self._once("manifest", lambda: pd.read_csv(path))
+            raise Missing(missing)
+        return self._once(key, lambda: read(path))
+
+    def manifest(self) -> pd.DataFrame:
+        return self._table(
+            "manifest",
+            self.inputs.manifest,
+            pd.read_csv,
+            f"no manifest.csv in {self.inputs.root}: write the case manifest "
+            "(case_id, image, mask, label, patient_id, site) there",
+        )
 
     def catalog(self) -> Path:
         if self.inputs.catalog is None:
@@ -172,14 +180,14 @@ class _Context:
         return self._once("card", lambda: read_json(model / "model.json"))
 
     def predictions(self) -> pd.DataFrame:
-        path = self.inputs.predictions
-        if path is None:
-            raise Missing(
-                f"no predictions in {self.inputs.root}: neither model/cv_predictions.parquet "
-                "(`medscale train`) nor predictions.parquet|csv (`medscale predict MODEL TABLE "
-                "--out predictions.parquet`)"
-            )
-        return self._once("predictions", lambda: read_table(path))
+        return self._table(
+            "predictions",
+            self.inputs.predictions,
+            read_table,
+            f"no predictions in {self.inputs.root}: neither model/cv_predictions.parquet "
+            "(`medscale train`) nor predictions.parquet|csv (`medscale predict MODEL TABLE "
+            "--out predictions.parquet`)",
+        )
 
 
 def _cohort(context: _Context, report: HtmlReport) -> None:
