@@ -214,6 +214,26 @@ def _resample(
     return np.asarray(resampled.array), np.asarray(morph.array), grid.spacing_mm
 
 
+def discretise_roi(
+    intensity: np.ndarray,
+    roi: np.ndarray,
+    settings: Settings,
+    *,
+    lower_bound: float | None = None,
+) -> tuple[np.ndarray, int]:
+    """`discretisation.discretise` with the method, bin width and number of bins of
+    ``settings.discretisation``: the levels (1..Ng inside `roi`, 0 outside) and Ng."""
+    disc = settings.discretisation
+    return discretise(
+        intensity,
+        roi,
+        method=disc.method.value,
+        bin_width=disc.bin_width,
+        n_bins=disc.n_bins,
+        lower_bound=lower_bound,
+    )
+
+
 def prepare(
     image: Image,
     mask: Image,
@@ -271,16 +291,8 @@ def prepare(
             *bounding_box(morph), morph.shape, np.maximum(_margin_voxels(spacing), pad_to)
         )
         intensity, morph, intensity_mask = intensity[region], morph[region], intensity_mask[region]
-    disc = settings.discretisation
     lower_bound = reseg.range[0] if reseg.range is not None else None
-    levels, n_levels = discretise(
-        intensity,
-        intensity_mask,
-        method=disc.method.value,
-        bin_width=disc.bin_width,
-        n_bins=disc.n_bins,
-        lower_bound=lower_bound,
-    )
+    levels, n_levels = discretise_roi(intensity, intensity_mask, settings, lower_bound=lower_bound)
     return PreparedRoi(
         intensity, morph, intensity_mask, levels, n_levels, spacing, found, source=where
     )
@@ -301,6 +313,7 @@ __all__ = [
     "PreparedRoi",
     "bounding_box",
     "check_inputs",
+    "discretise_roi",
     "prepare",
     "source_prefix",
 ]

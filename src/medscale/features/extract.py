@@ -19,10 +19,10 @@ from medscale.features.chain import (
     PreparedRoi,
     bounding_box,
     check_inputs,
+    discretise_roi,
     prepare,
     source_prefix,
 )
-from medscale.features.discretisation import discretise
 from medscale.features.family_inputs import FamilyInputs
 from medscale.features.filters.bank import column_prefix, filter_responses, support
 from medscale.features.filters.spec import parse_filter_spec
@@ -204,7 +204,6 @@ def filtered_features(
     high = np.minimum(upper + keep, prepared.morph_mask.shape)
     region = tuple(slice(int(a), int(b)) for a, b in zip(low, high, strict=True))
     morph, roi = prepared.morph_mask[region], prepared.intensity_mask[region]
-    disc = settings.discretisation
     found: dict[str, float] = {}
     start = time.perf_counter()
     source = prepared.intensity.astype(settings.filters.response_dtype)
@@ -240,13 +239,7 @@ def filtered_features(
         del response
         if timings is not None:
             timings["filters"] = timings.get("filters", 0.0) + time.perf_counter() - start
-        levels, n_levels = discretise(
-            values,
-            roi_used,
-            method=disc.method.value,
-            bin_width=disc.bin_width,
-            n_bins=disc.n_bins,
-        )
+        levels, n_levels = discretise_roi(values, roi_used, settings)
         filtered = PreparedRoi(
             values, morph_used, roi_used, levels, n_levels, spacing, {}, prepared.source
         )
