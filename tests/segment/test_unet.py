@@ -18,6 +18,7 @@ from medscale.segment.unet import (  # noqa: E402
     UNetSettings,
     build_network,
     train_unet,
+    training_loss,
 )
 from medscale.segment.unet_select import select_components  # noqa: E402
 
@@ -332,3 +333,24 @@ def test_train_from_the_command_line_and_bad_manifests(tmp_path, capsys) -> None
     assert "lacks the column(s) ['mask']" in capsys.readouterr().err
     # segmentation is --task segmentation --model unet, nothing else
     assert main(["train", str(manifest), "--model", "unet", "--out", str(tmp_path / "m5")]) == 2
+
+
+def test_case_dice_weighs_each_lesion_alike_and_ignores_empty_crops() -> None:
+    # Two crops, a large lesion found and a small one missed, plus an empty crop.
+    target = torch.zeros(3, 1, 16, 16)
+    target[0, 0, 2:14, 2:14] = 1  # 144 pixels
+    target[1, 0, 7:9, 7:9] = 1  # 4 pixels
+    logits = torch.full_like(target, -20.0)
+    logits[0] = torch.where(target[0] > 0, 20.0, -20.0)
+    bce = torch.nn.functional.binary_cross_entropy_with_logits(logits, target)
+    case = float(training_loss("case")(logits, target) - bce)
+    batch = float(training_loss("batch")(logits, target) - bce)
+    # Per case: lesion 0 Dice 1, lesion 1 Dice 0, the empty crop left out: mean loss 0.5.
+    assert case == pytest.approx(0.5, abs=1e-3)
+    # Over the batch: 2 * 144 / (144 + 148), the missed small lesion hardly counts.
+    assert batch == pytest.approx(1 - 2 * 144 / 292, abs=1e-3)
+    empty = torch.zeros(2, 1, 8, 8)
+    only_ce = training_loss("case")(torch.zeros_like(empty), empty)
+    assert float(only_ce) == pytest.approx(np.log(2), abs=1e-6)
+    with pytest.raises(ConfigError, match="dice must be"):
+        training_loss("sample")
