@@ -46,7 +46,7 @@ def small_cohort(tmp_path: Path) -> Path:
     return write_cases(tmp_path / "cohort", 6)
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def cohort_writer():
     """The cohort writer, for tests that need their own size: ``cohort_writer(folder, n)``."""
     return write_cases
