@@ -482,9 +482,10 @@ def adrenal(work: Path) -> list[str]:
         "| --- | --- | --- |",
         f"| **medscale morphology + auto** | {fmt(result['auc'])} | {fmt(result['accuracy'])} |",
     ]
-    # MedMNIST v2 (Yang et al., Sci Data 2023), Table 4, AdrenalMNIST3D column (AUC, ACC).
+    # MedMNIST v2 (Yang et al., Sci Data 2023), 3-D benchmark table, AdrenalMNIST3D column
+    # (AUC, ACC). UNVERIFIED: typed from memory; not yet checked against the paper (issue #16).
     for name, auc, acc in PUBLISHED_ADRENAL:
-        lines.append(f"| {name} (published) | {auc:.3f} | {acc:.3f} |")
+        lines.append(f"| {name} (published, unverified) | {auc:.3f} | {acc:.3f} |")
     return lines
 
 
