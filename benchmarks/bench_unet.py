@@ -310,7 +310,7 @@ def main() -> None:
     parser.add_argument("--model", type=Path, required=True, help="the model folder")
     parser.add_argument("--data", type=Path, default=Path("unet-data"), help="train: cases")
     parser.add_argument("--cases", type=int, default=300, help="train: cases 0..N-1")
-    parser.add_argument("--epochs", type=int, default=20)
+    parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--top", type=int, default=15, help="rows of the tuning table")

@@ -21,7 +21,7 @@ _TRAINING_OPTIONS = (
         "--epochs",
         type=click.IntRange(min=1),
         default=None,
-        help="Networks: most training epochs (default cnn 30, with early stopping; unet 18).",
+        help="Networks: most training epochs (default cnn 30, with early stopping; unet 30).",
     ),
     click.option(
         "--batch-size",

@@ -13,7 +13,7 @@ def train_from_manifest(
     manifest: str | Path,
     out: str | Path,
     *,
-    epochs: int = 18,
+    epochs: int = 30,
     device: str = "auto",
     resume: bool = False,
     seed: int = 0,

@@ -81,7 +81,7 @@ class UNetSettings:
         `pixel_spacing_mm`, a multiple of ``2**depth``); smaller slices are run whole.
     """
 
-    base_channels: int = 16
+    base_channels: int = 24
     depth: int = 3
     res_units: int = 2
     intensity_min: float = -160.0
@@ -370,11 +370,11 @@ def train_unet(
     masks: Sequence[Mask],
     *,
     settings: UNetSettings | None = None,
-    epochs: int = 18,
+    epochs: int = 30,
     batch_size: int = 16,
     learning_rate: float = 2e-3,
     negative_fraction: float = 0.3,
-    crop_size: int | None = 64,
+    crop_size: int | None = 48,
     max_seconds: float | None = None,
     seed: int = 0,
     device: str = "auto",
