@@ -59,6 +59,16 @@ def _filters(name: str, level: int) -> tuple[np.ndarray, np.ndarray]:
     return up_low, up_high
 
 
+def _checked_band(band: str, level: int, axes: tuple[int, ...]) -> str:
+    """`band` in upper case, or an error when it is not one L/H letter per axis or `level` < 1."""
+    band = band.upper()
+    if len(band) != len(axes) or set(band) - {"L", "H"}:
+        raise ConfigError(f"wavelet band {band!r} must be {len(axes)} letters of L and H")
+    if level < 1:
+        raise ConfigError(f"wavelet level must be >= 1, got {level}")
+    return band
+
+
 def _band(
     array: np.ndarray, name: str, band: str, level: int, mode: str, axes: tuple[int, ...]
 ) -> np.ndarray:
@@ -92,11 +102,7 @@ def wavelet_filter(
     decomposition filters upsampled by ``2**(j - 1)`` (a trous), keeping the grid.
     """
     axes = spatial_axes(array.ndim, two_d=two_d)
-    band = band.upper()
-    if len(band) != len(axes) or set(band) - {"L", "H"}:
-        raise ConfigError(f"wavelet band {band!r} must be {len(axes)} letters of L and H")
-    if level < 1:
-        raise ConfigError(f"wavelet level must be >= 1, got {level}")
+    band = _checked_band(band, level, axes)
     mode = Boundary.coerce(boundary).ndimage_mode
     data = working_float(array)
 
@@ -182,11 +188,7 @@ def decimated_wavelet(
     image's decimated grid is not the rotated grid).
     """
     axes = spatial_axes(array.ndim, two_d=two_d)
-    band = band.upper()
-    if len(band) != len(axes) or set(band) - {"L", "H"}:
-        raise ConfigError(f"wavelet band {band!r} must be {len(axes)} letters of L and H")
-    if level < 1:
-        raise ConfigError(f"wavelet level must be >= 1, got {level}")
+    band = _checked_band(band, level, axes)
     low, high = _filters(name, 1)
     mode = _pywt_mode(boundary)
     data = working_float(array)
