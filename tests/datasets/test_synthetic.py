@@ -13,6 +13,7 @@ from medscale.datasets import (
     generate_ct_case,
     generate_xray_case,
 )
+from medscale.datasets.population import SITES
 from medscale.errors import ConfigError
 
 SMALL = {"shape": (24, 64, 64), "spacing_mm": (2.5, 1.0, 1.0)}
@@ -165,6 +166,18 @@ def test_xray_case() -> None:
 
     ring = ndi.binary_dilation(mask, iterations=4) & ~ndi.binary_dilation(mask, iterations=1)
     assert values[mask].mean() > values[ring].mean() + 100
+
+
+def test_site_table_comes_from_the_package_data() -> None:
+    """Six sites in file order, each with CT and X-ray scanners (every cohort draws from them)."""
+    assert [site.name for site in SITES] == [f"SITE-{letter}" for letter in "ABCDEF"]
+    assert all(site.ct_scanners and site.xray_scanners for site in SITES)
+    assert (SITES[0].hu_scale, SITES[3].blur_mm, SITES[5].institution) == (
+        1.0,
+        0.55,
+        "Riverside Children's and Adults' Hospital",
+    )
+    assert [scanner.station for scanner in SITES[2].xray_scanners] == ["LRMCDX-A", "LRMCDX-B"]
 
 
 @pytest.mark.parametrize(

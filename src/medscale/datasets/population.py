@@ -11,8 +11,10 @@ All names, dates and identifiers are invented.
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 from dataclasses import dataclass
+from importlib import resources
 
 import numpy as np
 
@@ -21,6 +23,10 @@ from medscale.errors import ConfigError
 from medscale.image import Image, Mask
 
 BLOCK_SIZE = 6
+
+# Package data next to this module: one row per site (calibration and noise), and one per
+# scanner (``kind`` ``ct`` or ``xray``, in the order a study draws from).
+SITES_FILE, SCANNERS_FILE = "sites.csv", "site_scanners.csv"
 
 # Random-stream codes, so that each kind of draw has its own independent stream.
 STREAM_BLOCK, STREAM_PATIENT, STREAM_STUDY, STREAM_CT, STREAM_XRAY = 101, 202, 303, 404, 505
@@ -55,77 +61,35 @@ class Site:
     xray_scanners: tuple[Scanner, ...]
 
 
-SITES: tuple[Site, ...] = (
-    Site(
-        "SITE-A",
-        "Northbridge General Hospital",
-        0.0,
-        1.00,
-        12.0,
-        0.5,
-        (
-            Scanner("GE MEDICAL SYSTEMS", "Revolution CT", "NBGCT01", "GE10234"),
-            Scanner("GE MEDICAL SYSTEMS", "Optima CT660", "NBGCT02", "GE20871"),
-        ),
-        (Scanner("Carestream Health", "DRX-Evolution", "NBGDX01", "CS55012"),),
-    ),
-    Site(
-        "SITE-B",
-        "St Aldhelm University Clinic",
-        15.0,
-        1.04,
-        20.0,
-        0.6,
-        (
-            Scanner("SIEMENS", "SOMATOM Force", "ALDCT1", "SI73311"),
-            Scanner("SIEMENS", "SOMATOM Definition AS", "ALDCT2", "SI61409"),
-        ),
-        (Scanner("SIEMENS", "Ysio Max", "ALDDX1", "SI90177"),),
-    ),
-    Site(
-        "SITE-C",
-        "Lakeside Regional Medical Centre",
-        -12.0,
-        0.97,
-        28.0,
-        0.7,
-        (Scanner("Philips", "IQon Spectral CT", "LRMCCT-A", "PH44810"),),
-        (
-            Scanner("Philips", "DigitalDiagnost C90", "LRMCDX-A", "PH12093"),
-            Scanner("FUJIFILM Corporation", "FDR D-EVO II", "LRMCDX-B", "FJ30017"),
-        ),
-    ),
-    Site(
-        "SITE-D",
-        "Harrowgate Cancer Institute",
-        6.0,
-        1.02,
-        16.0,
-        0.55,
-        (Scanner("CANON_MEC", "Aquilion ONE", "HCICT1", "CN80321"),),
-        (Scanner("CANON_MEC", "RADREX-i", "HCIDX1", "CN11288"),),
-    ),
-    Site(
-        "SITE-E",
-        "Eastmere Community Hospital",
-        -6.0,
-        0.99,
-        24.0,
-        0.65,
-        (Scanner("SIEMENS", "SOMATOM go.Top", "EMCHCT", "SI33870"),),
-        (Scanner("Agfa", "DX-D 600", "EMCHDX", "AG70451"),),
-    ),
-    Site(
-        "SITE-F",
-        "Riverside Children's and Adults' Hospital",
-        10.0,
-        0.98,
-        14.0,
-        0.5,
-        (Scanner("GE MEDICAL SYSTEMS", "Discovery CT750 HD", "RCAHCT", "GE90012"),),
-        (Scanner("GE MEDICAL SYSTEMS", "Definium 656", "RCAHDX", "GE31774"),),
-    ),
-)
+def _package_rows(name: str) -> list[dict[str, str]]:
+    """The rows of the package-data CSV `name` next to this module."""
+    text = resources.files("medscale.datasets").joinpath(name).read_text(encoding="utf-8")
+    return list(csv.DictReader(text.splitlines()))
+
+
+def _load_sites() -> tuple[Site, ...]:
+    """The sites of `SITES_FILE`, in its order, with their scanners from `SCANNERS_FILE`."""
+    scanners: dict[tuple[str, str], list[Scanner]] = {}
+    for row in _package_rows(SCANNERS_FILE):
+        scanner = Scanner(row["manufacturer"], row["model"], row["station"], row["serial"])
+        scanners.setdefault((row["site"], row["kind"]), []).append(scanner)
+    return tuple(
+        Site(
+            name=row["name"],
+            institution=row["institution"],
+            hu_offset=float(row["hu_offset"]),
+            hu_scale=float(row["hu_scale"]),
+            noise_sd=float(row["noise_sd"]),
+            blur_mm=float(row["blur_mm"]),
+            ct_scanners=tuple(scanners[row["name"], "ct"]),
+            xray_scanners=tuple(scanners[row["name"], "xray"]),
+        )
+        for row in _package_rows(SITES_FILE)
+    )
+
+
+SITES: tuple[Site, ...] = _load_sites()
+"""The invented hospitals, from `SITES_FILE` and `SCANNERS_FILE`; ``n_sites`` takes the first."""
 
 _GIVEN_F = (
     "Alice",
