@@ -10,8 +10,6 @@ Tables: ``instances`` (one row per file, :data:`INSTANCE_SCHEMA`), ``errors`` (u
 
 from __future__ import annotations
 
-import logging
-
 from medscale.catalog.scanner import ScanResult, errors_path_for, scan
 from medscale.catalog.schema import ERROR_SCHEMA, INSTANCE_SCHEMA
 from medscale.catalog.views import (
@@ -23,8 +21,6 @@ from medscale.catalog.views import (
     study_view,
     summary,
 )
-
-logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 __all__ = [
     "ERROR_SCHEMA",
