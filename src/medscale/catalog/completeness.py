@@ -31,6 +31,13 @@ def truncated(path: str, what: str) -> UnreadableFileError:
     return UnreadableFileError(path, "truncated", f"truncated DICOM file: {what}")
 
 
+def check_pixel_data_fits(path: str, value_start: int, length: int, size: int) -> None:
+    """A Pixel Data value of `length` bytes at byte `value_start` must end within the `size`
+    bytes of the file (an undefined length, encapsulated pixels, is not checked here)."""
+    if length != UNDEFINED_LENGTH and value_start + length > size:
+        raise truncated(path, f"Pixel Data needs {length} bytes, {size - value_start} remain")
+
+
 def check_not_cut(values: dict[str, Any], path: str) -> None:
     """A file with Rows but no Pixel Data was cut at an element boundary after (0028,0010).
 

@@ -14,10 +14,9 @@ from typing import Any
 
 from medscale.catalog.completeness import (
     PIXEL_TAGS,
-    UNDEFINED_LENGTH,
     UnreadableFileError,
     check_not_cut,
-    truncated,
+    check_pixel_data_fits,
 )
 from medscale.catalog.schema import META_TAGS, TAGS
 
@@ -82,10 +81,7 @@ def _read(path: str, size: int) -> dict[str, Any]:
                 order + "I", pixel_header[8:12] if explicit_long else pixel_header[4:8]
             )[0]
             header = 12 if explicit_long else 8
-            if length != UNDEFINED_LENGTH and stop + header + length > size:
-                raise truncated(
-                    path, f"Pixel Data needs {length} bytes, {size - stop - header} remain"
-                )
+            check_pixel_data_fits(path, stop + header, length, size)
             values["has_pixel_data"] = True
             return values
     check_not_cut(values, path)

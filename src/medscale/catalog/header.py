@@ -34,6 +34,7 @@ from medscale.catalog.completeness import (
     UNDEFINED_LENGTH,
     UnreadableFileError,
     check_not_cut,
+    check_pixel_data_fits,
     truncated,
 )
 from medscale.catalog.schema import META_TAGS, TAGS, decode_text, make_row
@@ -255,11 +256,7 @@ def _walk(
                         return True
                 if group >= 0x5200:
                     if tag in PIXEL_TAGS:
-                        if length != undefined and value_start + length > size:
-                            raise truncated(
-                                path,
-                                f"Pixel Data needs {length} bytes, {size - value_start} remain",
-                            )
+                        check_pixel_data_fits(path, value_start, length, size)
                         return True
                     if tag in _FUNCTIONAL_GROUPS:
                         raise _Fallback("enhanced multi-frame")
