@@ -113,11 +113,20 @@ def dataset_values(dataset: Any) -> dict[str, Any]:
     return values
 
 
-def _first_item(dataset: Any, tag: int) -> Any:
+def _value(dataset: Any, tag: int) -> Any:
+    """An element's value, None when the dataset or the element is absent or unreadable."""
     if dataset is None or tag not in dataset:
         return None
     try:
-        sequence = dataset[tag].value
+        return dataset[tag].value
+    except Exception:  # noqa: BLE001 - a malformed value is null in the catalog
+        return None
+
+
+def _first_item(dataset: Any, tag: int) -> Any:
+    """The first item of a sequence element, None when it is absent, empty or malformed."""
+    sequence = _value(dataset, tag)
+    try:
         return sequence[0] if sequence else None
     except Exception:  # noqa: BLE001 - a malformed sequence is simply absent
         return None
@@ -125,12 +134,7 @@ def _first_item(dataset: Any, tag: int) -> Any:
 
 def _text(dataset: Any, tag: int) -> Any:
     """An element's value as stripped text (``int`` for US), None when absent or unreadable."""
-    if dataset is None or tag not in dataset:
-        return None
-    try:
-        value = dataset[tag].value
-    except Exception:  # noqa: BLE001 - a malformed value is null in the catalog
-        return None
+    value = _value(dataset, tag)
     if value is None or value == "":
         return None
     if isinstance(value, int) and not isinstance(value, bool) and dataset[tag].VR == "US":
