@@ -61,7 +61,8 @@ import datetime as dt
 import functools
 import logging
 import re
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import pyarrow as pa
 
@@ -168,59 +169,69 @@ META_TAGS: dict[int, str] = {
     0x00020010: "transfer_syntax_uid",
 }
 
+_T = TypeVar("_T")
+_Groups = tuple[Any, ...]  # the groups of a regular-expression match (str, or None when unset)
+
 _TEXT_VRS = frozenset({"LO", "SH", "ST", "LT", "UT", "UC", "PN"})
 _DA = re.compile(r"^(\d{4})\.?(\d{2})\.?(\d{2})$")
 _TM = re.compile(r"^(\d{2})(?::?(\d{2})(?::?(\d{2})(?:\.(\d{1,6}))?)?)?$")
 _DT = re.compile(r"^(\d{4})(\d{2})?(\d{2})?(\d{2})?(\d{2})?(\d{2})?(?:\.(\d{1,6}))?([+-]\d{4})?$")
 
 
-@functools.lru_cache(maxsize=4096)
-def parse_da(text: str | None) -> dt.date | None:
-    """A DICOM ``DA`` value (``YYYYMMDD``, or the old ``YYYY.MM.DD``) as a date, else None."""
-    match = _DA.match(text) if text else None
+def _parse(pattern: re.Pattern[str], text: str | None, build: Callable[[_Groups], _T]) -> _T | None:
+    """`build` of the groups of `pattern` in `text`; None for an empty text, a text that does
+    not match, or groups that are no valid value (``build`` raises ValueError: month 13)."""
+    match = pattern.match(text) if text else None
     if match is None:
         return None
     try:
-        return dt.date(*(int(part) for part in match.groups()))
+        return build(match.groups())
     except ValueError:
         return None
+
+
+def _seconds(second: str | None, fraction: str | None) -> tuple[int, int]:
+    """Whole seconds (DICOM allows a leap second "60", read as 59) and microseconds."""
+    return min(int(second or 0), 59), int((fraction or "0").ljust(6, "0"))
+
+
+def _date(groups: _Groups) -> dt.date:
+    return dt.date(*(int(part) for part in groups))
+
+
+def _time(groups: _Groups) -> dt.time:
+    hour, minute, second, fraction = groups
+    return dt.time(int(hour), int(minute or 0), *_seconds(second, fraction))
+
+
+def _datetime(groups: _Groups) -> dt.datetime:
+    year, month, day, hour, minute, second, fraction, _offset = groups
+    return dt.datetime(
+        int(year),
+        int(month or 1),
+        int(day or 1),
+        int(hour or 0),
+        int(minute or 0),
+        *_seconds(second, fraction),
+    )
+
+
+@functools.lru_cache(maxsize=4096)
+def parse_da(text: str | None) -> dt.date | None:
+    """A DICOM ``DA`` value (``YYYYMMDD``, or the old ``YYYY.MM.DD``) as a date, else None."""
+    return _parse(_DA, text, _date)
 
 
 @functools.lru_cache(maxsize=4096)
 def parse_tm(text: str | None) -> dt.time | None:
     """A DICOM ``TM`` value (``HH[MM[SS[.F{1-6}]]]``, or old ``HH:MM:SS``) as a time, else None."""
-    match = _TM.match(text) if text else None
-    if match is None:
-        return None
-    hour, minute, second, fraction = match.groups()
-    second_int = min(int(second or 0), 59)  # DICOM allows a leap second "60"
-    try:
-        return dt.time(
-            int(hour), int(minute or 0), second_int, int((fraction or "0").ljust(6, "0"))
-        )
-    except ValueError:
-        return None
+    return _parse(_TM, text, _time)
 
 
 @functools.lru_cache(maxsize=4096)
 def parse_dt(text: str | None) -> dt.datetime | None:
     """A DICOM ``DT`` value as a naive datetime in the stated local time (offset dropped)."""
-    match = _DT.match(text) if text else None
-    if match is None:
-        return None
-    year, month, day, hour, minute, second, fraction, _offset = match.groups()
-    try:
-        return dt.datetime(
-            int(year),
-            int(month or 1),
-            int(day or 1),
-            int(hour or 0),
-            int(minute or 0),
-            min(int(second or 0), 59),
-            int((fraction or "0").ljust(6, "0")),
-        )
-    except ValueError:
-        return None
+    return _parse(_DT, text, _datetime)
 
 
 def acquisition_datetime(values: dict[str, Any]) -> dt.datetime | None:
