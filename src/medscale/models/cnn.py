@@ -58,7 +58,7 @@ from medscale.image import Image
 from medscale.io import read_image, read_mask
 from medscale.models.metrics import classification_metrics
 from medscale.models.persistence import CARD_FILE, FORMAT_VERSION, ModelCard
-from medscale.models.table import ID_COLUMN, Task, check_target
+from medscale.models.table import ID_COLUMN, Task, check_target, prediction_frame
 from medscale.models.validation import grouped_folds
 
 logger = logging.getLogger(__name__)
@@ -436,7 +436,7 @@ def train_cnn(
         n_boot=n_boot,
         seed=config.seed,
     )
-    validation = _prediction_table(table.iloc[val_idx], val_proba, classes, target)
+    validation = prediction_frame(table.iloc[val_idx], val_proba, classes, target)
     validation["fold"] = 0
     card = ModelCard(
         model=MODEL_NAME,
@@ -510,22 +510,6 @@ def load_cnn(folder: str | Path) -> CnnModel:
     return CnnModel(network=network, card=card)
 
 
-def _prediction_table(
-    table: pd.DataFrame, proba: NDArray[np.float64], classes: list[Any], target: str
-) -> pd.DataFrame:
-    ids = table[ID_COLUMN].to_numpy() if ID_COLUMN in table else np.arange(len(table))
-    out = pd.DataFrame({ID_COLUMN: ids})
-    if len(classes) == 2:
-        out["probability"] = proba[:, 1]
-    else:
-        for k, cls in enumerate(classes):
-            out[f"probability_{cls}"] = proba[:, k]
-    out["prediction"] = [classes[k] for k in proba.argmax(axis=1)]
-    if target in table.columns:
-        out["label"] = table[target].to_numpy()
-    return out
-
-
 def predict_cnn(
     model: CnnModel, table: pd.DataFrame, *, device: str = "auto", batch_size: int | None = None
 ) -> pd.DataFrame:
@@ -539,4 +523,4 @@ def predict_cnn(
     network = model.network.to(torch_device)
     proba = _probabilities(network, images, torch_device, batch_size or config.batch_size)
     model.network.to("cpu")
-    return _prediction_table(table, proba, list(model.card.classes or []), model.card.target)
+    return prediction_frame(table, proba, list(model.card.classes or []), model.card.target)

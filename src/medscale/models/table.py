@@ -1,4 +1,5 @@
-"""Feature tables: reading them, choosing the feature columns, inferring the task.
+"""Feature tables: reading them, choosing the feature columns, inferring the task; the
+predictions table a model writes.
 
 A table is CSV or Parquet, one row per case (DESIGN.md: ``case_id`` + feature ids + carried
 manifest columns). The features are every numeric column except ``case_id``, the target, the
@@ -12,8 +13,11 @@ import fnmatch
 from collections.abc import Sequence
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pandas as pd
+from numpy.typing import NDArray
 
 from medscale.errors import ModelError
 
@@ -137,3 +141,31 @@ def check_target(table: pd.DataFrame, target: str, task: Task) -> pd.Series:
     if task is Task.REGRESSION and not pd.api.types.is_numeric_dtype(values):
         raise ModelError(f"target column {target!r} is not numeric; a regression needs numbers")
     return values
+
+
+def prediction_frame(
+    table: pd.DataFrame, outputs: NDArray[np.float64], classes: list[Any] | None, target: str
+) -> pd.DataFrame:
+    """The DESIGN.md prediction columns of a model's `outputs` on the rows of `table`.
+
+    ``case_id`` (the table's, else the row number); for a classifier (`outputs` the class
+    probabilities, columns in the order of `classes`) ``probability`` (of the second class) for
+    two classes or one ``probability_<class>`` per class, and ``prediction`` the most probable
+    class; for a regression (`classes` None) ``prediction`` = `outputs`; ``label`` (the
+    `target` column) when the table has it.
+    """
+    out = pd.DataFrame(
+        {ID_COLUMN: table[ID_COLUMN].to_numpy() if ID_COLUMN in table else np.arange(len(table))}
+    )
+    if classes is not None:
+        if len(classes) == 2:
+            out["probability"] = outputs[:, 1]
+        else:
+            for k, cls in enumerate(classes):
+                out[f"probability_{cls}"] = outputs[:, k]
+        out["prediction"] = [classes[k] for k in outputs.argmax(axis=1)]
+    else:
+        out["prediction"] = outputs
+    if target in table.columns:
+        out[LABEL_COLUMN] = table[target].to_numpy()
+    return out

@@ -30,6 +30,7 @@ from medscale.models.table import (
     Task,
     check_target,
     infer_task,
+    prediction_frame,
     select_features,
 )
 from medscale.models.validation import grouped_folds, out_of_fold
@@ -200,7 +201,7 @@ def train(
         )
     else:
         metrics = regression_metrics(y_fit, outputs, groups=groups, n_boot=n_boot, seed=seed)
-    cv_predictions = _prediction_frame(table, outputs, classes, target)
+    cv_predictions = prediction_frame(table, outputs, classes, target)
     cv_predictions["fold"] = fold_of
     if group is not None:
         cv_predictions[group] = table[group].to_numpy()
@@ -353,30 +354,6 @@ def _score(
     return classification_metrics(labels, proba, classes, groups=groups, n_boot=n_boot, seed=seed)
 
 
-def _prediction_frame(
-    table: pd.DataFrame,
-    outputs: NDArray[np.float64],
-    classes: list[Any] | None,
-    target: str,
-) -> pd.DataFrame:
-    """DESIGN.md prediction columns from class probabilities (or regression values)."""
-    out = pd.DataFrame(
-        {ID_COLUMN: table[ID_COLUMN].to_numpy() if ID_COLUMN in table else np.arange(len(table))}
-    )
-    if classes is not None:
-        if len(classes) == 2:
-            out["probability"] = outputs[:, 1]
-        else:
-            for k, cls in enumerate(classes):
-                out[f"probability_{cls}"] = outputs[:, k]
-        out["prediction"] = [classes[k] for k in outputs.argmax(axis=1)]
-    else:
-        out["prediction"] = outputs
-    if target in table.columns:
-        out[LABEL_COLUMN] = table[target].to_numpy()
-    return out
-
-
 def _sort_key(value: object) -> tuple[int, Any]:
     return (0, value) if isinstance(value, int | float | np.number) else (1, str(value))
 
@@ -459,7 +436,7 @@ def predict(model: SavedModel, table: pd.DataFrame) -> pd.DataFrame:
             outputs[:, model.pipeline.classes_] = model.pipeline.predict_proba(x)
         else:
             outputs = np.asarray(model.pipeline.predict(x), dtype=float)
-    return _prediction_frame(table, outputs, card.classes, card.target)
+    return prediction_frame(table, outputs, card.classes, card.target)
 
 
 def evaluate(predictions: pd.DataFrame, *, n_boot: int = 1000, seed: int = 0) -> dict[str, Metric]:
