@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -12,7 +12,7 @@ import click
 
 from medscale.cli import options
 
-EXECUTOR_OPTIONS = (
+executor_options = options.combine(
     options.workers,
     click.option(
         "--scheduler",
@@ -20,12 +20,8 @@ EXECUTOR_OPTIONS = (
         metavar="ADDR",
         help="Dask scheduler address, e.g. tcp://host:8786.",
     ),
-    click.option(
-        "--dask-local",
-        type=click.IntRange(min=1),
-        default=None,
-        metavar="N",
-        help="Start a local Dask cluster of N workers.",
+    options.positive_int(
+        "--dask-local", default=None, metavar="N", help="Start a local Dask cluster of N workers."
     ),
     click.option("--in-process", is_flag=True, help="Run every case in this process (debugging)."),
     options.resume,
@@ -36,12 +32,7 @@ EXECUTOR_OPTIONS = (
     ),
     options.json_output,
 )
-
-
-def executor_options(function: Callable[..., Any]) -> Callable[..., Any]:
-    for option in reversed(EXECUTOR_OPTIONS):
-        function = option(function)
-    return function
+"""--workers, --scheduler, --dask-local, --in-process, --resume, --force and --json."""
 
 
 def run_with_progress(spec: Any, *, as_json: bool) -> int:

@@ -9,13 +9,7 @@ import click
 
 from medscale.cli import options
 
-_CATALOG = click.option(
-    "--catalog",
-    "catalog_path",
-    required=True,
-    type=click.Path(dir_okay=False),
-    help="The catalog written by `medscale scan`.",
-)
+_CATALOG = options.catalog("The catalog written by `medscale scan`.")
 
 
 @click.group(
@@ -70,13 +64,7 @@ def query(sql: str, catalog_path: str, as_json: bool, as_csv: bool) -> None:
 @command.command(epilog="Example: medscale catalog summary --catalog archive.parquet --json")
 @_CATALOG
 @options.json_output
-@click.option(
-    "--limit",
-    type=click.IntRange(min=1),
-    default=20,
-    show_default=True,
-    help="Rows shown per table (studies, devices).",
-)
+@options.positive_int("--limit", default=20, help="Rows shown per table (studies, devices).")
 def summary(catalog_path: str, as_json: bool, limit: int) -> None:
     """Counts per modality, device and study, and of unreadable files."""
     from medscale.catalog import summary as make_summary
@@ -106,11 +94,9 @@ def summary(catalog_path: str, as_json: bool, limit: int) -> None:
     epilog="Example: medscale catalog utilisation --catalog archive.parquet --repeat-days 30 --json"
 )
 @_CATALOG
-@click.option(
+@options.positive_float(
     "--repeat-days",
-    type=click.FloatRange(min=0, min_open=True),
     default=30.0,
-    show_default=True,
     help="A study of the same patient and modality within N days of the previous is a repeat.",
 )
 @click.option(

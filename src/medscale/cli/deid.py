@@ -67,12 +67,8 @@ def _parse_safe_private(values: tuple[str, ...]) -> frozenset[tuple[str, int]]:
 )
 @click.argument("in_dir", type=click.Path(exists=True, file_okay=False))
 @click.argument("out_dir", type=click.Path(file_okay=False))
-@click.option(
-    "--key",
-    "key_file",
-    required=True,
-    type=click.Path(dir_okay=False),
-    help="Project key file (`medscale deid keygen KEYFILE`).",
+@options.file_option(
+    "--key", "key_file", required=True, help="Project key file (`medscale deid keygen KEYFILE`)."
 )
 @click.option(
     "--profile",
@@ -185,9 +181,9 @@ def _run_with_progress(function, *args, show: bool, **kwargs):  # type: ignore[n
 
 @command.command("verify", epilog="Example: medscale deid verify deid-out/ --phi-list phi.txt")
 @click.argument("folder", type=click.Path(exists=True, file_okay=False))
-@click.option(
+@options.file_option(
     "--phi-list",
-    type=click.Path(exists=True, dir_okay=False),
+    exists=True,
     help="Known original values, one per line, searched in every file's raw bytes.",
 )
 @click.option(

@@ -24,7 +24,7 @@ from medscale.cli import options
     type=click.IntRange(16, 500),
     help="Number of synthetic cases (several may share a patient; 5-fold CV needs >= 16).",
 )
-@click.option("--seed", default=0, show_default=True, type=int, help="Seed of the cohort.")
+@options.seed("Seed of the cohort.")
 @options.workers
 def command(out_dir: str, n_cases: int, seed: int, workers: int | None) -> None:
     """Run the whole pipeline on a built-in synthetic cohort, offline, and write report.html.

@@ -9,23 +9,20 @@ imported only when a CNN is used.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
 from typing import Any
 
 import click
 
 from medscale.cli import options
 
-_TRAINING_OPTIONS = (
-    click.option(
+training_options = options.combine(
+    options.positive_int(
         "--epochs",
-        type=click.IntRange(min=1),
         default=None,
         help="Networks: most training epochs (default cnn 30, with early stopping; unet 30).",
     ),
-    click.option(
+    options.positive_int(
         "--batch-size",
-        type=click.IntRange(min=1),
         default=None,
         help="Networks: images (cnn, default 32) or slices (unet, default 16) per step.",
     ),
@@ -38,13 +35,7 @@ _TRAINING_OPTIONS = (
     ),
     options.resume,
 )
-
-
-def training_options(function: Callable[..., Any]) -> Callable[..., Any]:
-    """Add --epochs, --batch-size, --device and --resume to a command."""
-    for option in reversed(_TRAINING_OPTIONS):
-        function = option(function)
-    return function
+"""--epochs, --batch-size, --device and --resume."""
 
 
 def _missing_dl() -> click.ClickException:

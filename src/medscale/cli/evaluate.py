@@ -9,7 +9,7 @@ from medscale.cli import options
 
 @click.command(epilog="Example: medscale evaluate predictions.csv --json")
 @click.argument("predictions", type=click.Path(exists=True, dir_okay=True))
-@click.option("--seed", default=0, show_default=True, type=int, help="Bootstrap seed.")
+@options.seed("Bootstrap seed.")
 @options.json_output
 def command(predictions: str, seed: int, as_json: bool) -> None:
     """Score predictions that carry a label: AUC, balanced accuracy, ... or MAE, RMSE, R²."""

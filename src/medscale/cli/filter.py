@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from medscale.cli import options
+
 
 @click.command(
     epilog="Example: medscale filter ct.nii.gz --filter log:sigma_mm=1.5,boundary=mirror "
@@ -18,7 +20,7 @@ import click
     help="mean, log, laws, gabor, wavelet or simoncelli with its parameters, "
     "e.g. wavelet:name=db3,level=1,band=LHL,rot_inv=true.",
 )
-@click.option("--out", required=True, type=click.Path(dir_okay=False), help="Response map.")
+@options.out_file("Response map.")
 def command(image: str, spec: str, out: str) -> None:
     """Apply an IBSI-2 convolutional filter; the response (float32) keeps the image's grid.
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import click
 
+from medscale.cli import options
+
 
 @click.command(epilog="Example: medscale predict model/ features.csv --out predictions.csv")
 @click.argument("model", type=click.Path(exists=True, file_okay=False))
 @click.argument("table", type=click.Path(exists=True, dir_okay=True))
-@click.option(
-    "--out", required=True, type=click.Path(dir_okay=False), help="Predictions (.csv/.parquet)."
-)
+@options.out_file("Predictions (.csv/.parquet).")
 def command(model: str, table: str, out: str) -> None:
     """Write case_id, probability (or probability_<class>), prediction and label when known."""
     from medscale.cli.dl_train import is_cnn_model, predict_cnn_command

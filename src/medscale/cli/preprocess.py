@@ -24,13 +24,11 @@ if TYPE_CHECKING:
     metavar="NAME[:k=v,...]",
     help="A step, repeatable, applied in order (e.g. median:size=3).",
 )
-@click.option(
-    "--steps-file",
-    type=click.Path(exists=True, dir_okay=False),
-    help="YAML list of steps, applied before any --step.",
+@options.file_option(
+    "--steps-file", exists=True, help="YAML list of steps, applied before any --step."
 )
 @options.renamed("--config", "--steps-file", type=click.Path(exists=True, dir_okay=False))
-@click.option("--out", type=click.Path(dir_okay=False), help="Output image (.nii.gz, .nrrd).")
+@options.out_file("Output image (.nii.gz, .nrrd).", required=False)
 @click.option("--list", "list_steps", is_flag=True, help="List the steps and their parameters.")
 def command(
     image: str | None,

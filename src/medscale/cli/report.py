@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import click
 
+from medscale.cli import options
+
 
 @click.command(epilog="Example: medscale report demo_out --out demo_out/report.html")
 @click.argument("run_dir", type=click.Path(file_okay=False))
-@click.option(
-    "--out",
-    type=click.Path(dir_okay=False),
-    default=None,
-    help="HTML file to write (default RUN_DIR/report.html).",
-)
+@options.out_file("HTML file to write (default RUN_DIR/report.html).", required=False)
 @click.option("--title", default=None, help="Report title (default: the folder's name).")
 def command(run_dir: str, out: str | None, title: str | None) -> None:
     """Write the HTML report of RUN_DIR: cohort, catalog, utilisation, images, features, model

@@ -11,11 +11,8 @@ from medscale.cli import options
 
 @click.command(epilog="Example: medscale robustness manifest.csv --out icc.csv --workers 2")
 @click.argument("manifest", type=click.Path(exists=True, dir_okay=False))
-@click.option(
-    "--out",
-    required=True,
-    type=click.Path(dir_okay=False),
-    help="The ICC table (.csv or .parquet): feature, icc, ci_low, ci_high, n_cases, robust.",
+@options.out_file(
+    "The ICC table (.csv or .parquet): feature, icc, ci_low, ci_high, n_cases, robust."
 )
 @click.option(
     "--config",
@@ -36,7 +33,7 @@ from medscale.cli import options
     show_default=True,
     help="Comma-separated perturbations to apply to each case.",
 )
-@click.option("--seed", default=0, show_default=True, type=int, help="Seed of the added noise.")
+@options.seed("Seed of the added noise.")
 @options.workers
 def command(
     manifest: str,

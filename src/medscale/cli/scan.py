@@ -32,26 +32,14 @@ from medscale.cli import options
 @click.option("--patient-id", help="With --pacs: match this PatientID.")
 @click.option("--modality", help="With --pacs: instances of this modality.")
 @click.option("--study-date", help="With --pacs: YYYYMMDD or YYYYMMDD-YYYYMMDD.")
-@click.option(
-    "--catalog",
-    "catalog_path",
-    required=True,
-    type=click.Path(dir_okay=False),
-    help="Parquet file to write; unreadable files go to <stem>_errors.parquet.",
-)
+@options.catalog("Parquet file to write; unreadable files go to <stem>_errors.parquet.")
 @click.option(
     "--update",
     is_flag=True,
     help="Re-read only new or changed files (size, mtime); drop deleted ones.",
 )
 @options.workers
-@click.option(
-    "--row-group-size",
-    type=click.IntRange(min=1),
-    default=8192,
-    show_default=True,
-    help="Rows per Parquet row group.",
-)
+@options.positive_int("--row-group-size", default=8192, help="Rows per Parquet row group.")
 @options.json_output
 def command(
     root: str | None,

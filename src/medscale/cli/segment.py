@@ -31,10 +31,9 @@ if TYPE_CHECKING:
     help="A method parameter, repeatable; seed=Z,Y,X and box=Z0,Y0,X0,Z1,Y1,X1 "
     "are voxel indices (upper bounds exclusive).",
 )
-@click.option(
-    "--out",
-    type=click.Path(dir_okay=False),
-    help="Output mask (.nii.gz, .nrrd; .dcm: a DICOM SEG, when IMAGE is a DICOM series).",
+@options.out_file(
+    "Output mask (.nii.gz, .nrrd; .dcm: a DICOM SEG, when IMAGE is a DICOM series).",
+    required=False,
 )
 @click.option(
     "--truth",

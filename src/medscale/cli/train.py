@@ -47,16 +47,15 @@ from medscale.cli.dl_train import training_options
     "segmentation: --model unet on a manifest's image + mask columns.",
 )
 @click.option("--features", "features_glob", default=None, help="Only features matching GLOB.")
-@click.option(
+@options.file_option(
     "--robust",
     "robust_table",
-    default=None,
-    type=click.Path(exists=True, dir_okay=False),
+    exists=True,
     metavar="ICC.csv",
     help="Leave out the features this `medscale robustness` table marks not robust.",
 )
 @click.option("--folds", default=5, show_default=True, type=click.IntRange(min=2))
-@click.option("--seed", default=0, show_default=True, type=int)
+@options.seed()
 @click.option(
     "--test",
     "test_table",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import click
 
@@ -15,67 +16,49 @@ def _sensitivity(ctx: click.Context, param: click.Parameter, value: float) -> fl
     return value
 
 
+# The keyword arguments of `medscale.triage.triage_summary`, passed on to it by name.
+_SUMMARY_OPTIONS = options.combine(
+    click.option(
+        "--sensitivity",
+        type=float,
+        default=0.95,
+        show_default=True,
+        callback=_sensitivity,
+        help="Sensitivity to keep, in (0, 1]; studies below the threshold are deprioritised.",
+    ),
+    options.positive_int(
+        "--readers", default=2, help="Radiologists reading in parallel in the queue simulation."
+    ),
+    options.positive_float(
+        "--minutes-per-study",
+        default=6.0,
+        help="Mean reading minutes per study (exponential) in the queue simulation.",
+    ),
+    options.positive_float(
+        "--max-wait-min",
+        default=240.0,
+        help="Maximum wait (minutes) after which a study is read first (ageing).",
+    ),
+    options.positive_float(
+        "--arrivals-per-hour",
+        default=None,
+        help="Poisson arrival rate of the queue simulation (default: 80 % of the readers' "
+        "capacity); not used when PREDICTIONS has arrival_time (or arrival_min): the studies "
+        "then arrive at those times.",
+    ),
+    options.seed("Seed (bootstrap, queue)."),
+)
+
+
 @click.command(
     epilog="Example: medscale triage predictions.csv --sensitivity 0.95 --readers 2 "
     "--minutes-per-study 6 --max-wait-min 240 --out worklist.csv"
 )
 @click.argument("predictions", type=click.Path(exists=True))
-@click.option(
-    "--sensitivity",
-    type=float,
-    default=0.95,
-    show_default=True,
-    callback=_sensitivity,
-    help="Sensitivity to keep, in (0, 1]; studies below the threshold are deprioritised.",
-)
-@click.option(
-    "--readers",
-    type=click.IntRange(min=1),
-    default=2,
-    show_default=True,
-    help="Radiologists reading in parallel in the queue simulation.",
-)
-@click.option(
-    "--minutes-per-study",
-    type=click.FloatRange(min=0, min_open=True),
-    default=6.0,
-    show_default=True,
-    help="Mean reading minutes per study (exponential) in the queue simulation.",
-)
-@click.option(
-    "--max-wait-min",
-    type=click.FloatRange(min=0, min_open=True),
-    default=240.0,
-    show_default=True,
-    help="Maximum wait (minutes) after which a study is read first (ageing).",
-)
-@click.option(
-    "--arrivals-per-hour",
-    type=click.FloatRange(min=0, min_open=True),
-    default=None,
-    help="Poisson arrival rate of the queue simulation (default: 80 % of the readers' "
-    "capacity); not used when PREDICTIONS has arrival_time (or arrival_min): the studies then "
-    "arrive at those times.",
-)
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed (bootstrap, queue).")
-@click.option(
-    "--out",
-    type=click.Path(dir_okay=False),
-    required=True,
-    help="Worklist to write (.csv or .parquet): rank, case_id, probability, priority.",
-)
+@_SUMMARY_OPTIONS
+@options.out_file("Worklist to write (.csv or .parquet): rank, case_id, probability, priority.")
 @options.json_output
-def command(
-    predictions: str,
-    sensitivity: float,
-    readers: int,
-    minutes_per_study: float,
-    max_wait_min: float,
-    arrivals_per_hour: float | None,
-    seed: int,
-    out: str,
-    as_json: bool,
-) -> None:
+def command(predictions: str, out: str, as_json: bool, **settings: Any) -> None:
     """Rank a worklist by predicted risk; report the workload saved at a sensitivity.
 
     With labels in PREDICTIONS, also prints the share of studies that can be deprioritised
@@ -86,16 +69,7 @@ def command(
     from medscale.triage import rank_worklist, read_predictions, triage_summary
 
     frame = read_predictions(predictions)
-    summary = triage_summary(
-        frame,
-        source=str(predictions),
-        sensitivity=sensitivity,
-        readers=readers,
-        minutes_per_study=minutes_per_study,
-        max_wait_min=max_wait_min,
-        arrivals_per_hour=arrivals_per_hour,
-        seed=seed,
-    )
+    summary = triage_summary(frame, source=str(predictions), **settings)
     threshold = summary["workload"]["threshold"] if summary["workload"] else None
     worklist = rank_worklist(frame, threshold=threshold)
     target = write_table(worklist, out)
@@ -108,7 +82,7 @@ def command(
         return
     w = summary["workload"]
     click.echo(
-        f"workload saved at sensitivity {100 * sensitivity:g} %: {100 * w['saved']:.1f} % "
+        f"workload saved at sensitivity {100 * w['sensitivity']:g} %: {100 * w['saved']:.1f} % "
         f"(95 % CI {100 * w['ci_low']:.1f}-{100 * w['ci_high']:.1f} %), "
         f"threshold {w['threshold']:.4g}, "
         f"achieved sensitivity {100 * w['achieved_sensitivity']:.1f} %"

@@ -56,11 +56,16 @@ def _arrays(probability: np.ndarray, label: np.ndarray) -> tuple[np.ndarray, np.
     return probability, label
 
 
+def _kept(sensitivity: float, n_positives: int) -> int:
+    """``k = ceil(s P)`` (at least 1): the positives that stay at or above the threshold."""
+    return max(1, math.ceil(sensitivity * n_positives - 1e-9))
+
+
 def threshold_at(probability: np.ndarray, label: np.ndarray, sensitivity: float) -> float:
     """The highest threshold keeping sensitivity >= `sensitivity` (read: ``p >= threshold``)."""
     probability, label = _arrays(probability, label)
     positives = np.sort(probability[label])[::-1]
-    k = max(1, math.ceil(check_sensitivity(sensitivity) * positives.size - 1e-9))
+    k = _kept(check_sensitivity(sensitivity), positives.size)
     return float(positives[k - 1])
 
 
@@ -106,29 +111,37 @@ def workload_reduction(
     sensitivity = check_sensitivity(sensitivity)
     threshold = threshold_at(probability, label, sensitivity)
     saved = float(np.mean(probability < threshold))
-    achieved = float(np.mean(probability[label] >= threshold))
-    low = high = saved
+    ci_low = ci_high = saved
     if n_bootstrap > 0:
-        rng = np.random.default_rng(seed)
-        positives, negatives = probability[label], probability[~label]
-        estimates = np.empty(n_bootstrap)
-        k = max(1, math.ceil(sensitivity * positives.size - 1e-9))
-        for b in range(n_bootstrap):
-            pos = rng.choice(positives, positives.size)
-            neg = rng.choice(negatives, negatives.size) if negatives.size else negatives
-            cut = np.partition(pos, positives.size - k)[positives.size - k]  # k-th highest
-            estimates[b] = (np.sum(pos < cut) + np.sum(neg < cut)) / probability.size
-        low, high = (float(v) for v in np.quantile(estimates, [0.025, 0.975]))
+        ci_low, ci_high = _bootstrap_ci(probability, label, sensitivity, n_bootstrap, seed)
     return WorkloadPoint(
         sensitivity=sensitivity,
         threshold=threshold,
         saved=saved,
-        ci_low=low,
-        ci_high=high,
-        achieved_sensitivity=achieved,
+        ci_low=ci_low,
+        ci_high=ci_high,
+        achieved_sensitivity=float(np.mean(probability[label] >= threshold)),
         n_studies=int(probability.size),
         n_positives=int(label.sum()),
     )
+
+
+def _bootstrap_ci(
+    probability: np.ndarray, label: np.ndarray, sensitivity: float, n_bootstrap: int, seed: int
+) -> tuple[float, float]:
+    """The 2.5 and 97.5 percentiles of the workload saved over `n_bootstrap` resamples, the
+    positives and the negatives resampled separately (`workload_reduction`)."""
+    rng = np.random.default_rng(seed)
+    positives, negatives = probability[label], probability[~label]
+    estimates = np.empty(n_bootstrap)
+    k = _kept(sensitivity, positives.size)
+    for b in range(n_bootstrap):
+        pos = rng.choice(positives, positives.size)
+        neg = rng.choice(negatives, negatives.size) if negatives.size else negatives
+        cut = np.partition(pos, positives.size - k)[positives.size - k]  # k-th highest
+        estimates[b] = (np.sum(pos < cut) + np.sum(neg < cut)) / probability.size
+    low, high = np.quantile(estimates, [0.025, 0.975])
+    return float(low), float(high)
 
 
 def workload_curve(
