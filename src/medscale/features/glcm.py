@@ -26,42 +26,10 @@ import numpy.typing as npt
 
 from medscale.errors import ConfigError
 from medscale.features import texture_common as tc
-from medscale.features.pyradiomics_names import GLCM
-from medscale.features.registry import averaged_texture_suffixes, feature_table
+from medscale.features.registry import PyradiomicsNames, averaged_texture_suffixes, builtin_features
 
 _FAMILY = "glcm"
-_DEFS = (
-    ("cm_joint_max", "GYBY", "Joint maximum: largest joint probability max p_ij"),
-    ("cm_joint_avg", "60VM", "Joint average: sum of i p_ij"),
-    ("cm_joint_var", "UR99", "Joint variance: sum of (i - mu)^2 p_ij"),
-    ("cm_joint_entr", "TU9B", "Joint entropy: -sum of p_ij log2 p_ij"),
-    ("cm_diff_avg", "TF7R", "Difference average: mean of |i - j| under p_x-y"),
-    ("cm_diff_var", "D3YU", "Difference variance: variance of |i - j| under p_x-y"),
-    ("cm_diff_entr", "NTRS", "Difference entropy: entropy of p_x-y"),
-    ("cm_sum_avg", "ZGXS", "Sum average: mean of i + j under p_x+y"),
-    ("cm_sum_var", "OEEB", "Sum variance: variance of i + j under p_x+y"),
-    ("cm_sum_entr", "P6QZ", "Sum entropy: entropy of p_x+y"),
-    ("cm_energy", "8ZQL", "Angular second moment: sum of p_ij^2"),
-    ("cm_contrast", "ACUI", "Contrast: sum of (i - j)^2 p_ij"),
-    ("cm_dissimilarity", "8S9J", "Dissimilarity: sum of |i - j| p_ij"),
-    ("cm_inv_diff", "IB1Z", "Inverse difference: sum of p_ij / (1 + |i - j|)"),
-    ("cm_inv_diff_norm", "NDRX", "Normalised inverse difference: sum p_ij / (1 + |i-j| / Ng)"),
-    ("cm_inv_diff_mom", "WF0Z", "Inverse difference moment: sum of p_ij / (1 + (i - j)^2)"),
-    (
-        "cm_inv_diff_mom_norm",
-        "1QCO",
-        "Normalised inverse difference moment: sum of p_ij / (1 + (i - j)^2 / Ng^2)",
-    ),
-    ("cm_inv_var", "E8JP", "Inverse variance: sum over i != j of p_ij / (i - j)^2"),
-    ("cm_corr", "NI2N", "Correlation: covariance of i and j over sigma_i sigma_j"),
-    ("cm_auto_corr", "QWB0", "Autocorrelation: sum of i j p_ij"),
-    ("cm_clust_tend", "DG8W", "Cluster tendency: sum of (i + j - mu_i - mu_j)^2 p_ij"),
-    ("cm_clust_shade", "7NFM", "Cluster shade: sum of (i + j - mu_i - mu_j)^3 p_ij"),
-    ("cm_clust_prom", "AE86", "Cluster prominence: sum of (i + j - mu_i - mu_j)^4 p_ij"),
-    ("cm_info_corr1", "R8DG", "Information correlation 1: (HXY - HXY1) / HX"),
-    ("cm_info_corr2", "JN9H", "Information correlation 2: sqrt(1 - exp(-2 (HXY2 - HXY)))"),
-)
-FEATURES = feature_table(_FAMILY, _DEFS)
+FEATURES = builtin_features(_FAMILY)
 _NAMES = tuple(feature.name for feature in FEATURES)
 MAX_CELLS = 200_000_000  # co-occurrence cells per call (1.6 GB of int64)
 _SUFFIXES = {
@@ -381,5 +349,9 @@ def glcm_features(
 
 
 FAMILY = tc.texture_family(
-    _FAMILY, FEATURES, compute_prepared, pyradiomics=GLCM, suffixes=averaged_texture_suffixes
+    _FAMILY,
+    FEATURES,
+    compute_prepared,
+    pyradiomics=PyradiomicsNames.builtin(_FAMILY, "glcm", suffix_3d="_3D_avg", suffix_2d="_2D_avg"),
+    suffixes=averaged_texture_suffixes,
 )

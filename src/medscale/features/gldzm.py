@@ -26,32 +26,14 @@ from scipy import ndimage
 
 from medscale.errors import GeometryError, MaskError
 from medscale.features import texture_common as tc
-from medscale.features.registry import Family, feature_table, texture_suffixes
+from medscale.features.registry import Family, builtin_features, texture_suffixes
 
 if TYPE_CHECKING:
     from medscale.features.family_inputs import FamilyInputs
     from medscale.features.settings_model import Settings
 
 _FAMILY = "gldzm"
-_DEFS = (
-    ("dzm_sde", "0GBI", "Small distance emphasis: sum of d_.j / j^2 over N_s"),
-    ("dzm_lde", "MB4I", "Large distance emphasis: sum of j^2 d_.j over N_s"),
-    ("dzm_lgze", "S1RA", "Low grey level zone emphasis: sum of d_i. / i^2 over N_s"),
-    ("dzm_hgze", "K26C", "High grey level zone emphasis: sum of i^2 d_i. over N_s"),
-    ("dzm_sdlge", "RUVG", "Small distance low grey level emphasis: sum d_ij / (i^2 j^2) / N_s"),
-    ("dzm_sdhge", "DKNJ", "Small distance high grey level emphasis: sum i^2 d_ij / j^2 / N_s"),
-    ("dzm_ldlge", "A7WM", "Large distance low grey level emphasis: sum j^2 d_ij / i^2 / N_s"),
-    ("dzm_ldhge", "KLTH", "Large distance high grey level emphasis: sum i^2 j^2 d_ij / N_s"),
-    ("dzm_glnu", "VFT7", "Grey level non-uniformity: sum of d_i.^2 over N_s"),
-    ("dzm_glnu_norm", "7HP3", "Normalised grey level non-uniformity: sum of d_i.^2 / N_s^2"),
-    ("dzm_zdnu", "V294", "Zone distance non-uniformity: sum of d_.j^2 over N_s"),
-    ("dzm_zdnu_norm", "IATH", "Normalised zone distance non-uniformity: sum of d_.j^2 / N_s^2"),
-    ("dzm_z_perc", "VIWW", "Zone percentage: N_s / N_v"),
-    ("dzm_gl_var", "QK93", "Grey level variance: sum of (i - mu)^2 p_ij"),
-    ("dzm_zd_var", "7WT1", "Zone distance variance: sum of (j - mu)^2 p_ij"),
-    ("dzm_zd_entr", "GBDU", "Zone distance entropy: -sum of p_ij log2 p_ij"),
-)
-FEATURES = feature_table(_FAMILY, _DEFS)
+FEATURES = builtin_features(_FAMILY)
 _NAMES = tuple(feature.name for feature in FEATURES)
 _GENERIC = dict(zip(tc.MATRIX_FEATURES, _NAMES, strict=True))
 

@@ -24,29 +24,10 @@ import numpy as np
 import numpy.typing as npt
 
 from medscale.features import texture_common as tc
-from medscale.features.pyradiomics_names import GLRLM
-from medscale.features.registry import averaged_texture_suffixes, feature_table
+from medscale.features.registry import PyradiomicsNames, averaged_texture_suffixes, builtin_features
 
 _FAMILY = "glrlm"
-_DEFS = (
-    ("rlm_sre", "22OV", "Short runs emphasis: sum of r_.j / j^2 over N_s"),
-    ("rlm_lre", "W4KF", "Long runs emphasis: sum of j^2 r_.j over N_s"),
-    ("rlm_lgre", "V3SW", "Low grey level run emphasis: sum of r_i. / i^2 over N_s"),
-    ("rlm_hgre", "G3QZ", "High grey level run emphasis: sum of i^2 r_i. over N_s"),
-    ("rlm_srlge", "HTZT", "Short run low grey level emphasis: sum r_ij / (i^2 j^2) over N_s"),
-    ("rlm_srhge", "GD3A", "Short run high grey level emphasis: sum i^2 r_ij / j^2 over N_s"),
-    ("rlm_lrlge", "IVPO", "Long run low grey level emphasis: sum j^2 r_ij / i^2 over N_s"),
-    ("rlm_lrhge", "3KUM", "Long run high grey level emphasis: sum i^2 j^2 r_ij over N_s"),
-    ("rlm_glnu", "R5YN", "Grey level non-uniformity: sum of r_i.^2 over N_s"),
-    ("rlm_glnu_norm", "OVBL", "Normalised grey level non-uniformity: sum of r_i.^2 / N_s^2"),
-    ("rlm_rlnu", "W92Y", "Run length non-uniformity: sum of r_.j^2 over N_s"),
-    ("rlm_rlnu_norm", "IC23", "Normalised run length non-uniformity: sum of r_.j^2 / N_s^2"),
-    ("rlm_r_perc", "9ZK5", "Run percentage: N_s / N_v"),
-    ("rlm_gl_var", "8CE5", "Grey level variance: sum of (i - mu)^2 p_ij"),
-    ("rlm_rl_var", "SXLW", "Run length variance: sum of (j - mu)^2 p_ij"),
-    ("rlm_rl_entr", "HJ9O", "Run entropy: -sum of p_ij log2 p_ij"),
-)
-FEATURES = feature_table(_FAMILY, _DEFS)
+FEATURES = builtin_features(_FAMILY)
 _NAMES = tuple(feature.name for feature in FEATURES)
 _GENERIC = dict(zip(tc.MATRIX_FEATURES, _NAMES, strict=True))
 _SUFFIXES = {
@@ -239,5 +220,11 @@ def _aggregate(
 
 
 FAMILY = tc.texture_family(
-    _FAMILY, FEATURES, compute_prepared, pyradiomics=GLRLM, suffixes=averaged_texture_suffixes
+    _FAMILY,
+    FEATURES,
+    compute_prepared,
+    pyradiomics=PyradiomicsNames.builtin(
+        _FAMILY, "glrlm", suffix_3d="_3D_avg", suffix_2d="_2D_avg"
+    ),
+    suffixes=averaged_texture_suffixes,
 )

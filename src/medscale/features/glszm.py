@@ -21,29 +21,10 @@ import numpy as np
 import numpy.typing as npt
 
 from medscale.features import texture_common as tc
-from medscale.features.pyradiomics_names import GLSZM
-from medscale.features.registry import feature_table
+from medscale.features.registry import PyradiomicsNames, builtin_features
 
 _FAMILY = "glszm"
-_DEFS = (
-    ("szm_sze", "5QRC", "Small zone emphasis: sum of s_.j / j^2 over N_s"),
-    ("szm_lze", "48P8", "Large zone emphasis: sum of j^2 s_.j over N_s"),
-    ("szm_lgze", "XMSY", "Low grey level zone emphasis: sum of s_i. / i^2 over N_s"),
-    ("szm_hgze", "5GN9", "High grey level zone emphasis: sum of i^2 s_i. over N_s"),
-    ("szm_szlge", "5RAI", "Small zone low grey level emphasis: sum s_ij / (i^2 j^2) over N_s"),
-    ("szm_szhge", "HW1V", "Small zone high grey level emphasis: sum i^2 s_ij / j^2 over N_s"),
-    ("szm_lzlge", "YH51", "Large zone low grey level emphasis: sum j^2 s_ij / i^2 over N_s"),
-    ("szm_lzhge", "J17V", "Large zone high grey level emphasis: sum i^2 j^2 s_ij over N_s"),
-    ("szm_glnu", "JNSA", "Grey level non-uniformity: sum of s_i.^2 over N_s"),
-    ("szm_glnu_norm", "Y1RO", "Normalised grey level non-uniformity: sum of s_i.^2 / N_s^2"),
-    ("szm_zsnu", "4JP3", "Zone size non-uniformity: sum of s_.j^2 over N_s"),
-    ("szm_zsnu_norm", "VB3A", "Normalised zone size non-uniformity: sum of s_.j^2 / N_s^2"),
-    ("szm_z_perc", "P30P", "Zone percentage: N_s / N_v"),
-    ("szm_gl_var", "BYLV", "Grey level variance: sum of (i - mu)^2 p_ij"),
-    ("szm_zs_var", "3NSA", "Zone size variance: sum of (j - mu)^2 p_ij"),
-    ("szm_zs_entr", "GU8N", "Zone size entropy: -sum of p_ij log2 p_ij"),
-)
-FEATURES = feature_table(_FAMILY, _DEFS)
+FEATURES = builtin_features(_FAMILY)
 _NAMES = tuple(feature.name for feature in FEATURES)
 _GENERIC = dict(zip(tc.MATRIX_FEATURES, _NAMES, strict=True))
 
@@ -137,4 +118,9 @@ def size_zone_matrices(
     return matrices, n_voxels, levels, sizes
 
 
-FAMILY = tc.texture_family(_FAMILY, FEATURES, compute_prepared, pyradiomics=GLSZM)
+FAMILY = tc.texture_family(
+    _FAMILY,
+    FEATURES,
+    compute_prepared,
+    pyradiomics=PyradiomicsNames.builtin(_FAMILY, "glszm", suffix_3d="_3D", suffix_2d="_2D"),
+)

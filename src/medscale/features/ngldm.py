@@ -22,30 +22,10 @@ import numpy.typing as npt
 
 from medscale.errors import ConfigError
 from medscale.features import texture_common as tc
-from medscale.features.pyradiomics_names import GLDM
-from medscale.features.registry import feature_table
+from medscale.features.registry import PyradiomicsNames, builtin_features
 
 _FAMILY = "ngldm"
-_DEFS = (
-    ("ngl_lde", "SODN", "Low dependence emphasis: sum of s_.j / j^2 over N_s"),
-    ("ngl_hde", "IMOQ", "High dependence emphasis: sum of j^2 s_.j over N_s"),
-    ("ngl_lgce", "TL9H", "Low grey level count emphasis: sum of s_i. / i^2 over N_s"),
-    ("ngl_hgce", "OAE7", "High grey level count emphasis: sum of i^2 s_i. over N_s"),
-    ("ngl_ldlge", "EQ3F", "Low dependence low grey level emphasis: sum s_ij / (i^2 j^2) / N_s"),
-    ("ngl_ldhge", "JA6D", "Low dependence high grey level emphasis: sum i^2 s_ij / j^2 / N_s"),
-    ("ngl_hdlge", "NBZI", "High dependence low grey level emphasis: sum j^2 s_ij / i^2 / N_s"),
-    ("ngl_hdhge", "9QMG", "High dependence high grey level emphasis: sum i^2 j^2 s_ij / N_s"),
-    ("ngl_glnu", "FP8K", "Grey level non-uniformity: sum of s_i.^2 over N_s"),
-    ("ngl_glnu_norm", "5SPA", "Normalised grey level non-uniformity: sum of s_i.^2 / N_s^2"),
-    ("ngl_dcnu", "Z87G", "Dependence count non-uniformity: sum of s_.j^2 over N_s"),
-    ("ngl_dcnu_norm", "OKJI", "Normalised dependence count non-uniformity: sum of s_.j^2 / N_s^2"),
-    ("ngl_dc_perc", "6XV8", "Dependence count percentage: N_s / N_v"),
-    ("ngl_gl_var", "1PFV", "Grey level variance: sum of (i - mu)^2 p_ij"),
-    ("ngl_dc_var", "DNX2", "Dependence count variance: sum of (j - mu)^2 p_ij"),
-    ("ngl_dc_entr", "FCBV", "Dependence count entropy: -sum of p_ij log2 p_ij"),
-    ("ngl_dc_energy", "CAS9", "Dependence count energy: sum of p_ij^2"),
-)
-FEATURES = feature_table(_FAMILY, _DEFS)
+FEATURES = builtin_features(_FAMILY)
 _NAMES = tuple(feature.name for feature in FEATURES)
 _GENERIC = dict(zip(tc.MATRIX_FEATURES, _NAMES[:-1], strict=True))
 
@@ -187,4 +167,9 @@ def _aggregate(matrices: np.ndarray, levels: np.ndarray, suffix: str) -> dict[st
     return out
 
 
-FAMILY = tc.texture_family(_FAMILY, FEATURES, compute_prepared, pyradiomics=GLDM)
+FAMILY = tc.texture_family(
+    _FAMILY,
+    FEATURES,
+    compute_prepared,
+    pyradiomics=PyradiomicsNames.builtin(_FAMILY, "gldm", suffix_3d="_3D", suffix_2d="_2D"),
+)

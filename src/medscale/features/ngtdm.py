@@ -22,26 +22,10 @@ import numpy.typing as npt
 from scipy import ndimage
 
 from medscale.features import texture_common as tc
-from medscale.features.pyradiomics_names import NGTDM
-from medscale.features.registry import feature_table
+from medscale.features.registry import PyradiomicsNames, builtin_features
 
 _FAMILY = "ngtdm"
-_DEFS = (
-    ("ngt_coarseness", "QCDE", "Coarseness: 1 / sum of p_i s_i (10^6 when the sum is 0)"),
-    (
-        "ngt_contrast",
-        "65HE",
-        "Contrast: grey level spread times the mean neighbourhood difference sum s_i / N_v,c",
-    ),
-    ("ngt_busyness", "NQ30", "Busyness: sum p_i s_i over sum of |i1 p_i1 - i2 p_i2|"),
-    (
-        "ngt_complexity",
-        "HDEZ",
-        "Complexity: sum |i1 - i2| (p_i1 s_i1 + p_i2 s_i2) / (p_i1 + p_i2) over N_v,c",
-    ),
-    ("ngt_strength", "1X9X", "Strength: sum (p_i1 + p_i2)(i1 - i2)^2 over sum s_i"),
-)
-FEATURES = feature_table(_FAMILY, _DEFS)
+FEATURES = builtin_features(_FAMILY)
 _NAMES = tuple(feature.name for feature in FEATURES)
 MAX_COARSENESS = 1.0e6
 
@@ -228,4 +212,9 @@ def _aggregate(s: np.ndarray, n: np.ndarray, levels: np.ndarray, suffix: str) ->
     return tc.averaged(values, {name: name for name in _NAMES}, suffix)
 
 
-FAMILY = tc.texture_family(_FAMILY, FEATURES, compute_prepared, pyradiomics=NGTDM)
+FAMILY = tc.texture_family(
+    _FAMILY,
+    FEATURES,
+    compute_prepared,
+    pyradiomics=PyradiomicsNames.builtin(_FAMILY, "ngtdm", suffix_3d="_3D", suffix_2d="_2D"),
+)
