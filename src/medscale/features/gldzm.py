@@ -26,11 +26,10 @@ from scipy import ndimage
 
 from medscale.errors import GeometryError, MaskError
 from medscale.features import texture_common as tc
-from medscale.features.registry import Family, builtin_features, texture_suffixes
+from medscale.features.registry import builtin_features
 
 if TYPE_CHECKING:
     from medscale.features.family_inputs import FamilyInputs
-    from medscale.features.settings_model import Settings
 
 _FAMILY = "gldzm"
 FEATURES = builtin_features(_FAMILY)
@@ -46,30 +45,14 @@ def compute(
     dimension: str | Sequence[str],
     morph_roi: npt.ArrayLike | None = None,
 ) -> dict[str, float]:
-    """GLDZM features of the discretised ROI.
-
-    Parameters
-    ----------
-    levels : array_like of int, shape (z, y, x)
-        Discretised grey levels 1..`n_levels` inside `roi`.
-    roi : array_like of bool, shape (z, y, x)
-        Intensity mask (after re-segmentation): defines the zones.
-    n_levels : int
-        Number of grey levels Ng.
-    dimension : {"2D", "2.5D", "3D"} or a sequence of them
-        Which variants to return (``dzm_<name>_2D``, ``_2_5D``, ``_3D``).
-    morph_roi : array_like of bool, shape (z, y, x), optional
-        Morphological mask: defines the distance to the ROI edge (IBSI-1 3.9). Default `roi`.
-
-    Returns
-    -------
-    dict of str to float
-        NaN with a `medscale.errors.MedscaleWarning` for an empty ROI.
+    """GLDZM features of the discretised ROI: `texture_common.TextureFamily.compute`, whose
+    intensity mask `roi` defines the zones, and `morph_roi` (boolean, holding `roi`; default
+    `roi`) the distance to the ROI edge (IBSI-1 3.9).
 
     Raises
     ------
-    MaskError
-        When an intensity-mask voxel lies outside the morphological mask.
+    GeometryError, MaskError
+        When `morph_roi` is not a boolean mask of the shape of `roi` that holds it.
 
     Examples
     --------
@@ -78,11 +61,10 @@ def compute(
     >>> compute(levels, levels > 0, 1, dimension="3D")["dzm_sde_3D"]  # one zone, on the edge
     1.0
     """
-    dims = tc.parse_dimensions(dimension)
     roi = np.asarray(roi)
     padded = tc.prepare(levels, roi, n_levels, margin=1, family=_FAMILY)
     if padded is None:
-        return tc.nan_features(_NAMES, [tc.SUFFIX[d] for d in dims])
+        return compute_prepared(None, n_levels, dimension=dimension)
     morph = roi if morph_roi is None else np.asarray(morph_roi)
     if morph.shape != roi.shape:
         raise GeometryError(
@@ -92,21 +74,15 @@ def compute(
         raise MaskError(f"gldzm: morph_roi must be a boolean mask; got dtype {morph.dtype}")
     if np.any(roi & ~morph):
         raise MaskError("gldzm: the intensity mask has voxels outside the morphological mask")
-    return compute_prepared(padded, roi, morph, dimension=dims)
+    return compute_prepared(padded, n_levels, dimension=dimension, masks=(roi, morph))
 
 
-def compute_prepared(
-    padded: np.ndarray | None,
-    roi: np.ndarray,
-    morph_roi: np.ndarray,
-    *,
-    dimension: str | Sequence[str],
+def _features(
+    padded: np.ndarray, n_levels: int, dims: tuple[str, ...], *, masks: tuple[np.ndarray, ...]
 ) -> dict[str, float]:
-    """`compute` of levels prepared by `texture_common.prepare` from `roi` (one outside voxel on
-    every side; None, an empty ROI, gives NaN for every feature), `morph_roi` holding `roi`."""
-    dims = tc.parse_dimensions(dimension)
-    if padded is None:
-        return tc.nan_features(_NAMES, [tc.SUFFIX[d] for d in dims])
+    """GLDZM features of levels prepared from the intensity mask ``masks[0]``, with the
+    distances to the edge of the morphological mask ``masks[1]`` (which holds it)."""
+    roi, morph_roi = masks
 
     def matrices(dim: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         distance = _distance_on_crop(morph_roi, roi, in_plane=dim == "2D")
@@ -192,22 +168,10 @@ def distance_zone_matrices(
     return matrices, n_voxels, levels, steps
 
 
-def _compute_family(inputs: FamilyInputs, settings: Settings) -> dict[str, float]:
-    box = inputs.box
-    found: dict[str, float] = {}
-    for dimension in settings.texture.dimensions:
-        found.update(
-            compute_prepared(
-                inputs.texture, box.intensity_mask, box.morph_mask, dimension=dimension
-            )
-        )
-    return found
+def _box_masks(inputs: FamilyInputs) -> dict[str, tuple[np.ndarray, ...]]:
+    return {"masks": (inputs.box.intensity_mask, inputs.box.morph_mask)}
 
 
-FAMILY = Family(
-    name=_FAMILY,
-    features=FEATURES,
-    needs=("texture", "box"),
-    compute=_compute_family,
-    suffixes=texture_suffixes,
-)
+TEXTURE = tc.TextureFamily(_FAMILY, FEATURES, _features)
+compute_prepared = TEXTURE.compute_prepared
+FAMILY = TEXTURE.family(needs=("roi", "texture", "box"), options=_box_masks)

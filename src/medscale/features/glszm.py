@@ -15,10 +15,7 @@ Zwanenburg A. et al., IBSI reference manual, arXiv:1612.07003, section 3.8.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import numpy as np
-import numpy.typing as npt
 
 from medscale.features import texture_common as tc
 from medscale.features.registry import PyradiomicsNames, builtin_features
@@ -29,55 +26,8 @@ _NAMES = tuple(feature.name for feature in FEATURES)
 _GENERIC = dict(zip(tc.MATRIX_FEATURES, _NAMES, strict=True))
 
 
-def compute(
-    levels: npt.ArrayLike,
-    roi: npt.ArrayLike,
-    n_levels: int,
-    *,
-    dimension: str | Sequence[str],
-) -> dict[str, float]:
-    """GLSZM features of the discretised ROI.
-
-    Parameters
-    ----------
-    levels : array_like of int, shape (z, y, x)
-        Discretised grey levels 1..`n_levels` inside `roi`.
-    roi : array_like of bool, shape (z, y, x)
-        Intensity mask (after re-segmentation).
-    n_levels : int
-        Number of grey levels Ng.
-    dimension : {"2D", "2.5D", "3D"} or a sequence of them
-        Which variants to return (``szm_<name>_2D``, ``_2_5D``, ``_3D``).
-
-    Returns
-    -------
-    dict of str to float
-        NaN with a `medscale.errors.MedscaleWarning` for an empty ROI.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> levels = np.array([[[1, 1, 2], [1, 2, 2]]])
-    >>> out = compute(levels, levels > 0, 2, dimension="3D")
-    >>> out["szm_z_perc_3D"]
-    0.3333333333333333
-    """
-    dims = tc.parse_dimensions(dimension)
-    padded = tc.prepare(levels, roi, n_levels, margin=1, family=_FAMILY)
-    return compute_prepared(padded, n_levels, dimension=dims)
-
-
-def compute_prepared(
-    padded: np.ndarray | None,
-    n_levels: int,
-    *,
-    dimension: str | Sequence[str],
-) -> dict[str, float]:
-    """`compute` of levels prepared by `texture_common.prepare` (with one outside
-    voxel on every side); None, an empty ROI, gives NaN for every feature."""
-    dims = tc.parse_dimensions(dimension)
-    if padded is None:
-        return tc.nan_features(_NAMES, [tc.SUFFIX[d] for d in dims])
+def _features(padded: np.ndarray, n_levels: int, dims: tuple[str, ...]) -> dict[str, float]:
+    """GLSZM features of prepared levels."""
     return tc.zone_family_features(
         lambda dimension: size_zone_matrices(padded, dimension=dimension), dims, _GENERIC
     )
@@ -118,9 +68,9 @@ def size_zone_matrices(
     return matrices, n_voxels, levels, sizes
 
 
-FAMILY = tc.texture_family(
-    _FAMILY,
-    FEATURES,
-    compute_prepared,
-    pyradiomics=PyradiomicsNames.builtin(_FAMILY, "glszm", suffix_3d="_3D", suffix_2d="_2D"),
+TEXTURE = tc.TextureFamily(_FAMILY, FEATURES, _features)
+compute = TEXTURE.compute
+compute_prepared = TEXTURE.compute_prepared
+FAMILY = TEXTURE.family(
+    pyradiomics=PyradiomicsNames.builtin(_FAMILY, "glszm", suffix_3d="_3D", suffix_2d="_2D")
 )

@@ -15,10 +15,7 @@ Zwanenburg A. et al., IBSI reference manual, arXiv:1612.07003, section 3.10.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import numpy as np
-import numpy.typing as npt
 from scipy import ndimage
 
 from medscale.features import texture_common as tc
@@ -30,60 +27,12 @@ _NAMES = tuple(feature.name for feature in FEATURES)
 MAX_COARSENESS = 1.0e6
 
 
-def compute(
-    levels: npt.ArrayLike,
-    roi: npt.ArrayLike,
-    n_levels: int,
-    *,
-    dimension: str | Sequence[str],
-    distance: int = 1,
+def _features(
+    padded: np.ndarray, n_levels: int, dims: tuple[str, ...], *, distance: int = 1
 ) -> dict[str, float]:
-    """NGTDM features of the discretised ROI.
-
-    Parameters
-    ----------
-    levels : array_like of int, shape (z, y, x)
-        Discretised grey levels 1..`n_levels` inside `roi`.
-    roi : array_like of bool, shape (z, y, x)
-        Intensity mask (after re-segmentation).
-    n_levels : int
-        Number of grey levels Ng.
-    dimension : {"2D", "2.5D", "3D"} or a sequence of them
-        Which variants to return (``ngt_<name>_2D``, ``_2_5D``, ``_3D``).
-    distance : int, keyword-only
-        Chebyshev radius of the neighbourhood (voxels), default 1.
-
-    Returns
-    -------
-    dict of str to float
-        NaN with a `medscale.errors.MedscaleWarning` where no voxel has an ROI neighbour.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> levels = np.array([[[1, 2], [2, 1]]])
-    >>> round(compute(levels, levels > 0, 2, dimension="2D")["ngt_coarseness_2D"], 6)
-    0.75
-    """
-    dims = tc.parse_dimensions(dimension)
+    """NGTDM features of prepared levels; `distance` is the Chebyshev radius of the
+    neighbourhood (voxels)."""
     distance = int(distance)
-    padded = tc.prepare(levels, roi, n_levels, margin=max(distance, 1), family=_FAMILY)
-    return compute_prepared(padded, n_levels, dimension=dims, distance=distance)
-
-
-def compute_prepared(
-    padded: np.ndarray | None,
-    n_levels: int,
-    *,
-    dimension: str | Sequence[str],
-    distance: int = 1,
-) -> dict[str, float]:
-    """`compute` of levels prepared by `texture_common.prepare` (with at least `distance` outside
-    voxels on every side); None, an empty ROI, gives NaN for every feature."""
-    dims = tc.parse_dimensions(dimension)
-    distance = int(distance)
-    if padded is None:
-        return tc.nan_features(_NAMES, [tc.SUFFIX[d] for d in dims])
     out: dict[str, float] = {}
     if "2D" in dims or "2.5D" in dims:
         s, n, present = ngtdm_vectors(padded, distance=distance, in_plane=True)
@@ -212,9 +161,9 @@ def _aggregate(s: np.ndarray, n: np.ndarray, levels: np.ndarray, suffix: str) ->
     return tc.averaged(values, {name: name for name in _NAMES}, suffix)
 
 
-FAMILY = tc.texture_family(
-    _FAMILY,
-    FEATURES,
-    compute_prepared,
-    pyradiomics=PyradiomicsNames.builtin(_FAMILY, "ngtdm", suffix_3d="_3D", suffix_2d="_2D"),
+TEXTURE = tc.TextureFamily(_FAMILY, FEATURES, _features)
+compute = TEXTURE.compute
+compute_prepared = TEXTURE.compute_prepared
+FAMILY = TEXTURE.family(
+    pyradiomics=PyradiomicsNames.builtin(_FAMILY, "ngtdm", suffix_3d="_3D", suffix_2d="_2D")
 )
