@@ -33,8 +33,7 @@ if TYPE_CHECKING:
 
 _FAMILY = "gldzm"
 FEATURES = builtin_features(_FAMILY)
-_NAMES = tuple(feature.name for feature in FEATURES)
-_GENERIC = dict(zip(tc.MATRIX_FEATURES, _NAMES, strict=True))
+_GENERIC = tc.generic_names(FEATURES)
 
 
 def compute(
@@ -158,14 +157,7 @@ def distance_zone_matrices(
         (labels.ravel()[flat] - 1).astype(np.int64),
         distance.ravel()[flat].astype(np.int64),
     )
-    if dimension == "3D":
-        group = np.zeros_like(level)
-        n_voxels = np.array([np.count_nonzero(padded)])
-    else:
-        group = slice_index
-        n_voxels = np.count_nonzero(padded, axis=(1, 2))
-    matrices, levels, steps = tc.zone_matrices(level, zone_distance, group, len(n_voxels))
-    return matrices, n_voxels, levels, steps
+    return tc.zone_stack(padded, level, zone_distance, slice_index, dimension)
 
 
 def _box_masks(inputs: FamilyInputs) -> dict[str, tuple[np.ndarray, ...]]:

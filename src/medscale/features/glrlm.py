@@ -27,8 +27,7 @@ from medscale.features.registry import PyradiomicsNames, builtin_features
 
 _FAMILY = "glrlm"
 FEATURES = builtin_features(_FAMILY)
-_NAMES = tuple(feature.name for feature in FEATURES)
-_GENERIC = dict(zip(tc.MATRIX_FEATURES, _NAMES, strict=True))
+_GENERIC = tc.generic_names(FEATURES)
 
 
 def _features(padded: np.ndarray, n_levels: int, dims: tuple[str, ...]) -> dict[str, float]:

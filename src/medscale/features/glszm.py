@@ -22,8 +22,7 @@ from medscale.features.registry import PyradiomicsNames, builtin_features
 
 _FAMILY = "glszm"
 FEATURES = builtin_features(_FAMILY)
-_NAMES = tuple(feature.name for feature in FEATURES)
-_GENERIC = dict(zip(tc.MATRIX_FEATURES, _NAMES, strict=True))
+_GENERIC = tc.generic_names(FEATURES)
 
 
 def _features(padded: np.ndarray, n_levels: int, dims: tuple[str, ...]) -> dict[str, float]:
@@ -58,14 +57,7 @@ def size_zone_matrices(
     """
     labels, n_zones = tc.label_zones(padded, dimension=dimension)
     level, size, slice_index, _ = tc.zone_table(padded, labels, n_zones)
-    if dimension == "3D":
-        group = np.zeros_like(level)
-        n_voxels = np.array([np.count_nonzero(padded)])
-    else:
-        group = slice_index
-        n_voxels = np.count_nonzero(padded, axis=(1, 2))
-    matrices, levels, sizes = tc.zone_matrices(level, size, group, len(n_voxels))
-    return matrices, n_voxels, levels, sizes
+    return tc.zone_stack(padded, level, size, slice_index, dimension)
 
 
 TEXTURE = tc.TextureFamily(_FAMILY, FEATURES, _features)

@@ -23,8 +23,7 @@ from medscale.features.registry import PyradiomicsNames, builtin_features
 
 _FAMILY = "ngldm"
 FEATURES = builtin_features(_FAMILY)
-_NAMES = tuple(feature.name for feature in FEATURES)
-_GENERIC = dict(zip(tc.MATRIX_FEATURES, _NAMES[:-1], strict=True))
+_GENERIC = tc.generic_names(FEATURES)
 
 
 def _features(

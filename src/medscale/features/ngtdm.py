@@ -53,12 +53,8 @@ def _features(
 def ngtdm_vectors(
     padded: np.ndarray, *, distance: int = 1, in_plane: bool
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """s_i and n_i per z plane (`in_plane`) or for the volume.
-
-    Parameters
-    ----------
-    padded : numpy.ndarray of int, shape (z, y, x)
-        Levels with 0 outside the ROI and at least `distance` outside voxels on every side.
+    """s_i and n_i per z plane (`in_plane`) or for the volume, of `padded` (levels with 0
+    outside the ROI and at least `distance` outside voxels on every side).
 
     Returns
     -------

@@ -35,6 +35,7 @@ from medscale.features.registry import (
 from medscale.features.texture_zones import compress_values as compress_values
 from medscale.features.texture_zones import label_zones as label_zones
 from medscale.features.texture_zones import zone_matrices as zone_matrices
+from medscale.features.texture_zones import zone_stack as zone_stack
 from medscale.features.texture_zones import zone_table as zone_table
 
 if TYPE_CHECKING:
@@ -73,6 +74,12 @@ MATRIX_FEATURES: tuple[str, ...] = (
     "j_var",
     "j_entr",
 )
+
+
+def generic_names(features: Sequence[FeatureInfo]) -> dict[str, str]:
+    """`MATRIX_FEATURES` -> the ids of the first 16 `features` (a family that has them in
+    that order: GLRLM, GLSZM, GLDZM, NGLDM)."""
+    return dict(zip(MATRIX_FEATURES, (info.name for info in features[:16]), strict=True))
 
 
 def parse_dimensions(dimension: str | Sequence[str]) -> tuple[str, ...]:
