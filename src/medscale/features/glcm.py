@@ -22,119 +22,28 @@ from collections.abc import Sequence
 from functools import lru_cache
 
 import numpy as np
-import numpy.typing as npt
 
 from medscale.errors import ConfigError
 from medscale.features import texture_common as tc
-from medscale.features.pyradiomics_names import GLCM
-from medscale.features.registry import averaged_texture_suffixes, feature_table
+from medscale.features.registry import PyradiomicsNames, builtin_features
 
 _FAMILY = "glcm"
-_DEFS = (
-    ("cm_joint_max", "GYBY", "Joint maximum: largest joint probability max p_ij"),
-    ("cm_joint_avg", "60VM", "Joint average: sum of i p_ij"),
-    ("cm_joint_var", "UR99", "Joint variance: sum of (i - mu)^2 p_ij"),
-    ("cm_joint_entr", "TU9B", "Joint entropy: -sum of p_ij log2 p_ij"),
-    ("cm_diff_avg", "TF7R", "Difference average: mean of |i - j| under p_x-y"),
-    ("cm_diff_var", "D3YU", "Difference variance: variance of |i - j| under p_x-y"),
-    ("cm_diff_entr", "NTRS", "Difference entropy: entropy of p_x-y"),
-    ("cm_sum_avg", "ZGXS", "Sum average: mean of i + j under p_x+y"),
-    ("cm_sum_var", "OEEB", "Sum variance: variance of i + j under p_x+y"),
-    ("cm_sum_entr", "P6QZ", "Sum entropy: entropy of p_x+y"),
-    ("cm_energy", "8ZQL", "Angular second moment: sum of p_ij^2"),
-    ("cm_contrast", "ACUI", "Contrast: sum of (i - j)^2 p_ij"),
-    ("cm_dissimilarity", "8S9J", "Dissimilarity: sum of |i - j| p_ij"),
-    ("cm_inv_diff", "IB1Z", "Inverse difference: sum of p_ij / (1 + |i - j|)"),
-    ("cm_inv_diff_norm", "NDRX", "Normalised inverse difference: sum p_ij / (1 + |i-j| / Ng)"),
-    ("cm_inv_diff_mom", "WF0Z", "Inverse difference moment: sum of p_ij / (1 + (i - j)^2)"),
-    (
-        "cm_inv_diff_mom_norm",
-        "1QCO",
-        "Normalised inverse difference moment: sum of p_ij / (1 + (i - j)^2 / Ng^2)",
-    ),
-    ("cm_inv_var", "E8JP", "Inverse variance: sum over i != j of p_ij / (i - j)^2"),
-    ("cm_corr", "NI2N", "Correlation: covariance of i and j over sigma_i sigma_j"),
-    ("cm_auto_corr", "QWB0", "Autocorrelation: sum of i j p_ij"),
-    ("cm_clust_tend", "DG8W", "Cluster tendency: sum of (i + j - mu_i - mu_j)^2 p_ij"),
-    ("cm_clust_shade", "7NFM", "Cluster shade: sum of (i + j - mu_i - mu_j)^3 p_ij"),
-    ("cm_clust_prom", "AE86", "Cluster prominence: sum of (i + j - mu_i - mu_j)^4 p_ij"),
-    ("cm_info_corr1", "R8DG", "Information correlation 1: (HXY - HXY1) / HX"),
-    ("cm_info_corr2", "JN9H", "Information correlation 2: sqrt(1 - exp(-2 (HXY2 - HXY)))"),
-)
-FEATURES = feature_table(_FAMILY, _DEFS)
+FEATURES = builtin_features(_FAMILY)
 _NAMES = tuple(feature.name for feature in FEATURES)
 MAX_CELLS = 200_000_000  # co-occurrence cells per call (1.6 GB of int64)
-_SUFFIXES = {
-    "2D": ("2D_avg", "2D_comb"),
-    "2.5D": ("2_5D_avg", "2_5D_comb"),
-    "3D": ("3D_avg", "3D_comb"),
-}
 
 
-def compute(
-    levels: npt.ArrayLike,
-    roi: npt.ArrayLike,
+def _features(
+    padded: np.ndarray,
     n_levels: int,
+    dims: tuple[str, ...],
     *,
-    dimension: str | Sequence[str],
     distance: int = 1,
     symmetric: bool = True,
 ) -> dict[str, float]:
-    """GLCM features of the discretised ROI.
-
-    Parameters
-    ----------
-    levels : array_like of int, shape (z, y, x)
-        Discretised grey levels 1..`n_levels` inside `roi`.
-    roi : array_like of bool, shape (z, y, x)
-        Intensity mask (after re-segmentation).
-    n_levels : int
-        Number of grey levels Ng (used by the normalised inverse difference features).
-    dimension : {"2D", "2.5D", "3D"} or a sequence of them
-        Which aggregation variants to return; a sequence shares the per-slice matrices.
-    distance : int, keyword-only
-        Chebyshev distance between paired voxels (voxels), default 1.
-    symmetric : bool, keyword-only
-        Add the transposed matrix (IBSI default), default True.
-
-    Returns
-    -------
-    dict of str to float
-        ``cm_<name>_2D_avg`` and ``_2D_comb`` for "2D", ``_2_5D_avg`` / ``_2_5D_comb`` for
-        "2.5D", ``_3D_avg`` / ``_3D_comb`` for "3D". Undefined values (no voxel pair, zero
-        variance) are NaN with a `medscale.errors.MedscaleWarning`.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> levels = np.array([[[1, 2], [2, 1]]])
-    >>> out = compute(levels, levels > 0, 2, dimension="3D")
-    >>> round(out["cm_joint_avg_3D_comb"], 3)
-    1.5
-    """
-    dims = tc.parse_dimensions(dimension)
+    """GLCM features of prepared levels: `distance` is the Chebyshev step between paired
+    voxels (voxels), `symmetric` adds the transposed matrix (the IBSI default)."""
     distance = int(distance)
-    padded = tc.prepare(levels, roi, n_levels, margin=max(distance, 1), family=_FAMILY)
-    return compute_prepared(
-        padded, n_levels, dimension=dims, distance=distance, symmetric=symmetric
-    )
-
-
-def compute_prepared(
-    padded: np.ndarray | None,
-    n_levels: int,
-    *,
-    dimension: str | Sequence[str],
-    distance: int = 1,
-    symmetric: bool = True,
-) -> dict[str, float]:
-    """`compute` of levels prepared by `texture_common.prepare` (with at least `distance` outside
-    voxels on every side); None, an empty ROI, gives NaN for every feature."""
-    dims = tc.parse_dimensions(dimension)
-    distance = int(distance)
-    suffixes = [s for d in dims for s in _SUFFIXES[d]]
-    if padded is None:
-        return tc.nan_features(_NAMES, suffixes)
     out: dict[str, float] = {}
     if "2D" in dims or "2.5D" in dims:
         per_slice, lv = glcm_matrices(
@@ -380,6 +289,9 @@ def glcm_features(
     }
 
 
-FAMILY = tc.texture_family(
-    _FAMILY, FEATURES, compute_prepared, pyradiomics=GLCM, suffixes=averaged_texture_suffixes
+TEXTURE = tc.TextureFamily(_FAMILY, FEATURES, _features, averaged=True)
+compute = TEXTURE.compute
+compute_prepared = TEXTURE.compute_prepared
+FAMILY = TEXTURE.family(
+    pyradiomics=PyradiomicsNames.builtin(_FAMILY, "glcm", suffix_3d="_3D_avg", suffix_2d="_2D_avg")
 )

@@ -26,34 +26,14 @@ from scipy import ndimage
 
 from medscale.errors import GeometryError, MaskError
 from medscale.features import texture_common as tc
-from medscale.features.registry import Family, feature_table, texture_suffixes
+from medscale.features.registry import builtin_features
 
 if TYPE_CHECKING:
     from medscale.features.family_inputs import FamilyInputs
-    from medscale.features.settings_model import Settings
 
 _FAMILY = "gldzm"
-_DEFS = (
-    ("dzm_sde", "0GBI", "Small distance emphasis: sum of d_.j / j^2 over N_s"),
-    ("dzm_lde", "MB4I", "Large distance emphasis: sum of j^2 d_.j over N_s"),
-    ("dzm_lgze", "S1RA", "Low grey level zone emphasis: sum of d_i. / i^2 over N_s"),
-    ("dzm_hgze", "K26C", "High grey level zone emphasis: sum of i^2 d_i. over N_s"),
-    ("dzm_sdlge", "RUVG", "Small distance low grey level emphasis: sum d_ij / (i^2 j^2) / N_s"),
-    ("dzm_sdhge", "DKNJ", "Small distance high grey level emphasis: sum i^2 d_ij / j^2 / N_s"),
-    ("dzm_ldlge", "A7WM", "Large distance low grey level emphasis: sum j^2 d_ij / i^2 / N_s"),
-    ("dzm_ldhge", "KLTH", "Large distance high grey level emphasis: sum i^2 j^2 d_ij / N_s"),
-    ("dzm_glnu", "VFT7", "Grey level non-uniformity: sum of d_i.^2 over N_s"),
-    ("dzm_glnu_norm", "7HP3", "Normalised grey level non-uniformity: sum of d_i.^2 / N_s^2"),
-    ("dzm_zdnu", "V294", "Zone distance non-uniformity: sum of d_.j^2 over N_s"),
-    ("dzm_zdnu_norm", "IATH", "Normalised zone distance non-uniformity: sum of d_.j^2 / N_s^2"),
-    ("dzm_z_perc", "VIWW", "Zone percentage: N_s / N_v"),
-    ("dzm_gl_var", "QK93", "Grey level variance: sum of (i - mu)^2 p_ij"),
-    ("dzm_zd_var", "7WT1", "Zone distance variance: sum of (j - mu)^2 p_ij"),
-    ("dzm_zd_entr", "GBDU", "Zone distance entropy: -sum of p_ij log2 p_ij"),
-)
-FEATURES = feature_table(_FAMILY, _DEFS)
-_NAMES = tuple(feature.name for feature in FEATURES)
-_GENERIC = dict(zip(tc.MATRIX_FEATURES, _NAMES, strict=True))
+FEATURES = builtin_features(_FAMILY)
+_GENERIC = tc.generic_names(FEATURES)
 
 
 def compute(
@@ -64,30 +44,14 @@ def compute(
     dimension: str | Sequence[str],
     morph_roi: npt.ArrayLike | None = None,
 ) -> dict[str, float]:
-    """GLDZM features of the discretised ROI.
-
-    Parameters
-    ----------
-    levels : array_like of int, shape (z, y, x)
-        Discretised grey levels 1..`n_levels` inside `roi`.
-    roi : array_like of bool, shape (z, y, x)
-        Intensity mask (after re-segmentation): defines the zones.
-    n_levels : int
-        Number of grey levels Ng.
-    dimension : {"2D", "2.5D", "3D"} or a sequence of them
-        Which variants to return (``dzm_<name>_2D``, ``_2_5D``, ``_3D``).
-    morph_roi : array_like of bool, shape (z, y, x), optional
-        Morphological mask: defines the distance to the ROI edge (IBSI-1 3.9). Default `roi`.
-
-    Returns
-    -------
-    dict of str to float
-        NaN with a `medscale.errors.MedscaleWarning` for an empty ROI.
+    """GLDZM features of the discretised ROI: `texture_common.TextureFamily.compute`, whose
+    intensity mask `roi` defines the zones, and `morph_roi` (boolean, holding `roi`; default
+    `roi`) the distance to the ROI edge (IBSI-1 3.9).
 
     Raises
     ------
-    MaskError
-        When an intensity-mask voxel lies outside the morphological mask.
+    GeometryError, MaskError
+        When `morph_roi` is not a boolean mask of the shape of `roi` that holds it.
 
     Examples
     --------
@@ -96,11 +60,10 @@ def compute(
     >>> compute(levels, levels > 0, 1, dimension="3D")["dzm_sde_3D"]  # one zone, on the edge
     1.0
     """
-    dims = tc.parse_dimensions(dimension)
     roi = np.asarray(roi)
     padded = tc.prepare(levels, roi, n_levels, margin=1, family=_FAMILY)
     if padded is None:
-        return tc.nan_features(_NAMES, [tc.SUFFIX[d] for d in dims])
+        return compute_prepared(None, n_levels, dimension=dimension)
     morph = roi if morph_roi is None else np.asarray(morph_roi)
     if morph.shape != roi.shape:
         raise GeometryError(
@@ -110,21 +73,15 @@ def compute(
         raise MaskError(f"gldzm: morph_roi must be a boolean mask; got dtype {morph.dtype}")
     if np.any(roi & ~morph):
         raise MaskError("gldzm: the intensity mask has voxels outside the morphological mask")
-    return compute_prepared(padded, roi, morph, dimension=dims)
+    return compute_prepared(padded, n_levels, dimension=dimension, masks=(roi, morph))
 
 
-def compute_prepared(
-    padded: np.ndarray | None,
-    roi: np.ndarray,
-    morph_roi: np.ndarray,
-    *,
-    dimension: str | Sequence[str],
+def _features(
+    padded: np.ndarray, n_levels: int, dims: tuple[str, ...], *, masks: tuple[np.ndarray, ...]
 ) -> dict[str, float]:
-    """`compute` of levels prepared by `texture_common.prepare` from `roi` (one outside voxel on
-    every side; None, an empty ROI, gives NaN for every feature), `morph_roi` holding `roi`."""
-    dims = tc.parse_dimensions(dimension)
-    if padded is None:
-        return tc.nan_features(_NAMES, [tc.SUFFIX[d] for d in dims])
+    """GLDZM features of levels prepared from the intensity mask ``masks[0]``, with the
+    distances to the edge of the morphological mask ``masks[1]`` (which holds it)."""
+    roi, morph_roi = masks
 
     def matrices(dim: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         distance = _distance_on_crop(morph_roi, roi, in_plane=dim == "2D")
@@ -200,32 +157,13 @@ def distance_zone_matrices(
         (labels.ravel()[flat] - 1).astype(np.int64),
         distance.ravel()[flat].astype(np.int64),
     )
-    if dimension == "3D":
-        group = np.zeros_like(level)
-        n_voxels = np.array([np.count_nonzero(padded)])
-    else:
-        group = slice_index
-        n_voxels = np.count_nonzero(padded, axis=(1, 2))
-    matrices, levels, steps = tc.zone_matrices(level, zone_distance, group, len(n_voxels))
-    return matrices, n_voxels, levels, steps
+    return tc.zone_stack(padded, level, zone_distance, slice_index, dimension)
 
 
-def _compute_family(inputs: FamilyInputs, settings: Settings) -> dict[str, float]:
-    box = inputs.box
-    found: dict[str, float] = {}
-    for dimension in settings.texture.dimensions:
-        found.update(
-            compute_prepared(
-                inputs.texture, box.intensity_mask, box.morph_mask, dimension=dimension
-            )
-        )
-    return found
+def _box_masks(inputs: FamilyInputs) -> dict[str, tuple[np.ndarray, ...]]:
+    return {"masks": (inputs.box.intensity_mask, inputs.box.morph_mask)}
 
 
-FAMILY = Family(
-    name=_FAMILY,
-    features=FEATURES,
-    needs=("texture", "box"),
-    compute=_compute_family,
-    suffixes=texture_suffixes,
-)
+TEXTURE = tc.TextureFamily(_FAMILY, FEATURES, _features)
+compute_prepared = TEXTURE.compute_prepared
+FAMILY = TEXTURE.family(needs=("roi", "texture", "box"), options=_box_masks)

@@ -21,92 +21,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-import numpy.typing as npt
 
 from medscale.features import texture_common as tc
-from medscale.features.pyradiomics_names import GLRLM
-from medscale.features.registry import averaged_texture_suffixes, feature_table
+from medscale.features.registry import PyradiomicsNames, builtin_features
 
 _FAMILY = "glrlm"
-_DEFS = (
-    ("rlm_sre", "22OV", "Short runs emphasis: sum of r_.j / j^2 over N_s"),
-    ("rlm_lre", "W4KF", "Long runs emphasis: sum of j^2 r_.j over N_s"),
-    ("rlm_lgre", "V3SW", "Low grey level run emphasis: sum of r_i. / i^2 over N_s"),
-    ("rlm_hgre", "G3QZ", "High grey level run emphasis: sum of i^2 r_i. over N_s"),
-    ("rlm_srlge", "HTZT", "Short run low grey level emphasis: sum r_ij / (i^2 j^2) over N_s"),
-    ("rlm_srhge", "GD3A", "Short run high grey level emphasis: sum i^2 r_ij / j^2 over N_s"),
-    ("rlm_lrlge", "IVPO", "Long run low grey level emphasis: sum j^2 r_ij / i^2 over N_s"),
-    ("rlm_lrhge", "3KUM", "Long run high grey level emphasis: sum i^2 j^2 r_ij over N_s"),
-    ("rlm_glnu", "R5YN", "Grey level non-uniformity: sum of r_i.^2 over N_s"),
-    ("rlm_glnu_norm", "OVBL", "Normalised grey level non-uniformity: sum of r_i.^2 / N_s^2"),
-    ("rlm_rlnu", "W92Y", "Run length non-uniformity: sum of r_.j^2 over N_s"),
-    ("rlm_rlnu_norm", "IC23", "Normalised run length non-uniformity: sum of r_.j^2 / N_s^2"),
-    ("rlm_r_perc", "9ZK5", "Run percentage: N_s / N_v"),
-    ("rlm_gl_var", "8CE5", "Grey level variance: sum of (i - mu)^2 p_ij"),
-    ("rlm_rl_var", "SXLW", "Run length variance: sum of (j - mu)^2 p_ij"),
-    ("rlm_rl_entr", "HJ9O", "Run entropy: -sum of p_ij log2 p_ij"),
-)
-FEATURES = feature_table(_FAMILY, _DEFS)
-_NAMES = tuple(feature.name for feature in FEATURES)
-_GENERIC = dict(zip(tc.MATRIX_FEATURES, _NAMES, strict=True))
-_SUFFIXES = {
-    "2D": ("2D_avg", "2D_comb"),
-    "2.5D": ("2_5D_avg", "2_5D_comb"),
-    "3D": ("3D_avg", "3D_comb"),
-}
+FEATURES = builtin_features(_FAMILY)
+_GENERIC = tc.generic_names(FEATURES)
 
 
-def compute(
-    levels: npt.ArrayLike,
-    roi: npt.ArrayLike,
-    n_levels: int,
-    *,
-    dimension: str | Sequence[str],
-) -> dict[str, float]:
-    """GLRLM features of the discretised ROI.
-
-    Parameters
-    ----------
-    levels : array_like of int, shape (z, y, x)
-        Discretised grey levels 1..`n_levels` inside `roi`.
-    roi : array_like of bool, shape (z, y, x)
-        Intensity mask (after re-segmentation).
-    n_levels : int
-        Number of grey levels Ng.
-    dimension : {"2D", "2.5D", "3D"} or a sequence of them
-        Which aggregation variants to return; a sequence shares the in-plane runs.
-
-    Returns
-    -------
-    dict of str to float
-        ``rlm_<name>_2D_avg`` / ``_2D_comb``, ``_2_5D_avg`` / ``_2_5D_comb`` or
-        ``_3D_avg`` / ``_3D_comb``; NaN with a `medscale.errors.MedscaleWarning` for an empty
-        ROI.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> levels = np.array([[[1, 1, 1, 2]]])
-    >>> out = compute(levels, levels > 0, 2, dimension="3D")
-    >>> round(out["rlm_r_perc_3D_comb"], 3)  # 2 runs along x, 4 along the 12 others
-    0.962
-    """
-    dims = tc.parse_dimensions(dimension)
-    padded = tc.prepare(levels, roi, n_levels, margin=1, family=_FAMILY)
-    return compute_prepared(padded, n_levels, dimension=dims)
-
-
-def compute_prepared(
-    padded: np.ndarray | None,
-    n_levels: int,
-    *,
-    dimension: str | Sequence[str],
-) -> dict[str, float]:
-    """`compute` of levels prepared by `texture_common.prepare` (with one outside
-    voxel on every side); None, an empty ROI, gives NaN for every feature."""
-    dims = tc.parse_dimensions(dimension)
-    if padded is None:
-        return tc.nan_features(_NAMES, [s for d in dims for s in _SUFFIXES[d]])
+def _features(padded: np.ndarray, n_levels: int, dims: tuple[str, ...]) -> dict[str, float]:
+    """GLRLM features of prepared levels (2D and 2.5D share the in-plane runs)."""
     out: dict[str, float] = {}
     if "2D" in dims or "2.5D" in dims:
         per_slice, run_levels, lengths = run_matrices(padded, tc.DIRECTIONS_2D, per_slice=True)
@@ -238,6 +163,9 @@ def _aggregate(
     return out
 
 
-FAMILY = tc.texture_family(
-    _FAMILY, FEATURES, compute_prepared, pyradiomics=GLRLM, suffixes=averaged_texture_suffixes
+TEXTURE = tc.TextureFamily(_FAMILY, FEATURES, _features, averaged=True)
+compute = TEXTURE.compute
+compute_prepared = TEXTURE.compute_prepared
+FAMILY = TEXTURE.family(
+    pyradiomics=PyradiomicsNames.builtin(_FAMILY, "glrlm", suffix_3d="_3D_avg", suffix_2d="_2D_avg")
 )

@@ -15,88 +15,18 @@ Zwanenburg A. et al., IBSI reference manual, arXiv:1612.07003, section 3.8.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import numpy as np
-import numpy.typing as npt
 
 from medscale.features import texture_common as tc
-from medscale.features.pyradiomics_names import GLSZM
-from medscale.features.registry import feature_table
+from medscale.features.registry import PyradiomicsNames, builtin_features
 
 _FAMILY = "glszm"
-_DEFS = (
-    ("szm_sze", "5QRC", "Small zone emphasis: sum of s_.j / j^2 over N_s"),
-    ("szm_lze", "48P8", "Large zone emphasis: sum of j^2 s_.j over N_s"),
-    ("szm_lgze", "XMSY", "Low grey level zone emphasis: sum of s_i. / i^2 over N_s"),
-    ("szm_hgze", "5GN9", "High grey level zone emphasis: sum of i^2 s_i. over N_s"),
-    ("szm_szlge", "5RAI", "Small zone low grey level emphasis: sum s_ij / (i^2 j^2) over N_s"),
-    ("szm_szhge", "HW1V", "Small zone high grey level emphasis: sum i^2 s_ij / j^2 over N_s"),
-    ("szm_lzlge", "YH51", "Large zone low grey level emphasis: sum j^2 s_ij / i^2 over N_s"),
-    ("szm_lzhge", "J17V", "Large zone high grey level emphasis: sum i^2 j^2 s_ij over N_s"),
-    ("szm_glnu", "JNSA", "Grey level non-uniformity: sum of s_i.^2 over N_s"),
-    ("szm_glnu_norm", "Y1RO", "Normalised grey level non-uniformity: sum of s_i.^2 / N_s^2"),
-    ("szm_zsnu", "4JP3", "Zone size non-uniformity: sum of s_.j^2 over N_s"),
-    ("szm_zsnu_norm", "VB3A", "Normalised zone size non-uniformity: sum of s_.j^2 / N_s^2"),
-    ("szm_z_perc", "P30P", "Zone percentage: N_s / N_v"),
-    ("szm_gl_var", "BYLV", "Grey level variance: sum of (i - mu)^2 p_ij"),
-    ("szm_zs_var", "3NSA", "Zone size variance: sum of (j - mu)^2 p_ij"),
-    ("szm_zs_entr", "GU8N", "Zone size entropy: -sum of p_ij log2 p_ij"),
-)
-FEATURES = feature_table(_FAMILY, _DEFS)
-_NAMES = tuple(feature.name for feature in FEATURES)
-_GENERIC = dict(zip(tc.MATRIX_FEATURES, _NAMES, strict=True))
+FEATURES = builtin_features(_FAMILY)
+_GENERIC = tc.generic_names(FEATURES)
 
 
-def compute(
-    levels: npt.ArrayLike,
-    roi: npt.ArrayLike,
-    n_levels: int,
-    *,
-    dimension: str | Sequence[str],
-) -> dict[str, float]:
-    """GLSZM features of the discretised ROI.
-
-    Parameters
-    ----------
-    levels : array_like of int, shape (z, y, x)
-        Discretised grey levels 1..`n_levels` inside `roi`.
-    roi : array_like of bool, shape (z, y, x)
-        Intensity mask (after re-segmentation).
-    n_levels : int
-        Number of grey levels Ng.
-    dimension : {"2D", "2.5D", "3D"} or a sequence of them
-        Which variants to return (``szm_<name>_2D``, ``_2_5D``, ``_3D``).
-
-    Returns
-    -------
-    dict of str to float
-        NaN with a `medscale.errors.MedscaleWarning` for an empty ROI.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> levels = np.array([[[1, 1, 2], [1, 2, 2]]])
-    >>> out = compute(levels, levels > 0, 2, dimension="3D")
-    >>> out["szm_z_perc_3D"]
-    0.3333333333333333
-    """
-    dims = tc.parse_dimensions(dimension)
-    padded = tc.prepare(levels, roi, n_levels, margin=1, family=_FAMILY)
-    return compute_prepared(padded, n_levels, dimension=dims)
-
-
-def compute_prepared(
-    padded: np.ndarray | None,
-    n_levels: int,
-    *,
-    dimension: str | Sequence[str],
-) -> dict[str, float]:
-    """`compute` of levels prepared by `texture_common.prepare` (with one outside
-    voxel on every side); None, an empty ROI, gives NaN for every feature."""
-    dims = tc.parse_dimensions(dimension)
-    if padded is None:
-        return tc.nan_features(_NAMES, [tc.SUFFIX[d] for d in dims])
+def _features(padded: np.ndarray, n_levels: int, dims: tuple[str, ...]) -> dict[str, float]:
+    """GLSZM features of prepared levels."""
     return tc.zone_family_features(
         lambda dimension: size_zone_matrices(padded, dimension=dimension), dims, _GENERIC
     )
@@ -127,14 +57,12 @@ def size_zone_matrices(
     """
     labels, n_zones = tc.label_zones(padded, dimension=dimension)
     level, size, slice_index, _ = tc.zone_table(padded, labels, n_zones)
-    if dimension == "3D":
-        group = np.zeros_like(level)
-        n_voxels = np.array([np.count_nonzero(padded)])
-    else:
-        group = slice_index
-        n_voxels = np.count_nonzero(padded, axis=(1, 2))
-    matrices, levels, sizes = tc.zone_matrices(level, size, group, len(n_voxels))
-    return matrices, n_voxels, levels, sizes
+    return tc.zone_stack(padded, level, size, slice_index, dimension)
 
 
-FAMILY = tc.texture_family(_FAMILY, FEATURES, compute_prepared, pyradiomics=GLSZM)
+TEXTURE = tc.TextureFamily(_FAMILY, FEATURES, _features)
+compute = TEXTURE.compute
+compute_prepared = TEXTURE.compute_prepared
+FAMILY = TEXTURE.family(
+    pyradiomics=PyradiomicsNames.builtin(_FAMILY, "glszm", suffix_3d="_3D", suffix_2d="_2D")
+)

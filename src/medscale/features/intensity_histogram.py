@@ -17,8 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from medscale.errors import InputError
-from medscale.features.pyradiomics_names import INTENSITY_HISTOGRAM
-from medscale.features.registry import Family, FeatureInfo
+from medscale.features.registry import Family, PyradiomicsNames, builtin_features
 from medscale.features.statistics import distribution_features, undefined
 
 if TYPE_CHECKING:
@@ -29,56 +28,7 @@ log = logging.getLogger(__name__)
 
 _FAMILY = "intensity_histogram"
 
-FEATURES: tuple[FeatureInfo, ...] = (
-    FeatureInfo("ih_mean", _FAMILY, "X6K6", "Mean discretised intensity."),
-    FeatureInfo("ih_var", _FAMILY, "CH89", "Discretised intensity variance (no bias correction)."),
-    FeatureInfo("ih_skew", _FAMILY, "88K1", "Discretised intensity skewness."),
-    FeatureInfo("ih_kurt", _FAMILY, "C3I7", "Excess discretised intensity kurtosis."),
-    FeatureInfo("ih_median", _FAMILY, "WIFQ", "Median discretised intensity."),
-    FeatureInfo("ih_min", _FAMILY, "1PR8", "Minimum discretised intensity."),
-    FeatureInfo(
-        "ih_p10",
-        _FAMILY,
-        "1PR8",
-        "10th discretised intensity percentile (the manual's tag, duplicated there).",
-    ),
-    FeatureInfo("ih_p90", _FAMILY, "GPMT", "90th discretised intensity percentile."),
-    FeatureInfo("ih_max", _FAMILY, "3NCY", "Maximum discretised intensity."),
-    FeatureInfo(
-        "ih_mode",
-        _FAMILY,
-        "AMMC",
-        "Most frequent grey level; ties go to the level closest to the mean, then lower.",
-    ),
-    FeatureInfo("ih_iqr", _FAMILY, "WR0O", "Discretised intensity interquartile range."),
-    FeatureInfo("ih_range", _FAMILY, "5Z3W", "Discretised intensity range."),
-    FeatureInfo("ih_mad", _FAMILY, "D2ZX", "Mean absolute deviation from the mean grey level."),
-    FeatureInfo(
-        "ih_rmad",
-        _FAMILY,
-        "WRZB",
-        "Mean absolute deviation of the grey levels between P10 and P90.",
-    ),
-    FeatureInfo("ih_medad", _FAMILY, "4RNL", "Mean absolute deviation from the median grey level."),
-    FeatureInfo("ih_cov", _FAMILY, "CWYJ", "Coefficient of variation of the grey levels."),
-    FeatureInfo("ih_qcod", _FAMILY, "SLWD", "Quartile coefficient of dispersion of grey levels."),
-    FeatureInfo("ih_entropy", _FAMILY, "TLU2", "Shannon entropy (log2) of the histogram."),
-    FeatureInfo("ih_uniformity", _FAMILY, "BJ5W", "Uniformity: sum of squared bin probabilities."),
-    FeatureInfo("ih_max_grad", _FAMILY, "12CE", "Maximum of the histogram gradient H'."),
-    FeatureInfo(
-        "ih_max_grad_g",
-        _FAMILY,
-        "8E6O",
-        "Grey level of the maximum histogram gradient (lowest on ties).",
-    ),
-    FeatureInfo("ih_min_grad", _FAMILY, "VQB3", "Minimum of the histogram gradient H'."),
-    FeatureInfo(
-        "ih_min_grad_g",
-        _FAMILY,
-        "RHQZ",
-        "Grey level of the minimum histogram gradient (lowest on ties).",
-    ),
-)
+FEATURES = builtin_features(_FAMILY)
 
 
 def histogram_gradient(counts: np.ndarray) -> np.ndarray:
@@ -185,5 +135,5 @@ FAMILY = Family(
     features=FEATURES,
     needs=("roi", "roi_levels"),
     compute=_compute_family,
-    pyradiomics=INTENSITY_HISTOGRAM,
+    pyradiomics=PyradiomicsNames.builtin(_FAMILY, "firstorder"),
 )

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from medscale.errors import ConfigError, MedscaleWarning
-from medscale.features.registry import Family, FeatureInfo
+from medscale.features.registry import Family, builtin_features
 from medscale.features.statistics import as_values, undefined
 
 if TYPE_CHECKING:
@@ -45,34 +45,7 @@ log = logging.getLogger(__name__)
 _FAMILY = "intensity_volume_histogram"
 DISCRETISATIONS = ("none", "fixed_bin_size", "fixed_bin_number")
 
-FEATURES: tuple[FeatureInfo, ...] = (
-    FeatureInfo(
-        "ivh_v10",
-        _FAMILY,
-        "BC2M",
-        "Largest volume fraction with an intensity fraction of at least 10 %.",
-    ),
-    FeatureInfo(
-        "ivh_v90",
-        _FAMILY,
-        "BC2M",
-        "Largest volume fraction with an intensity fraction of at least 90 %.",
-    ),
-    FeatureInfo(
-        "ivh_i10",
-        _FAMILY,
-        "GBPN",
-        "Lowest discretised intensity present in at most 10 % of the volume.",
-    ),
-    FeatureInfo(
-        "ivh_i90",
-        _FAMILY,
-        "GBPN",
-        "Lowest discretised intensity present in at most 90 % of the volume.",
-    ),
-    FeatureInfo("ivh_diff_v10_v90", _FAMILY, "DDTU", "Volume fraction difference V10 - V90."),
-    FeatureInfo("ivh_diff_i10_i90", _FAMILY, "CNV2", "Intensity difference I10 - I90."),
-)
+FEATURES = builtin_features(_FAMILY)
 
 _NAMES = tuple(info.name for info in FEATURES)
 

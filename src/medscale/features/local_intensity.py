@@ -22,7 +22,7 @@ from scipy.fft import irfftn, next_fast_len, rfftn
 
 from medscale.errors import InputError
 from medscale.features.inputs import check_grid
-from medscale.features.registry import Family, FeatureInfo
+from medscale.features.registry import Family, builtin_features
 from medscale.features.statistics import undefined
 
 if TYPE_CHECKING:
@@ -36,21 +36,7 @@ _FAMILY = "local_intensity"
 #: Radius (mm) of the sphere of volume 1 cm^3.
 SPHERE_RADIUS_MM: float = 10.0 * (3.0 / (4.0 * math.pi)) ** (1.0 / 3.0)
 
-FEATURES: tuple[FeatureInfo, ...] = (
-    FeatureInfo(
-        "loc_peak_loc",
-        _FAMILY,
-        "VJGA",
-        "Mean intensity in a 1 cm^3 sphere centred on the ROI's maximum-intensity voxel "
-        "(highest such mean on ties).",
-    ),
-    FeatureInfo(
-        "loc_peak_glob",
-        _FAMILY,
-        "0F91",
-        "Highest mean intensity in a 1 cm^3 sphere centred on any ROI voxel.",
-    ),
-)
+FEATURES = builtin_features(_FAMILY)
 
 
 def sphere_kernel(

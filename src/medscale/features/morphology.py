@@ -30,8 +30,7 @@ from medscale.errors import MedscaleWarning
 from medscale.features._autocorrelation import moran_geary
 from medscale.features._mesh import Mesh, convex_hull, ellipsoid_area, max_diameter, roi_mesh
 from medscale.features.inputs import check_grid
-from medscale.features.pyradiomics_names import SHAPE
-from medscale.features.registry import Family, FeatureInfo, PyradiomicsNames
+from medscale.features.registry import Family, FeatureInfo, PyradiomicsNames, builtin_features
 from medscale.features.statistics import undefined
 
 if TYPE_CHECKING:
@@ -42,95 +41,7 @@ log = logging.getLogger(__name__)
 
 _FAMILY = "morphology"
 
-FEATURES: tuple[FeatureInfo, ...] = (
-    FeatureInfo("morph_volume", _FAMILY, "RNU0", "Mesh volume V (mm^3), signed tetrahedra."),
-    FeatureInfo("morph_vol_approx", _FAMILY, "YEKZ", "Voxel-counting volume (mm^3)."),
-    FeatureInfo("morph_area_mesh", _FAMILY, "C0JK", "Mesh surface area A (mm^2)."),
-    FeatureInfo("morph_av", _FAMILY, "2PR5", "Surface to volume ratio A / V (1/mm)."),
-    FeatureInfo("morph_comp_1", _FAMILY, "SKGS", "Compactness 1: V / (pi^1/2 A^3/2)."),
-    FeatureInfo("morph_comp_2", _FAMILY, "BQWJ", "Compactness 2: 36 pi V^2 / A^3."),
-    FeatureInfo("morph_sph_dispr", _FAMILY, "KRCK", "Spherical disproportion A / (36 pi V^2)^1/3."),
-    FeatureInfo("morph_sphericity", _FAMILY, "QCFX", "Sphericity (36 pi V^2)^1/3 / A."),
-    FeatureInfo("morph_asphericity", _FAMILY, "25C7", "Asphericity (A^3 / (36 pi V^2))^1/3 - 1."),
-    FeatureInfo(
-        "morph_com",
-        _FAMILY,
-        "KLMA",
-        "Distance (mm) between the ROI centroid and the intensity-weighted centroid.",
-    ),
-    FeatureInfo(
-        "morph_diam",
-        _FAMILY,
-        "L0JK",
-        "Maximum 3-D diameter (mm): largest distance between convex hull vertices.",
-    ),
-    FeatureInfo(
-        "morph_pca_maj_axis", _FAMILY, "TDIC", "Major axis length 4 sqrt(lambda_major) (mm)."
-    ),
-    FeatureInfo(
-        "morph_pca_min_axis", _FAMILY, "P9VJ", "Minor axis length 4 sqrt(lambda_minor) (mm)."
-    ),
-    FeatureInfo(
-        "morph_pca_least_axis", _FAMILY, "7J51", "Least axis length 4 sqrt(lambda_least) (mm)."
-    ),
-    FeatureInfo(
-        "morph_pca_elongation", _FAMILY, "Q3CK", "Elongation sqrt(lambda_minor / lambda_major)."
-    ),
-    FeatureInfo(
-        "morph_pca_flatness", _FAMILY, "N17B", "Flatness sqrt(lambda_least / lambda_major)."
-    ),
-    FeatureInfo(
-        "morph_vol_dens_aabb",
-        _FAMILY,
-        "PBX1",
-        "Volume density: V / volume of the axis-aligned bounding box of the mesh.",
-    ),
-    FeatureInfo(
-        "morph_area_dens_aabb",
-        _FAMILY,
-        "R59B",
-        "Area density: A / area of the axis-aligned bounding box of the mesh.",
-    ),
-    FeatureInfo(
-        "morph_vol_dens_aee",
-        _FAMILY,
-        "6BDE",
-        "Volume density: V / volume of the approximate enclosing ellipsoid.",
-    ),
-    FeatureInfo(
-        "morph_area_dens_aee",
-        _FAMILY,
-        "RDD2",
-        "Area density: A / area of the approximate enclosing ellipsoid (Legendre series).",
-    ),
-    FeatureInfo(
-        "morph_vol_dens_conv_hull",
-        _FAMILY,
-        "R3ER",
-        "Volume density (solidity): V / convex hull volume.",
-    ),
-    FeatureInfo(
-        "morph_area_dens_conv_hull", _FAMILY, "7T7F", "Area density: A / convex hull area."
-    ),
-    FeatureInfo(
-        "morph_integ_int",
-        _FAMILY,
-        "99N0",
-        "Integrated intensity: V times the mean intensity in the intensity mask.",
-    ),
-    FeatureInfo(
-        "morph_moran_i",
-        _FAMILY,
-        "N365",
-        "Moran's I, inverse world-distance weights over intensity-mask voxels.",
-    ),
-    FeatureInfo(
-        "morph_geary_c",
-        _FAMILY,
-        "NPT7",
-        "Geary's C, inverse world-distance weights over intensity-mask voxels.",
-    ),
-)
+FEATURES = builtin_features(_FAMILY)
 
 _NAMES = tuple(info.name for info in FEATURES)
 
@@ -411,4 +322,9 @@ def shape_family(
     )
 
 
-FAMILY = shape_family(_FAMILY, FEATURES, compute, pyradiomics=SHAPE)
+FAMILY = shape_family(
+    _FAMILY,
+    FEATURES,
+    compute,
+    pyradiomics=PyradiomicsNames.builtin(_FAMILY, "shape", tables=("3D",)),
+)

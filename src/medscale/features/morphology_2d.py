@@ -41,82 +41,14 @@ import numpy as np
 from medscale.errors import MedscaleWarning
 from medscale.features.inputs import check_grid
 from medscale.features.morphology import shape_family
-from medscale.features.pyradiomics_names import SHAPE_2D
-from medscale.features.registry import FeatureInfo
+from medscale.features.registry import PyradiomicsNames, builtin_features
 from medscale.features.statistics import undefined
 
 _FAMILY = "morphology_2d"
 _NOT_IBSI = ""  # not standardised by IBSI: no code
 SMOOTHING_PASSES = 2  # [1, 2, 1] / 4 passes over the contour vertices before measuring length
 
-FEATURES: tuple[FeatureInfo, ...] = (
-    FeatureInfo(
-        "morph_2d_area_pixel",
-        _FAMILY,
-        _NOT_IBSI,
-        "Pixel-counting area (mm^2). Not IBSI-standardised.",
-    ),
-    FeatureInfo(
-        "morph_2d_area_contour",
-        _FAMILY,
-        _NOT_IBSI,
-        "Area inside the marching-squares contour, holes subtracted (mm^2). Not IBSI.",
-    ),
-    FeatureInfo(
-        "morph_2d_perimeter",
-        _FAMILY,
-        _NOT_IBSI,
-        "Length of the smoothed marching-squares contour, holes included (mm). Not IBSI.",
-    ),
-    FeatureInfo(
-        "morph_2d_perim_area",
-        _FAMILY,
-        _NOT_IBSI,
-        "Perimeter to area ratio P / A of the smoothed contour (1/mm). Not IBSI.",
-    ),
-    FeatureInfo(
-        "morph_2d_circularity",
-        _FAMILY,
-        _NOT_IBSI,
-        "Circularity 4 pi A / P^2 of the smoothed contour, <= 1, 1 for a disc. Not IBSI.",
-    ),
-    FeatureInfo(
-        "morph_2d_pca_maj_axis",
-        _FAMILY,
-        _NOT_IBSI,
-        "Major axis length 4 sqrt(lambda_major) of the pixel centres (mm). Not IBSI.",
-    ),
-    FeatureInfo(
-        "morph_2d_pca_min_axis",
-        _FAMILY,
-        _NOT_IBSI,
-        "Minor axis length 4 sqrt(lambda_minor) of the pixel centres (mm). Not IBSI.",
-    ),
-    FeatureInfo(
-        "morph_2d_pca_elongation",
-        _FAMILY,
-        _NOT_IBSI,
-        "Elongation sqrt(lambda_minor / lambda_major). Not IBSI.",
-    ),
-    FeatureInfo(
-        "morph_2d_diam",
-        _FAMILY,
-        _NOT_IBSI,
-        "Maximum diameter (Feret), from the convex hull of the contour (mm). Not IBSI.",
-    ),
-    FeatureInfo(
-        "morph_2d_area_dens_conv_hull",
-        _FAMILY,
-        _NOT_IBSI,
-        "Convex hull area density (solidity): contour area / hull area. Not IBSI.",
-    ),
-    FeatureInfo(
-        "morph_2d_com",
-        _FAMILY,
-        _NOT_IBSI,
-        "Distance (mm) between the ROI centroid and the intensity-weighted centroid. Not IBSI.",
-    ),
-)
+FEATURES = builtin_features(_FAMILY)
 
 _NAMES = tuple(info.name for info in FEATURES)
 
@@ -292,4 +224,10 @@ def compute(
     return {name: features[name] for name in _NAMES}
 
 
-FAMILY = shape_family(_FAMILY, FEATURES, compute, pyradiomics=SHAPE_2D, ibsi=False)
+FAMILY = shape_family(
+    _FAMILY,
+    FEATURES,
+    compute,
+    pyradiomics=PyradiomicsNames.builtin(_FAMILY, "shape2D", tables=("2D",)),
+    ibsi=False,
+)

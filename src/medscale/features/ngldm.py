@@ -15,103 +15,26 @@ Zwanenburg A. et al., IBSI reference manual, arXiv:1612.07003, section 3.11.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import numpy as np
-import numpy.typing as npt
 
 from medscale.errors import ConfigError
 from medscale.features import texture_common as tc
-from medscale.features.pyradiomics_names import GLDM
-from medscale.features.registry import feature_table
+from medscale.features.registry import PyradiomicsNames, builtin_features
 
 _FAMILY = "ngldm"
-_DEFS = (
-    ("ngl_lde", "SODN", "Low dependence emphasis: sum of s_.j / j^2 over N_s"),
-    ("ngl_hde", "IMOQ", "High dependence emphasis: sum of j^2 s_.j over N_s"),
-    ("ngl_lgce", "TL9H", "Low grey level count emphasis: sum of s_i. / i^2 over N_s"),
-    ("ngl_hgce", "OAE7", "High grey level count emphasis: sum of i^2 s_i. over N_s"),
-    ("ngl_ldlge", "EQ3F", "Low dependence low grey level emphasis: sum s_ij / (i^2 j^2) / N_s"),
-    ("ngl_ldhge", "JA6D", "Low dependence high grey level emphasis: sum i^2 s_ij / j^2 / N_s"),
-    ("ngl_hdlge", "NBZI", "High dependence low grey level emphasis: sum j^2 s_ij / i^2 / N_s"),
-    ("ngl_hdhge", "9QMG", "High dependence high grey level emphasis: sum i^2 j^2 s_ij / N_s"),
-    ("ngl_glnu", "FP8K", "Grey level non-uniformity: sum of s_i.^2 over N_s"),
-    ("ngl_glnu_norm", "5SPA", "Normalised grey level non-uniformity: sum of s_i.^2 / N_s^2"),
-    ("ngl_dcnu", "Z87G", "Dependence count non-uniformity: sum of s_.j^2 over N_s"),
-    ("ngl_dcnu_norm", "OKJI", "Normalised dependence count non-uniformity: sum of s_.j^2 / N_s^2"),
-    ("ngl_dc_perc", "6XV8", "Dependence count percentage: N_s / N_v"),
-    ("ngl_gl_var", "1PFV", "Grey level variance: sum of (i - mu)^2 p_ij"),
-    ("ngl_dc_var", "DNX2", "Dependence count variance: sum of (j - mu)^2 p_ij"),
-    ("ngl_dc_entr", "FCBV", "Dependence count entropy: -sum of p_ij log2 p_ij"),
-    ("ngl_dc_energy", "CAS9", "Dependence count energy: sum of p_ij^2"),
-)
-FEATURES = feature_table(_FAMILY, _DEFS)
-_NAMES = tuple(feature.name for feature in FEATURES)
-_GENERIC = dict(zip(tc.MATRIX_FEATURES, _NAMES[:-1], strict=True))
+FEATURES = builtin_features(_FAMILY)
+_GENERIC = tc.generic_names(FEATURES)
 
 
-def compute(
-    levels: npt.ArrayLike,
-    roi: npt.ArrayLike,
-    n_levels: int,
-    *,
-    dimension: str | Sequence[str],
-    distance: int = 1,
-    alpha: int = 0,
+def _features(
+    padded: np.ndarray, n_levels: int, dims: tuple[str, ...], *, distance: int = 1, alpha: int = 0
 ) -> dict[str, float]:
-    """NGLDM features of the discretised ROI.
-
-    Parameters
-    ----------
-    levels : array_like of int, shape (z, y, x)
-        Discretised grey levels 1..`n_levels` inside `roi`.
-    roi : array_like of bool, shape (z, y, x)
-        Intensity mask (after re-segmentation).
-    n_levels : int
-        Number of grey levels Ng.
-    dimension : {"2D", "2.5D", "3D"} or a sequence of them
-        Which variants to return (``ngl_<name>_2D``, ``_2_5D``, ``_3D``).
-    distance : int, keyword-only
-        Chebyshev radius of the neighbourhood (voxels), default 1.
-    alpha : int, keyword-only
-        Coarseness: largest grey level difference of dependent voxels, default 0.
-
-    Returns
-    -------
-    dict of str to float
-        NaN with a `medscale.errors.MedscaleWarning` for an empty ROI.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> levels = np.ones((1, 2, 2), dtype=int)
-    >>> compute(levels, levels > 0, 1, dimension="2D")["ngl_hde_2D"]  # every j_k = 4
-    16.0
-    """
-    dims = tc.parse_dimensions(dimension)
+    """NGLDM features of prepared levels; `distance` is the Chebyshev radius of the
+    neighbourhood (voxels), `alpha` the coarseness (largest grey level difference of dependent
+    voxels)."""
     distance, alpha = int(distance), int(alpha)
     if distance < 1 or alpha < 0:
         raise ConfigError(f"ngldm: need distance >= 1 and alpha >= 0; got {distance}, {alpha}")
-    padded = tc.prepare(levels, roi, n_levels, margin=distance, family=_FAMILY)
-    return compute_prepared(padded, n_levels, dimension=dims, distance=distance, alpha=alpha)
-
-
-def compute_prepared(
-    padded: np.ndarray | None,
-    n_levels: int,
-    *,
-    dimension: str | Sequence[str],
-    distance: int = 1,
-    alpha: int = 0,
-) -> dict[str, float]:
-    """`compute` of levels prepared by `texture_common.prepare` (with at least `distance` outside
-    voxels on every side); None, an empty ROI, gives NaN for every feature."""
-    dims = tc.parse_dimensions(dimension)
-    distance, alpha = int(distance), int(alpha)
-    if distance < 1 or alpha < 0:
-        raise ConfigError(f"ngldm: need distance >= 1 and alpha >= 0; got {distance}, {alpha}")
-    if padded is None:
-        return tc.nan_features(_NAMES, [tc.SUFFIX[d] for d in dims])
     out: dict[str, float] = {}
     if "2D" in dims or "2.5D" in dims:
         per_slice, present = dependence_matrices(
@@ -187,4 +110,9 @@ def _aggregate(matrices: np.ndarray, levels: np.ndarray, suffix: str) -> dict[st
     return out
 
 
-FAMILY = tc.texture_family(_FAMILY, FEATURES, compute_prepared, pyradiomics=GLDM)
+TEXTURE = tc.TextureFamily(_FAMILY, FEATURES, _features)
+compute = TEXTURE.compute
+compute_prepared = TEXTURE.compute_prepared
+FAMILY = TEXTURE.family(
+    pyradiomics=PyradiomicsNames.builtin(_FAMILY, "gldm", suffix_3d="_3D", suffix_2d="_2D")
+)

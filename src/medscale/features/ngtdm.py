@@ -15,91 +15,24 @@ Zwanenburg A. et al., IBSI reference manual, arXiv:1612.07003, section 3.10.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import numpy as np
-import numpy.typing as npt
 from scipy import ndimage
 
 from medscale.features import texture_common as tc
-from medscale.features.pyradiomics_names import NGTDM
-from medscale.features.registry import feature_table
+from medscale.features.registry import PyradiomicsNames, builtin_features
 
 _FAMILY = "ngtdm"
-_DEFS = (
-    ("ngt_coarseness", "QCDE", "Coarseness: 1 / sum of p_i s_i (10^6 when the sum is 0)"),
-    (
-        "ngt_contrast",
-        "65HE",
-        "Contrast: grey level spread times the mean neighbourhood difference sum s_i / N_v,c",
-    ),
-    ("ngt_busyness", "NQ30", "Busyness: sum p_i s_i over sum of |i1 p_i1 - i2 p_i2|"),
-    (
-        "ngt_complexity",
-        "HDEZ",
-        "Complexity: sum |i1 - i2| (p_i1 s_i1 + p_i2 s_i2) / (p_i1 + p_i2) over N_v,c",
-    ),
-    ("ngt_strength", "1X9X", "Strength: sum (p_i1 + p_i2)(i1 - i2)^2 over sum s_i"),
-)
-FEATURES = feature_table(_FAMILY, _DEFS)
+FEATURES = builtin_features(_FAMILY)
 _NAMES = tuple(feature.name for feature in FEATURES)
 MAX_COARSENESS = 1.0e6
 
 
-def compute(
-    levels: npt.ArrayLike,
-    roi: npt.ArrayLike,
-    n_levels: int,
-    *,
-    dimension: str | Sequence[str],
-    distance: int = 1,
+def _features(
+    padded: np.ndarray, n_levels: int, dims: tuple[str, ...], *, distance: int = 1
 ) -> dict[str, float]:
-    """NGTDM features of the discretised ROI.
-
-    Parameters
-    ----------
-    levels : array_like of int, shape (z, y, x)
-        Discretised grey levels 1..`n_levels` inside `roi`.
-    roi : array_like of bool, shape (z, y, x)
-        Intensity mask (after re-segmentation).
-    n_levels : int
-        Number of grey levels Ng.
-    dimension : {"2D", "2.5D", "3D"} or a sequence of them
-        Which variants to return (``ngt_<name>_2D``, ``_2_5D``, ``_3D``).
-    distance : int, keyword-only
-        Chebyshev radius of the neighbourhood (voxels), default 1.
-
-    Returns
-    -------
-    dict of str to float
-        NaN with a `medscale.errors.MedscaleWarning` where no voxel has an ROI neighbour.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> levels = np.array([[[1, 2], [2, 1]]])
-    >>> round(compute(levels, levels > 0, 2, dimension="2D")["ngt_coarseness_2D"], 6)
-    0.75
-    """
-    dims = tc.parse_dimensions(dimension)
+    """NGTDM features of prepared levels; `distance` is the Chebyshev radius of the
+    neighbourhood (voxels)."""
     distance = int(distance)
-    padded = tc.prepare(levels, roi, n_levels, margin=max(distance, 1), family=_FAMILY)
-    return compute_prepared(padded, n_levels, dimension=dims, distance=distance)
-
-
-def compute_prepared(
-    padded: np.ndarray | None,
-    n_levels: int,
-    *,
-    dimension: str | Sequence[str],
-    distance: int = 1,
-) -> dict[str, float]:
-    """`compute` of levels prepared by `texture_common.prepare` (with at least `distance` outside
-    voxels on every side); None, an empty ROI, gives NaN for every feature."""
-    dims = tc.parse_dimensions(dimension)
-    distance = int(distance)
-    if padded is None:
-        return tc.nan_features(_NAMES, [tc.SUFFIX[d] for d in dims])
     out: dict[str, float] = {}
     if "2D" in dims or "2.5D" in dims:
         s, n, present = ngtdm_vectors(padded, distance=distance, in_plane=True)
@@ -120,12 +53,8 @@ def compute_prepared(
 def ngtdm_vectors(
     padded: np.ndarray, *, distance: int = 1, in_plane: bool
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """s_i and n_i per z plane (`in_plane`) or for the volume.
-
-    Parameters
-    ----------
-    padded : numpy.ndarray of int, shape (z, y, x)
-        Levels with 0 outside the ROI and at least `distance` outside voxels on every side.
+    """s_i and n_i per z plane (`in_plane`) or for the volume, of `padded` (levels with 0
+    outside the ROI and at least `distance` outside voxels on every side).
 
     Returns
     -------
@@ -228,4 +157,9 @@ def _aggregate(s: np.ndarray, n: np.ndarray, levels: np.ndarray, suffix: str) ->
     return tc.averaged(values, {name: name for name in _NAMES}, suffix)
 
 
-FAMILY = tc.texture_family(_FAMILY, FEATURES, compute_prepared, pyradiomics=NGTDM)
+TEXTURE = tc.TextureFamily(_FAMILY, FEATURES, _features)
+compute = TEXTURE.compute
+compute_prepared = TEXTURE.compute_prepared
+FAMILY = TEXTURE.family(
+    pyradiomics=PyradiomicsNames.builtin(_FAMILY, "ngtdm", suffix_3d="_3D", suffix_2d="_2D")
+)

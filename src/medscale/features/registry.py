@@ -26,11 +26,14 @@ is therefore one new file.
 
 from __future__ import annotations
 
+import csv
 import importlib
+import io
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
+from importlib import resources
 from typing import TYPE_CHECKING
 
 from medscale.errors import ConfigError
@@ -92,6 +95,28 @@ def feature_table(family: str, rows: Sequence[tuple[str, str, str]]) -> tuple[Fe
     return tuple(FeatureInfo(name, family, code, definition) for name, code, definition in rows)
 
 
+#: The tables of the built-in families: one row per feature (family, feature id, IBSI code,
+#: pyradiomics name where pyradiomics defines it the same way, definition), in output order.
+BUILTIN_TABLE = "feature_table.csv"
+
+
+@cache
+def _builtin_rows() -> dict[str, tuple[dict[str, str], ...]]:
+    text = resources.files("medscale.features").joinpath(BUILTIN_TABLE).read_text("utf-8")
+    rows: dict[str, list[dict[str, str]]] = {}
+    for row in csv.DictReader(io.StringIO(text)):
+        rows.setdefault(row["family"], []).append(row)
+    return {family: tuple(found) for family, found in rows.items()}
+
+
+def builtin_features(family: str) -> tuple[FeatureInfo, ...]:
+    """The feature table of the built-in `family`, as `BUILTIN_TABLE` lists it."""
+    return tuple(
+        FeatureInfo(row["name"], family, row["ibsi_code"], row["definition"])
+        for row in _builtin_rows()[family]
+    )
+
+
 @dataclass(frozen=True)
 class PyradiomicsNames:
     """The features of a family that pyradiomics (v3) defines the same way.
@@ -113,6 +138,21 @@ class PyradiomicsNames:
     suffix_3d: str = ""
     suffix_2d: str = ""
     tables: tuple[str, ...] = ("3D", "2D")
+
+    @classmethod
+    def builtin(
+        cls,
+        family: str,
+        feature_class: str,
+        *,
+        suffix_3d: str = "",
+        suffix_2d: str = "",
+        tables: tuple[str, ...] = ("3D", "2D"),
+    ) -> PyradiomicsNames:
+        """The names of the built-in `family`: its `BUILTIN_TABLE` rows with a pyradiomics name."""
+        rows = _builtin_rows()[family]
+        names = {row["name"]: row["pyradiomics"] for row in rows if row["pyradiomics"]}
+        return cls(feature_class, names, suffix_3d, suffix_2d, tables)
 
 
 def no_suffixes(settings: Settings) -> tuple[str, ...]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from enum import Enum
 from functools import cache
 from importlib import resources
@@ -93,7 +93,7 @@ def _section(data: Mapping[str, Any], key: str, where: str) -> Mapping[str, Any]
     value = data.get(key) or {}
     if not isinstance(value, Mapping):
         raise ConfigError(f"{where}: {key} must be a mapping, got {value!r}")
-    _check_keys(value, _SECTIONS[key], f"{where}: {key}")
+    _check_keys(value, _SECTIONS[key][0], f"{where}: {key}")
     return value
 
 
@@ -132,8 +132,7 @@ def _bool(value: Any, name: str) -> bool:
     return value
 
 
-def _spacing(value: Any, where: str) -> tuple[float | None, float | None, float | None] | None:
-    name = f"{where}: interpolation.spacing_mm"
+def _spacing(value: Any, name: str) -> tuple[float | None, float | None, float | None] | None:
     if value is None:
         return None
     if isinstance(value, int | float) and not isinstance(value, bool):
@@ -145,6 +144,11 @@ def _spacing(value: Any, where: str) -> tuple[float | None, float | None, float 
     raise ConfigError(
         f"{name} must be null, a number or [z, y, x] (null keeps an axis), got {value!r}"
     )
+
+
+def _default(cls: type, key: str) -> Any:
+    """The default of field `key` of the settings dataclass `cls` (the one place it is written)."""
+    return next(f.default for f in dataclasses.fields(cls) if f.name == key)
 
 
 def _discretisation(data: Mapping[str, Any], name: str, default: Discretisation) -> dict[str, Any]:
@@ -160,9 +164,65 @@ def _discretisation(data: Mapping[str, Any], name: str, default: Discretisation)
     return {"bin_width": bin_width, "n_bins": n_bins, "method": method}
 
 
-def from_dict(data: Mapping[str, Any], *, where: str) -> Settings:
-    """Validated `Settings` from a mapping; `where` (file or preset name) prefixes errors."""
-    _check_keys(data, Settings, where)
+def _interpolation(data: Mapping[str, Any], where: str) -> InterpolationSettings:
+    checks: dict[str, Callable[[Any, str], Any]] = {
+        "spacing_mm": _spacing,
+        "image_interpolator": lambda value, name: _enum(Interpolator, value, name),
+        "mask_interpolator": lambda value, name: _enum(Interpolator, value, name),
+        "mask_threshold": lambda value, name: _number(
+            value, name, low=1e-6, high=1.0, allow_none=False
+        ),
+        "round_intensities": _bool,
+    }
+    return InterpolationSettings(
+        **{key: checks[key](value, f"{where}.{key}") for key, value in data.items()}
+    )
+
+
+def _resegmentation(data: Mapping[str, Any], where: str) -> ResegmentationSettings:
+    bounds = data.get("range")
+    if bounds is not None:
+        if not isinstance(bounds, list | tuple) or len(bounds) != 2:
+            raise ConfigError(f"{where}.range must be [lower, upper], got {bounds!r}")
+        bounds = tuple(_number(b, f"{where}.range", low=-1e12, high=1e12) for b in bounds)
+        if None not in bounds and bounds[0] > bounds[1]:
+            raise ConfigError(f"{where}.range lower {bounds[0]:g} is above upper {bounds[1]:g}")
+        if bounds == (None, None):
+            bounds = None
+    sigma = _number(data.get("outlier_sigma"), f"{where}.outlier_sigma", low=1e-3, high=1e3)
+    return ResegmentationSettings(range=bounds, outlier_sigma=sigma)
+
+
+def _discretisation_settings(data: Mapping[str, Any], where: str) -> DiscretisationSettings:
+    method = _default(DiscretisationSettings, "method")
+    given = dict(data)
+    if given.get("method", method) == Discretisation.FIXED_BIN_SIZE:
+        given.setdefault("bin_width", _default(DiscretisationSettings, "bin_width"))
+    return DiscretisationSettings(**_discretisation(given, where, method))
+
+
+def _ivh(data: Mapping[str, Any], where: str) -> IvhSettings:
+    parts = _discretisation(data, where, _default(IvhSettings, "discretisation"))
+    key = "use_resegmentation_range"
+    return IvhSettings(
+        discretisation=parts["method"],
+        bin_width=parts["bin_width"],
+        n_bins=parts["n_bins"],
+        use_resegmentation_range=_bool(data.get(key, _default(IvhSettings, key)), f"{where}.{key}"),
+    )
+
+
+def _texture(data: Mapping[str, Any], where: str) -> TextureSettings:
+    dimensions = data.get("dimensions", _default(TextureSettings, "dimensions"))
+    if isinstance(dimensions, str):
+        dimensions = [dimensions]
+    for dimension in dimensions:
+        if str(dimension) not in DIMENSIONS:
+            raise ConfigError(f"{where}.dimensions must hold 2D, 2.5D or 3D, got {dimension!r}")
+    return TextureSettings(dimensions=tuple(str(d) for d in dimensions))
+
+
+def _families(data: Mapping[str, Any], where: str) -> tuple[str, ...]:
     families = data.get("families")
     if families is None or families == "all":
         families = IBSI_FAMILIES
@@ -174,101 +234,29 @@ def from_dict(data: Mapping[str, Any], *, where: str) -> Settings:
             close = difflib.get_close_matches(str(family), list(known), n=1)
             hint = f"; did you mean {close[0]!r}?" if close else ""
             raise ConfigError(f"{where}: unknown feature family {family!r}{hint}")
+    return tuple(families)
 
-    interp = _section(data, "interpolation", where)
-    threshold = interp.get("mask_threshold", 0.5)
-    interpolation = InterpolationSettings(
-        spacing_mm=_spacing(interp.get("spacing_mm"), where),
-        image_interpolator=_enum(
-            Interpolator,
-            interp.get("image_interpolator", "linear"),
-            f"{where}: interpolation.image_interpolator",
-        ),
-        mask_interpolator=_enum(
-            Interpolator,
-            interp.get("mask_interpolator", "linear"),
-            f"{where}: interpolation.mask_interpolator",
-        ),
-        mask_threshold=_number(
-            threshold,
-            f"{where}: interpolation.mask_threshold",
-            low=1e-6,
-            high=1.0,
-            allow_none=False,
-        ),
-        round_intensities=_bool(
-            interp.get("round_intensities", False), f"{where}: interpolation.round_intensities"
-        ),
-    )
 
-    reseg = _section(data, "resegmentation", where)
-    bounds = reseg.get("range")
-    if bounds is not None:
-        if not isinstance(bounds, list | tuple) or len(bounds) != 2:
-            raise ConfigError(
-                f"{where}: resegmentation.range must be [lower, upper], got {bounds!r}"
-            )
-        bounds = tuple(
-            _number(b, f"{where}: resegmentation.range", low=-1e12, high=1e12) for b in bounds
-        )
-        if None not in bounds and bounds[0] > bounds[1]:
-            raise ConfigError(
-                f"{where}: resegmentation.range lower {bounds[0]:g} is above upper {bounds[1]:g}"
-            )
-        if bounds == (None, None):
-            bounds = None
-    resegmentation = ResegmentationSettings(
-        range=bounds,
-        outlier_sigma=_number(
-            reseg.get("outlier_sigma"), f"{where}: resegmentation.outlier_sigma", low=1e-3, high=1e3
-        ),
-    )
+def from_dict(data: Mapping[str, Any], *, where: str) -> Settings:
+    """Validated `Settings` from a mapping; `where` (file or preset name) prefixes errors.
 
-    disc = _section(data, "discretisation", where)
-    disc = dict(disc)
-    if disc.get("method", "fixed_bin_size") == "fixed_bin_size":
-        disc.setdefault("bin_width", 25.0)
-    discretisation = DiscretisationSettings(
-        **_discretisation(disc, f"{where}: discretisation", Discretisation.FIXED_BIN_SIZE)
-    )
-    ivh_data = _section(data, "ivh", where)
-    ivh_parts = _discretisation(ivh_data, f"{where}: ivh", Discretisation.NONE)
-    ivh = IvhSettings(
-        discretisation=ivh_parts["method"],
-        bin_width=ivh_parts["bin_width"],
-        n_bins=ivh_parts["n_bins"],
-        use_resegmentation_range=_bool(
-            ivh_data.get("use_resegmentation_range", True), f"{where}: ivh.use_resegmentation_range"
-        ),
-    )
-
-    texture_data = _section(data, "texture", where)
-    dimensions = texture_data.get("dimensions", ["3D"])
-    if isinstance(dimensions, str):
-        dimensions = [dimensions]
-    for dimension in dimensions:
-        if str(dimension) not in DIMENSIONS:
-            raise ConfigError(
-                f"{where}: texture.dimensions must hold 2D, 2.5D or 3D, got {dimension!r}"
-            )
-    texture = TextureSettings(dimensions=tuple(str(d) for d in dimensions))
-
-    filters = _filters(_section(data, "filters", where), where)
+    A key left out takes the default of its `medscale.features.settings_model` dataclass."""
+    _check_keys(data, Settings, where)
+    families = _families(data, where)
+    sections = {
+        key: parse(_section(data, key, where), f"{where}: {key}")
+        for key, (_, parse) in _SECTIONS.items()
+    }
+    filters = sections["filters"]
     if not filters.original and not filters.specs:
         raise ConfigError(f"{where}: filters.original is false and no filter is listed")
-
-    return Settings(
-        name=str(data.get("name", Path(where).stem if where != "settings" else "custom")),
-        families=tuple(families),
-        round_input=_bool(data.get("round_input", False), f"{where}: round_input"),
-        diagnostics=_bool(data.get("diagnostics", False), f"{where}: diagnostics"),
-        interpolation=interpolation,
-        resegmentation=resegmentation,
-        discretisation=discretisation,
-        ivh=ivh,
-        texture=texture,
-        filters=filters,
-    )
+    flags: dict[str, Any] = {
+        key: _bool(data[key], f"{where}: {key}")
+        for key in ("round_input", "diagnostics")
+        if key in data
+    }
+    name = data.get("name", Path(where).stem if where != "settings" else _default(Settings, "name"))
+    return Settings(name=str(name), families=families, **flags, **sections)
 
 
 def _filters(data: Mapping[str, Any], where: str) -> FilterSettings:
@@ -279,35 +267,37 @@ def _filters(data: Mapping[str, Any], where: str) -> FilterSettings:
     specs = data.get("specs") or []
     if isinstance(specs, str) or not isinstance(specs, list | tuple):
         raise ConfigError(
-            f"{where}: filters.specs must be a list of filter specs such as "
+            f"{where}.specs must be a list of filter specs such as "
             f"'log:sigma_mm=2,boundary=mirror', got {specs!r}"
         )
     for index, spec in enumerate(specs):
         if not isinstance(spec, str):
-            raise ConfigError(f"{where}: filters.specs[{index}] must be a string, got {spec!r}")
+            raise ConfigError(f"{where}.specs[{index}] must be a string, got {spec!r}")
         try:
             parse_filter_spec(spec)
         except ConfigError as err:
-            raise ConfigError(f"{where}: filters.specs[{index}]: {err}") from None
+            raise ConfigError(f"{where}.specs[{index}]: {err}") from None
     texts = tuple(spec.strip() for spec in specs)
     check_unique(texts, where)
-    dtype = data.get("response_dtype", "float32")
+    original = _bool(
+        data.get("original", _default(FilterSettings, "original")), f"{where}.original"
+    )
+    dtype = data.get("response_dtype", _default(FilterSettings, "response_dtype"))
     if dtype not in ("float32", "float64"):
-        raise ConfigError(
-            f"{where}: filters.response_dtype must be float32 or float64, got {dtype!r}"
-        )
+        raise ConfigError(f"{where}.response_dtype must be float32 or float64, got {dtype!r}")
     return FilterSettings(
         specs=texts,
-        original=_bool(data.get("original", True), f"{where}: filters.original"),
+        original=original,
         response_dtype=dtype,
     )
 
 
-_SECTIONS: dict[str, type] = {
-    "interpolation": InterpolationSettings,
-    "resegmentation": ResegmentationSettings,
-    "discretisation": DiscretisationSettings,
-    "ivh": IvhSettings,
-    "texture": TextureSettings,
-    "filters": FilterSettings,
+# The sections of `Settings`: the dataclass whose fields are their keys, and their parser.
+_SECTIONS: dict[str, tuple[type, Callable[[Mapping[str, Any], str], Any]]] = {
+    "interpolation": (InterpolationSettings, _interpolation),
+    "resegmentation": (ResegmentationSettings, _resegmentation),
+    "discretisation": (DiscretisationSettings, _discretisation_settings),
+    "ivh": (IvhSettings, _ivh),
+    "texture": (TextureSettings, _texture),
+    "filters": (FilterSettings, _filters),
 }

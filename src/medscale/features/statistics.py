@@ -20,8 +20,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from medscale.errors import InputError, MedscaleWarning
-from medscale.features.pyradiomics_names import STATISTICS
-from medscale.features.registry import Family, FeatureInfo
+from medscale.features.registry import Family, PyradiomicsNames, builtin_features
 
 if TYPE_CHECKING:
     from medscale.features.family_inputs import FamilyInputs
@@ -31,36 +30,7 @@ log = logging.getLogger(__name__)
 
 _FAMILY = "statistics"
 
-FEATURES: tuple[FeatureInfo, ...] = (
-    FeatureInfo("stat_mean", _FAMILY, "Q4LE", "Mean intensity in the ROI."),
-    FeatureInfo("stat_var", _FAMILY, "ECT3", "Intensity variance (no bias correction)."),
-    FeatureInfo("stat_skew", _FAMILY, "KE2A", "Intensity skewness (0 when the variance is 0)."),
-    FeatureInfo("stat_kurt", _FAMILY, "IPH6", "Excess intensity kurtosis (0 when variance is 0)."),
-    FeatureInfo("stat_median", _FAMILY, "Y12H", "Median intensity."),
-    FeatureInfo("stat_min", _FAMILY, "1GSF", "Minimum intensity."),
-    FeatureInfo("stat_p10", _FAMILY, "QG58", "10th intensity percentile (linear interpolation)."),
-    FeatureInfo("stat_p90", _FAMILY, "8DWT", "90th intensity percentile (linear interpolation)."),
-    FeatureInfo("stat_max", _FAMILY, "84IY", "Maximum intensity."),
-    FeatureInfo("stat_iqr", _FAMILY, "SALO", "Interquartile range P75 - P25."),
-    FeatureInfo("stat_range", _FAMILY, "2OJQ", "Intensity range max - min."),
-    FeatureInfo("stat_mad", _FAMILY, "4FUA", "Mean absolute deviation from the mean."),
-    FeatureInfo(
-        "stat_rmad",
-        _FAMILY,
-        "1128",
-        "Mean absolute deviation of the intensities between P10 and P90 from their mean.",
-    ),
-    FeatureInfo("stat_medad", _FAMILY, "N72L", "Mean absolute deviation from the median."),
-    FeatureInfo("stat_cov", _FAMILY, "7TET", "Coefficient of variation: std / mean."),
-    FeatureInfo(
-        "stat_qcod",
-        _FAMILY,
-        "9S40",
-        "Quartile coefficient of dispersion (P75 - P25) / (P75 + P25).",
-    ),
-    FeatureInfo("stat_energy", _FAMILY, "N8CA", "Energy: sum of squared intensities."),
-    FeatureInfo("stat_rms", _FAMILY, "5ZWQ", "Root mean square intensity."),
-)
+FEATURES = builtin_features(_FAMILY)
 
 #: Short names shared by ``stat_`` and ``ih_`` (the distribution features).
 SHARED_NAMES: tuple[str, ...] = (
@@ -211,5 +181,5 @@ FAMILY = Family(
     features=FEATURES,
     needs=("values",),
     compute=_compute_family,
-    pyradiomics=STATISTICS,
+    pyradiomics=PyradiomicsNames.builtin(_FAMILY, "firstorder"),
 )

@@ -18,16 +18,24 @@ from __future__ import annotations
 import logging
 import warnings
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 
 from medscale.errors import ConfigError, GeometryError, InputError, MaskError, MedscaleWarning
-from medscale.features.registry import Family, FeatureInfo, PyradiomicsNames, texture_suffixes
+from medscale.features.registry import (
+    Family,
+    FeatureInfo,
+    PyradiomicsNames,
+    averaged_texture_suffixes,
+    texture_suffixes,
+)
 from medscale.features.texture_zones import compress_values as compress_values
 from medscale.features.texture_zones import label_zones as label_zones
 from medscale.features.texture_zones import zone_matrices as zone_matrices
+from medscale.features.texture_zones import zone_stack as zone_stack
 from medscale.features.texture_zones import zone_table as zone_table
 
 if TYPE_CHECKING:
@@ -66,6 +74,12 @@ MATRIX_FEATURES: tuple[str, ...] = (
     "j_var",
     "j_entr",
 )
+
+
+def generic_names(features: Sequence[FeatureInfo]) -> dict[str, str]:
+    """`MATRIX_FEATURES` -> the ids of the first 16 `features` (a family that has them in
+    that order: GLRLM, GLSZM, GLDZM, NGLDM)."""
+    return dict(zip(MATRIX_FEATURES, (info.name for info in features[:16]), strict=True))
 
 
 def parse_dimensions(dimension: str | Sequence[str]) -> tuple[str, ...]:
@@ -339,36 +353,122 @@ def zone_family_features(
     return out
 
 
-def per_dimension(
-    compute_prepared: Callable[..., dict[str, float]],
-) -> Callable[[FamilyInputs, Settings], dict[str, float]]:
-    """A texture family's `Family.compute`: `compute_prepared` of the shared texture input
-    (``inputs.texture``), once per dimension of ``settings.texture.dimensions``."""
-
-    def compute(inputs: FamilyInputs, settings: Settings) -> dict[str, float]:
-        found: dict[str, float] = {}
-        for dimension in settings.texture.dimensions:
-            found.update(compute_prepared(inputs.texture, inputs.roi.n_levels, dimension=dimension))
-        return found
-
-    return compute
+FeaturesOfLevels = Callable[..., dict[str, float]]
+"""``(padded, n_levels, dims, **options) -> features``: a texture family's features of levels
+prepared by `prepare` (never None) for the dimensions `dims` (parsed)."""
 
 
-def texture_family(
-    name: str,
-    features: tuple[FeatureInfo, ...],
-    compute_prepared: Callable[..., dict[str, float]],
-    *,
-    pyradiomics: PyradiomicsNames,
-    suffixes: Callable[[Settings], tuple[str, ...]] = texture_suffixes,
-) -> Family:
-    """The `Family` of a texture family computed from the shared prepared levels alone
-    (``needs=("roi", "texture")``), once per texture dimension (`per_dimension`)."""
-    return Family(
-        name=name,
-        features=features,
-        needs=("roi", "texture"),
-        compute=per_dimension(compute_prepared),
-        suffixes=suffixes,
-        pyradiomics=pyradiomics,
-    )
+@dataclass(frozen=True)
+class TextureFamily:
+    """A texture family as its module declares it, and what is made of that declaration.
+
+    The module writes the one thing that is its own, the features of prepared levels
+    (`features_of`); `compute` (levels and ROI in, outside the pipeline), `compute_prepared`
+    (prepared levels, or None for an empty ROI) and the registered `Family` are the same for
+    every texture family and are written here once.
+
+    Attributes
+    ----------
+    name : str
+        The family's name (``"glcm"`` ...).
+    features : tuple of FeatureInfo
+        Its feature table.
+    features_of : FeaturesOfLevels
+        Its features of prepared levels; the keyword options it takes (``distance`` ...) are
+        those of `compute`.
+    averaged : bool
+        Whether each dimension gives two ids per feature, averaged over directions and merged
+        (``_avg``, ``_comb``: GLCM, GLRLM), else one (``_2D``, ``_2_5D``, ``_3D``).
+    """
+
+    name: str
+    features: tuple[FeatureInfo, ...]
+    features_of: FeaturesOfLevels
+    averaged: bool = False
+
+    def suffixes(self, dims: Sequence[str]) -> list[str]:
+        """The suffixes of the ids for the dimensions `dims` (``"2D_avg"`` ... or ``"2D"`` ...)."""
+        kinds = ("_avg", "_comb") if self.averaged else ("",)
+        return [SUFFIX[d] + kind for d in dims for kind in kinds]
+
+    def compute(
+        self,
+        levels: npt.ArrayLike,
+        roi: npt.ArrayLike,
+        n_levels: int,
+        *,
+        dimension: str | Sequence[str],
+        **options: Any,
+    ) -> dict[str, float]:
+        """The family's features of the discretised ROI.
+
+        Parameters
+        ----------
+        levels : array_like of int, shape (z, y, x)
+            Discretised grey levels 1..`n_levels` inside `roi`.
+        roi : array_like of bool, shape (z, y, x)
+            Intensity mask (after re-segmentation).
+        n_levels : int
+            Number of grey levels Ng.
+        dimension : {"2D", "2.5D", "3D"} or a sequence of them
+            Which aggregation variants to return; a sequence shares the in-plane work.
+        **options
+            The family's own options (GLCM: ``distance``, ``symmetric``; NGTDM: ``distance``;
+            NGLDM: ``distance``, ``alpha``); a ``distance`` also widens the crop's margin.
+
+        Returns
+        -------
+        dict of str to float
+            ``<prefix>_<name>_<suffix>`` for each feature and `suffixes` of the dimensions;
+            undefined values (an empty ROI, no neighbour) are NaN with a
+            `medscale.errors.MedscaleWarning`.
+        """
+        margin = max(int(options.get("distance", 1)), 1)
+        padded = prepare(levels, roi, n_levels, margin=margin, family=self.name)
+        return self.compute_prepared(padded, n_levels, dimension=dimension, **options)
+
+    def compute_prepared(
+        self,
+        padded: np.ndarray | None,
+        n_levels: int,
+        *,
+        dimension: str | Sequence[str],
+        **options: Any,
+    ) -> dict[str, float]:
+        """`compute` of levels prepared by `prepare` (with a margin of at least the options'
+        ``distance``); None, an empty ROI, gives NaN for every feature."""
+        dims = parse_dimensions(dimension)
+        if padded is None:
+            return nan_features([info.name for info in self.features], self.suffixes(dims))
+        return self.features_of(padded, n_levels, dims, **options)
+
+    def family(
+        self,
+        *,
+        pyradiomics: PyradiomicsNames | None = None,
+        needs: tuple[str, ...] = ("roi", "texture"),
+        options: Callable[[FamilyInputs], dict[str, Any]] | None = None,
+    ) -> Family:
+        """The registered `Family`: `compute_prepared` of the shared texture input
+        (``inputs.texture``, margin 1) once per dimension of ``settings.texture.dimensions``,
+        with the keyword options `options` makes of the inputs (none by default)."""
+
+        def compute(inputs: FamilyInputs, settings: Settings) -> dict[str, float]:
+            extra = {} if options is None else options(inputs)
+            found: dict[str, float] = {}
+            for dimension in settings.texture.dimensions:
+                found.update(
+                    self.compute_prepared(
+                        inputs.texture, inputs.roi.n_levels, dimension=dimension, **extra
+                    )
+                )
+            return found
+
+        return Family(
+            name=self.name,
+            features=self.features,
+            needs=needs,
+            compute=compute,
+            suffixes=averaged_texture_suffixes if self.averaged else texture_suffixes,
+            pyradiomics=pyradiomics,
+        )

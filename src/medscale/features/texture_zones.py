@@ -100,3 +100,31 @@ def zone_matrices(
     index = (group * n_i + row) * n_j + column
     counts = np.bincount(index, minlength=n_groups * n_i * n_j)
     return counts.reshape(n_groups, n_i, n_j), i_values, j_values
+
+
+def zone_stack(
+    padded: np.ndarray,
+    level: np.ndarray,
+    value: np.ndarray,
+    slice_index: np.ndarray,
+    dimension: str,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """`zone_matrices` of the zones of `padded` (grey `level`, `value`, z plane `slice_index`
+    each) per z plane for ``"2D"``, for the volume for ``"3D"``.
+
+    Returns
+    -------
+    matrices : numpy.ndarray of int64, shape (Z, Np, Nu)
+    n_voxels : numpy.ndarray of int64, shape (Z,)
+        ROI voxels behind each matrix.
+    i_values, j_values : numpy.ndarray
+        The grey level of each row, the value of each column.
+    """
+    if dimension == "3D":
+        group = np.zeros_like(level)
+        n_voxels = np.array([np.count_nonzero(padded)])
+    else:
+        group = slice_index
+        n_voxels = np.count_nonzero(padded, axis=(1, 2))
+    matrices, i_values, j_values = zone_matrices(level, value, group, len(n_voxels))
+    return matrices, n_voxels, i_values, j_values

@@ -96,7 +96,7 @@ def check_unique(specs: Sequence[str], where: str) -> None:
         prefix = column_prefix(text)
         if prefix in seen:
             raise ConfigError(
-                f"{where}: filters {seen[prefix]!r} and {text!r} both name their columns "
+                f"{where}: {seen[prefix]!r} and {text!r} both name their columns "
                 f"{prefix}_*; the boundary rule is not part of the prefix, so keep one of them"
             )
         seen[prefix] = text
