@@ -131,62 +131,67 @@ def _check_finite(intensity: np.ndarray, where: str) -> None:
         )
 
 
+@dataclass(frozen=True)
+class _Work:
+    """Where the chain works on one ROI: its bounding box (`lower`, `upper` exclusive, input
+    voxels), the margin the filters need around it (working-grid voxels; None: the whole grid),
+    whether the diagnostics keep the whole grid, and the prefix of messages."""
+
+    lower: np.ndarray
+    upper: np.ndarray
+    margin: np.ndarray | None
+    keep_all: bool
+    where: str
+
+
 def _crop(
-    image: Image,
-    mask: Mask,
-    settings: Settings,
-    *,
-    keep_all: bool,
-    lower: np.ndarray,
-    upper: np.ndarray,
-    where: str,
-    margin: np.ndarray | None,
+    image: Image, mask: Mask, settings: Settings, work: _Work
 ) -> tuple[np.ndarray, np.ndarray, tuple[float, float, float]]:
     """No resampling: intensities (float64) and mask around the ROI (or whole), spacing."""
     region = (
         tuple(slice(0, n) for n in image.shape)
-        if keep_all or margin is None
-        else _box(lower, upper, image.shape, np.maximum(_margin_voxels(image.spacing), margin))
+        if work.keep_all or work.margin is None
+        else _box(
+            work.lower,
+            work.upper,
+            image.shape,
+            np.maximum(_margin_voxels(image.spacing), work.margin),
+        )
     )
     intensity = np.asarray(image.array[region], dtype=np.float64)
-    if not keep_all:  # (keep_all: checked and rounded on the whole image already)
-        _check_finite(intensity, where)
+    if not work.keep_all:  # (keep_all: checked and rounded on the whole image already)
+        _check_finite(intensity, work.where)
         if settings.round_input:
             intensity = np.round(intensity)
     return intensity, np.array(mask.array[region]), image.spacing
 
 
 def _resample(
-    image: Image,
-    mask: Mask,
-    settings: Settings,
-    *,
-    keep_all: bool,
-    lower: np.ndarray,
-    upper: np.ndarray,
-    where: str,
-    margin: np.ndarray | None,
+    image: Image, mask: Mask, settings: Settings, work: _Work
 ) -> tuple[np.ndarray, np.ndarray, tuple[float, float, float]]:
     """Resampled intensities and morphological mask around the ROI (or whole grid), spacing."""
     interp = settings.interpolation
     assert interp.spacing_mm is not None
     grid = aligned_grid(image.shape, image.spacing, interp.spacing_mm)
-    if keep_all:
+    if work.keep_all:
         box_low, box_high = np.zeros(3, int), np.array(grid.shape)
     else:  # work on the input around the ROI only, with the grid re-based on that crop
-        if margin is None:
+        if work.margin is None:
             box_low, box_high = np.zeros(3, int), np.array(grid.shape)
         else:
             margin_mm = LOCAL_MARGIN_MM + 2 * max(grid.spacing_mm)
-            filter_mm = max(m * s for m, s in zip(margin, grid.spacing_mm, strict=True))
+            filter_mm = max(m * s for m, s in zip(work.margin, grid.spacing_mm, strict=True))
             box_low, box_high = region_around(
-                grid, lower, upper, margin_mm=max(margin_mm, filter_mm + max(grid.spacing_mm))
+                grid,
+                work.lower,
+                work.upper,
+                margin_mm=max(margin_mm, filter_mm + max(grid.spacing_mm)),
             )
         source_low, source_high = _support_box(grid, box_low, box_high, image.shape)
         image = image.crop(source_low, source_high)
         mask = cast(Mask, mask.crop(source_low, source_high))
         raw = np.asarray(image.array, dtype=np.float64)
-        _check_finite(raw, where)
+        _check_finite(raw, work.where)
         image = image.with_array(np.round(raw) if settings.round_input else raw)
         start = np.array(grid.start_index) - source_low
         grid = replace(grid, start_index=(float(start[0]), float(start[1]), float(start[2])))
@@ -208,7 +213,7 @@ def _resample(
     )
     if morph.is_empty:
         raise MaskError(
-            f"{where}the ROI ({mask.voxel_count} voxels) vanishes when "
+            f"{work.where}the ROI ({mask.voxel_count} voxels) vanishes when "
             f"resampled to {grid.spacing_mm} mm; use a finer spacing"
         )
     return np.asarray(resampled.array), np.asarray(morph.array), grid.spacing_mm
@@ -262,16 +267,8 @@ def prepare(
         found.update(diag.roi_diagnostics(initial, checked.array, checked.array, stage="init"))
         image = image.with_array(initial)
     stage = _crop if settings.interpolation.spacing_mm is None else _resample
-    intensity, morph, spacing = stage(
-        image,
-        checked,
-        settings,
-        keep_all=keep_all,
-        lower=lower,
-        upper=upper,
-        where=where,
-        margin=pad_to,
-    )
+    work = _Work(lower, upper, margin=pad_to, keep_all=keep_all, where=where)
+    intensity, morph, spacing = stage(image, checked, settings, work)
     if keep_all:
         found.update(diag.image_diagnostics(intensity, spacing, stage="interp"))
         found.update(diag.roi_diagnostics(intensity, morph, morph, stage="interp"))

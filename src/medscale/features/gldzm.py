@@ -139,13 +139,9 @@ def distance_zone_matrices(
 
     Returns
     -------
-    matrices : numpy.ndarray of int64, shape (Z, Np, Nu)
-        One row per grey level present, one column per zone distance that occurs.
-    n_voxels : numpy.ndarray of int64, shape (Z,)
-    levels : numpy.ndarray of int64, shape (Np,)
-        The grey level of each row.
-    steps : numpy.ndarray of int64, shape (Nu,)
-        The zone distance of each column.
+    matrices, n_voxels, levels, steps
+        As `texture_zones.zone_stack`; column k of each matrix counts the zones at distance
+        ``steps[k]`` from the edge.
     """
     labels, n_zones = tc.label_zones(padded, dimension=dimension)
     level, _, slice_index, flat = tc.zone_table(padded, labels, n_zones)

@@ -45,15 +45,9 @@ def size_zone_matrices(
 
     Returns
     -------
-    matrices : numpy.ndarray of int64, shape (Z, Np, Nu)
-        Z = z planes of `padded` for "2D", else 1; one row per grey level present, one column
-        per zone size that occurs.
-    n_voxels : numpy.ndarray of int64, shape (Z,)
-        ROI voxels behind each matrix.
-    levels : numpy.ndarray of int64, shape (Np,)
-        The grey level of each row.
-    sizes : numpy.ndarray of int64, shape (Nu,)
-        The zone size of each column.
+    matrices, n_voxels, levels, sizes
+        As `texture_zones.zone_stack`; column k of each matrix counts the zones of size
+        ``sizes[k]``.
     """
     labels, n_zones = tc.label_zones(padded, dimension=dimension)
     level, size, slice_index, _ = tc.zone_table(padded, labels, n_zones)
