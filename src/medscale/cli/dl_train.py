@@ -66,7 +66,7 @@ def train_cnn_command(
         from medscale.models.cnn import CnnConfig, train_cnn
     except ImportError as err:
         raise _missing_dl() from err
-    from medscale.cli.metrics_output import json_safe
+    from medscale.cli.metrics_output import card_record
     from medscale.models import format_metrics, read_table
 
     defaults = CnnConfig()
@@ -85,20 +85,8 @@ def train_cnn_command(
         model = train_cnn(table, target=target, group=group, out=out, config=config, resume=resume)
     card = model.card
     if as_json:
-        click.echo(
-            json.dumps(
-                json_safe(
-                    {
-                        "model": out,
-                        "task": card.task,
-                        "classes": card.classes,
-                        "metrics": card.metrics,
-                        "cnn": card.settings["cnn"],
-                        "notes": {k: v for k, v in card.notes.items() if k != "history"},
-                    }
-                )
-            )
-        )
+        notes = {k: v for k, v in card.notes.items() if k != "history"}
+        click.echo(json.dumps(card_record(out, card, cnn=card.settings["cnn"], notes=notes)))
         return
     notes = card.notes
     click.echo(

@@ -15,3 +15,10 @@ def json_safe(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [json_safe(item) for item in value]
     return value
+
+
+def card_record(out: str, card: Any, **extra: Any) -> dict[str, Any]:
+    """What ``train --json`` prints of a saved model: its folder, task, classes and metrics
+    (from its `medscale.models.ModelCard`), then `extra`; JSON-safe."""
+    record = {"model": out, "task": card.task, "classes": card.classes, "metrics": card.metrics}
+    return json_safe(record | extra)  # type: ignore[no-any-return]

@@ -113,7 +113,7 @@ def command(
         )
         return
 
-    from medscale.cli.metrics_output import json_safe
+    from medscale.cli.metrics_output import card_record
     from medscale.models import format_metrics, read_table, save_model, split_test, train
 
     if task == "segmentation" or model_name == "unet":
@@ -150,21 +150,8 @@ def command(
     save_model(model, out)
     card = model.card
     if as_json:
-        click.echo(
-            json.dumps(
-                json_safe(
-                    {
-                        "model": out,
-                        "task": card.task,
-                        "features": card.features,
-                        "classes": card.classes,
-                        "metrics": card.metrics,
-                        "auto": card.notes.get("auto"),
-                        "test_metrics": card.notes.get("test_metrics"),
-                    }
-                )
-            )
-        )
+        extra = {"auto": card.notes.get("auto"), "test_metrics": card.notes.get("test_metrics")}
+        click.echo(json.dumps(card_record(out, card, features=card.features, **extra)))
         return
     click.echo(f"{len(card.features)} features: {', '.join(card.features)}")
     click.echo(
