@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import difflib
 import inspect
-import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,8 +18,6 @@ import numpy as np
 
 from medscale.errors import ConfigError, InputError, warn_renamed
 from medscale.image import Image
-
-log = logging.getLogger(__name__)
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}

@@ -59,14 +59,11 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import logging
 import re
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 import pyarrow as pa
-
-logger = logging.getLogger(__name__)
 
 #: Version of the catalog layout, stored in the Parquet metadata.
 CATALOG_VERSION = "1"

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import difflib
 import hashlib
-import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,8 +30,6 @@ from medscale.datasets.checksums import SHA256
 from medscale.datasets.download import user_cache
 from medscale.errors import ConfigError, InputError
 from medscale.image import Image, Mask
-
-log = logging.getLogger(__name__)
 
 ENV_VARIABLE = "MEDSCALE_DATA"
 _REPO_ROOT = Path(__file__).resolve().parents[3]

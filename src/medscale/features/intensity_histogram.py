@@ -11,7 +11,6 @@ features".
 
 from __future__ import annotations
 
-import logging
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -24,7 +23,6 @@ if TYPE_CHECKING:
     from medscale.features.family_inputs import FamilyInputs
     from medscale.features.settings_model import Settings
 
-log = logging.getLogger(__name__)
 
 _FAMILY = "intensity_histogram"
 

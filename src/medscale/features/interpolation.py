@@ -14,7 +14,6 @@ for the spline (12 voxels for the cubic prefilter, whose influence decays as 0.2
 
 from __future__ import annotations
 
-import logging
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -23,8 +22,6 @@ import numpy as np
 
 from medscale.errors import GeometryError
 from medscale.image import Image, Mask
-
-log = logging.getLogger(__name__)
 
 _SUPPORT = {0: 1, 1: 1, 3: 12}
 _MASK_DECIMALS = 6  # round the interpolated mask so that 0.4999999999 counts as 0.5

@@ -25,7 +25,6 @@ histogram features".
 
 from __future__ import annotations
 
-import logging
 import math
 import warnings
 from typing import TYPE_CHECKING
@@ -40,7 +39,6 @@ if TYPE_CHECKING:
     from medscale.features.family_inputs import FamilyInputs
     from medscale.features.settings_model import Settings
 
-log = logging.getLogger(__name__)
 
 _FAMILY = "intensity_volume_histogram"
 DISCRETISATIONS = ("none", "fixed_bin_size", "fixed_bin_number")

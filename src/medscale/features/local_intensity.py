@@ -13,7 +13,6 @@ features".
 
 from __future__ import annotations
 
-import logging
 import math
 from typing import TYPE_CHECKING
 
@@ -29,7 +28,6 @@ if TYPE_CHECKING:
     from medscale.features.family_inputs import FamilyInputs
     from medscale.features.settings_model import Settings
 
-log = logging.getLogger(__name__)
 
 _FAMILY = "local_intensity"
 

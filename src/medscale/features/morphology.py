@@ -16,7 +16,6 @@ features".
 
 from __future__ import annotations
 
-import logging
 import math
 import warnings
 from collections.abc import Callable
@@ -37,7 +36,6 @@ if TYPE_CHECKING:
     from medscale.features.family_inputs import FamilyInputs
     from medscale.features.settings_model import Settings
 
-log = logging.getLogger(__name__)
 
 _FAMILY = "morphology"
 

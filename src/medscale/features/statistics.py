@@ -13,7 +13,6 @@ arXiv:1612.07003, section "Intensity-based statistical features".
 
 from __future__ import annotations
 
-import logging
 import warnings
 from typing import TYPE_CHECKING
 
@@ -26,7 +25,6 @@ if TYPE_CHECKING:
     from medscale.features.family_inputs import FamilyInputs
     from medscale.features.settings_model import Settings
 
-log = logging.getLogger(__name__)
 
 _FAMILY = "statistics"
 

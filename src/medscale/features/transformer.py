@@ -7,7 +7,6 @@ DESIGN.md). ``transform`` returns one row of features per case, with the feature
 
 from __future__ import annotations
 
-import logging
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -20,8 +19,6 @@ from medscale.errors import InputError, MedscaleError, MedscaleWarning, renamed_
 from medscale.features.extract import extract
 from medscale.features.registry import families
 from medscale.features.settings import Settings, for_image, load_settings
-
-log = logging.getLogger(__name__)
 
 _DIAGNOSTIC_STAGES = (
     ("init", "img"),

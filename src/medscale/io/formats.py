@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
@@ -11,8 +10,6 @@ import numpy as np
 
 from medscale.errors import InputError
 from medscale.image import Image, Mask
-
-log = logging.getLogger(__name__)
 
 ITK_SUFFIXES = (".nii", ".nii.gz", ".nrrd", ".nhdr", ".mha", ".mhd")
 WRITE_SUFFIXES = (".nii", ".nii.gz", ".nrrd", ".mha")
