@@ -18,7 +18,7 @@ from scipy import ndimage
 from medscale.errors import ConfigError, warn_renamed
 from medscale.image import Image, Mask
 from medscale.params import require
-from medscale.preprocess.morphology import structuring_element
+from medscale.preprocess.morphology import image_footprint
 from medscale.segment.methods import as_mask, component_at
 from medscale.segment.shape import contact_sphere_constrain, fills_convex_hull, star_constrain
 
@@ -133,10 +133,7 @@ def apply_priors(
     def opened(region: np.ndarray) -> np.ndarray:
         if priors.opening_mm <= 0:
             return region
-        footprint = structuring_element(
-            priors.opening_mm, image.spacing, shape="disk" if image.is_2d else "ball"
-        )
-        result = ndimage.binary_opening(region, footprint)
+        result = ndimage.binary_opening(region, image_footprint(image, priors.opening_mm))
         return result if result.any() else region
 
     def filled(region: np.ndarray) -> np.ndarray:
