@@ -13,7 +13,7 @@ import difflib
 import inspect
 import logging
 import typing
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -184,14 +184,19 @@ class Registry:
         self._operations: dict[str, Operation] = {}
 
     def register(
-        self, name: str, *, renamed: Mapping[str, str] | None = None
+        self,
+        name: str,
+        *,
+        renamed: Mapping[str, str] | None = None,
+        flat: Sequence[str] = (),
     ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         """Decorator: register `function` under `name` (snake_case).
 
         `renamed` maps old parameter names (still accepted, with a
         `MedscaleDeprecationWarning`) to the new ones; the old names are not listed.
-        A keyword-only parameter annotated with a dataclass (or a dataclass or None) is
-        offered as the dataclass's fields, with their defaults (see `Operation`).
+        `flat` names keyword-only parameters annotated with a dataclass (``priors:
+        LeakPriors | None``): their fields are listed instead, with the dataclass's defaults,
+        and `Operation.coerce` gathers the ones given into an instance (`Operation.groups`).
         """
         renamed = dict(renamed or {})
 
@@ -202,20 +207,18 @@ class Registry:
             for key, param in signature.parameters.items():
                 if param.kind is not inspect.Parameter.KEYWORD_ONLY or key in renamed:
                     continue
-                group = _dataclass_in(param.annotation)
-                if group is None:
+                if key in flat:
+                    groups[key] = _dataclass_in(param.annotation, f"{name}: parameter {key!r}")
+                    fields = _field_parameters(groups[key])
+                    if set(fields) & set(signature.parameters):
+                        raise TypeError(f"{name}: a field of {key!r} is also a parameter")
+                    keyword.update(fields)
+                else:
                     keyword[key] = param
-                    continue
-                groups[key] = group
-                types = typing.get_type_hints(group)
-                for item in _fields(group):
-                    assert item.name not in signature.parameters, f"{name}: {item.name} twice"
-                    keyword[item.name] = inspect.Parameter(
-                        item.name,
-                        inspect.Parameter.KEYWORD_ONLY,
-                        default=item.default,
-                        annotation=types[item.name],
-                    )
+            if set(flat) - set(groups):
+                raise TypeError(
+                    f"{name}: no keyword-only parameter {sorted(set(flat) - set(groups))}"
+                )
             summary = (inspect.getdoc(function) or "").splitlines()[0] if function.__doc__ else ""
             self._operations[name] = Operation(name, function, keyword, summary, renamed, groups)
             return function
@@ -240,16 +243,30 @@ class Registry:
         return name in self._operations
 
 
-def _dataclass_in(annotation: Any) -> type | None:
-    """The dataclass of an annotation ``C`` or ``C | None``; None for any other."""
+def _dataclass_in(annotation: Any, what: str) -> type:
+    """The dataclass of an annotation ``C`` or ``C | None``."""
     for kind in (annotation, *typing.get_args(annotation)):
         if isinstance(kind, type) and dataclasses.is_dataclass(kind):
             return kind
-    return None
+    raise TypeError(f"{what} is given flat but is not annotated with a dataclass")
 
 
 def _fields(group: type) -> tuple[dataclasses.Field[Any], ...]:
     return dataclasses.fields(group)  # type: ignore[arg-type]
+
+
+def _field_parameters(group: type) -> dict[str, inspect.Parameter]:
+    """The fields of dataclass `group` as keyword-only parameters, with their defaults."""
+    types = typing.get_type_hints(group)
+    return {
+        item.name: inspect.Parameter(
+            item.name,
+            inspect.Parameter.KEYWORD_ONLY,
+            default=item.default,
+            annotation=types[item.name],
+        )
+        for item in _fields(group)
+    }
 
 
 def parse_spec(spec: str) -> tuple[str, dict[str, str]]:

@@ -75,6 +75,12 @@ class LeakPriors:
     (`convex_skip`), but one that touches other structures is cut towards a sphere or star;
     for elongated structures set `leak_ratio` and `lung_ball_mm` to 0 (measurements of these
     choices: ``benchmarks/results/segment.md``).
+
+    Examples
+    --------
+    >>> priors = LeakPriors(leak_ratio=0, lung_ball_mm=0)  # no shape prior: a vessel, a rod
+    >>> priors.opening_mm, priors.recentre  # the other fields keep their defaults
+    (1.0, True)
     """
 
     opening_mm: float = 1.0

@@ -70,7 +70,7 @@ def surroundings(image: Image, lower: float, upper: float) -> np.ndarray:
     return below if below.sum() >= above.sum() else above
 
 
-@METHODS.register("region_growing")
+@METHODS.register("region_growing", flat=("priors",))
 def region_growing(
     image: Image,
     *,
@@ -146,7 +146,7 @@ def region_growing(
     return apply_priors(image, grown_array, seed, priors, surround)
 
 
-@METHODS.register("confidence_connected")
+@METHODS.register("confidence_connected", flat=("priors",))
 def confidence_connected(
     image: Image,
     *,
