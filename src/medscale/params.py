@@ -8,9 +8,11 @@ validated call. Every error names the operation and the parameter.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import inspect
-from collections.abc import Callable, Mapping
+import typing
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,6 +30,9 @@ class Operation:
     """A registered operation: its name, function and keyword-only parameters.
 
     `renamed` maps the old names of parameters, still accepted with a warning, to their names.
+    `groups` maps a parameter that takes a dataclass (``priors: LeakPriors | None``) to that
+    class: its fields are offered as flat `parameters` (``leak_ratio=0``, as text and YAML
+    give them) and `coerce` gathers those given into one instance.
     """
 
     name: str
@@ -35,6 +40,7 @@ class Operation:
     parameters: Mapping[str, inspect.Parameter]
     summary: str
     renamed: Mapping[str, str] = field(default_factory=dict)
+    groups: Mapping[str, type] = field(default_factory=dict)
 
     def coerce(self, values: Mapping[str, Any]) -> dict[str, Any]:
         """Convert text or YAML values to the annotated parameter types.
@@ -54,6 +60,15 @@ class Operation:
                     )
                 warn_renamed(f"{self.name}: parameter {key!r}", repr(new), stacklevel=4)
                 key = new
+            if key in self.groups:  # the dataclass itself, from Python
+                group = self.groups[key]
+                if not isinstance(value, group | None):
+                    raise ConfigError(
+                        f"{self.name}: parameter {key!r} must be a {group.__name__} (or give "
+                        f"its fields as parameters), got {value!r}"
+                    )
+                coerced[key] = value
+                continue
             if key not in self.parameters:
                 close = difflib.get_close_matches(key, list(self.parameters), n=1)
                 hint = f"; did you mean {close[0]!r}?" if close else ""
@@ -62,6 +77,14 @@ class Operation:
                     f"{self.name}: unknown parameter {key!r}{hint} (parameters: {known})"
                 )
             coerced[key] = _coerce(self.name, key, value, self.parameters[key].annotation)
+        for key, group in self.groups.items():
+            given = {f.name: coerced.pop(f.name) for f in _fields(group) if f.name in coerced}
+            if given and coerced.get(key) is not None:
+                raise ConfigError(
+                    f"{self.name}: give {key!r} or its fields {sorted(given)}, not both"
+                )
+            if given:
+                coerced[key] = group(**given)
         return coerced
 
     def __call__(self, image: Image, **params: Any) -> Any:
@@ -158,24 +181,43 @@ class Registry:
         self._operations: dict[str, Operation] = {}
 
     def register(
-        self, name: str, *, renamed: Mapping[str, str] | None = None
+        self,
+        name: str,
+        *,
+        renamed: Mapping[str, str] | None = None,
+        flat: Sequence[str] = (),
     ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         """Decorator: register `function` under `name` (snake_case).
 
         `renamed` maps old parameter names (still accepted, with a
         `MedscaleDeprecationWarning`) to the new ones; the old names are not listed.
+        `flat` names keyword-only parameters annotated with a dataclass (``priors:
+        LeakPriors | None``): their fields are listed instead, with the dataclass's defaults,
+        and `Operation.coerce` gathers the ones given into an instance (`Operation.groups`).
         """
         renamed = dict(renamed or {})
 
         def decorate(function: Callable[..., Any]) -> Callable[..., Any]:
             signature = inspect.signature(function, eval_str=True)
-            keyword = {
-                key: param
-                for key, param in signature.parameters.items()
-                if param.kind is inspect.Parameter.KEYWORD_ONLY and key not in renamed
-            }
+            keyword: dict[str, inspect.Parameter] = {}
+            groups: dict[str, type] = {}
+            for key, param in signature.parameters.items():
+                if param.kind is not inspect.Parameter.KEYWORD_ONLY or key in renamed:
+                    continue
+                if key in flat:
+                    groups[key] = _dataclass_in(param.annotation, f"{name}: parameter {key!r}")
+                    fields = _field_parameters(groups[key])
+                    if set(fields) & set(signature.parameters):
+                        raise TypeError(f"{name}: a field of {key!r} is also a parameter")
+                    keyword.update(fields)
+                else:
+                    keyword[key] = param
+            if set(flat) - set(groups):
+                raise TypeError(
+                    f"{name}: no keyword-only parameter {sorted(set(flat) - set(groups))}"
+                )
             summary = (inspect.getdoc(function) or "").splitlines()[0] if function.__doc__ else ""
-            self._operations[name] = Operation(name, function, keyword, summary, renamed)
+            self._operations[name] = Operation(name, function, keyword, summary, renamed, groups)
             return function
 
         return decorate
@@ -196,6 +238,32 @@ class Registry:
 
     def __contains__(self, name: str) -> bool:
         return name in self._operations
+
+
+def _dataclass_in(annotation: Any, what: str) -> type:
+    """The dataclass of an annotation ``C`` or ``C | None``."""
+    for kind in (annotation, *typing.get_args(annotation)):
+        if isinstance(kind, type) and dataclasses.is_dataclass(kind):
+            return kind
+    raise TypeError(f"{what} is given flat but is not annotated with a dataclass")
+
+
+def _fields(group: type) -> tuple[dataclasses.Field[Any], ...]:
+    return dataclasses.fields(group)  # type: ignore[arg-type]
+
+
+def _field_parameters(group: type) -> dict[str, inspect.Parameter]:
+    """The fields of dataclass `group` as keyword-only parameters, with their defaults."""
+    types = typing.get_type_hints(group)
+    return {
+        item.name: inspect.Parameter(
+            item.name,
+            inspect.Parameter.KEYWORD_ONLY,
+            default=item.default,
+            annotation=types[item.name],
+        )
+        for item in _fields(group)
+    }
 
 
 def parse_spec(spec: str) -> tuple[str, dict[str, str]]:

@@ -15,6 +15,7 @@ from medscale.preprocess import (
     dilate,
     erode,
     fill_holes,
+    image_footprint,
     opening,
     structuring_element,
 )
@@ -27,6 +28,14 @@ def test_ball_respects_anisotropic_spacing() -> None:
     assert ball[0, 3, 6] and not ball[0, 3, 7]  # one slice away: 0 mm left in x
     disk = structuring_element(3.0, (3.0, 1.0, 0.5), shape="disk")
     assert disk.shape == (1, 7, 13)
+
+
+def test_image_footprint_is_a_disk_on_a_2d_image() -> None:
+    volume = Image(np.zeros((9, 21, 21), np.float32), spacing=(2.0, 0.8, 0.8))
+    flat = Image(np.zeros((1, 21, 21), np.float32), spacing=(2.0, 0.8, 0.8))
+    ball = structuring_element(4.0, (2.0, 0.8, 0.8))
+    assert np.array_equal(image_footprint(volume, 4.0), ball)
+    assert np.array_equal(image_footprint(flat, 4.0), ball[2:3])  # the disk is the mid-plane
 
 
 def test_dilating_a_point_gives_the_ball_in_mm() -> None:

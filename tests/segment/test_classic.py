@@ -7,7 +7,9 @@ import pytest
 
 from medscale import Image, Mask
 from medscale.errors import ConfigError, InputError
+from medscale.preprocess import structuring_element
 from medscale.segment import METHODS, dice, segment
+from medscale.segment.methods import seed_ball
 from medscale.segment.shape import star_constrain
 
 
@@ -18,6 +20,15 @@ def _three_classes() -> tuple[Image, np.ndarray]:
     labels[:, 15:25, 15:25] = 2
     array = np.array([-800.0, 0.0, 600.0])[labels] + rng.normal(0, 30, labels.shape)
     return Image(array.astype(np.float32), spacing=(2.0, 1.0, 1.0)), labels
+
+
+def test_seed_ball_is_the_ball_in_mm_around_the_seed() -> None:
+    volume = Image(np.zeros((9, 21, 21), np.float32), spacing=(2.0, 0.8, 0.8))
+    ball = structuring_element(4.0, (2.0, 0.8, 0.8))  # (5, 11, 11)
+    around = seed_ball(volume, (4, 10, 10), 4.0)
+    assert np.array_equal(around[2:7, 5:16, 5:16], ball) and around.sum() == ball.sum()
+    flat = Image(np.zeros((1, 21, 21), np.float32), spacing=(2.0, 0.8, 0.8))
+    assert seed_ball(flat, (0, 0, 0), 4.0).sum() == ball[2, 5:, 5:].sum()  # a disk, cut
 
 
 def test_threshold_otsu_and_multi_otsu() -> None:

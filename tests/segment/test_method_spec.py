@@ -5,6 +5,8 @@ A renamed method parameter (multi_otsu ``classes`` -> ``n_classes``) still works
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pytest
@@ -15,6 +17,7 @@ from medscale.cli.main import main
 from medscale.engine.runfile import load_run_file
 from medscale.errors import ConfigError, MedscaleDeprecationWarning
 from medscale.io import read_mask, write_image
+from medscale.params import Registry
 from medscale.segment import METHODS, multi_otsu, segment
 
 
@@ -83,3 +86,27 @@ def test_multi_otsu_classes_is_the_old_spelling_of_n_classes(four_levels):
     with pytest.raises(ConfigError, match="give 'n_classes' or its old name 'classes'"):
         segment(four_levels, "multi_otsu", classes=2, n_classes=2)
     assert "classes" not in METHODS.get("multi_otsu").parameters  # --list shows n_classes only
+
+
+@dataclass(frozen=True)
+class _Knobs:
+    gain: float = 1.0
+    on: bool = True
+
+
+def test_a_flat_dataclass_parameter_is_offered_as_its_fields() -> None:
+    registry = Registry("test method")
+
+    def method(image: Image, *, n: int = 1, knobs: _Knobs | None = None) -> tuple[int, Any]:
+        return n, knobs
+
+    registry.register("method", flat=("knobs",))(method)
+    operation = registry.get("method")
+    assert list(operation.parameters) == ["n", "gain", "on"]
+    assert operation.parameters["gain"].default == 1.0
+    assert operation.coerce({"gain": "2", "on": "no"}) == {"knobs": _Knobs(2.0, False)}
+    assert operation.coerce({"n": "3"}) == {"n": 3}  # no field given: the function's default
+    with pytest.raises(TypeError, match="no keyword-only parameter"):
+        registry.register("other", flat=("missing",))(method)
+    with pytest.raises(TypeError, match="'n' is given flat but is not annotated with a dataclass"):
+        registry.register("other", flat=("n",))(method)

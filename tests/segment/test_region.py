@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 from scipy import ndimage
 
 from medscale import Image, Mask
-from medscale.errors import ConfigError
+from medscale.errors import ConfigError, MedscaleDeprecationWarning
 from medscale.preprocess.morphology import structuring_element
-from medscale.segment import dice, segment
+from medscale.segment import (
+    METHODS,
+    LeakPriors,
+    confidence_connected,
+    dice,
+    region_growing,
+    segment,
+)
 from medscale.segment.shape import contact_sphere_constrain, fit_sphere, rolling_ball_closing
 
 SPACING = (2.0, 0.8, 0.8)
@@ -134,6 +143,37 @@ def test_prior_parameters_out_of_range_name_the_parameter(
     image, _ = _juxtapleural()
     with pytest.raises(ConfigError, match=rf"{method}: parameter '{param}'"):
         segment(image, method, seed=(12, 32, 34), **{param: value})
+
+
+@pytest.mark.parametrize("method", ["region_growing", "confidence_connected"])
+def test_leak_priors_are_one_dataclass_given_flat_by_segment(method: str) -> None:
+    image, _ = _juxtapleural()
+    seed = (12, 32, 34)
+    priors = LeakPriors(lung_ball_mm=0, leak_ratio=0, recentre=False)
+    function = {"region_growing": region_growing, "confidence_connected": confidence_connected}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", MedscaleDeprecationWarning)
+        direct = function[method](image, seed=seed, priors=priors)
+        flat = segment(image, method, seed=seed, lung_ball_mm="0", leak_ratio=0, recentre="no")
+        given = segment(image, method, seed=seed, priors=priors)
+    assert np.array_equal(direct.array, flat.array) and np.array_equal(direct.array, given.array)
+    assert not np.array_equal(direct.array, segment(image, method, seed=seed).array)
+    # the function's keywords before LeakPriors still work, with a warning
+    with pytest.warns(MedscaleDeprecationWarning, match=rf"{method}\(lung_ball_mm=..., "):
+        old = function[method](image, seed=seed, lung_ball_mm=0, leak_ratio=0, recentre=False)
+    assert np.array_equal(old.array, direct.array)
+    with pytest.raises(ConfigError, match="give priors= or its fields"):
+        function[method](image, seed=seed, priors=priors, leak_ratio=0)
+    with pytest.raises(TypeError, match="unexpected keyword argument 'leak_rato'"):
+        function[method](image, seed=seed, leak_rato=0)
+    with pytest.raises(ConfigError, match="give 'priors' or its fields"):
+        segment(image, method, seed=seed, priors=priors, leak_ratio=0)
+    with pytest.raises(ConfigError, match="'priors' must be a LeakPriors"):
+        segment(image, method, seed=seed, priors="0")
+    # --list and the parsers see the fields, with the dataclass's defaults, not `priors`
+    parameters = METHODS.get(method).parameters
+    assert "priors" not in parameters
+    assert {key: parameters[key].default for key in vars(LeakPriors())} == vars(LeakPriors())
 
 
 def test_confidence_connected_on_thick_slices_stays_in_the_lesion() -> None:

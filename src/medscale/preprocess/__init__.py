@@ -18,6 +18,7 @@ from medscale.preprocess.morphology import (
     dilate,
     erode,
     fill_holes,
+    image_footprint,
     opening,
     structuring_element,
 )
@@ -39,6 +40,7 @@ __all__ = [
     "erode",
     "fill_holes",
     "gaussian",
+    "image_footprint",
     "median",
     "minmax",
     "n4",

@@ -46,6 +46,12 @@ def structuring_element(
     return distance2 <= radius_mm**2 * (1 + 1e-9)
 
 
+def image_footprint(image: Image, radius_mm: float) -> np.ndarray:
+    """`structuring_element` of `radius_mm` on the grid of `image`: a ball, or an in-plane
+    disk for a 2-D image (one slice)."""
+    return structuring_element(radius_mm, image.spacing, shape="disk" if image.is_2d else "ball")
+
+
 def _footprint(image: Image, radius_mm: float, shape: str, op: str) -> np.ndarray:
     if shape not in _SHAPES:
         raise ConfigError(f"{op}: parameter 'shape' must be one of {_SHAPES}, got {shape!r}")

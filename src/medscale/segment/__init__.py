@@ -31,6 +31,7 @@ from medscale.segment.metrics import (
     volume_difference_ml,
 )
 from medscale.segment.postprocess import fill_mask_holes, largest_component, remove_small
+from medscale.segment.priors import LeakPriors
 from medscale.segment.region import confidence_connected, region_growing
 from medscale.segment.threshold import multi_otsu, otsu
 from medscale.segment.threshold import threshold as threshold_range
@@ -38,6 +39,7 @@ from medscale.segment.watershed import watershed as watershed_from_seed
 
 __all__ = [
     "METHODS",
+    "LeakPriors",
     "average_surface_distance",
     "body",
     "chan_vese",

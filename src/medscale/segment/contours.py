@@ -15,12 +15,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import ndimage
 
 from medscale.image import Image, Mask
 from medscale.params import require, require_2d
-from medscale.preprocess.morphology import structuring_element
-from medscale.segment.methods import METHODS, as_mask, check_seed, need_seed
+from medscale.segment.methods import METHODS, as_mask, check_seed, need_seed, seed_ball
 
 log = logging.getLogger(__name__)
 
@@ -88,13 +86,6 @@ def _unit(array: np.ndarray) -> np.ndarray:
     array = array.astype(np.float64)
     low, high = array.min(), array.max()
     return (array - low) / (high - low) if high > low else np.zeros_like(array)
-
-
-def _ball_at(image: Image, seed: Sequence[int], radius_mm: float) -> np.ndarray:
-    ball = structuring_element(radius_mm, image.spacing, shape="disk" if image.is_2d else "ball")
-    start = np.zeros(image.shape, dtype=bool)
-    start[tuple(seed)] = True
-    return ndimage.binary_dilation(start, ball)
 
 
 def _pick_phase(segmented: np.ndarray, array: np.ndarray, seed: Sequence[int] | None) -> np.ndarray:
@@ -205,7 +196,7 @@ def morphological_chan_vese(
     at = None if seed is None else grid.seed(seed)
     start: str | np.ndarray = "checkerboard"
     if at is not None:
-        start = _ball_at(grid.image, at, radius_mm)
+        start = seed_ball(grid.image, at, radius_mm)
         start = start[0] if image.is_2d else start
     result = solve(_plane(grid), iterations, init_level_set=start, smoothing=smoothing)
     phase = _pick_phase(result.astype(bool).reshape(grid.image.shape), grid.image.array, at)
@@ -269,7 +260,7 @@ def geodesic_active_contour(
     grid = isotropic(image, voxel_mm=voxel_mm, op=op)
     size = float(grid.image.spacing[-1])
     edge_map = inverse_gaussian_gradient(_plane(grid), alpha=alpha, sigma=sigma_mm / size)
-    start = _ball_at(grid.image, grid.seed(seed), radius_mm)
+    start = seed_ball(grid.image, grid.seed(seed), radius_mm)
     start = start[0] if image.is_2d else start
     result = morphological_geodesic_active_contour(
         edge_map, iterations, init_level_set=start, smoothing=smoothing, balloon=balloon

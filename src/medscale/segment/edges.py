@@ -8,7 +8,7 @@ from scipy import ndimage
 from medscale.errors import ConfigError
 from medscale.image import Image, Mask
 from medscale.params import require
-from medscale.preprocess.morphology import structuring_element
+from medscale.preprocess.morphology import image_footprint
 from medscale.segment.methods import METHODS, as_mask
 from medscale.segment.threshold import otsu_value
 from medscale.segment.watershed import gradient_magnitude
@@ -106,9 +106,7 @@ def edges(
     require(closing_mm >= 0, "edges", "closing_mm", ">= 0 mm", closing_mm)
     found = edge_map(image, detector=detector, sigma_mm=sigma_mm, threshold=threshold)
     if closing_mm > 0:
-        footprint = structuring_element(
-            closing_mm, image.spacing, shape="disk" if image.is_2d else "ball"
-        )
+        footprint = image_footprint(image, closing_mm)
         pad = [(h // 2, h // 2) for h in footprint.shape]
         closed = ndimage.binary_closing(np.pad(found, pad), footprint)
         found = closed[

@@ -21,6 +21,7 @@ import numpy as np
 from medscale.errors import ConfigError, InputError, MaskError
 from medscale.image import Image, Mask
 from medscale.params import MissingParameterError, Registry, parse_spec, require_finite
+from medscale.preprocess.morphology import image_footprint
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +92,15 @@ def component_at(mask: np.ndarray, seed: Sequence[int], spacing: Sequence[float]
         distance = (((points - np.asarray(seed)) * np.asarray(spacing)) ** 2).sum(axis=1)
         label = labels[tuple(points[int(np.argmin(distance))])]
     return labels == label
+
+
+def seed_ball(image: Image, seed: Sequence[int], radius_mm: float) -> np.ndarray:
+    """The voxels within `radius_mm` of `seed` (z, y, x), in-plane for a 2-D image."""
+    from scipy import ndimage
+
+    start = np.zeros(image.shape, dtype=bool)
+    start[tuple(seed)] = True
+    return ndimage.binary_dilation(start, image_footprint(image, radius_mm))
 
 
 def _with_inline_params(method: str, params: dict[str, Any]) -> str:

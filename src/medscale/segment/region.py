@@ -1,25 +1,24 @@
-"""Seeded region growing: connected threshold and confidence connected (SimpleITK)."""
+"""Seeded region growing: connected threshold and confidence connected (SimpleITK).
+
+Both cut their grown region with the same `LeakPriors` (`segment.priors`).
+"""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
-from scipy import ndimage
 
 from medscale.image import Image, Mask
 from medscale.params import require
 from medscale.preprocess.morphology import structuring_element
-from medscale.segment.methods import METHODS, as_mask, component_at, need_seed
-from medscale.segment.shape import contact_sphere_constrain, fills_convex_hull, star_constrain
+from medscale.segment.methods import METHODS, need_seed
+from medscale.segment.priors import LeakPriors, apply_priors, resolve_priors
 from medscale.segment.threshold import otsu_value
 
 log = logging.getLogger(__name__)
-
-#: A seed whose depth in the star prior's result is below this fraction of the deepest point's
-#: is off-centre: the contact prior then starts from the deepest point (chosen on cases 0-29).
-_DEEP_ENOUGH = 0.8
 
 
 def seed_statistics(image: Image, seed: Sequence[int], *, radius_mm: float) -> tuple[float, float]:
@@ -71,75 +70,7 @@ def surroundings(image: Image, lower: float, upper: float) -> np.ndarray:
     return below if below.sum() >= above.sum() else above
 
 
-def _finish(
-    image: Image,
-    grown: np.ndarray,
-    seed: Sequence[int],
-    prior: dict[str, float],
-    surround: np.ndarray,
-    recentre: bool = True,
-) -> Mask:
-    structure = ndimage.generate_binary_structure(3, 1)
-
-    def opened(region: np.ndarray) -> np.ndarray:
-        if prior["opening_mm"] <= 0:
-            return region
-        footprint = structuring_element(
-            prior["opening_mm"], image.spacing, shape="disk" if image.is_2d else "ball"
-        )
-        result = ndimage.binary_opening(region, footprint)
-        return result if result.any() else region
-
-    def filled(region: np.ndarray) -> np.ndarray:
-        # rays and surfaces must see the object, not its noise holes
-        return ndimage.binary_fill_holes(component_at(region, seed, image.spacing), structure)
-
-    star = filled(grown)
-    if prior["leak_ratio"] > 0 and not fills_convex_hull(star, image.spacing, prior["convex_skip"]):
-        star = star_constrain(
-            star, seed, image.spacing, leak_ratio=prior["leak_ratio"], recentre=recentre
-        )
-    cut = None
-    if prior["lung_ball_mm"] > 0:
-        starts = [tuple(int(v) for v in seed)]
-        if recentre and star.any():
-            # an off-centre seed: try first from the star prior's deepest point, which does
-            # not depend on where in the lesion the seed was placed
-            depth = ndimage.distance_transform_edt(star, sampling=image.spacing)
-            if depth[starts[0]] < _DEEP_ENOUGH * depth.max():
-                deepest = np.unravel_index(int(np.argmax(depth)), depth.shape)
-                starts.insert(0, tuple(int(v) for v in deepest))
-        region = filled(opened(grown))
-        for start in starts:
-            cut = contact_sphere_constrain(
-                region,
-                surround,
-                start,
-                image.spacing,
-                closing_mm=prior["lung_ball_mm"],
-                reach=prior["contact_reach"],
-                margin=prior["sphere_margin"],
-                recentre=recentre,
-            )
-            if cut is not None and cut[tuple(seed)]:
-                break  # a lesion that holds the seed
-            cut = None
-    if cut is None or not cut.any():
-        cut = opened(star)
-    return as_mask(image, filled(cut))
-
-
-def _check_prior(op: str, prior: dict[str, float]) -> None:
-    require(prior["opening_mm"] >= 0, op, "opening_mm", ">= 0 mm", prior["opening_mm"])
-    ratio = prior["leak_ratio"]
-    require(ratio == 0 or ratio > 1, op, "leak_ratio", "0 or > 1", ratio)
-    require(prior["lung_ball_mm"] >= 0, op, "lung_ball_mm", ">= 0 mm", prior["lung_ball_mm"])
-    require(prior["contact_reach"] >= 1, op, "contact_reach", ">= 1", prior["contact_reach"])
-    require(prior["sphere_margin"] >= 0, op, "sphere_margin", ">= 0", prior["sphere_margin"])
-    require(prior["convex_skip"] >= 0, op, "convex_skip", ">= 0", prior["convex_skip"])
-
-
-@METHODS.register("region_growing")
+@METHODS.register("region_growing", flat=("priors",))
 def region_growing(
     image: Image,
     *,
@@ -148,13 +79,8 @@ def region_growing(
     upper: float | None = None,
     seed_radius_mm: float = 2.0,
     window_mm: float = 25.0,
-    opening_mm: float = 1.0,
-    lung_ball_mm: float = 15.0,
-    contact_reach: float = 1.4,
-    sphere_margin: float = 0.1,
-    leak_ratio: float = 1.1,
-    convex_skip: float = 1.0,
-    recentre: bool = True,
+    priors: LeakPriors | None = None,
+    **flat_priors: Any,
 ) -> Mask:
     """Connected-threshold region growing from a seed voxel, with leak priors.
 
@@ -168,36 +94,11 @@ def region_growing(
         Radius of the neighbourhood that gives the seed's mean and sd.
     window_mm : float, mm
         Half-size of the window whose Otsu threshold separates object from surroundings.
-    opening_mm : float, mm
-        Radius of a ball opening after growing, to cut thin leaks (vessels); 0 for none.
-    lung_ball_mm : float, mm
-        Lung-contact sphere prior (`shape.contact_sphere_constrain`), for lesions that touch
-        the chest wall or mediastinum, where no intensity edge exists: the dark surroundings
-        (lung) are closed with a rolling ball of this radius (Armato et al.'s juxtapleural
-        technique), a sphere is fitted to the lesion's lung surface and the grown region is
-        cut to it. 0 disables it. When the lesion does not face the lung, the star-shape prior
-        below applies instead.
-    contact_reach : float
-        Lung-surface points farther from the seed than this times the seed's distance to the
-        lung are ignored (other structures bulging into the lung); the seed should lie near
-        the lesion's centre.
-    sphere_margin : float
-        Relative growth of the fitted sphere, for lobulated lesions.
-    leak_ratio : float
-        Star-shape prior (`shape.star_constrain`), used when the contact prior has no lung
-        surface to fit: rays from the seed longer than this times the median ray have leaked
-        and are cut back; 0 to disable.
-    convex_skip : float
-        The star prior is skipped for a grown region that fills its convex hull: voxel
-        volume / volume of the hull of the voxel centres at least this (a convex object is
-        about 1.1-1.2, since the hull of the centres lies half a voxel inside). Such a region
-        has no neck to have leaked through; an elongated lesion keeps its poles. 0: never
-        skip.
-    recentre : bool
-        For seeds placed away from the object's centre: the star prior re-runs from the
-        deepest point of its result; the contact prior starts from that point when the seed
-        is much shallower, and selects the lung surface again around its fitted centre (see
-        `shape.star_constrain`, `shape.contact_sphere_constrain`).
+    priors : LeakPriors, optional
+        The opening and the lung-contact and star-shape priors (default ``LeakPriors()``).
+    **flat_priors
+        Deprecated: the fields of `LeakPriors` as keywords (``leak_ratio=0``), the spelling
+        before `priors`; `segment`, the CLI and run files take them flat, without a warning.
 
     Returns
     -------
@@ -207,28 +108,15 @@ def region_growing(
     Notes
     -----
     `SimpleITK.ConnectedThreshold` (face connectivity), the opening, the component holding
-    the seed, then the lung-contact sphere prior or, failing it, the star-shape prior.
-    The defaults (``lung_ball_mm=15``, ``contact_reach=1.4``, ``sphere_margin=0.1``,
-    ``leak_ratio=1.1``) were chosen on synthetic cases 0-29 (the benchmark scores 1000+).
-    Both priors assume a roughly round lesion. An isolated elongated object keeps its shape
-    (`convex_skip`), but one that touches other structures is cut towards a sphere or star;
-    for elongated structures set `leak_ratio` and `lung_ball_mm` to 0 (measurements of these
-    choices: ``benchmarks/results/segment.md``).
+    the seed, then the lung-contact sphere prior or, failing it, the star-shape prior
+    (`LeakPriors` says how their defaults were chosen and what they assume).
     """
     import SimpleITK as sitk
 
     seed = need_seed(seed, image, "region_growing")
     require(seed_radius_mm > 0, "region_growing", "seed_radius_mm", "> 0 mm", seed_radius_mm)
     require(window_mm > 0, "region_growing", "window_mm", "> 0 mm", window_mm)
-    prior = {
-        "opening_mm": opening_mm,
-        "lung_ball_mm": lung_ball_mm,
-        "contact_reach": contact_reach,
-        "sphere_margin": sphere_margin,
-        "leak_ratio": leak_ratio,
-        "convex_skip": convex_skip,
-    }
-    _check_prior("region_growing", prior)
+    priors = resolve_priors(priors, flat_priors, "region_growing")
     if lower is None or upper is None:
         auto_lower, auto_upper = seed_thresholds(
             image, seed, seed_radius_mm=seed_radius_mm, window_mm=window_mm
@@ -255,10 +143,10 @@ def region_growing(
     )
     grown_array = sitk.GetArrayFromImage(grown).astype(bool)
     surround = surroundings(image, lower, upper)
-    return _finish(image, grown_array, seed, prior, surround, recentre)
+    return apply_priors(image, grown_array, seed, priors, surround)
 
 
-@METHODS.register("confidence_connected")
+@METHODS.register("confidence_connected", flat=("priors",))
 def confidence_connected(
     image: Image,
     *,
@@ -269,13 +157,8 @@ def confidence_connected(
     max_growth: float = 3.0,
     seed_radius_mm: float = 2.0,
     window_mm: float = 25.0,
-    opening_mm: float = 1.0,
-    lung_ball_mm: float = 15.0,
-    contact_reach: float = 1.4,
-    sphere_margin: float = 0.1,
-    leak_ratio: float = 1.1,
-    convex_skip: float = 1.0,
-    recentre: bool = True,
+    priors: LeakPriors | None = None,
+    **flat_priors: Any,
 ) -> Mask:
     """Confidence-connected region growing: band ``mean ± multiplier · sd``, re-estimated.
 
@@ -295,8 +178,10 @@ def confidence_connected(
     seed_radius_mm, window_mm : float, mm
         As in `region_growing`: they give the Otsu split whose far side (the lung) the
         contact prior uses; they do not change the band.
-    opening_mm, lung_ball_mm, contact_reach, sphere_margin, leak_ratio, convex_skip, recentre
+    priors : LeakPriors, optional
         Opening and leak priors, as in `region_growing`.
+    **flat_priors
+        Deprecated: the fields of `LeakPriors` as keywords, as in `region_growing`.
 
     Notes
     -----
@@ -315,15 +200,7 @@ def confidence_connected(
     require(max_growth > 1, op, "max_growth", "> 1", max_growth)
     require(seed_radius_mm > 0, op, "seed_radius_mm", "> 0 mm", seed_radius_mm)
     require(window_mm > 0, op, "window_mm", "> 0 mm", window_mm)
-    prior = {
-        "opening_mm": opening_mm,
-        "lung_ball_mm": lung_ball_mm,
-        "contact_reach": contact_reach,
-        "sphere_margin": sphere_margin,
-        "leak_ratio": leak_ratio,
-        "convex_skip": convex_skip,
-    }
-    _check_prior(op, prior)
+    priors = resolve_priors(priors, flat_priors, op)
     grown = _confidence_grow(
         image,
         seed,
@@ -334,7 +211,7 @@ def confidence_connected(
     )
     lower, upper = seed_thresholds(image, seed, seed_radius_mm=seed_radius_mm, window_mm=window_mm)
     surround = surroundings(image, lower, upper)
-    return _finish(image, grown, seed, prior, surround, recentre)
+    return apply_priors(image, grown, seed, priors, surround)
 
 
 def _confidence_grow(

@@ -7,8 +7,7 @@ from scipy import ndimage
 
 from medscale.image import Image, Mask
 from medscale.params import require
-from medscale.preprocess.morphology import structuring_element
-from medscale.segment.methods import METHODS, as_mask, component_at, need_seed
+from medscale.segment.methods import METHODS, as_mask, component_at, need_seed, seed_ball
 from medscale.segment.region import seed_thresholds
 from medscale.segment.shape import star_constrain
 
@@ -79,13 +78,7 @@ def watershed(
         border[0, [0, -1], :] = border[0, :, [0, -1]] = True
     markers = np.zeros(image.shape, dtype=np.int32)
     markers[outside | border] = 2
-    ball = structuring_element(
-        seed_radius_mm, image.spacing, shape="disk" if image.is_2d else "ball"
-    )
-    seed_marker = np.zeros(image.shape, dtype=bool)
-    seed_marker[tuple(seed)] = True
-    seed_marker = ndimage.binary_dilation(seed_marker, ball)
-    markers[seed_marker] = 1
+    markers[seed_ball(image, seed, seed_radius_mm)] = 1
     labels = flood(gradient_magnitude(image, sigma_mm=sigma_mm), markers)
     region = component_at(labels == 1, seed, image.spacing)
     if leak_ratio > 0:
