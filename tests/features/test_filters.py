@@ -199,3 +199,8 @@ def test_gabor_keeps_float32_within_float32_rounding():
     single = gabor_filter(VOLUME.astype(np.float32), **params)
     assert double.dtype == np.float64 and single.dtype == np.float32
     assert np.abs(single - double).max() < 1e-5 * np.ptp(double)
+
+
+def test_a_decimated_wavelet_is_not_rotation_invariant():
+    with pytest.raises(ConfigError, match="cannot be rotation invariant"):
+        wavelet_filter(VOLUME, name="haar", band="LLH", decimated=True, rot_inv=True)

@@ -11,7 +11,8 @@ A spec is ``KIND[:key=value,...]``. Kinds and keys (defaults in brackets):
   theta_step_deg [45], planes (axial / orthogonal) [axial], boundary [zero]
 - ``wavelet``: name [haar], band [LLL], level [1], rot_inv [false], pooling [mean],
   boundary [zero], dims [3], decimated [false] (true: the PyWavelets ``wavedecn`` form on a
-  coarser grid, `medscale.features.filters.wavelet.decimated_wavelet`; not with rot_inv)
+  coarser grid, `medscale.features.filters.wavelet.wavelet_filter` with ``decimated=True``;
+  not with rot_inv)
 - ``simoncelli``: level [1], boundary [periodic], dims [3], riesz [none]
 
 Riesz orders are along (x, y, z).
@@ -34,7 +35,7 @@ from medscale.features.filters.log import log_filter
 from medscale.features.filters.mean import mean_filter
 from medscale.features.filters.riesz import riesz_filter
 from medscale.features.filters.simoncelli import simoncelli_filter
-from medscale.features.filters.wavelet import decimated_wavelet, wavelet_filter
+from medscale.features.filters.wavelet import wavelet_filter
 
 __all__ = ["FilterSpec", "apply_filter", "parse_filter_spec"]
 
@@ -217,10 +218,6 @@ def apply_filter(
             theta_step=np.deg2rad(p["theta_step_deg"]),
             orthogonal_planes=p["planes"] == "orthogonal",
         )
-    if spec.kind == "wavelet" and p["decimated"]:
-        return decimated_wavelet(
-            array, name=p["name"], band=p["band"], level=p["level"], boundary=boundary, two_d=two_d
-        )
     if spec.kind == "wavelet":
         return wavelet_filter(
             array,
@@ -231,6 +228,7 @@ def apply_filter(
             two_d=two_d,
             rot_inv=p["rot_inv"],
             pooling=p["pooling"],
+            decimated=p["decimated"],
         )
     if spec.kind == "log":
 

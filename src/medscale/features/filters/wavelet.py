@@ -1,9 +1,10 @@
 """IBSI-2 separable wavelets (sec. 2.8): undecimated (stationary, a trous) and decimated.
 
 IBSI-2 defines the undecimated form (the response keeps the image grid, `wavelet_filter`).
-The decimated form (`decimated_wavelet`, spec key ``decimated=true``) is the classic
-PyWavelets ``wavedecn`` transform: at each level every filtered axis is convolved with the
-decomposition filter and downsampled by 2, so a level-``j`` response lives on a coarser grid.
+The decimated form (`wavelet_filter` with ``decimated=True``, spec key ``decimated=true``) is
+the classic PyWavelets ``wavedecn`` transform: at each level every filtered axis is convolved
+with the decomposition filter and downsampled by 2, so a level-``j`` response lives on a
+coarser grid.
 
 The decimated grid
 ------------------
@@ -35,7 +36,6 @@ from medscale.features.filters.rotation import pooled
 __all__ = [
     "decimated_grid",
     "decimated_mask",
-    "decimated_wavelet",
     "wavelet_bands",
     "wavelet_filter",
 ]
@@ -93,16 +93,26 @@ def wavelet_filter(
     two_d: bool = False,
     rot_inv: bool = False,
     pooling: str = "mean",
+    decimated: bool = False,
 ) -> np.ndarray:
-    """Undecimated separable wavelet sub-band ``band`` ("LHL": x, y, z) at ``level``.
+    """Separable wavelet sub-band ``band`` ("LHL": x, y, z) at ``level``: undecimated (on the
+    input grid), or with `decimated` PyWavelets' decimated coefficient on a coarser grid.
 
     Notes
     -----
-    Level ``j`` filters the level ``j - 1`` all-low-pass response with the PyWavelets
-    decomposition filters upsampled by ``2**(j - 1)`` (a trous), keeping the grid.
+    Undecimated, level ``j`` filters the level ``j - 1`` all-low-pass response with the
+    PyWavelets decomposition filters upsampled by ``2**(j - 1)`` (a trous), keeping the grid.
+    Decimated, the result equals PyWavelets' ``wavedecn(array, name, mode, level, axes)``
+    coefficient of that band (mode: zero ``zero``, nearest ``constant``, mirror ``symmetric``,
+    periodic ``periodic``) on the grid of the module docstring (`decimated_grid`); rotation
+    invariance is not defined there (a rotated image's decimated grid is not the rotated grid).
     """
     axes = spatial_axes(array.ndim, two_d=two_d)
     band = _checked_band(band, level, axes)
+    if decimated:
+        if rot_inv:
+            raise ConfigError("a decimated wavelet cannot be rotation invariant")
+        return _decimated(working_float(array), name, band, level, _pywt_mode(boundary), axes)
     mode = Boundary.coerce(boundary).ndimage_mode
     data = working_float(array)
 
@@ -171,27 +181,10 @@ def _downsample(data: np.ndarray, kernel: np.ndarray, axis: int, numpy_mode: str
     return full[tuple(index)]
 
 
-def decimated_wavelet(
-    array: np.ndarray,
-    *,
-    name: str,
-    band: str,
-    level: int = 1,
-    boundary: Boundary | str = "zero",
-    two_d: bool = False,
+def _decimated(
+    data: np.ndarray, name: str, band: str, level: int, mode: str, axes: tuple[int, ...]
 ) -> np.ndarray:
-    """Decimated separable wavelet sub-band ``band`` ("LHL": x, y, z) at ``level``.
-
-    Equal to PyWavelets' ``wavedecn(array, name, mode, level, axes)`` coefficient of that band
-    (mode: zero ``zero``, nearest ``constant``, mirror ``symmetric``, periodic ``periodic``);
-    the grid is the module docstring's. Rotation invariance is not defined here (a rotated
-    image's decimated grid is not the rotated grid).
-    """
-    axes = spatial_axes(array.ndim, two_d=two_d)
-    band = _checked_band(band, level, axes)
     low, high = _filters(name, 1)
-    mode = _pywt_mode(boundary)
-    data = working_float(array)
     for lev in range(1, level + 1):
         letters = band if lev == level else "L" * len(axes)
         for letter, axis in zip(letters, sorted(axes, reverse=True), strict=True):
@@ -208,7 +201,7 @@ def decimated_wavelet(
 def decimated_mask(
     mask: np.ndarray, *, name: str, level: int = 1, two_d: bool = False
 ) -> np.ndarray:
-    """``mask`` on the grid of `decimated_wavelet` (module docstring): bool."""
+    """``mask`` on the grid of a decimated `wavelet_filter` (module docstring): bool."""
     axes = spatial_axes(mask.ndim, two_d=two_d)
     taps = _filters(name, 1)[0].size
     data = np.asarray(mask, dtype=np.float64)
