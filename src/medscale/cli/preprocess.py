@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import click
 
 from medscale.cli import options
-
-if TYPE_CHECKING:
-    from medscale.params import Registry
 
 
 @click.command(
@@ -44,6 +39,7 @@ def command(
     dilate, opening, closing, fill_holes, resample, zscore, minmax, percentile, n4.
     Sizes are in mm (sigma_mm, radius_mm, spacing_mm); vectors are comma-separated z,y,x.
     """
+    from medscale.cli.listing import echo_operations
     from medscale.errors import ConfigError
     from medscale.preprocess import STEPS, Chain
 
@@ -72,14 +68,3 @@ def command(
         f"{out}: {' -> '.join(chain.names)}; shape {result.shape} (z, y, x), dtype {result.dtype}",
         err=True,
     )
-
-
-def echo_operations(registry: Registry, *, width: int, none: str) -> None:
-    """Each operation of `registry`: its name (in `width` columns) and summary, then its
-    parameters with their defaults (`none` when it has none), for ``--list``."""
-    for name in registry.names():
-        operation = registry.get(name)
-        params = ", ".join(
-            f"{key}={param.default!r}" for key, param in operation.parameters.items()
-        )
-        click.echo(f"{name:{width}s} {operation.summary}\n{'':{width}s} ({params or none})")

@@ -65,7 +65,7 @@ def command(
     from medscale.segment import METHODS, evaluate, segment
 
     if list_methods:
-        from medscale.cli.preprocess import echo_operations
+        from medscale.cli.listing import echo_operations
 
         echo_operations(METHODS, width=24, none="-")
         return
