@@ -11,18 +11,11 @@ features".
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 
 from medscale.errors import InputError
 from medscale.features.registry import Family, PyradiomicsNames, builtin_features
 from medscale.features.statistics import distribution_features, undefined
-
-if TYPE_CHECKING:
-    from medscale.features.family_inputs import FamilyInputs
-    from medscale.features.settings_model import Settings
-
 
 _FAMILY = "intensity_histogram"
 
@@ -124,14 +117,10 @@ def compute(levels: np.ndarray, n_levels: int) -> dict[str, float]:
     return {name: features[name] for name in names}
 
 
-def _compute_family(inputs: FamilyInputs, settings: Settings) -> dict[str, float]:
-    return compute(inputs.roi_levels, inputs.roi.n_levels)
-
-
 FAMILY = Family(
     name=_FAMILY,
     features=FEATURES,
     needs=("roi", "roi_levels"),
-    compute=_compute_family,
+    compute=lambda inputs, settings: compute(inputs.roi_levels, inputs.roi.n_levels),
     pyradiomics=PyradiomicsNames.builtin(_FAMILY, "firstorder"),
 )

@@ -14,17 +14,11 @@ arXiv:1612.07003, section "Intensity-based statistical features".
 from __future__ import annotations
 
 import warnings
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from medscale.errors import InputError, MedscaleWarning
 from medscale.features.registry import Family, PyradiomicsNames, builtin_features
-
-if TYPE_CHECKING:
-    from medscale.features.family_inputs import FamilyInputs
-    from medscale.features.settings_model import Settings
-
 
 _FAMILY = "statistics"
 
@@ -170,14 +164,10 @@ def compute(values: np.ndarray) -> dict[str, float]:
     return {name: features[name] for name in names}
 
 
-def _compute_family(inputs: FamilyInputs, settings: Settings) -> dict[str, float]:
-    return compute(inputs.values)
-
-
 FAMILY = Family(
     name=_FAMILY,
     features=FEATURES,
     needs=("values",),
-    compute=_compute_family,
+    compute=lambda inputs, settings: compute(inputs.values),
     pyradiomics=PyradiomicsNames.builtin(_FAMILY, "firstorder"),
 )
