@@ -86,7 +86,7 @@ def worker_medscale(data: Path) -> dict:
 
         def run(case=case, timings=None):
             image = read_image(data / f"{case}_image.nrrd")
-            mask = read_mask(data / f"{case}_label.nrrd", label=1)
+            mask = read_mask(data / f"{case}_label.nrrd", mask_label=1)
             return extract(image, mask, settings, timings=timings)
 
         seconds, features = _best(run)

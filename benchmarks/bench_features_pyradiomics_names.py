@@ -79,7 +79,7 @@ def _medscale(pairs: list[tuple[str, str, bool]]) -> dict:
     warnings.simplefilter("ignore", MedscaleWarning)
     out = {}
     for image_path, mask_path, two_d in pairs:
-        image, mask = read_image(image_path), read_mask(mask_path, label=1)
+        image, mask = read_image(image_path), read_mask(mask_path, mask_label=1)
         low = math.floor(float(np.min(image.array[mask.array])) / BIN_WIDTH) * BIN_WIDTH
         settings = {
             "name": "default-2d" if two_d else "default",

@@ -29,7 +29,7 @@ def _cases(data: Path) -> dict:
     for case in CASES:
         cases[case] = (
             read_image(data / "samples" / f"{case}_image.nrrd"),
-            read_mask(data / "samples" / f"{case}_label.nrrd", label=1),
+            read_mask(data / "samples" / f"{case}_label.nrrd", mask_label=1),
         )
     for index in (1, 3):
         xray = generate_xray_case(index)

@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 
 from medscale import Image, InputError
+from medscale.errors import ConfigError, MedscaleDeprecationWarning
 from medscale.io import read_image, read_mask, write_image
 
 
@@ -50,10 +51,21 @@ def test_read_mask_by_label(tmp_path):
     labels = np.zeros((3, 4, 5), np.uint8)
     labels[1, 1:3, 1:4] = 2
     path = write_image(Image(labels, spacing=(2, 1, 1)), tmp_path / "labels.nrrd")
-    mask = read_mask(path, label=2)
+    mask = read_mask(path, mask_label=2)
     assert mask.voxel_count == 6
     with pytest.raises(InputError, match="label 5"):
-        read_mask(path, label=5)
+        read_mask(path, mask_label=5)
+
+
+def test_read_mask_label_is_the_old_name_of_mask_label(tmp_path):
+    labels = np.zeros((3, 4, 5), np.uint8)
+    labels[1, 1:3, 1:4] = 2
+    path = write_image(Image(labels, spacing=(2, 1, 1)), tmp_path / "labels.nrrd")
+    with pytest.warns(MedscaleDeprecationWarning, match="use mask_label="):
+        old = read_mask(path, label=2)
+    np.testing.assert_array_equal(old.array, read_mask(path, mask_label=2).array)
+    with pytest.raises(ConfigError, match="not both"):
+        read_mask(path, mask_label=2, label=2)
 
 
 def test_ibsi_ct_phantom_nifti_geometry(shared_data):

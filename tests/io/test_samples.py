@@ -21,7 +21,7 @@ SAMPLES = {
 def test_sample_case(shared_data, case):
     shape_xyz, spacing_xyz, label_voxels = SAMPLES[case]
     image = read_image(shared_data / f"samples/{case}_image.nrrd")
-    mask = read_mask(shared_data / f"samples/{case}_label.nrrd", label=1)
+    mask = read_mask(shared_data / f"samples/{case}_label.nrrd", mask_label=1)
     assert image.shape == tuple(reversed(shape_xyz))
     np.testing.assert_allclose(image.spacing, tuple(reversed(spacing_xyz)), atol=1e-3)
     assert image.dtype == np.int16

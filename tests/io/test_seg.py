@@ -130,6 +130,6 @@ def test_read_mask_dispatches_seg(phantom, tmp_path):
     image, gtv, datasets = phantom
     path = _write_seg(tmp_path / "seg.dcm", datasets, {"GTV-1": gtv.array, "Box": gtv.array})
     np.testing.assert_array_equal(read_mask(path, reference=image, roi="GTV-1").array, gtv.array)
-    assert read_mask(path, reference=image, label=2).meta["segment"] == "Box"
+    assert read_mask(path, reference=image, mask_label=2).meta["segment"] == "Box"
     with pytest.raises(InputError, match="needs the reference image grid"):
         read_mask(path, roi="GTV-1")

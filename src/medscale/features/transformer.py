@@ -73,7 +73,7 @@ def extract_case(
     from medscale.io import read_image, read_mask
 
     image = read_image(image_path)
-    mask = read_mask(mask_path, label=mask_label, roi=roi, reference=image)
+    mask = read_mask(mask_path, mask_label=mask_label, roi=roi, reference=image)
     try:
         return extract(image, mask, config)
     except MedscaleError as err:

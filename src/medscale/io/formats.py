@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from medscale.errors import InputError
+from medscale.errors import InputError, renamed_argument
 from medscale.image import Image, Mask
 
 ITK_SUFFIXES = (".nii", ".nii.gz", ".nrrd", ".nhdr", ".mha", ".mhd")
@@ -71,16 +71,21 @@ def image_shape(path: str | Path) -> tuple[int, ...]:
 def read_mask(
     path: str | Path,
     *,
-    label: int | None = None,
+    mask_label: int | None = None,
     roi: str | None = None,
     reference: Image | None = None,
+    label: int | None = None,
 ) -> Mask:
-    """Read a mask: a label image (voxels == `label`, or non-zero), an RTSTRUCT ROI or a SEG.
+    """Read a mask: a label image (voxels == `mask_label`, or non-zero), an RTSTRUCT ROI or a
+    SEG.
 
     An RTSTRUCT or DICOM SEG needs the `reference` image grid it is rasterised on; `roi` picks
-    the structure (or SEG segment label; `label` a SEG segment number) by name, and may be
-    omitted when there is only one.
+    the structure (or SEG segment label; `mask_label` a SEG segment number) by name, and may be
+    omitted when there is only one. `label` is the deprecated name of `mask_label`.
     """
+    label = renamed_argument(
+        mask_label, label, None, names=("label", "mask_label"), where="read_mask"
+    )
     path = Path(path)
     if path.is_file() and is_dicom(path):
         from medscale.io import rtstruct, seg
