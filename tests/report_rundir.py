@@ -32,7 +32,7 @@ def build_run_dir(root: Path) -> Path:
     scan(root / "cohort", root / "catalog.parquet")
     settings = StageSettings(
         stages=("read", "extract"),
-        features={"families": ["morphology", "statistics", "glcm"]},
+        config={"families": ["morphology", "statistics", "glcm"]},
     )
     run(
         RunSpec(

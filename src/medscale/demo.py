@@ -205,7 +205,7 @@ def _extract_features(
     spec = RunSpec(
         str(manifest_path),
         str(run_dir),
-        stage_settings=StageSettings(stages=("read", "extract"), features="default"),
+        stage_settings=StageSettings(stages=("read", "extract"), config="default"),
         workers=workers,
         force=True,
     )

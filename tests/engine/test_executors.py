@@ -22,7 +22,7 @@ from medscale.engine.stages import StageSettings
 
 pytest.importorskip("distributed", reason="the Dask executor needs the dask extra")
 
-EXTRACT = StageSettings(stages=("read", "extract"), features="default")
+EXTRACT = StageSettings(stages=("read", "extract"), config="default")
 
 
 def _free_port() -> int:

@@ -4,6 +4,7 @@ import json
 
 import pandas as pd
 import pytest
+import yaml
 
 from medscale import ConfigError
 from medscale.engine import RunSpec, read_failures, read_features, run
@@ -55,6 +56,18 @@ def test_resume_skips_finished_cases_and_never_duplicates(small_cohort, tmp_path
     assert summary.cases_skipped == 4 and summary.cases_done == 6
     table = read_features(out)
     assert table["case_id"].is_unique and len(table) == 6
+
+
+def test_a_folder_whose_settings_say_features_still_resumes(small_cohort, tmp_path):
+    # settings.yaml of runs made before StageSettings.features was renamed config
+    out = tmp_path / "run"
+    run(_spec(small_cohort, out, flush_every=1))
+    document = yaml.safe_load((out / "settings.yaml").read_text())
+    document["settings"]["features"] = document["settings"].pop("config")
+    (out / "settings.yaml").write_text(yaml.safe_dump(document))
+    sorted((out / "features.parquet").glob("part-*.parquet"))[-1].unlink()
+    summary = run(_spec(small_cohort, out, resume=True))
+    assert summary.cases_skipped == 5 and summary.cases_done == 6
 
 
 def test_same_folder_without_resume_or_force_is_refused(small_cohort, tmp_path):

@@ -132,7 +132,7 @@ def test_failures_table_lists_the_failed_case(tmp_path, run_dir):
     manifest = pd.read_csv(run_dir / "manifest.csv").head(2)
     manifest.loc[1, "image"] = str(tmp_path / "no_such_image")
     manifest.to_csv(tmp_path / "manifest.csv", index=False)
-    settings = StageSettings(stages=("read", "extract"), features={"families": ["statistics"]})
+    settings = StageSettings(stages=("read", "extract"), config={"families": ["statistics"]})
     run(
         RunSpec(
             str(tmp_path / "manifest.csv"),

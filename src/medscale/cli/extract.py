@@ -69,7 +69,7 @@ def _run_manifest(
     spec = RunSpec(
         manifest=manifest,
         out_dir=out,
-        stage_settings=StageSettings(features=settings, mask_label=mask_label),
+        stage_settings=StageSettings(config=settings, mask_label=mask_label),
         **executor,
     )  # type: ignore[arg-type]
     return run_with_progress(spec, as_json=as_json)

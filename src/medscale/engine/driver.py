@@ -95,7 +95,7 @@ def resolved_settings(spec: RunSpec) -> dict[str, Any]:
     stage = spec.stage_settings
     return {
         "stages": list(stage.stages),
-        "features": stage.features,
+        "config": stage.config,
         "preprocess_steps": list(stage.preprocess_steps),
         "segment_method": stage.segment_method,
         "segment_params": stage.segment_params,
@@ -241,7 +241,10 @@ def _prepare_run_dir(out_dir: Path, settings: dict[str, Any], *, resume: bool, f
     has_results = (out_dir / FEATURES).exists() or (out_dir / FAILURES).exists()
     if settings_path.is_file():
         previous = yaml.safe_load(settings_path.read_text()) or {}
-        same = previous.get("settings") == json.loads(json.dumps(settings))
+        recorded = dict(previous.get("settings") or {})
+        if "features" in recorded and "config" not in recorded:  # written before 0.2 (renamed)
+            recorded["config"] = recorded.pop("features")
+        same = recorded == json.loads(json.dumps(settings))
         if not same and not force:
             raise ConfigError(
                 f"{out_dir} holds a run with other settings; use another --out folder, "

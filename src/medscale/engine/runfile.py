@@ -92,14 +92,14 @@ def load_run_file(path: str | Path, **overrides: Any) -> RunSpec:
             "NAME:k=v,... (e.g. otsu:n_bins=64)"
         )
     stages = tuple(document.get("stages") or ("read", "extract"))
-    features: str | dict[str, Any] = document.get("config", "default")
+    config: str | dict[str, Any] = document.get("config", "default")
     if "extract" in stages:
         from medscale.features.settings import load_settings
 
-        features = load_settings(features).to_dict()  # settings.yaml records every value
+        config = load_settings(config).to_dict()  # settings.yaml records every value
     stage_settings = StageSettings(
         stages=stages,
-        features=features,
+        config=config,
         preprocess_steps=tuple(document.get("preprocess") or ()),
         segment_method=segment.get("method"),
         segment_params=dict(segment.get("params") or {}),

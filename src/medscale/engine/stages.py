@@ -12,11 +12,11 @@ import logging
 import time
 import traceback
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import InitVar, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from medscale.errors import ConfigError, InputError
+from medscale.errors import ConfigError, InputError, renamed_argument, warn_renamed
 
 log = logging.getLogger(__name__)
 
@@ -41,8 +41,9 @@ class StageSettings:
     ----------
     stages : tuple of str
         A subset of ``read, preprocess, segment, extract``, in that order; ``read`` is implied.
-    features : str or dict
-        Feature settings: a preset name or a settings dict (see `medscale.features`).
+    config : str or dict
+        Feature settings: a preset name or a settings dict (see `medscale.features`); the
+        deprecated keyword ``features=`` is accepted for it.
     preprocess_steps : tuple of str
         Step specs such as ``"gaussian:sigma_mm=1"``, used by ``preprocess``.
     segment_method : str or None
@@ -56,14 +57,19 @@ class StageSettings:
     """
 
     stages: tuple[str, ...] = ("read", "extract")
-    features: str | dict[str, Any] = "default"
+    config: str | dict[str, Any] = "default"
     preprocess_steps: tuple[str, ...] = ()
     segment_method: str | None = None
     segment_params: dict[str, Any] = field(default_factory=dict)
     mask_label: int | None = None
     output_dir: str = "."
+    features: InitVar[str | dict[str, Any] | None] = None
 
-    def __post_init__(self) -> None:
+    def __post_init__(self, features: str | dict[str, Any] | None) -> None:
+        config = renamed_argument(
+            self.config, features, "default", names=("features", "config"), where="StageSettings"
+        )
+        object.__setattr__(self, "config", config)
         unknown = [stage for stage in self.stages if stage not in STAGES]
         if unknown:
             raise ConfigError(f"unknown stage(s) {unknown}; stages are {list(STAGES)}")
@@ -78,6 +84,15 @@ class StageSettings:
     def worker_imports(self) -> tuple[str, ...]:
         """The `WORKER_IMPORTS` of these stages, each once, in stage order."""
         return tuple(dict.fromkeys(name for s in self.stages for name in WORKER_IMPORTS[s]))
+
+
+def _old_features(self: StageSettings) -> str | dict[str, Any]:
+    warn_renamed("StageSettings.features", "StageSettings.config")
+    return self.config
+
+
+# the old attribute name reads `config` (with a MedscaleDeprecationWarning), not the InitVar
+StageSettings.features = property(_old_features)  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)
@@ -116,7 +131,7 @@ def process_case(case: dict[str, Any], settings: StageSettings) -> CaseResult:
                 stage = "extract"
                 if mask is None:
                     raise InputError("no mask: give a mask column or a segment stage")
-                row.update(_extract(image, mask, settings.features))
+                row.update(_extract(image, mask, settings.config))
             else:
                 row.update(_write_outputs(case_id, image, mask, last, settings.output_dir))
     except Exception as err:  # noqa: BLE001 - every failure of a case is recorded, not raised
@@ -176,10 +191,10 @@ PER_CASE_SEGMENT_COLUMNS = ("seed", "box")
 """Manifest columns that give the segment stage per-case parameters (empty: the run's)."""
 
 
-def _extract(image: Any, mask: Any, features: str | dict[str, Any]) -> dict[str, float]:
+def _extract(image: Any, mask: Any, config: str | dict[str, Any]) -> dict[str, float]:
     from medscale.features import extract
 
-    return extract(image, mask, features or "default")
+    return extract(image, mask, config or "default")
 
 
 def _write_outputs(
