@@ -187,3 +187,12 @@ def test_confidence_connected_on_thick_slices_stays_in_the_lesion() -> None:
     image = Image(array.astype(np.float32), spacing=spacing)
     grown = segment(image, "confidence_connected", seed=(6, 40, 40))
     assert dice(grown, Mask.like(image, ball)) > 0.9
+
+
+def test_a_band_that_excludes_the_seed_is_a_clear_error() -> None:
+    image, _ = _juxtapleural()
+    seed = (12, 32, 34)  # inside the 40 HU sphere
+    with pytest.raises(
+        ConfigError, match=r"seed voxel \(12, 32, 34\) has value .* outside the band"
+    ):
+        region_growing(image, seed=seed, lower=500.0, upper=900.0)

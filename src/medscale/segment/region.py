@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from medscale.errors import ConfigError
 from medscale.image import Image, Mask
 from medscale.params import require
 from medscale.preprocess.morphology import structuring_element
@@ -127,11 +128,10 @@ def region_growing(
     log.debug("region_growing: band [%.4g, %.4g]", lower, upper)
     value = float(image.array[seed])
     if not lower <= value <= upper:
-        log.warning(
-            "region_growing: seed value %.4g lies outside the band [%.4g, %.4g]",
-            value,
-            lower,
-            upper,
+        raise ConfigError(
+            f"region_growing: the seed voxel {tuple(int(v) for v in seed)} has value "
+            f"{value:.4g}, outside the band [{lower:.4g}, {upper:.4g}], so nothing can grow; "
+            "widen lower / upper or move the seed"
         )
     source = sitk.GetImageFromArray(np.ascontiguousarray(image.array, dtype=np.float32))
     grown = sitk.ConnectedThreshold(
