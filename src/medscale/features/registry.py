@@ -160,14 +160,22 @@ def no_suffixes(settings: Settings) -> tuple[str, ...]:
     return ("",)
 
 
+def dimension_suffixes(dims: Sequence[str], *, averaged: bool = False) -> tuple[str, ...]:
+    """The id suffixes (without the leading ``_``) of texture dimensions `dims`: ``2D``,
+    ``2_5D``, ``3D``; `averaged`: two per dimension, averaged over directions and merged
+    (``2D_avg``, ``2D_comb`` ...)."""
+    kinds = ("_avg", "_comb") if averaged else ("",)
+    return tuple(d.replace(".", "_") + kind for d in dims for kind in kinds)
+
+
 def texture_suffixes(settings: Settings) -> tuple[str, ...]:
     """One id per texture dimension of the settings: ``_2D``, ``_2_5D``, ``_3D``."""
-    return tuple("_" + d.replace(".", "_") for d in settings.texture.dimensions)
+    return tuple("_" + s for s in dimension_suffixes(settings.texture.dimensions))
 
 
 def averaged_texture_suffixes(settings: Settings) -> tuple[str, ...]:
     """Two ids per texture dimension: averaged over directions and merged (``_3D_avg`` ...)."""
-    return tuple(f"{s}_{kind}" for s in texture_suffixes(settings) for kind in ("avg", "comb"))
+    return tuple("_" + s for s in dimension_suffixes(settings.texture.dimensions, averaged=True))
 
 
 @dataclass(frozen=True)

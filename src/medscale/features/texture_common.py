@@ -30,6 +30,7 @@ from medscale.features.registry import (
     FeatureInfo,
     PyradiomicsNames,
     averaged_texture_suffixes,
+    dimension_suffixes,
     texture_suffixes,
 )
 from medscale.features.texture_zones import compress_values as compress_values
@@ -45,7 +46,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 DIMENSIONS: tuple[str, ...] = ("2D", "2.5D", "3D")
-SUFFIX: dict[str, str] = {"2D": "2D", "2.5D": "2_5D", "3D": "3D"}
 
 # Offsets (dz, dy, dx) of the unique directions (first non-zero component positive, so that
 # each flat C-order offset is positive). 2-D: in the axial (y, x) plane.
@@ -386,11 +386,6 @@ class TextureFamily:
     features_of: FeaturesOfLevels
     averaged: bool = False
 
-    def suffixes(self, dims: Sequence[str]) -> list[str]:
-        """The suffixes of the ids for the dimensions `dims` (``"2D_avg"`` ... or ``"2D"`` ...)."""
-        kinds = ("_avg", "_comb") if self.averaged else ("",)
-        return [SUFFIX[d] + kind for d in dims for kind in kinds]
-
     def compute(
         self,
         levels: npt.ArrayLike,
@@ -419,7 +414,7 @@ class TextureFamily:
         Returns
         -------
         dict of str to float
-            ``<prefix>_<name>_<suffix>`` for each feature and `suffixes` of the dimensions;
+            ``<prefix>_<name>_<suffix>`` for each feature and `registry.dimension_suffixes`;
             undefined values (an empty ROI, no neighbour) are NaN with a
             `medscale.errors.MedscaleWarning`.
         """
@@ -439,7 +434,8 @@ class TextureFamily:
         ``distance``); None, an empty ROI, gives NaN for every feature."""
         dims = parse_dimensions(dimension)
         if padded is None:
-            return nan_features([info.name for info in self.features], self.suffixes(dims))
+            suffixes = dimension_suffixes(dims, averaged=self.averaged)
+            return nan_features([info.name for info in self.features], suffixes)
         return self.features_of(padded, n_levels, dims, **options)
 
     def family(
