@@ -242,7 +242,9 @@ def _prepare_run_dir(out_dir: Path, settings: dict[str, Any], *, resume: bool, f
     if settings_path.is_file():
         previous = yaml.safe_load(settings_path.read_text()) or {}
         recorded = dict(previous.get("settings") or {})
-        if "features" in recorded and "config" not in recorded:  # written before 0.2 (renamed)
+        if (
+            "features" in recorded and "config" not in recorded
+        ):  # written before features was renamed config
             recorded["config"] = recorded.pop("features")
         same = recorded == json.loads(json.dumps(settings))
         if not same and not force:

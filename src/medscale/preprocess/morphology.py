@@ -46,10 +46,10 @@ def structuring_element(
     return distance2 <= radius_mm**2 * (1 + 1e-9)
 
 
-def image_footprint(image: Image, radius_mm: float) -> np.ndarray:
-    """`structuring_element` of `radius_mm` on the grid of `image`: a ball, or an in-plane
-    disk for a 2-D image (one slice)."""
-    return structuring_element(radius_mm, image.spacing, shape="disk" if image.is_2d else "ball")
+def image_footprint(image: Image, radius_mm: float, shape: str = "ball") -> np.ndarray:
+    """`structuring_element` of `radius_mm` and `shape` on the grid of `image`; always an
+    in-plane disk for a 2-D image (one slice)."""
+    return structuring_element(radius_mm, image.spacing, shape="disk" if image.is_2d else shape)
 
 
 def _footprint(image: Image, radius_mm: float, shape: str, op: str) -> np.ndarray:
@@ -57,7 +57,7 @@ def _footprint(image: Image, radius_mm: float, shape: str, op: str) -> np.ndarra
         raise ConfigError(f"{op}: parameter 'shape' must be one of {_SHAPES}, got {shape!r}")
     require(radius_mm > 0, op, "radius_mm", "> 0 mm", radius_mm)
     require_finite(image, op)
-    return structuring_element(radius_mm, image.spacing, shape="disk" if image.is_2d else shape)
+    return image_footprint(image, radius_mm, shape)
 
 
 def _is_binary(image: Image) -> bool:
