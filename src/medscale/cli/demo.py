@@ -61,6 +61,8 @@ def command(out_dir: str, n_cases: int, seed: int, workers: int | None) -> None:
             f"small CNN on the images: validation AUC {auc['value']:.3f} "
             f"(95 % CI {auc['ci_low']:.3f}-{auc['ci_high']:.3f})"
         )
+    elif not (result.out_dir / "cnn").exists():
+        click.echo("small CNN on the images: skipped (it needs the 'dl' extra: PyTorch + MONAI)")
     if result.workload:
         w = result.workload
         click.echo(
